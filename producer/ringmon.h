@@ -1,0 +1,160 @@
+/* ringmon.h - libringmon, the producer side of ringmon.
+ *
+ * libringmon turns events of your program into fixed-size records in a
+ * lock-free shared-memory ring (/dev/shm/ringmon.<pid>), and keeps exact
+ * counters and latency histograms per event type and per key beside it.
+ * `ringmon top`, `ringmon tail` and `ringmon stats` read them from another
+ * process while yours runs. Emitting never locks, never makes a system call,
+ * never allocates and never waits for a reader; when the ring is full the
+ * oldest records are overwritten (readers count what they lost; the
+ * statistics lose nothing).
+ *
+ * Example:
+ *
+ *     #include <ringmon.h>
+ *
+ *     static const char *fields[] = {"rows", "bytes"};
+ *     int query = ringmon_type_register("db.query", fields, 2);
+ *     int by_table = ringmon_key(query, "users");
+ *
+ *     ringmon_span span = ringmon_span_begin(query, by_table);
+ *     run_query();
+ *     ringmon_span_end(&span, rows, bytes, 0, 0);
+ *
+ *     ringmon_emit(query, by_table, duration_ns, rows, bytes, 0, 0);
+ *
+ * The first call opens the segment with settings from the environment:
+ *   RINGMON_RECORDS  records per ring shard (power of two, default 8192)
+ *   RINGMON_EVENTS   types enabled at start: "all" (default), "none", or a
+ *                    comma-separated list of names and prefixes ("command.*")
+ *   RINGMON_KEEP=1   keep the segment after exit for post-mortem reading
+ *   RINGMON_DISABLE=1  do nothing at all: every emit is a disabled emit
+ *   RINGMON_SHARDS   ring shards (default: CPUs + 1, at most 64)
+ *   RINGMON_KEYS     key slots (default 256)
+ *   RINGMON_DIR      directory of segments (default /dev/shm)
+ * If the segment cannot be created (e.g. /dev/shm is full), the program runs
+ * on unmonitored: one line on stderr says why, and every emit is disabled.
+ *
+ * What may be called concurrently:
+ *   call                        any thread   signal handler   child after fork
+ *   ringmon_emit / span / enabled   yes          yes (*)          yes (**)
+ *   ringmon_type_register, ringmon_key, ringmon_emit_str,
+ *   ringmon_set_events, ringmon_get_events
+ *                                   yes          no               yes (**)
+ *   ringmon_open / ringmon_close    yes          no               yes
+ * (*) an emit from a signal handler that interrupts an emit of the same thread
+ *     may lose that thread's interrupted record (counted lost by readers).
+ * (**) a child gets a segment of its own on its first call; it never writes
+ *     into its parent's. Type and key ids stay valid across fork.
+ *
+ * Symbols named ringmon__* are internal, used by the inline functions below.
+ */
+#ifndef RINGMON_H
+#define RINGMON_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RINGMON_VERSION_STRING "0.1.0"
+#define RINGMON_MAX_TYPES 63   /* type ids 0..62 */
+#define RINGMON_MAX_FIELDS 4
+#define RINGMON_NO_DURATION UINT64_MAX
+/* The id returned when a type cannot be registered; emits of it cost one
+ * load and one branch and record nothing. */
+#define RINGMON_TYPE_NONE 63
+
+/* Opens the segment explicitly (else the first register does, with defaults
+ * from the environment). records: per shard ring capacity, 0 for the default.
+ * Returns 0, -EALREADY if open, -ECANCELED if RINGMON_DISABLE is set, or a
+ * negative errno from creating the segment (then ringmon stays off). Allocates;
+ * makes system calls. */
+int ringmon_open(uint64_t records);
+
+/* Marks the segment exited and unlinks it (unless RINGMON_KEEP=1); every emit
+ * becomes a disabled emit. Also runs at exit. The mapping stays until the
+ * process ends, so threads still emitting are safe. A later open or register
+ * makes a new segment in which earlier type and key ids stay valid. */
+void ringmon_close(void);
+
+/* Registers an event type and returns its id (0..62), or the id of the
+ * existing type of that name. field_names: up to 4 names of the integer
+ * fields (NULL if nfields is 0); longer names are cut to 15 bytes, type names
+ * to 47. On failure (table full, ringmon off) returns RINGMON_TYPE_NONE, whose
+ * emits record nothing. May allocate and lock; not for the hot path. */
+int ringmon_type_register(const char *name, const char *const *field_names, unsigned nfields);
+
+/* Returns the key id (>= 1) of string key under type (e.g. the command name of
+ * a command.succeeded), registering it on first use. Keys are cut to 55 bytes.
+ * When the key table is full, returns the type's "other" key, so counts are
+ * never lost. Returns 0 (no key) for a NULL key or an unknown type. Lock-free
+ * lookup once registered (about 50 ns); cache the id on hot paths. */
+int ringmon_key(int type, const char *key);
+
+/* Enabled types, bit N for type N. Takes effect at once in this process;
+ * readers (`ringmon top`) may change it too. Types registered later start as
+ * RINGMON_EVENTS says. */
+void ringmon_set_events(uint64_t mask);
+uint64_t ringmon_get_events(void);
+
+/* Current value of the record clock (CLOCK_MONOTONIC), in ns. */
+uint64_t ringmon_now_ns(void);
+
+/* internal */
+extern const uint64_t *ringmon__enabled;
+void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t f0, int64_t f1,
+		   int64_t f2, int64_t f3);
+
+/* 1 if events of type are recorded now: one load of the mask (through a
+ * pointer that stays in cache) and one branch. */
+static inline int ringmon_enabled(int type)
+{
+	const uint64_t *mask = __atomic_load_n(&ringmon__enabled, __ATOMIC_ACQUIRE);
+	return (int)((__atomic_load_n(mask, __ATOMIC_RELAXED) >> (type & 63)) & 1);
+}
+
+/* Records one event: type, key id (0 for none), duration in ns
+ * (RINGMON_NO_DURATION if it has none) and up to 4 integer fields. Never
+ * blocks, allocates or makes a system call. A disabled type costs one load
+ * and one branch. */
+static inline void ringmon_emit(int type, int key, uint64_t dur_ns, int64_t f0, int64_t f1,
+				int64_t f2, int64_t f3)
+{
+	if (__builtin_expect(ringmon_enabled(type), 1))
+		ringmon__emit((unsigned)type, (unsigned)key, dur_ns, f0, f1, f2, f3);
+}
+
+/* Same with the key given as a string (looked up, registered on first use). */
+void ringmon_emit_str(int type, const char *key, uint64_t dur_ns, int64_t f0, int64_t f1,
+		      int64_t f2, int64_t f3);
+
+/* A span measures its own duration: begin reads the clock (only if the type is
+ * enabled), end emits with the time elapsed. */
+typedef struct ringmon_span {
+	uint64_t start_ns; /* 0 when the type was disabled at begin */
+	int type;
+	int key;
+} ringmon_span;
+
+static inline ringmon_span ringmon_span_begin(int type, int key)
+{
+	ringmon_span s = {0, type, key};
+	if (ringmon_enabled(type))
+		s.start_ns = ringmon_now_ns();
+	return s;
+}
+
+static inline void ringmon_span_end(const ringmon_span *s, int64_t f0, int64_t f1, int64_t f2,
+				    int64_t f3)
+{
+	if (s->start_ns && ringmon_enabled(s->type))
+		ringmon__emit((unsigned)s->type, (unsigned)s->key, ringmon_now_ns() - s->start_ns,
+			      f0, f1, f2, f3);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,217 @@
+/* layout.h - the ringmon shared-memory segment, byte by byte. Not installed.
+ *
+ * This is the only header that describes shared memory. The producer (producer/)
+ * writes it, readers (viewer/, tests) map it read-only and check every field
+ * before use. docs/format.md describes the same bytes in prose; change both in
+ * the same commit and bump RB_VERSION_MINOR (compatible additions) or
+ * RB_VERSION_MAJOR (anything a reader of the old layout would misread).
+ *
+ * Only fixed-width integers and char arrays; every struct is padded explicitly
+ * and its size is checked by _Static_assert at the bottom.
+ *
+ *   offset 0            +----------------------------+
+ *                       | struct rb_header  (4096 B) |  written once at creation,
+ *                       |                            |  version published last
+ *   sec[RB_SEC_CONTROL] +----------------------------+
+ *                       | struct rb_control (4096 B) |  the only bytes a reader
+ *                       |                            |  (the owner) may write
+ *   sec[RB_SEC_TYPES]   +----------------------------+
+ *                       | struct rb_type[max_types]  |  type names, field names
+ *   sec[RB_SEC_KEYS]    +----------------------------+
+ *                       | struct rb_key[max_keys]    |  key strings (id 0 = none)
+ *   sec[RB_SEC_SHARDS]  +----------------------------+
+ *                       | shard 0: rb_shard_head     |  ring head, owner
+ *                       |          rb_record[cap]    |  the ring
+ *                       |          rb_stat[max_types]|  per-type statistics
+ *                       |          rb_stat[max_keys] |  per-key statistics
+ *                       | shard 1 ...                |  (each shard_size bytes)
+ *                       +----------------------------+
+ *
+ * Every section starts on a 4096-byte boundary; every shard is a multiple of
+ * 4096 bytes long.
+ */
+#ifndef RINGMON_LAYOUT_H
+#define RINGMON_LAYOUT_H
+
+#include <stdint.h>
+
+#define RB_MAGIC 0x314e4f4d474e4952ull /* "RINGMON1" read as little-endian bytes */
+#define RB_VERSION_MAJOR 1u
+#define RB_VERSION_MINOR 0u
+#define RB_VERSION ((RB_VERSION_MAJOR << 16) | RB_VERSION_MINOR)
+#define RB_VERSION_MAJOR_OF(v) ((uint32_t)(v) >> 16)
+
+#define RB_PAGE 4096u
+#define RB_RECORD_SIZE 64u
+#define RB_MAX_TYPES 64u   /* type ids 0..62; id 63 is RB_TYPE_NONE, never enabled */
+#define RB_TYPE_NONE 63u
+#define RB_NAME_LEN 48u    /* type names, NUL-terminated */
+#define RB_KEY_LEN 56u     /* key strings, NUL-terminated */
+#define RB_NFIELDS 4u      /* integer fields per record */
+#define RB_FIELD_NAME_LEN 16u
+#define RB_PROC_NAME_LEN 32u
+#define RB_CMDLINE_LEN 256u
+
+/* Histogram: log-linear, 64 linear sub-buckets per power of two (HdrHistogram
+ * style). Values below 128 ns have a bucket each; above, a bucket covers 1/64 of
+ * its octave, so its midpoint is within 1/128 (0.78%) of any value in it. The
+ * last octave ends at 2^39 ns (549 s); larger values land in the last bucket
+ * (max keeps the exact value). */
+#define RB_HIST_SUB_BITS 6u
+#define RB_HIST_SUB (1u << RB_HIST_SUB_BITS)
+#define RB_HIST_MAX_EXP 38u /* highest octave: [2^38, 2^39) */
+#define RB_HIST_BUCKETS (2u * RB_HIST_SUB + (RB_HIST_MAX_EXP - RB_HIST_SUB_BITS) * RB_HIST_SUB)
+
+enum rb_state {
+	RB_STATE_RUNNING = 1, /* producer alive as far as it knows */
+	RB_STATE_EXITED = 2,  /* ringmon_close() or exit ran; segment kept */
+};
+
+enum rb_section_id {
+	RB_SEC_CONTROL = 0,
+	RB_SEC_TYPES = 1,
+	RB_SEC_KEYS = 2,
+	RB_SEC_SHARDS = 3,
+	RB_SEC_COUNT = 4,
+};
+
+struct rb_section {
+	uint64_t offset; /* from the start of the segment, multiple of RB_PAGE */
+	uint64_t size;   /* bytes */
+};
+
+/* The header, at offset 0. Written by the producer before `version`, which is
+ * stored last with release order (pairs with the acquire load in
+ * rb_segment_attach); readers treat version 0 as "still initialising".
+ * Only `state`, `exit_realtime_ns`, `ntypes`, `nkeys` and `dropped_*` change
+ * afterwards. */
+struct rb_header {
+	uint64_t magic;               /*   0 RB_MAGIC */
+	uint32_t version;             /*   8 major << 16 | minor; 0 while initialising */
+	uint32_t header_size;         /*  12 sizeof(struct rb_header) */
+	uint32_t pid;                 /*  16 producer's pid */
+	uint32_t uid;                 /*  20 producer's effective uid */
+	uint64_t start_time;          /*  24 field 22 of /proc/PID/stat (ticks since boot) */
+	uint64_t created_realtime_ns; /*  32 CLOCK_REALTIME at creation */
+	uint64_t created_clock_ns;    /*  40 record clock at creation, same instant */
+	uint32_t clock_id;            /*  48 clockid_t of the record clock (CLOCK_MONOTONIC) */
+	uint32_t clock_mult;          /*  52 ns = (ticks * clock_mult) >> clock_shift */
+	uint32_t clock_shift;         /*  56 */
+	uint32_t state;               /*  60 enum rb_state */
+	uint64_t segment_size;        /*  64 bytes, equals the file's size */
+	uint32_t record_size;         /*  72 RB_RECORD_SIZE */
+	uint32_t nshards;             /*  76 rings, 1..RB_MAX_SHARDS */
+	uint64_t shard_records;       /*  80 records per shard ring, power of two */
+	uint32_t max_types;           /*  88 RB_MAX_TYPES */
+	uint32_t max_keys;            /*  92 key slots, including id 0 (none) */
+	uint32_t hist_buckets;        /*  96 RB_HIST_BUCKETS */
+	uint32_t hist_sub_bits;       /* 100 RB_HIST_SUB_BITS */
+	uint64_t shard_size;          /* 104 bytes per shard */
+	struct rb_section sec[RB_SEC_COUNT]; /* 112 */
+	uint64_t exit_realtime_ns;    /* 176 set with state EXITED */
+	uint32_t ntypes;              /* 184 type slots used (release store after the slot) */
+	uint32_t nkeys;               /* 188 key slots used, including id 0 */
+	uint64_t dropped_keys;        /* 192 key registrations sent to "other" (table full) */
+	uint64_t bad_calls;           /* 200 emits with an invalid type or key id */
+	char name[RB_PROC_NAME_LEN];  /* 208 process name (comm), NUL-terminated */
+	char cmdline[RB_CMDLINE_LEN]; /* 240 argv joined by spaces, NUL-terminated */
+	uint8_t reserved[RB_PAGE - 496]; /* 496 zero */
+};
+
+#define RB_MAX_SHARDS 64u
+#define RB_MIN_RECORDS 16u
+#define RB_MAX_RECORDS (1u << 24)
+#define RB_MAX_KEYS 65535u
+
+/* The control area: the only part of the segment a reader may write, and only
+ * the segment's owner can (the file is 0600; readers map this page alone
+ * read-write). Changes are atomic read-modify-writes. The producer reads
+ * `enabled` on every emit (relaxed: a change takes effect within moments, no
+ * ordering with other data is needed). */
+struct rb_control {
+	uint64_t enabled;    /*   0 bit N set: type N is recorded. Bit 63 is never set. */
+	uint64_t changes;    /*   8 incremented by every writer of `enabled` */
+	uint8_t reserved[RB_PAGE - 16];
+};
+
+enum rb_type_state { RB_SLOT_FREE = 0, RB_SLOT_READY = 1 };
+
+/* One event type. The producer fills the slot, then stores `state` READY with
+ * release order, then raises header.ntypes. */
+struct rb_type {
+	uint32_t state;                            /*   0 enum rb_type_state */
+	uint16_t nfields;                          /*   4 0..RB_NFIELDS named fields */
+	uint16_t flags;                            /*   6 reserved, 0 */
+	uint32_t other_key;                        /*   8 key id of this type's "other" key */
+	uint32_t reserved;                         /*  12 */
+	char name[RB_NAME_LEN];                    /*  16 NUL-terminated */
+	char field[RB_NFIELDS][RB_FIELD_NAME_LEN]; /*  64 NUL-terminated field names */
+};
+
+enum rb_key_flags { RB_KEY_OTHER = 1 }; /* the type's overflow key */
+
+/* One key of one type (e.g. "find" of command.succeeded). Id 0 means "no key"
+ * and is never READY. Filled like rb_type. */
+struct rb_key {
+	uint32_t state;          /*   0 enum rb_type_state */
+	uint16_t type;           /*   4 type id this key belongs to */
+	uint16_t flags;          /*   6 enum rb_key_flags */
+	char name[RB_KEY_LEN];   /*   8 NUL-terminated */
+};
+
+/* Start of each shard: the ring's head on a cache line of its own.
+ * `head` is the next position to claim; positions are 64-bit and never wrap in
+ * practice (2^64 records). A shard is owned by one thread at a time
+ * (owner_tid != 0), except shards flagged SHARED, which any thread may use
+ * with atomic read-modify-writes. */
+enum rb_shard_flags { RB_SHARD_SHARED = 1 };
+struct rb_shard_head {
+	uint64_t head;          /*   0 next position */
+	uint32_t owner_tid;     /*   8 thread that owns the shard, 0 = free */
+	uint32_t flags;         /*  12 enum rb_shard_flags */
+	uint8_t reserved[112];  /*  16 */
+};
+
+/* A record. `seq` is pos + 1 once the record at ring position pos is complete,
+ * and 0 while a writer fills it. Writer: seq = 0; release fence; payload;
+ * store seq = pos + 1 with release. Reader: load seq (acquire), copy payload,
+ * acquire fence, load seq again: the copy is whole iff both loads return
+ * pos + 1 (see docs/format.md for the argument). */
+struct rb_record {
+	uint64_t seq;              /*   0 pos + 1 when complete, 0 while written */
+	uint64_t ts_ns;            /*   8 record clock, ns */
+	uint32_t tid;              /*  16 writer's thread id */
+	uint16_t type;             /*  20 type id */
+	uint16_t key;              /*  22 key id, 0 = none */
+	uint64_t dur_ns;           /*  24 duration, RB_NO_DURATION if none */
+	int64_t field[RB_NFIELDS]; /*  32 */
+};
+#define RB_NO_DURATION UINT64_MAX
+
+/* Exact statistics of one type or key within one shard. Readers sum shards.
+ * count counts events; timed those that carried a duration (the histogram's
+ * total); sum/min/max are over durations in ns. min is UINT64_MAX while
+ * timed == 0. */
+struct rb_stat {
+	uint64_t count;  /*   0 */
+	uint64_t timed;  /*   8 */
+	uint64_t sum;    /*  16 */
+	uint64_t min;    /*  24 */
+	uint64_t max;    /*  32 */
+	uint64_t reserved[3];
+	uint64_t bucket[RB_HIST_BUCKETS]; /* 64 */
+};
+
+_Static_assert(sizeof(struct rb_header) == RB_PAGE, "header is one page");
+_Static_assert(__builtin_offsetof(struct rb_header, sec) == 112, "sec offset");
+_Static_assert(__builtin_offsetof(struct rb_header, name) == 208, "name offset");
+_Static_assert(__builtin_offsetof(struct rb_header, cmdline) == 240, "cmdline offset");
+_Static_assert(sizeof(struct rb_control) == RB_PAGE, "control is one page");
+_Static_assert(sizeof(struct rb_type) == 128, "type slot size");
+_Static_assert(sizeof(struct rb_key) == 64, "key slot size");
+_Static_assert(sizeof(struct rb_shard_head) == 128, "shard head size");
+_Static_assert(sizeof(struct rb_record) == RB_RECORD_SIZE, "record size");
+_Static_assert(sizeof(struct rb_stat) == 64 + 8 * RB_HIST_BUCKETS, "stat size");
+_Static_assert(RB_HIST_BUCKETS == 2176, "histogram size");
+
+#endif

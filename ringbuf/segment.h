@@ -1,0 +1,171 @@
+/* segment.h - create (producer) and attach (reader) ringmon segments. Not installed.
+ *
+ * The producer creates /dev/shm/ringmon.<pid> (or $RINGMON_DIR/ringmon.<pid>)
+ * and maps it read-write; readers open it read-only, check every header field
+ * against the file and against each other, and keep validated copies of the
+ * parameters so that later changes by a buggy or hostile writer cannot move
+ * them out of bounds.
+ *
+ * Functions return 0 or a negative errno. Readers also fill a message buffer
+ * with what went wrong and what to do. */
+#ifndef RINGMON_SEGMENT_H
+#define RINGMON_SEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "layout.h"
+
+#define RB_PATH_MAX 512
+#define RB_ERR_MAX 256
+
+/* Where segments live: $RINGMON_DIR if set, else /dev/shm. */
+const char *rb_dir(void);
+/* Fills buf with the segment path of pid. */
+void rb_path(char *buf, size_t len, int pid);
+/* Start time of a process (field 22 of /proc/PID/stat), 0 if it is gone. */
+uint64_t rb_proc_start_time(int pid);
+/* 1 if the process that made a segment with (pid, start_time) still runs. */
+int rb_proc_alive(int pid, uint64_t start_time);
+
+/* Sizes derived from the configuration; the reader recomputes them to check
+ * the header. */
+struct rb_geometry {
+	uint32_t nshards;
+	uint64_t shard_records;
+	uint32_t max_keys;
+	uint64_t sec_off[RB_SEC_COUNT];
+	uint64_t sec_size[RB_SEC_COUNT];
+	uint64_t shard_size;
+	uint64_t stats_off; /* within a shard */
+	uint64_t segment_size;
+};
+/* Returns 0, or -EINVAL when a parameter is out of range. */
+int rb_geometry(uint32_t nshards, uint64_t shard_records, uint32_t max_keys,
+		struct rb_geometry *g);
+
+/* ---- producer side ---- */
+
+struct rb_segment {
+	uint8_t *base; /* read-write mapping */
+	struct rb_geometry g;
+	char path[RB_PATH_MAX];
+	int pid;
+};
+
+/* Creates and maps the segment of the calling process with mode 0600,
+ * preallocating every byte (a full /dev/shm fails here, never later). A stale
+ * segment left by an earlier process with the same pid is replaced; anything
+ * else at the name (a symlink, a non-regular file, someone else's file) is
+ * refused. Fills the header but leaves version 0: call rb_segment_publish once
+ * the tables are ready. On error, errbuf says why. Allocates; not for the emit
+ * path. */
+int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_records,
+		      uint32_t max_keys, char *errbuf, size_t errlen);
+/* Stores the version with release order: readers may now use the segment. */
+void rb_segment_publish(struct rb_segment *s);
+/* Marks the segment exited, and unlinks it unless keep. The mapping stays. */
+void rb_segment_finish(struct rb_segment *s, int keep);
+
+static inline struct rb_header *rb_seg_header(const struct rb_segment *s)
+{
+	return (struct rb_header *)s->base;
+}
+static inline struct rb_control *rb_seg_control(const struct rb_segment *s)
+{
+	return (struct rb_control *)(s->base + s->g.sec_off[RB_SEC_CONTROL]);
+}
+static inline struct rb_type *rb_seg_types(const struct rb_segment *s)
+{
+	return (struct rb_type *)(s->base + s->g.sec_off[RB_SEC_TYPES]);
+}
+static inline struct rb_key *rb_seg_keys(const struct rb_segment *s)
+{
+	return (struct rb_key *)(s->base + s->g.sec_off[RB_SEC_KEYS]);
+}
+static inline struct rb_shard_head *rb_seg_shard(const struct rb_segment *s, uint32_t i)
+{
+	return (struct rb_shard_head *)(s->base + s->g.sec_off[RB_SEC_SHARDS] +
+					i * s->g.shard_size);
+}
+static inline struct rb_record *rb_shard_records(struct rb_shard_head *h)
+{
+	return (struct rb_record *)(h + 1);
+}
+static inline struct rb_stat *rb_shard_stats(const struct rb_segment *s, struct rb_shard_head *h)
+{
+	return (struct rb_stat *)((uint8_t *)h + s->g.stats_off);
+}
+
+/* ---- reader side ---- */
+
+struct rb_view {
+	const uint8_t *base; /* read-only mapping of size bytes */
+	uint64_t size;
+	struct rb_geometry g; /* validated */
+	uint32_t version, pid, uid;
+	uint64_t start_time, created_realtime_ns, created_clock_ns;
+	uint64_t dev, ino;
+	char name[RB_PROC_NAME_LEN];
+	char cmdline[RB_CMDLINE_LEN];
+	char path[RB_PATH_MAX];
+};
+
+/* Attaches to the segment at path: open read-only without following symlinks,
+ * refuse non-regular files, files of another user, sizes and versions it does
+ * not understand, and any header field that disagrees with the file. Returns 0,
+ * -ENOENT (no such segment), -EAGAIN (still initialising: retry shortly),
+ * -EACCES/-EPERM (not yours), -EPROTO (another major version), -EINVAL
+ * (corrupt, truncated or not a segment), or another -errno. */
+int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t errlen);
+/* Same, by pid, waiting up to wait_ms while the segment initialises. */
+int rb_attach_pid(struct rb_view *v, int pid, int wait_ms, char *errbuf, size_t errlen);
+void rb_detach(struct rb_view *v);
+
+/* Live fields, read with bounds checks. */
+uint32_t rb_view_state(const struct rb_view *v);
+uint64_t rb_view_exit_realtime(const struct rb_view *v);
+uint32_t rb_view_ntypes(const struct rb_view *v); /* clamped to RB_MAX_TYPES */
+uint32_t rb_view_nkeys(const struct rb_view *v);  /* clamped to max_keys */
+uint64_t rb_view_header_u64(const struct rb_view *v, size_t offset);
+const struct rb_control *rb_view_control(const struct rb_view *v);
+const struct rb_shard_head *rb_view_shard(const struct rb_view *v, uint32_t i);
+const struct rb_record *rb_view_ring(const struct rb_view *v, uint32_t shard);
+const struct rb_stat *rb_view_stat(const struct rb_view *v, uint32_t shard, int is_key,
+				   uint32_t id);
+
+/* Type and key descriptions, copied out of shared memory and checked:
+ * returns 0 when the slot is ready, -ENOENT when not (yet) used, -EINVAL when
+ * the id is out of range. Strings are NUL-terminated and printable. */
+struct rb_type_info {
+	char name[RB_NAME_LEN];
+	char field[RB_NFIELDS][RB_FIELD_NAME_LEN];
+	uint32_t nfields;
+	uint32_t other_key;
+};
+struct rb_key_info {
+	char name[RB_KEY_LEN];
+	uint32_t type;
+	int other;
+};
+int rb_view_type(const struct rb_view *v, uint32_t id, struct rb_type_info *out);
+int rb_view_key(const struct rb_view *v, uint32_t id, struct rb_key_info *out);
+
+/* Sums one type's (is_key = 0) or key's statistics over all shards. */
+struct rb_summary;
+void rb_view_summary(const struct rb_view *v, int is_key, uint32_t id, struct rb_summary *out);
+/* Records written (claimed) over all shards. */
+uint64_t rb_view_written(const struct rb_view *v);
+
+/* Maps the control page read-write (owner only) to turn types on and off. */
+int rb_control_map(const struct rb_view *v, struct rb_control **ctl, char *errbuf, size_t errlen);
+void rb_control_unmap(struct rb_control *ctl);
+/* Sets (on) or clears (off) the bits of mask; returns the new enabled mask. */
+uint64_t rb_control_update(struct rb_control *ctl, uint64_t mask, int on);
+
+/* Copies a NUL-terminated string of at most cap bytes out of shared memory,
+ * replacing non-printable bytes with '?'. */
+void rb_copy_str(char *dst, const char *src, size_t cap);
+
+#endif

@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# Self-test for tests/mongo/mockserver.py (uses /usr/bin/python3 + python3-pymongo).
+# Exits 0 when every check passes; prints "N passed, M failed" at the end.
+# Every wait is bounded; the whole run takes well under 60 s.
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+SERVER="$HERE/mockserver.py"
+TMP=$(mktemp -d /tmp/test_mockserver.XXXXXX)
+PASS=0
+FAIL=0
+SRV_PID=""
+
+cleanup() {
+    exec 9>&- 2>/dev/null
+    if [ -n "$SRV_PID" ] && kill -0 "$SRV_PID" 2>/dev/null; then
+        kill "$SRV_PID" 2>/dev/null
+        wait "$SRV_PID" 2>/dev/null
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok()  { PASS=$((PASS + 1)); echo "PASS: $1"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL: $1"; }
+check() {  # check "name" command...
+    local name=$1; shift
+    if "$@" >"$TMP/check.log" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/    /' "$TMP/check.log"; fi
+}
+
+# A base port with three consecutive free ports (27400..27999).
+free_base() {
+    $PY - <<'EOF'
+import random, socket
+bases = list(range(27400, 27990, 3))
+random.shuffle(bases)
+for b in bases:
+    socks = []
+    try:
+        for p in (b, b + 1, b + 2):
+            s = socket.socket(); s.bind(('127.0.0.1', p)); socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks: s.close()
+    print(b); break
+EOF
+}
+
+# start_server NAME [args...]: runs the server in the background, stdin from
+# the fifo $TMP/NAME.ctl held open on fd 9; waits (<= 10 s) for the ready line.
+start_server() {
+    local name=$1; shift
+    PORT=$(free_base)
+    mkfifo "$TMP/$name.ctl"
+    $PY "$SERVER" --port "$PORT" --max-seconds 50 "$@" \
+        <"$TMP/$name.ctl" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    SRV_PID=$!
+    exec 9>"$TMP/$name.ctl"
+    OUT="$TMP/$name.out"
+    ERR="$TMP/$name.err"
+    local i
+    for i in $(seq 1 100); do
+        READY=$(grep -m1 '^ready ' "$OUT" 2>/dev/null || true)
+        [ -n "$READY" ] && break
+        kill -0 "$SRV_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    URI=${READY##* }
+    [ -n "$READY" ]
+}
+
+# ctl CMD: send a control line, wait (<= 10 s) for "ok CMD".
+ctl() {
+    echo "$1" >&9
+    local i
+    for i in $(seq 1 100); do
+        grep -qxF "ok $1" "$OUT" && return 0
+        sleep 0.1
+    done
+    echo "no 'ok $1' in output:"; cat "$OUT"
+    return 1
+}
+
+# stop_server [signal]: ends the server, expects exit status 0 within 6 s.
+stop_server() {
+    local sig=${1:-TERM} i rc
+    [ "$sig" != none ] && kill -"$sig" "$SRV_PID" 2>/dev/null
+    for i in $(seq 1 60); do
+        kill -0 "$SRV_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$SRV_PID" 2>/dev/null; then
+        echo "server still running"; kill -KILL "$SRV_PID"; wait "$SRV_PID" 2>/dev/null
+        SRV_PID=""; exec 9>&-; return 1
+    fi
+    wait "$SRV_PID"; rc=$?
+    SRV_PID=""
+    exec 9>&-
+    if [ "$rc" != 0 ]; then echo "exit status $rc"; return 1; fi
+    if grep -q Traceback "$ERR"; then echo "traceback in stderr:"; cat "$ERR"; return 1; fi
+    return 0
+}
+
+port_open() { $PY -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1', int(sys.argv[1]))))" "$1"; }
+
+# wait_port PORT open|closed SECONDS
+wait_port() {
+    local i n=$(( $3 * 10 ))
+    for i in $(seq 1 "$n"); do
+        if port_open "$1"; then [ "$2" = open ] && return 0
+        else [ "$2" = closed ] && return 0; fi
+        sleep 0.1
+    done
+    echo "port $1 not $2 after $3 s"; return 1
+}
+
+pycheck() { timeout 20 $PY - "$@"; }
+
+T0=$(date +%s)
+
+# ---------------------------------------------------------------- standalone
+echo "== standalone"
+if start_server sa --latency-ms 0 --fail-code-for distinct=50 --error-commands Count; then
+    ok "standalone: ready line"
+    check "standalone: ready line format" \
+        grep -qxE "ready $PORT mongodb://127\.0\.0\.1:$PORT/\?heartbeatFrequencyMS=500" "$OUT"
+    check "standalone: commands" pycheck "$URI" <<'EOF'
+import sys, pymongo
+c = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=3000)
+db = c.test
+assert c.admin.command('ping')['ok'] == 1
+assert db.items.insert_many([{'a': 1}, {'a': 2}]).acknowledged
+docs = list(db.items.find({}, batch_size=2))     # firstBatch 2 + getMore
+assert len(docs) == 3, docs
+r = db.items.update_many({}, {'$set': {'b': 1}})
+assert r.matched_count == 1 and r.modified_count == 1, r.raw_result
+assert db.items.delete_one({}).deleted_count == 1
+assert db.items.count_documents({}) == 3
+assert len(list(db.items.aggregate([{'$match': {}}]))) == 3
+assert db.items.find_one_and_update({}, {'$set': {'c': 1}})['_id'] == 1
+assert 'items' in db.list_collection_names()
+assert c.server_info()['version']
+db.drop_collection('items')
+print('ok')
+EOF
+    check "standalone: injected error codes (fail-code-for, error-commands)" pycheck "$URI" <<'EOF'
+import sys, pymongo
+from pymongo.errors import OperationFailure
+c = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=3000)
+for cmd, want in ((('distinct', 'items'), 50), (('count', 'items'), 2)):
+    try:
+        c.test.command(*cmd, key='x') if cmd[0] == 'distinct' else c.test.command(*cmd)
+    except OperationFailure as e:
+        assert e.code == want, (cmd, e.code, e.details)
+    else:
+        raise AssertionError('%s did not fail' % (cmd,))
+assert c.admin.command('ping')['ok'] == 1   # others unaffected
+print('ok')
+EOF
+    check "standalone: SIGTERM exits cleanly" stop_server TERM
+else
+    bad "standalone: ready line"; cat "$ERR"; stop_server KILL >/dev/null
+fi
+
+# ------------------------------------------- latency + error-rate + hangup
+echo "== latency / error-rate / hangup-rate"
+if start_server lat --latency-ms 300 --latency-dist fixed --error-rate 1 --seed 3; then
+    check "latency 300 ms applies to commands, errors come from the set" pycheck "$URI" <<'EOF'
+import sys, time, pymongo
+from pymongo.errors import OperationFailure
+c = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=3000)
+t = time.monotonic(); c.admin.command('ismaster'); hello = time.monotonic() - t
+codes = set()
+for i in range(4):
+    t = time.monotonic()
+    try:
+        c.admin.command('ping')
+        raise AssertionError('ping did not fail with --error-rate 1')
+    except OperationFailure as e:
+        codes.add(e.code)
+    dt = time.monotonic() - t
+    assert 0.28 <= dt < 1.5, dt
+assert hello < 0.25, hello         # hello is never delayed
+assert codes <= {11000, 50, 2, 13, 112, 26}, codes
+print('ok', codes)
+EOF
+    check "latency server: SIGINT exits cleanly" stop_server INT
+else
+    bad "latency server: ready"; cat "$ERR"; stop_server KILL >/dev/null
+fi
+
+if start_server hang --hangup-rate 1 --max-seconds 3; then
+    check "hangup-rate 1 gives network errors" pycheck "$URI" <<'EOF'
+import sys, pymongo
+from pymongo.errors import AutoReconnect
+c = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=2000, retryReads=False)
+try:
+    c.admin.command('ping')
+    raise AssertionError('ping did not fail')
+except AutoReconnect as e:
+    print('ok', type(e).__name__)
+EOF
+    check "--max-seconds 3: exits by itself" stop_server none
+else
+    bad "hangup server: ready"; cat "$ERR"; stop_server KILL >/dev/null
+fi
+
+# ---------------------------------------------------------------- replica set
+echo "== replica set + stdin control"
+if start_server rs --topology rs --stdin-control --latency-ms 0; then
+    P0=$PORT; P1=$((PORT + 1)); P2=$((PORT + 2))
+    ok "rs: ready line"
+    check "rs: ready line format" grep -qxE \
+        "ready $P0,$P1,$P2 mongodb://127\.0\.0\.1:$P0,127\.0\.0\.1:$P1,127\.0\.0\.1:$P2/\?replicaSet=rs0&heartbeatFrequencyMS=500" "$OUT"
+    check "rs: primary is member 0, writes work, secondary says 10107" pycheck "$URI" "$P0" "$P1" <<'EOF'
+import sys, pymongo
+from pymongo.errors import OperationFailure, NotMasterError
+uri, p0, p1 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+c = pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000)
+assert c.admin.command('ping')['ok'] == 1
+assert c.primary == ('127.0.0.1', p0), c.primary
+assert c.test.items.insert_one({'a': 1}).acknowledged
+assert len(list(c.test.items.find(batch_size=2))) == 3
+d = pymongo.MongoClient('mongodb://127.0.0.1:%d/?directConnection=true' % p1,
+                        serverSelectionTimeoutMS=3000)
+try:
+    d.test.command('insert', 'items', documents=[{'a': 1}])
+    raise AssertionError('write on a secondary did not fail')
+except (OperationFailure, NotMasterError) as e:
+    code = (getattr(e, 'details', None) or {}).get('code')
+    assert code == 10107, (code, e)
+print('ok')
+EOF
+    # A client that watches the primary across the control commands.
+    $PY - "$URI" >"$TMP/watch.log" 2>&1 <<'EOF' &
+import sys, time, pymongo
+c = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=3000)
+end = time.monotonic() + 25
+while time.monotonic() < end:
+    print('primary', c.primary and c.primary[1], 'nodes',
+          sorted(n[1] for n in c.nodes), flush=True)
+    time.sleep(0.1)
+EOF
+    WATCH=$!
+    wait_for_log() {  # pattern seconds
+        local i
+        for i in $(seq 1 $(( $2 * 10 ))); do
+            tail -n 3 "$TMP/watch.log" | grep -q "$1" && return 0
+            sleep 0.1
+        done
+        echo "no '$1' in watcher log:"; tail -n 5 "$TMP/watch.log"; return 1
+    }
+    check "rs: watcher sees primary $P0" wait_for_log "primary $P0 " 10
+    check "rs: ctl failover" ctl failover
+    check "rs: pymongo sees new primary $P2 after failover" wait_for_log "primary $P2 " 10
+    check "rs: ctl remove 1" ctl "remove 1"
+    check "rs: member 1 leaves pymongo's nodes" wait_for_log "nodes \[$P0, $P2\]" 10
+    check "rs: ctl down 0" ctl "down 0"
+    check "rs: port $P0 closed" wait_port "$P0" closed 5
+    check "rs: ctl up 0" ctl "up 0"
+    check "rs: port $P0 open again" wait_port "$P0" open 5
+    check "rs: bad command gives err" bash -c "echo 'down 7' >&9; sleep 0.3; grep -q '^err down 7' '$OUT'"
+    kill "$WATCH" 2>/dev/null; wait "$WATCH" 2>/dev/null
+    echo quit >&9
+    check "rs: quit exits cleanly" stop_server none
+else
+    bad "rs: ready line"; cat "$ERR"; stop_server KILL >/dev/null
+fi
+
+# ---------------------------------------------------------------- scenarios
+echo "== scenarios"
+if start_server fo --scenario failover --event-after 1 --latency-ms 0; then
+    check "scenario failover: member 2 becomes primary" pycheck "$URI" "$((PORT + 2))" <<'EOF'
+import sys, time, pymongo
+c = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=3000)
+c.admin.command('ping')
+first = c.primary
+end = time.monotonic() + 10
+while time.monotonic() < end and c.primary != ('127.0.0.1', int(sys.argv[2])):
+    time.sleep(0.1)
+assert c.primary == ('127.0.0.1', int(sys.argv[2])), (first, c.primary)
+print('ok', first, '->', c.primary)
+EOF
+    check "scenario failover: SIGTERM exits cleanly" stop_server TERM
+else
+    bad "scenario failover: ready"; cat "$ERR"; stop_server KILL >/dev/null
+fi
+
+if start_server du --scenario downup --event-after 1 --down-seconds 1.5; then
+    check "scenario downup: port goes down" wait_port "$PORT" closed 5
+    check "scenario downup: port comes back" wait_port "$PORT" open 6
+    check "scenario downup: serves commands again" pycheck "$URI" <<'EOF'
+import sys, pymongo
+c = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=3000)
+assert c.admin.command('ping')['ok'] == 1
+print('ok')
+EOF
+    check "scenario downup: SIGTERM exits cleanly" stop_server TERM
+else
+    bad "scenario downup: ready"; cat "$ERR"; stop_server KILL >/dev/null
+fi
+
+echo "took $(( $(date +%s) - T0 )) s"
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
