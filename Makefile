@@ -38,7 +38,7 @@ endif
 endif
 
 CFLAGS ?= -O2 -g
-WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers -Wno-format-truncation
 BASEFLAGS := -std=c11 -fPIC -MMD -MP $(WARN) $(SANFLAGS) -Iproducer -Iringbuf
 URCU_CFLAGS := $(shell pkg-config --cflags $(PKGS_PRODUCER))
 URCU_LIBS := $(shell pkg-config --libs $(PKGS_PRODUCER))

@@ -327,6 +327,14 @@ class Cluster(object):
                 doc = self.hello_doc(m, req)
             _safe(req.replies, doc)
 
+    def _changed(self):
+        """A member went down/up: the others' hello (primary field) may change,
+        so answer awaited hellos now."""
+        if self.rs:
+            with self.lock:
+                flush = self._bump_all()
+            self._flush(flush)
+
     def election_id(self):
         return ObjectId('7fffffff%016x' % self.term)
 
@@ -382,6 +390,7 @@ class Cluster(object):
         if i in self.down:
             raise ValueError('member %d is already down' % i)
         self.stop_member(i)
+        self._changed()
         log('down: %s' % self.members[i].host)
 
     def up_member(self, i):
@@ -390,6 +399,7 @@ class Cluster(object):
         if i not in self.down:
             raise ValueError('member %d is not down' % i)
         self.start_member(i)
+        self._changed()
         log('up: %s' % self.members[i].host)
 
     def status(self):
@@ -437,7 +447,10 @@ class Cluster(object):
             d['setName'] = SET_NAME
             d['setVersion'] = self.set_version
             d['secondary'] = not is_primary
-            d['primary'] = self.members[self.primary].host
+            if self.primary not in self.down:
+                # While the primary is down the others stop naming it (a real
+                # set would be electing); avoids PossiblePrimary flapping.
+                d['primary'] = self.members[self.primary].host
             d['me'] = m.host
             if is_primary:
                 d['electionId'] = self.election_id()

@@ -1,0 +1,11 @@
+build/obj/viewer/cmd_events.o: viewer/cmd_events.c viewer/cli.h \
+ viewer/model.h ringbuf/cursor.h ringbuf/layout.h ringbuf/segment.h \
+ ringbuf/hist.h ringbuf/layout.h ringbuf/segment.h
+viewer/cli.h:
+viewer/model.h:
+ringbuf/cursor.h:
+ringbuf/layout.h:
+ringbuf/segment.h:
+ringbuf/hist.h:
+ringbuf/layout.h:
+ringbuf/segment.h:

@@ -1,0 +1,3 @@
+build/obj/viewer/main.o: viewer/main.c viewer/cli.h producer/ringmon.h
+viewer/cli.h:
+producer/ringmon.h:

@@ -1,0 +1,18 @@
+/* cli.h - the subcommands of the ringmon CLI, one file each. Not installed.
+ * Each takes its own argv (argv[0] is the subcommand name), parses options
+ * with getopt_long, and returns the exit status: 0 ok, 1 runtime error,
+ * 2 usage. Errors go to stderr as "ringmon CMD: what went wrong (what to do)". */
+#ifndef RINGMON_CLI_H
+#define RINGMON_CLI_H
+
+int cmd_ls(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
+int cmd_tail(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+
+/* Parses a pid argument: > 0, or prints a usage error for cmd and returns -1. */
+int cli_pid(const char *cmd, const char *arg);
+
+#endif

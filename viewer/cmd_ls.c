@@ -1,0 +1,101 @@
+/* cmd_ls.c - `ringmon ls`: list segments and whether their process lives. */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "cli.h"
+#include "model.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ringmon ls [--json]\n\n"
+		   "Lists ringmon segments: pid, process name, uptime, records written, ring\n"
+		   "capacity and state (live; exited: closed and kept with RINGMON_KEEP=1;\n"
+		   "dead: the process is gone; unreadable: with the reason).\n"
+		   "  --json   one JSON array of objects\n");
+}
+
+static double uptime_s(const struct vm_seginfo *s)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t end = s->state == VM_EXITED && s->exit_realtime_ns ? s->exit_realtime_ns :
+		(uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return end > s->created_realtime_ns ? (double)(end - s->created_realtime_ns) / 1e9 : 0;
+}
+
+int cmd_ls(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	int json = 0, c;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = 1;
+		else if (c == 'h') {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ringmon ls: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
+	}
+	char err[RB_ERR_MAX];
+	struct vm_seginfo *list;
+	int n = vm_list(&list, err, sizeof(err));
+	if (n < 0) {
+		fprintf(stderr, "ringmon ls: %s\n", err);
+		return 1;
+	}
+	if (json) {
+		json_object *arr = json_object_new_array();
+		for (int i = 0; i < n; i++) {
+			struct vm_seginfo *s = &list[i];
+			json_object *o = json_object_new_object();
+			json_object_object_add(o, "pid", json_object_new_int(s->pid));
+			json_object_object_add(o, "state", json_object_new_string(vm_liveness_name(s->state)));
+			json_object_object_add(o, "path", json_object_new_string(s->path));
+			if (s->state == VM_BAD) {
+				json_object_object_add(o, "error", json_object_new_string(s->err));
+			} else {
+				json_object_object_add(o, "name", json_object_new_string(s->name));
+				json_object_object_add(o, "cmdline", json_object_new_string(s->cmdline));
+				json_object_object_add(o, "uptime_s", json_object_new_double(uptime_s(s)));
+				json_object_object_add(o, "written", json_object_new_uint64(s->written));
+				json_object_object_add(o, "capacity", json_object_new_uint64(s->capacity));
+				json_object_object_add(o, "bytes", json_object_new_uint64(s->size));
+			}
+			json_object_array_add(arr, o);
+		}
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+		json_object_put(arr);
+	} else {
+		printf("%-8s %-16s %10s %14s %10s  %s\n", "PID", "NAME", "UPTIME", "WRITTEN",
+		       "CAPACITY", "STATE");
+		for (int i = 0; i < n; i++) {
+			struct vm_seginfo *s = &list[i];
+			if (s->state == VM_BAD) {
+				printf("%-8d %-16s %10s %14s %10s  unreadable: %s\n", s->pid, "?", "-",
+				       "-", "-", s->err);
+				continue;
+			}
+			char up[32];
+			double u = uptime_s(s);
+			if (u < 3600)
+				snprintf(up, sizeof(up), "%dm%02ds", (int)u / 60, (int)u % 60);
+			else
+				snprintf(up, sizeof(up), "%dh%02dm", (int)(u / 3600), (int)u % 3600 / 60);
+			printf("%-8d %-16s %10s %14llu %10llu  %s\n", s->pid, s->name, up,
+			       (unsigned long long)s->written, (unsigned long long)s->capacity,
+			       vm_liveness_name(s->state));
+		}
+	}
+	free(list);
+	return 0;
+}

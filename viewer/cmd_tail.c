@@ -1,0 +1,143 @@
+/* cmd_tail.c - `ringmon tail`: stream records as they arrive, with exact loss. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "model.h"
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ringmon tail PID [--json] [--from-start] [--type NAME] [--count N]\n\n"
+		   "Streams PID's events, one line each, from the newest record on (or from the\n"
+		   "oldest still in the ring with --from-start). Records the ring overwrote\n"
+		   "before they were read are counted in a line of their own: \"lost N\" (JSON:\n"
+		   "{\"lost\": N}). Stops at SIGINT, after --count records, or when the process\n"
+		   "exits (after printing what is left).\n"
+		   "  --json         JSON lines: type, ts_ns, time, tid, key, dur_ns, fields\n"
+		   "  --from-start   begin with the oldest record still in the ring\n"
+		   "  --type NAME    only this type (prefix with a trailing '*': command.*)\n"
+		   "  --count N      stop after N records\n");
+}
+
+static int type_match(const char *pat, const char *name)
+{
+	size_t n = strlen(pat);
+	if (n && pat[n - 1] == '*')
+		return strncmp(pat, name, n - 1) == 0;
+	return strcmp(pat, name) == 0;
+}
+
+int cmd_tail(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},       {"from-start", no_argument, NULL, 's'},
+		{"type", required_argument, NULL, 't'}, {"count", required_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+	int json = 0, from_start = 0, c;
+	const char *type = NULL;
+	long long count = -1;
+	while ((c = getopt_long(argc, argv, "jst:n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 's': from_start = 1; break;
+		case 't': type = optarg; break;
+		case 'n': {
+			char *end;
+			count = strtoll(optarg, &end, 10);
+			if (*end || count < 0) {
+				fprintf(stderr, "ringmon tail: --count wants a number >= 0, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "ringmon tail: give one PID (see `ringmon ls`)\n");
+		return 2;
+	}
+	int pid = cli_pid("tail", argv[optind]);
+	if (pid < 0)
+		return 2;
+	char err[RB_ERR_MAX];
+	struct rb_view v;
+	if (rb_attach_pid(&v, pid, 1000, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ringmon tail: %s\n", err);
+		return 1;
+	}
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+
+	struct vm_tail *t = malloc(sizeof(*t));
+	enum { BATCH = 4096 };
+	struct rb_record *recs = malloc(BATCH * sizeof(*recs));
+	if (!t || !recs) {
+		fprintf(stderr, "ringmon tail: out of memory\n");
+		return 1;
+	}
+	vm_tail_init(t, &v, from_start);
+	long long printed = 0;
+	int rc = 0, finishing = 0;
+	char line[1024];
+	while (!stop && (count < 0 || printed < count)) {
+		uint64_t lost = 0;
+		size_t n = vm_tail_poll(t, recs, BATCH, &lost, vm_now_ns());
+		if (lost) {
+			if (json)
+				printf("{\"lost\":%llu}\n", (unsigned long long)lost);
+			else
+				printf("lost %llu\n", (unsigned long long)lost);
+		}
+		for (size_t i = 0; i < n && (count < 0 || printed < count); i++) {
+			struct vm_event e;
+			vm_decode(&v, &recs[i], &e);
+			if (type && !type_match(type, e.type))
+				continue;
+			vm_event_format(&e, json, line, sizeof(line));
+			puts(line);
+			printed++;
+		}
+		if (ferror(stdout)) {
+			rc = errno == EPIPE ? 0 : 1;
+			break;
+		}
+		if (n == 0 && !lost) {
+			fflush(stdout);
+			if (finishing)
+				break;
+			int st = rb_view_state(&v);
+			if (st == RB_STATE_EXITED || !rb_proc_alive(pid, v.start_time)) {
+				/* one more pass picks up what was written before the end */
+				finishing = 1;
+				continue;
+			}
+			struct timespec nap = {0, 10 * 1000 * 1000};
+			nanosleep(&nap, NULL);
+		}
+	}
+	fflush(stdout);
+	if (finishing && !json)
+		fprintf(stderr, "ringmon tail: process %d has %s\n", pid,
+			rb_view_state(&v) == RB_STATE_EXITED ? "exited" : "died");
+	free(recs);
+	free(t);
+	rb_detach(&v);
+	return rc;
+}

@@ -1,0 +1,65 @@
+/* main.c - the ringmon CLI: dispatch to a subcommand. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ringmon.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{"ls", cmd_ls, "list producers (live, exited, dead)"},
+	{"gc", cmd_gc, "remove the segments of processes that are gone"},
+	{"tail", cmd_tail, "stream a producer's events as they arrive"},
+	{"stats", cmd_stats, "counters and latency percentiles per type and key"},
+	{"top", cmd_top, "live viewer (ncurses)"},
+	{"events", cmd_events, "show or change which event types a producer records"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ringmon COMMAND [OPTIONS]\n\nRead what ringmon producers record.\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n`ringmon COMMAND --help` describes each. Segments are looked for in\n"
+		   "$RINGMON_DIR (default /dev/shm). Exit status: 0 ok, 1 runtime error, 2 usage.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("ringmon %s\n", RINGMON_VERSION_STRING);
+		return 0;
+	}
+	json_c_set_serialization_double_format("%.10g", JSON_C_OPTION_GLOBAL);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "ringmon: unknown command '%s' (run `ringmon --help` for the list)\n", argv[1]);
+	return 2;
+}
+
+int cli_pid(const char *cmd, const char *arg)
+{
+	char *end;
+	long pid = strtol(arg, &end, 10);
+	if (*arg == 0 || *end || pid <= 0 || pid > 1 << 30) {
+		fprintf(stderr, "ringmon %s: '%s' is not a process id (see `ringmon ls`)\n", cmd, arg);
+		return -1;
+	}
+	return (int)pid;
+}
