@@ -39,7 +39,7 @@ endif
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers -Wno-format-truncation
-BASEFLAGS := -std=c11 -fPIC -MMD -MP $(WARN) $(SANFLAGS) -Iproducer -Iringbuf
+BASEFLAGS := -std=c11 -fPIC -MMD -MP $(WARN) $(SANFLAGS) -Iproducer -Iringbuf -Iviewer
 URCU_CFLAGS := $(shell pkg-config --cflags $(PKGS_PRODUCER))
 URCU_LIBS := $(shell pkg-config --libs $(PKGS_PRODUCER))
 MONGO_CFLAGS := $(shell pkg-config --cflags $(PKGS_MONGO))

@@ -49,8 +49,18 @@ void rb_summary_sub(struct rb_summary *a, const struct rb_summary *b)
 	a->count -= b->count;
 	a->timed -= b->timed;
 	a->sum -= b->sum;
-	for (uint32_t i = 0; i < RB_HIST_BUCKETS; i++)
+	uint32_t lo = RB_HIST_BUCKETS, hi = 0;
+	for (uint32_t i = 0; i < RB_HIST_BUCKETS; i++) {
 		a->bucket[i] -= b->bucket[i];
+		if (a->bucket[i]) {
+			if (lo == RB_HIST_BUCKETS)
+				lo = i;
+			hi = i;
+		}
+	}
+	/* the exact extremes of the difference are unknown: use its buckets' bounds */
+	a->min = lo < RB_HIST_BUCKETS ? rb_hist_low(lo) : 0;
+	a->max = lo < RB_HIST_BUCKETS ? rb_hist_low(hi) + rb_hist_width(hi) - 1 : 0;
 }
 
 uint64_t rb_summary_quantile(const struct rb_summary *s, double q)

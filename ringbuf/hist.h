@@ -34,7 +34,7 @@ void rb_summary_clear(struct rb_summary *s);
 /* Adds b to a (used to sum shards, processes, or keys). */
 void rb_summary_add(struct rb_summary *a, const struct rb_summary *b);
 /* a -= b for counts and buckets (b an earlier snapshot of the same counters);
- * min/max stay a's. */
+ * min/max become the bounds of the lowest and highest non-empty buckets left. */
 void rb_summary_sub(struct rb_summary *a, const struct rb_summary *b);
 /* Value at quantile q (0..1] of the timed events, 0 if none. Clamped to
  * [min, max]; q = 1 returns max exactly. */

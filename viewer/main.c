@@ -52,14 +52,3 @@ int main(int argc, char **argv)
 	fprintf(stderr, "ringmon: unknown command '%s' (run `ringmon --help` for the list)\n", argv[1]);
 	return 2;
 }
-
-int cli_pid(const char *cmd, const char *arg)
-{
-	char *end;
-	long pid = strtol(arg, &end, 10);
-	if (*arg == 0 || *end || pid <= 0 || pid > 1 << 30) {
-		fprintf(stderr, "ringmon %s: '%s' is not a process id (see `ringmon ls`)\n", cmd, arg);
-		return -1;
-	}
-	return (int)pid;
-}

@@ -1,0 +1,93 @@
+/* helper_common.c - see helper_common.h. */
+#define _GNU_SOURCE
+#include "helper_common.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char dir[256];
+
+const char *th_private_dir(void)
+{
+	snprintf(dir, sizeof(dir), "/dev/shm/ringmon-test.XXXXXX");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		abort();
+	}
+	setenv("RINGMON_DIR", dir, 1);
+	return dir;
+}
+
+void th_cleanup_dir(void)
+{
+	if (!dir[0])
+		return;
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *de;
+		char path[600];
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			if (unlink(path) != 0)
+				rmdir(path);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+	dir[0] = 0;
+}
+
+pid_t th_spawn(int (*fn)(void *), void *arg)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0)
+		exit(fn(arg)); /* exit, not _exit: atexit hooks are under test */
+	return pid;
+}
+
+uint64_t th_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void th_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+	nanosleep(&ts, NULL);
+}
+
+int th_wait(pid_t pid, int timeout_ms)
+{
+	uint64_t end = th_now_ms() + (uint64_t)timeout_ms;
+	for (;;) {
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (th_now_ms() >= end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			return -1;
+		}
+		th_sleep_ms(2);
+	}
+}
+
+int th_try_wait(pid_t pid)
+{
+	int st;
+	if (waitpid(pid, &st, WNOHANG) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}

@@ -1,0 +1,26 @@
+/* helper_common.h - shared helpers for the cmocka tests: private segment
+ * directories, child processes with time limits. Not installed. */
+#ifndef RINGMON_TEST_HELPER_H
+#define RINGMON_TEST_HELPER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Makes a fresh directory under /dev/shm, sets RINGMON_DIR to it and returns
+ * its path (static buffer). */
+const char *th_private_dir(void);
+/* Removes every file in the private dir and the dir itself. */
+void th_cleanup_dir(void);
+/* Forks; the child runs fn(arg) and exits with its return value. */
+pid_t th_spawn(int (*fn)(void *), void *arg);
+/* Waits for pid up to timeout_ms; kills it (SIGKILL) if it is still running.
+ * Returns its exit status, 128+signal if killed by a signal, -1 on timeout. */
+int th_wait(pid_t pid, int timeout_ms);
+/* Exit status of pid if it has ended (as th_wait), else -1; never kills. */
+int th_try_wait(pid_t pid);
+/* Sleeps ms milliseconds. */
+void th_sleep_ms(int ms);
+/* Monotonic ms. */
+uint64_t th_now_ms(void);
+
+#endif

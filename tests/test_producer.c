@@ -1,0 +1,336 @@
+/* test_producer.c - libringmon as a program uses it: environment settings,
+ * event sets, keys, fork, exit, and failing to start. Each case runs the
+ * producer in a child process and reads its segment from this one. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "helper_common.h"
+#include "hist.h"
+#include "model.h"
+#include "ringmon.h"
+
+static int setup(void **state)
+{
+	(void)state;
+	th_private_dir();
+	setenv("RINGMON_KEEP", "1", 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	th_cleanup_dir();
+	return 0;
+}
+
+/* Attaches to the (kept) segment of a finished child. */
+static struct vm_proc *attach(pid_t pid)
+{
+	static struct vm_proc p;
+	char err[RB_ERR_MAX + 64];
+	if (vm_attach(&p, pid, err, sizeof(err)) != 0)
+		fail_msg("attach %d: %s", (int)pid, err);
+	return &p;
+}
+
+static uint64_t count_of(struct vm_proc *p, const char *type)
+{
+	int id = vm_type_find(p, type);
+	return id < 0 ? UINT64_MAX : p->types[id].sum.count;
+}
+
+static uint64_t key_count(struct vm_proc *p, const char *type, const char *key)
+{
+	int id = vm_type_find(p, type);
+	for (uint32_t k = 1; k < p->nkeys; k++)
+		if (p->keys[k].used && (int)p->keys[k].type == id && strcmp(p->keys[k].name, key) == 0)
+			return p->keys[k].sum.count;
+	return UINT64_MAX;
+}
+
+static int env_child(void *arg)
+{
+	(void)arg;
+	setenv("RINGMON_RECORDS", "1000", 1);
+	setenv("RINGMON_EVENTS", "net.*,disk", 1);
+	int a = ringmon_type_register("net.send", NULL, 0);
+	int b = ringmon_type_register("disk", NULL, 0);
+	int c = ringmon_type_register("cpu", NULL, 0);
+	if (ringmon_get_events() != ((1ull << a) | (1ull << b)))
+		return 10;
+	for (int i = 0; i < 3; i++) {
+		ringmon_emit(a, 0, 100, 0, 0, 0, 0);
+		ringmon_emit(b, 0, RINGMON_NO_DURATION, 0, 0, 0, 0);
+		ringmon_emit(c, 0, 100, 0, 0, 0, 0);
+	}
+	/* the same name gives the same id */
+	return ringmon_type_register("disk", NULL, 0) == b ? 0 : 11;
+}
+
+static void environment_sets_ring_size_and_initial_event_set(void **state)
+{
+	(void)state;
+	pid_t pid = th_spawn(env_child, NULL);
+	assert_int_equal(th_wait(pid, 10000), 0);
+	struct vm_proc *p = attach(pid);
+	assert_int_equal(p->v.g.shard_records, 1024);
+	assert_int_equal(p->state, VM_EXITED);
+	assert_int_equal(count_of(p, "net.send"), 3);
+	assert_int_equal(count_of(p, "disk"), 3);
+	assert_int_equal(p->types[vm_type_find(p, "disk")].sum.timed, 0);
+	assert_int_equal(count_of(p, "cpu"), 0); /* disabled: recorded nothing */
+	assert_false(p->types[vm_type_find(p, "cpu")].enabled);
+	vm_detach(p);
+}
+
+static int disabled_child(void *arg)
+{
+	(void)arg;
+	setenv("RINGMON_DISABLE", "1", 1);
+	int t = ringmon_type_register("x", NULL, 0);
+	ringmon_emit(t, ringmon_key(t, "k"), 1, 0, 0, 0, 0);
+	ringmon_span sp = ringmon_span_begin(t, 0);
+	ringmon_span_end(&sp, 0, 0, 0, 0);
+	return t == RINGMON_TYPE_NONE && ringmon_open(0) == -ECANCELED ? 0 : 1;
+}
+
+static void ringmon_disable_creates_nothing(void **state)
+{
+	(void)state;
+	pid_t pid = th_spawn(disabled_child, NULL);
+	assert_int_equal(th_wait(pid, 10000), 0);
+	char path[RB_PATH_MAX];
+	rb_path(path, sizeof(path), pid);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+static int events_child(void *arg)
+{
+	int *fds = arg;
+	int t = ringmon_type_register("ev", NULL, 0);
+	for (int i = 0; i < 10; i++)
+		ringmon_emit(t, 0, 5, 0, 0, 0, 0);
+	ringmon_set_events(0);
+	for (int i = 0; i < 10; i++)
+		ringmon_emit(t, 0, 5, 0, 0, 0, 0);
+	ringmon_set_events(~0ull);
+	if (!ringmon_enabled(t))
+		return 3;
+	for (int i = 0; i < 10; i++)
+		ringmon_emit(t, 0, 5, 0, 0, 0, 0);
+	/* now a reader turns it off through the control area */
+	char c = 'r';
+	if (write(fds[1], &c, 1) != 1 || read(fds[0], &c, 1) != 1)
+		return 4;
+	for (int i = 0; i < 2000 && ringmon_enabled(t); i++)
+		th_sleep_ms(1);
+	if (ringmon_enabled(t) || (ringmon_get_events() & (1ull << t)))
+		return 5;
+	for (int i = 0; i < 10; i++)
+		ringmon_emit(t, 0, 5, 0, 0, 0, 0);
+	return 0;
+}
+
+static void events_turn_off_and_on_from_the_api_and_from_a_reader(void **state)
+{
+	(void)state;
+	int to_parent[2], to_child[2];
+	assert_int_equal(pipe(to_parent), 0);
+	assert_int_equal(pipe(to_child), 0);
+	int fds[2] = {to_child[0], to_parent[1]};
+	pid_t pid = th_spawn(events_child, fds);
+	char c;
+	assert_int_equal(read(to_parent[0], &c, 1), 1);
+	struct vm_proc *p = attach(pid);
+	assert_int_equal(count_of(p, "ev"), 20);
+	char err[RB_ERR_MAX];
+	assert_int_equal(vm_set_enabled(p, 1ull << vm_type_find(p, "ev"), 0, err, sizeof(err)), 0);
+	assert_int_equal(write(to_child[1], &c, 1), 1);
+	assert_int_equal(th_wait(pid, 10000), 0);
+	vm_refresh(p, vm_now_ns());
+	assert_int_equal(count_of(p, "ev"), 20);
+	assert_false(p->types[vm_type_find(p, "ev")].enabled);
+	vm_detach(p);
+	close(to_parent[0]);
+	close(to_parent[1]);
+	close(to_child[0]);
+	close(to_child[1]);
+}
+
+static int keys_child(void *arg)
+{
+	(void)arg;
+	setenv("RINGMON_KEYS", "8", 1); /* id 0 + "other" + 6 free */
+	int t = ringmon_type_register("q", NULL, 0);
+	char k[16];
+	for (int i = 0; i < 20; i++) {
+		snprintf(k, sizeof(k), "key%d", i);
+		ringmon_emit_str(t, k, (uint64_t)(i + 1) * 1000, 0, 0, 0, 0);
+	}
+	/* a full table: the same overflowed key again still counts */
+	ringmon_emit_str(t, "key19", 1000, 0, 0, 0, 0);
+	return 0;
+}
+
+static void a_full_key_table_counts_overflow_under_other(void **state)
+{
+	(void)state;
+	pid_t pid = th_spawn(keys_child, NULL);
+	assert_int_equal(th_wait(pid, 10000), 0);
+	struct vm_proc *p = attach(pid);
+	assert_int_equal(count_of(p, "q"), 21);
+	for (int i = 0; i < 6; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "key%d", i);
+		assert_int_equal(key_count(p, "q", k), 1);
+	}
+	assert_int_equal(key_count(p, "q", "key6"), UINT64_MAX); /* never got a slot */
+	assert_int_equal(key_count(p, "q", "other"), 15);
+	assert_int_equal(p->dropped_keys, 14);
+	vm_detach(p);
+}
+
+static int fork_child(void *arg)
+{
+	(void)arg;
+	int t = ringmon_type_register("forked", NULL, 0);
+	for (int i = 0; i < 5; i++)
+		ringmon_emit(t, 0, 1, 0, 0, 0, 0);
+	fflush(NULL);
+	pid_t g = fork();
+	if (g == 0) {
+		for (int i = 0; i < 7; i++)
+			ringmon_emit(t, ringmon_key(t, "child"), 1, 0, 0, 0, 0);
+		_exit(0);
+	}
+	int st;
+	waitpid(g, &st, 0);
+	/* report the grandchild's pid through the exit of a pipe-less child: keep
+	 * it in a file beside the segments */
+	char path[RB_PATH_MAX];
+	snprintf(path, sizeof(path), "%s/grandchild", rb_dir());
+	FILE *f = fopen(path, "w");
+	fprintf(f, "%d\n", (int)g);
+	fclose(f);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+}
+
+static void a_forked_child_writes_its_own_segment_never_its_parents(void **state)
+{
+	(void)state;
+	pid_t pid = th_spawn(fork_child, NULL);
+	assert_int_equal(th_wait(pid, 10000), 0);
+	char path[RB_PATH_MAX];
+	snprintf(path, sizeof(path), "%s/grandchild", rb_dir());
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	int g = 0;
+	assert_int_equal(fscanf(f, "%d", &g), 1);
+	fclose(f);
+	unlink(path);
+	struct vm_proc *p = attach(pid);
+	assert_int_equal(count_of(p, "forked"), 5);
+	assert_int_equal(p->written, 5);
+	vm_detach(p);
+	p = attach(g);
+	assert_int_equal(count_of(p, "forked"), 7); /* same type id, own counters */
+	assert_int_equal(key_count(p, "forked", "child"), 7);
+	assert_int_equal(p->written, 7);
+	vm_detach(p);
+}
+
+static int plain_child(void *arg)
+{
+	(void)arg;
+	unsetenv("RINGMON_KEEP");
+	int t = ringmon_type_register("x", NULL, 0);
+	ringmon_emit(t, 0, 1, 0, 0, 0, 0);
+	char path[RB_PATH_MAX];
+	rb_path(path, sizeof(path), getpid());
+	struct stat st;
+	if (stat(path, &st) != 0 || (st.st_mode & 0777) != 0600 || st.st_uid != geteuid())
+		return 1;
+	ringmon_close();
+	if (access(path, F_OK) == 0)
+		return 2;
+	/* a later registration opens a new segment with the same ids */
+	int t2 = ringmon_type_register("y", NULL, 0);
+	return ringmon_type_register("x", NULL, 0) == t && t2 == t + 1 ? 0 : 3;
+}
+
+static void close_and_exit_remove_the_segment_unless_kept(void **state)
+{
+	(void)state;
+	pid_t pid = th_spawn(plain_child, NULL);
+	assert_int_equal(th_wait(pid, 10000), 0);
+	char path[RB_PATH_MAX];
+	rb_path(path, sizeof(path), pid);
+	assert_int_equal(access(path, F_OK), -1); /* atexit removed the second one */
+}
+
+static int unwritable_child(void *arg)
+{
+	(void)arg;
+	setenv("RINGMON_DIR", "/proc/ringmon-cannot-be-here", 1);
+	int t = ringmon_type_register("x", NULL, 0);
+	for (int i = 0; i < 1000; i++)
+		ringmon_emit(t, ringmon_key(t, "k"), 1, 0, 0, 0, 0);
+	ringmon_type_register("y", NULL, 0);
+	ringmon_open(0);
+	printf("still running\n");
+	return t == RINGMON_TYPE_NONE ? 0 : 1;
+}
+
+static void a_program_runs_on_when_ringmon_cannot_start_and_is_told_once(void **state)
+{
+	(void)state;
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		exit(unwritable_child(NULL));
+	}
+	close(out[1]);
+	assert_int_equal(th_wait(pid, 10000), 0);
+	char buf[4096] = {0};
+	ssize_t n = read(out[0], buf, sizeof(buf) - 1);
+	close(out[0]);
+	assert_true(n > 0);
+	int lines = 0;
+	for (char *s = buf; (s = strstr(s, "ringmon:")); s++)
+		lines++;
+	assert_int_equal(lines, 1);
+	assert_non_null(strstr(buf, "monitoring is off"));
+	assert_non_null(strstr(buf, "RINGMON_DIR"));
+	assert_non_null(strstr(buf, "still running"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(environment_sets_ring_size_and_initial_event_set),
+		cmocka_unit_test(ringmon_disable_creates_nothing),
+		cmocka_unit_test(events_turn_off_and_on_from_the_api_and_from_a_reader),
+		cmocka_unit_test(a_full_key_table_counts_overflow_under_other),
+		cmocka_unit_test(a_forked_child_writes_its_own_segment_never_its_parents),
+		cmocka_unit_test(close_and_exit_remove_the_segment_unless_kept),
+		cmocka_unit_test(a_program_runs_on_when_ringmon_cannot_start_and_is_told_once),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
