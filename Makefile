@@ -134,6 +134,10 @@ $(TEST_PROGS): $(BUILD)/libringmon.a
 test: all $(TEST_BINS) $(TEST_PROGS)
 	$(Q)BUILD=$(BUILD) tests/run.sh $(TEST_BINS)
 
+# the cmocka programs alone (unit and stress), e.g. under SAN=asan or SAN=tsan
+test-unit: all $(TEST_BINS) $(TEST_PROGS)
+	$(Q)BUILD=$(BUILD) NO_E2E=1 tests/run.sh $(TEST_BINS)
+
 bench: all $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bench/run.sh
 

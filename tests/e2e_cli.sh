@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# End-to-end: ringmon ls, gc, tail, stats and events on real loadgen processes.
+set -u
+cd "$(dirname "$0")/.."
+B=${BUILD:-build}
+RM=$B/ringmon LG=$B/ringmon-loadgen
+export RINGMON_DIR; RINGMON_DIR=$(mktemp -d /dev/shm/ringmon-e2e.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$RINGMON_DIR"; }
+trap cleanup EXIT
+pass=0 failn=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { failn=$((failn + 1)); echo "FAIL $1"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+wait_seg() { for _ in $(seq 200); do $RM stats "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+jq_() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# usage errors exit 2 and say what to do
+$RM bogus >/dev/null 2>&1; check "unknown command exits 2" [ $? -eq 2 ]
+$RM tail >/dev/null 2>&1; check "tail without pid exits 2" [ $? -eq 2 ]
+$RM stats notapid 2>&1 | grep -q "not a process id"; check "bad pid explained" [ $? -eq 0 ]
+$RM stats 999999 >/dev/null 2>&1; check "missing segment exits 1" [ $? -eq 1 ]
+$RM --version | grep -q '^ringmon [0-9]'; check "--version" [ $? -eq 0 ]
+for c in ls gc tail stats events top; do $RM $c --help >/dev/null || bad "$c --help"; done; ok "--help everywhere"
+
+# a live producer: ls shows it live with its name
+$LG --synthetic --threads 2 --rate 20000 --seconds 30 >/dev/null & lp=$!; pids+=($lp)
+wait_seg $lp
+$RM ls | grep -E "^$lp +ringmon-loadgen .* live$" -q; check "ls shows the live producer" [ $? -eq 0 ]
+$RM ls --json | jq_ "[s['state'] for s in d if s['pid']==$lp][0]" | grep -qx live; check "ls --json state" [ $? -eq 0 ]
+
+# stats: counts rise between reports, JSON schema as documented
+a=$($RM stats $lp --json | jq_ "d['types']['synthetic.op']['count']")
+sleep 0.5
+b=$($RM stats $lp --json | jq_ "d['types']['synthetic.op']['count']")
+check "stats counts rise" [ "$b" -gt "$a" ]
+$RM stats $lp --json | jq_ "sorted(d['types']['synthetic.op']['latency_ns'].keys()), sorted(d['types']['synthetic.op']['keys'].keys())" \
+	| grep -q "'p50', 'p90', 'p99', 'p999'.*\['del', 'get', 'put', 'scan'\]"; check "stats --json percentiles and keys" [ $? -eq 0 ]
+n=$($RM stats $lp --interval 0.2 --count 3 | grep -c '^pid ')
+check "stats --interval --count" [ "$n" -eq 3 ]
+
+# events: a reader turns a type off in the running producer
+$RM events $lp --disable synthetic.tick | grep -qx "off synthetic.tick"; check "events --disable" [ $? -eq 0 ]
+t1=$($RM stats $lp --json | jq_ "d['types']['synthetic.tick']['count']"); sleep 0.3
+t2=$($RM stats $lp --json | jq_ "d['types']['synthetic.tick']['count']")
+check "a disabled type stops counting" [ "$t1" -eq "$t2" ]
+$RM stats $lp --json | jq_ "d['types']['synthetic.tick']['enabled']" | grep -qx False; check "stats shows it disabled" [ $? -eq 0 ]
+$RM events $lp --enable 'synthetic.*' >/dev/null; sleep 0.3
+t3=$($RM stats $lp --json | jq_ "d['types']['synthetic.tick']['count']")
+check "re-enabled type counts again" [ "$t3" -gt "$t2" ]
+$RM events $lp --disable nosuch >/dev/null 2>&1; check "unknown type is a usage error" [ $? -eq 2 ]
+
+# tail: one thread, small ring, every record printed or counted as lost, exactly
+out=$(mktemp)
+RINGMON_RECORDS=64 RINGMON_SHARDS=1 $LG --synthetic --threads 1 --rate 300000 --seconds 2 >"$out.lg" & tp=$!; pids+=($tp)
+wait_seg $tp
+$RM tail $tp --json --from-start >"$out" 2>/dev/null
+wait $tp
+emitted=$(awk '/^emitted/ {print $2}' "$out.lg")
+/usr/bin/python3 - "$out" "$emitted" <<'PY'
+import json, sys
+recs = lost = 0; first = None; last = -1; order = True
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if 'lost' in d:
+        if first is not None: lost += d['lost']
+        continue
+    assert d['type'].startswith('synthetic') and 'ts_ns' in d and 'tid' in d and d['thread'] == 0
+    if first is None: first = d['seq']
+    order &= d['seq'] > last; last = d['seq']; recs += 1
+emitted = int(sys.argv[2])
+print(f"first {first} printed {recs} lost {lost} emitted {emitted}")
+sys.exit(0 if order and first is not None and first + recs + lost == emitted and lost > 0 else 1)
+PY
+check "tail: printed + lost = emitted, in order" [ $? -eq 0 ]
+$RM tail $lp --count 5 | wc -l | grep -qx 5; check "tail --count" [ $? -eq 0 ]
+
+# kept segment after exit: exact totals; stats reads it
+RINGMON_KEEP=1 $LG --synthetic --threads 2 --seconds 0.5 >"$out.lg2"; 
+kp=$(ls "$RINGMON_DIR" | sed -n 's/^ringmon\.//p' | while read -r p; do [ "$p" != "$lp" ] && [ "$p" != "$tp" ] && echo $p; done | head -1)
+em=$(awk '/^emitted/ {print $2}' "$out.lg2")
+tot=$($RM stats $kp --json | jq_ "d['types']['synthetic.op']['count'] + d['types']['synthetic.tick']['count']")
+check "kept segment: stats totals equal emitted" [ "$tot" = "$em" ]
+$RM ls | grep -E "^$kp .* exited$" -q; check "ls shows exited" [ $? -eq 0 ]
+
+# a producer killed with SIGKILL is dead; gc removes dead and exited ones, never the live one
+RINGMON_RECORDS=64 $LG --synthetic --seconds 30 >/dev/null & dp=$!; pids+=($dp)
+wait_seg $dp; sleep 0.2; kill -9 $dp; wait $dp 2>/dev/null
+$RM ls | grep -E "^$dp .* dead$" -q; check "ls shows a killed producer dead" [ $? -eq 0 ]
+$RM stats $dp --json | jq_ "d['state'], d['types']['synthetic.op']['count'] > 0" | tr '\n' ' ' | grep -q "dead True"; check "stats reads a dead producer's totals" [ $? -eq 0 ]
+$RM gc | grep -q "segments removed"; check "gc runs" [ $? -eq 0 ]
+check "gc removed the dead one" [ ! -e "$RINGMON_DIR/ringmon.$dp" ]
+check "gc removed the exited one" [ ! -e "$RINGMON_DIR/ringmon.$kp" ]
+check "gc kept the live one" [ -e "$RINGMON_DIR/ringmon.$lp" ]
+rm -f "$out" "$out.lg" "$out.lg2"
+echo "e2e_cli: $pass passed, $failn failed"
+[ $failn -eq 0 ]
