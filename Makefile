@@ -13,7 +13,7 @@ BUILD ?= build/asan
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 else ifeq ($(SAN),tsan)
 BUILD ?= build/tsan
-SANFLAGS := -fsanitize=thread
+SANFLAGS := -fsanitize=thread -Wno-tsan
 else
 $(error SAN must be asan or tsan)
 endif

@@ -46,11 +46,19 @@ static struct {
 	uint32_t gen;        /* bumped when seg changes: threads re-attach */
 	pid_t pid;           /* owner of seg */
 	struct rb_segment *seg; /* immutable once published; never freed */
+	struct retired *retired; /* earlier segments, still mapped for late emitters */
 	uint64_t records;    /* per-shard capacity asked for */
 	uint64_t mask_after_fork; /* the child's enabled set until it reopens */
 	struct cds_lfht *keys;
 	pthread_key_t thread_key;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* A segment replaced by close+open or fork stays mapped (a thread may still
+ * be writing into it) and listed here. */
+struct retired {
+	struct rb_segment *seg;
+	struct retired *prev;
+};
 
 /* Per thread: where this thread writes. */
 struct thread_slot {
@@ -235,8 +243,16 @@ static int open_locked(uint64_t records)
 		g.off = 1;
 		return -ENOMEM;
 	}
+	struct retired *r = old ? malloc(sizeof(*r)) : NULL;
+	if (old && !r) {
+		free(seg);
+		say_once("out of memory");
+		g.off = 1;
+		return -ENOMEM;
+	}
 	rc = rb_segment_create(seg, (uint32_t)shards, records, (uint32_t)keys, err, sizeof(err));
 	if (rc) {
+		free(r);
 		free(seg);
 		say_once(err);
 		g.off = 1;
@@ -257,6 +273,11 @@ static int open_locked(uint64_t records)
 	rb_seg_shard(seg, (uint32_t)shards - 1)->flags = RB_SHARD_SHARED;
 	rb_segment_publish(seg);
 
+	if (r) {
+		r->seg = old;
+		r->prev = g.retired;
+		g.retired = r;
+	}
 	/* pairs with the acquire load in thread_attach */
 	__atomic_store_n(&g.seg, seg, __ATOMIC_RELEASE);
 	g.records = records;

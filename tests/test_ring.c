@@ -35,7 +35,7 @@ static int t_stress, k_even, k_odd;
 
 static int64_t check_of(int64_t thread, int64_t seq)
 {
-	return (thread * 0x9e3779b97f4a7c15ll) ^ (seq * 0x632be59bd9b4e019ll);
+	return (int64_t)(((uint64_t)thread * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)seq * 0x632be59bd9b4e019ull));
 }
 
 static void *writer(void *arg)
