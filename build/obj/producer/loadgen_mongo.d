@@ -1,3 +1,0 @@
-build/obj/producer/loadgen_mongo.o: producer/loadgen_mongo.c \
- producer/loadgen.h
-producer/loadgen.h:
