@@ -25,7 +25,7 @@ run() { # name timeout cmd...
 for t in "$@"; do
 	run "$(basename "$t")" 300 "$t"
 done
-for s in tests/e2e_*.sh; do
+for s in tests/e2e_*.sh tests/mongo/test_mockserver.sh; do
 	[ -e "$s" ] && [ -z "${NO_E2E:-}" ] || continue
 	run "$(basename "$s")" 300 bash "$s"
 done
