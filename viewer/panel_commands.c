@@ -1,0 +1,432 @@
+/* panel_commands.c - view 2: MongoDB commands by name or by db.collection, sortable and filtered, with a latency detail. */
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "panel.h"
+#include "term.h"
+
+/* Columns; the sort key is one of them. */
+enum col { C_NAME, C_COUNT, C_RATE, C_FAIL, C_MEAN, C_P50, C_P90, C_P99, C_P999, C_MAX, C_N };
+static const char *const col_name[C_N] = {"COMMAND", "COUNT", "RATE/s", "FAIL", "MEAN",
+					  "P50", "P90", "P99", "P99.9", "MAX"};
+
+struct cmd_row {
+	char name[RB_KEY_LEN];
+	int ok, fail;  /* top key indices, -1 */
+	double v[C_N]; /* numbers of the columns */
+};
+
+#define SLOWEST 10
+struct slow_op {
+	struct vm_event ev;
+	int failed;
+};
+
+struct commands {
+	struct panel super;
+	int ns;      /* rows per db.collection instead of per command name */
+	int sort;    /* enum col */
+	int reverse; /* ascending */
+	char filter[64];
+	int editing;
+	int detail;  /* showing the detail of detail_name */
+	char detail_name[RB_KEY_LEN];
+	struct slow_op slow[SLOWEST];
+	int nslow;
+	struct cmd_row *rows;
+	int nrows, cap;
+};
+
+static struct commands cmds;
+
+/* Which types feed the rows: by name, command.succeeded / command.failed;
+ * by namespace, the adapter's command.ns* types (those with "fail" in the
+ * name count failures). */
+static int type_role(const struct commands *c, const char *name)
+{
+	if (!c->ns) {
+		if (strcmp(name, "command.succeeded") == 0)
+			return 1;
+		if (strcmp(name, "command.failed") == 0)
+			return 2;
+		return 0;
+	}
+	if (strncmp(name, "command.ns", 10) != 0)
+		return 0;
+	return strstr(name, "fail") ? 2 : 1;
+}
+
+static struct cmd_row *row_for(struct commands *c, const char *name)
+{
+	for (int i = 0; i < c->nrows; i++)
+		if (strcmp(c->rows[i].name, name) == 0)
+			return &c->rows[i];
+	if (c->nrows == c->cap) {
+		int cap = c->cap ? c->cap * 2 : 64;
+		struct cmd_row *r = realloc(c->rows, sizeof(*r) * (size_t)cap);
+		if (!r)
+			return NULL;
+		c->rows = r;
+		c->cap = cap;
+	}
+	struct cmd_row *r = &c->rows[c->nrows++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->ok = r->fail = -1;
+	return r;
+}
+
+static struct rb_summary scratch;
+
+/* the merged statistics of a row (succeeded + failed) into scratch */
+static const struct rb_summary *row_summary(const struct top *t, const struct cmd_row *r)
+{
+	rb_summary_clear(&scratch);
+	if (r->ok >= 0)
+		rb_summary_add(&scratch, t->keys[r->ok]->sum);
+	if (r->fail >= 0)
+		rb_summary_add(&scratch, t->keys[r->fail]->sum);
+	return &scratch;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct cmd_row *x = a, *y = b;
+	int d;
+	if (cmds.sort == C_NAME)
+		d = strcmp(x->name, y->name);
+	else /* numbers: largest first */
+		d = (x->v[cmds.sort] < y->v[cmds.sort]) - (x->v[cmds.sort] > y->v[cmds.sort]);
+	if (d == 0)
+		d = strcmp(x->name, y->name);
+	return cmds.reverse ? -d : d;
+}
+
+static void build(struct commands *c, const struct top *t)
+{
+	c->nrows = 0;
+	for (int k = 0; k < t->nkeys; k++) {
+		const struct top_key *key = t->keys[k];
+		int role = type_role(c, t->types[key->type].name);
+		if (!role || !top_match(key->name, c->filter) || (key->other && key->sum->count == 0))
+			continue;
+		struct cmd_row *r = row_for(c, key->name);
+		if (!r)
+			break;
+		if (role == 1)
+			r->ok = k;
+		else
+			r->fail = k;
+	}
+	for (int i = 0; i < c->nrows; i++) {
+		struct cmd_row *r = &c->rows[i];
+		const struct rb_summary *s = row_summary(t, r);
+		r->v[C_COUNT] = (double)s->count;
+		r->v[C_RATE] = (r->ok >= 0 ? top_key_rate(t, r->ok, 1.0) : 0) +
+			       (r->fail >= 0 ? top_key_rate(t, r->fail, 1.0) : 0);
+		/* command.ns keeps one key per namespace for both outcomes (the
+		 * record's "ok" field tells them apart): no failure count there */
+		r->v[C_FAIL] = r->fail >= 0 ? (double)t->keys[r->fail]->sum->count : c->ns ? -1 : 0;
+		r->v[C_MEAN] = rb_summary_mean(s);
+		r->v[C_P50] = (double)rb_summary_quantile(s, 0.50);
+		r->v[C_P90] = (double)rb_summary_quantile(s, 0.90);
+		r->v[C_P99] = (double)rb_summary_quantile(s, 0.99);
+		r->v[C_P999] = (double)rb_summary_quantile(s, 0.999);
+		r->v[C_MAX] = s->timed ? (double)s->max : 0;
+	}
+	qsort(c->rows, (size_t)c->nrows, sizeof(*c->rows), cmp_rows);
+}
+
+static int any_commands(const struct top *t)
+{
+	for (int i = 0; i < t->ntypes; i++)
+		if (strncmp(t->types[i].name, "command.", 8) == 0)
+			return 1;
+	return 0;
+}
+
+static void fmt_cell(int col, double v, char *buf, size_t len)
+{
+	if (col == C_COUNT || col == C_RATE || col == C_FAIL)
+		top_fmt_count(v, buf, len);
+	else
+		top_fmt_lat(v, buf, len);
+}
+
+static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, int w)
+{
+	struct cmd_row *r = NULL;
+	for (int i = 0; i < c->nrows; i++)
+		if (strcmp(c->rows[i].name, c->detail_name) == 0)
+			r = &c->rows[i];
+	if (!r) {
+		term_printf(y, x, w, TR_HEADER, 1, " %s: no data (Esc: back)", c->detail_name);
+		return;
+	}
+	char a[16], b[16], m[16], p50[16], p99[16], mx[16], mn[16];
+	term_printf(y, x, w, TR_HEADER, 1,
+		    " %s: %s calls, %s failed, %s/s, mean %s, p50 %s, p99 %s, max %s   (Esc: back)",
+		    r->name, top_fmt_count(r->v[C_COUNT], a, sizeof(a)),
+		    top_fmt_count(r->v[C_FAIL], b, sizeof(b)), top_fmt_count(r->v[C_RATE], m, sizeof(m)),
+		    top_fmt_lat(r->v[C_MEAN], mn, sizeof(mn)), top_fmt_lat(r->v[C_P50], p50, sizeof(p50)),
+		    top_fmt_lat(r->v[C_P99], p99, sizeof(p99)), top_fmt_lat(r->v[C_MAX], mx, sizeof(mx)));
+	/* sparklines of the rate and the p99 of each refresh interval */
+	double rate[512], p[512];
+	int n = w - 32 > 512 ? 512 : w - 32, got = 0;
+	for (int i = n - 1; i >= 0; i--) {
+		long j = top_hist_back(t, (uint64_t)(n - 1 - i));
+		long j0 = top_hist_back(t, (uint64_t)(n - i));
+		rate[i] = p[i] = 0;
+		if (j < 0 || j0 < 0)
+			continue;
+		double dt = (double)(t->hist_t[j] - t->hist_t[j0]) / 1e9;
+		uint64_t cnt = 0, q = 0;
+		if (r->ok >= 0) {
+			cnt += t->keys[r->ok]->count[j] - t->keys[r->ok]->count[j0];
+			q = t->keys[r->ok]->p99[j];
+		}
+		if (r->fail >= 0) {
+			cnt += t->keys[r->fail]->count[j] - t->keys[r->fail]->count[j0];
+			if (t->keys[r->fail]->p99[j] > q)
+				q = t->keys[r->fail]->p99[j];
+		}
+		rate[i] = dt > 0 ? (double)cnt / dt : 0;
+		p[i] = (double)q;
+		got++;
+	}
+	panel_draw_spark(" rate/s", rate, n, 0, y + 1, x, w);
+	panel_draw_spark(" p99", p, n, 1, y + 2, x, w);
+	int slow_rows = SLOWEST + 1;
+	int hist_rows = h - 4 - slow_rows - 1;
+	if (hist_rows < 3) {
+		hist_rows = h - 4 - 4;
+		slow_rows = 3;
+	}
+	term_print(y + 3, x, w, TR_HEADER, 1, " latency histogram (log buckets, all calls since baseline)");
+	int used = panel_draw_hist(row_summary(t, r), y + 4, x, hist_rows, w);
+	int sy = y + 4 + (used > 0 ? used : 0);
+	term_print(sy, x, w, TR_HEADER, 1, " slowest recent operations in the ring: TIME DURATION RESULT FIELDS");
+	for (int i = 0; i < c->nslow && i < slow_rows - 1 && sy + 1 + i < y + h; i++) {
+		char line[512];
+		const struct vm_event *e = &c->slow[i].ev;
+		time_t sec = (time_t)e->wall;
+		struct tm tm;
+		localtime_r(&sec, &tm);
+		char when[16];
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		int len = snprintf(line, sizeof(line), " %s.%03d %8s %-6s", when,
+				   (int)((e->wall - (double)sec) * 1000),
+				   top_fmt_lat((double)e->dur_ns, a, sizeof(a)), c->slow[i].failed ? "FAILED" : "ok");
+		for (uint32_t f = 0; f < e->nfields && len > 0 && (size_t)len < sizeof(line); f++)
+			len += snprintf(line + len, sizeof(line) - (size_t)len, " %s=%lld",
+					e->field_name[f], (long long)e->field[f]);
+		term_print(sy + 1 + i, x, w, c->slow[i].failed ? TR_BAD : TR_NORMAL, 1, line);
+	}
+	if (c->nslow == 0)
+		term_print(sy + 1, x, w, TR_DIM, 1, " (none of this command in the ring right now)");
+	(void)got;
+}
+
+static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
+{
+	struct commands *c = (struct commands *)p;
+	build(c, t);
+	if (!any_commands(t)) {
+		term_print(y, x, w, TR_HEADER, 1, " Commands");
+		term_print(y + 2, x, w, TR_DIM, 1, "  no MongoDB events in this process");
+		term_print(y + 3, x, w, TR_DIM, 1,
+			   "  (command.* types appear once the program uses libringmon's MongoDB adapter"
+			   " or runs with LD_PRELOAD=libringmon-preload.so)");
+		return;
+	}
+	if (c->detail) {
+		draw_detail(c, t, y, x, h, w);
+		return;
+	}
+	int nw = w - 68;
+	if (nw < 10)
+		nw = 10;
+	int widths[C_N] = {nw, 9, 8, 6, 7, 7, 7, 7, 7, 7};
+	int cx = x;
+	for (int i = 0; i < C_N && cx < x + w; i++) {
+		char hd[32];
+		const char *arrow = i == c->sort ? (c->reverse ? (term_utf8() ? "▲" : "^") : (term_utf8() ? "▼" : "v")) : "";
+		const char *name = i == C_NAME && c->ns ? "DB.COLLECTION" : col_name[i];
+		if (i == C_NAME)
+			snprintf(hd, sizeof(hd), " %s%s", name, arrow);
+		else
+			snprintf(hd, sizeof(hd), "%*s%s", widths[i] - (int)(arrow[0] ? 1 : 0), name, arrow);
+		cx += term_print(y, cx, x + w - cx < widths[i] ? x + w - cx : widths[i],
+				 i == c->sort ? TR_SELECTED : TR_HEADER, 1, hd);
+	}
+	if (cx < x + w)
+		term_print(y, cx, x + w - cx, TR_HEADER, 1, "");
+	int rows = h - 2;
+	panel_list_clamp(p, c->nrows, rows);
+	for (int r = 0; r < rows && p->scroll + r < c->nrows; r++) {
+		const struct cmd_row *row = &c->rows[p->scroll + r];
+		int sel = p->scroll + r == p->sel;
+		cx = x;
+		for (int i = 0; i < C_N && cx < x + w; i++) {
+			char cell[64], v[32];
+			enum term_role role = sel ? TR_SELECTED : TR_NORMAL;
+			if (i == C_NAME)
+				snprintf(cell, sizeof(cell), " %.*s", widths[i] - 2, row->name);
+			else {
+				if (row->v[i] < 0)
+					snprintf(v, sizeof(v), "-");
+				else
+					fmt_cell(i, row->v[i], v, sizeof(v));
+				snprintf(cell, sizeof(cell), "%*s", widths[i], v);
+				if (i == C_FAIL && row->v[i] > 0 && !sel)
+					role = TR_BAD;
+			}
+			int cw = x + w - cx < widths[i] ? x + w - cx : widths[i];
+			cx += term_print(y + 1 + r, cx, cw, role, 1, cell);
+		}
+		if (cx < x + w)
+			term_print(y + 1 + r, cx, x + w - cx, sel ? TR_SELECTED : TR_NORMAL, 1, "");
+	}
+	if (c->nrows == 0)
+		term_print(y + 1, x, w, TR_DIM, 1,
+			   c->filter[0] ? " (no command matches the filter)" :
+			   c->ns ? " (no per-collection statistics: command.ns types absent)" :
+				   " (no command completed yet)");
+	char st[256];
+	if (c->editing || c->filter[0])
+		snprintf(st, sizeof(st), " filter: %s%s", c->filter, c->editing ? "_" : "   (Esc clears)");
+	else
+		snprintf(st, sizeof(st), " %d %s  sort: %s%s  < > sort, I reverse, / filter, n %s, Enter details",
+			 c->nrows, c->ns ? "collections" : "commands", col_name[c->sort],
+			 c->reverse ? " (reversed)" : "", c->ns ? "by command" : "by db.collection");
+	term_print(y + h - 1, x, w, c->editing ? TR_WARN : TR_STATUS, 1, st);
+}
+
+static int on_key(struct panel *p, struct top *t, int key)
+{
+	struct commands *c = (struct commands *)p;
+	if (c->editing) {
+		int f = panel_filter_key(c->filter, sizeof(c->filter), &c->editing, key);
+		p->sel = 0;
+		return f;
+	}
+	if (c->detail) {
+		if (key == 27 || key == KEY_BACKSPACE || key == KEY_LEFT || key == 'h') {
+			c->detail = 0;
+			return PF_HANDLED | PF_REDRAW;
+		}
+		return 0;
+	}
+	int f = panel_list_key(p, key, c->nrows);
+	if (f)
+		return f;
+	switch (key) {
+	case '/': case KEY_F(4):
+		c->editing = 1;
+		return PF_HANDLED | PF_REDRAW;
+	case 27:
+		if (!c->filter[0])
+			return 0;
+		c->filter[0] = 0;
+		return PF_HANDLED | PF_REDRAW;
+	case '<': case ',':
+		c->sort = (c->sort + C_N - 1) % C_N;
+		return PF_HANDLED | PF_REDRAW;
+	case '>': case '.': case KEY_F(6):
+		c->sort = (c->sort + 1) % C_N;
+		return PF_HANDLED | PF_REDRAW;
+	case 'I':
+		c->reverse = !c->reverse;
+		return PF_HANDLED | PF_REDRAW;
+	case 'n':
+		c->ns = !c->ns;
+		p->sel = 0;
+		return PF_HANDLED | PF_REDRAW;
+	case '\n': case '\r': case KEY_ENTER: case KEY_RIGHT:
+		build(c, t);
+		if (p->sel < c->nrows) {
+			snprintf(c->detail_name, sizeof(c->detail_name), "%s", c->rows[p->sel].name);
+			c->detail = 1;
+			c->nslow = 0;
+			return PF_HANDLED | PF_RESCAN;
+		}
+		return PF_HANDLED;
+	}
+	return 0;
+}
+
+/* ring scan for "slowest recent operations" of the detail's command */
+struct scan_arg {
+	struct commands *c;
+	int ok, fail;
+};
+
+static void scan_one(struct top *t, int si, const struct rb_record *r, void *arg)
+{
+	struct scan_arg *a = arg;
+	if (!r->key || r->dur_ns == RB_NO_DURATION)
+		return;
+	const struct top_src *s = t->src[si];
+	if (r->key > s->p.v.g.max_keys)
+		return;
+	int k = s->key_map[r->key];
+	if (k < 0 || (k != a->ok && k != a->fail))
+		return;
+	struct commands *c = a->c;
+	/* keep the SLOWEST slowest, sorted, slowest first */
+	int pos = c->nslow;
+	while (pos > 0 && c->slow[pos - 1].ev.dur_ns < r->dur_ns)
+		pos--;
+	if (pos >= SLOWEST)
+		return;
+	int last = c->nslow < SLOWEST ? c->nslow : SLOWEST - 1;
+	memmove(&c->slow[pos + 1], &c->slow[pos], sizeof(c->slow[0]) * (size_t)(last - pos));
+	vm_decode(&s->p.v, r, &c->slow[pos].ev);
+	c->slow[pos].failed = k == a->fail;
+	if (c->nslow < SLOWEST)
+		c->nslow++;
+}
+
+static void on_refresh(struct panel *p, struct top *t, int active)
+{
+	struct commands *c = (struct commands *)p;
+	if (!active || !c->detail)
+		return;
+	build(c, t);
+	struct scan_arg a = {c, -1, -1};
+	for (int i = 0; i < c->nrows; i++)
+		if (strcmp(c->rows[i].name, c->detail_name) == 0) {
+			a.ok = c->rows[i].ok;
+			a.fail = c->rows[i].fail;
+		}
+	if (a.ok < 0 && a.fail < 0)
+		return;
+	c->nslow = 0;
+	/* the whole ring, once per refresh: bounded by its size */
+	top_scan_rings(t, top_capacity(t) + 4096, scan_one, &a);
+}
+
+static int text_input(const struct panel *p)
+{
+	return ((const struct commands *)p)->editing;
+}
+
+static const struct panel_ops ops = {
+	.name = "Commands",
+	.draw = draw,
+	.on_key = on_key,
+	.on_refresh = on_refresh,
+	.text_input = text_input,
+};
+
+struct panel *panel_commands(void)
+{
+	cmds.super.ops = &ops;
+	cmds.sort = C_COUNT;
+	if (!cmds.super.rows)
+		cmds.super.rows = 20;
+	return &cmds.super;
+}

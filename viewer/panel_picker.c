@@ -1,0 +1,152 @@
+/* panel_picker.c - the process picker: every ringmon process (pid, name, uptime, event rate), plus "all processes". */
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "panel.h"
+#include "term.h"
+
+#define PICK_MAX 256
+
+struct picker {
+	struct panel super;
+	struct vm_seginfo list[PICK_MAX];
+	double rate[PICK_MAX];
+	int n, live;
+	uint64_t t_ns;
+	char err[RB_ERR_MAX];
+};
+
+static struct picker pk;
+
+static void rescan(struct picker *k)
+{
+	struct vm_seginfo *list;
+	uint64_t now = vm_now_ns();
+	int n = vm_list(&list, k->err, sizeof(k->err));
+	if (n < 0) {
+		k->n = 0;
+		return;
+	}
+	struct vm_seginfo old[PICK_MAX];
+	int nold = k->n;
+	memcpy(old, k->list, sizeof(old[0]) * (size_t)nold);
+	/* live processes first (by pid), the rest after */
+	k->n = k->live = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n && k->n < PICK_MAX; i++) {
+			if ((list[i].state == VM_LIVE) != (pass == 0))
+				continue;
+			k->live += pass == 0;
+			struct vm_seginfo *s = &k->list[k->n];
+			*s = list[i];
+			k->rate[k->n] = 0;
+			for (int j = 0; j < nold; j++)
+				if (old[j].pid == s->pid && s->written >= old[j].written && now > k->t_ns)
+					k->rate[k->n] = (double)(s->written - old[j].written) * 1e9 /
+							(double)(now - k->t_ns);
+			k->n++;
+		}
+	free(list);
+	k->t_ns = now;
+}
+
+/* rows: "all processes" first when there are several live ones */
+static int has_all(const struct picker *k)
+{
+	return k->live >= 2;
+}
+
+static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
+{
+	struct picker *k = (struct picker *)p;
+	char up[32], rate[32];
+	(void)t;
+	if (!k->t_ns)
+		rescan(k);
+	term_printf(y, x, w, TR_HEADER, 1, " %-8s %-16s %9s %10s %-7s %s", "PID", "NAME", "UPTIME",
+		    "EVENTS/S", "STATE", "COMMAND");
+	int extra = has_all(k), n = k->n + extra, rows = h - 2;
+	panel_list_clamp(p, n, rows);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	uint64_t wall = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	for (int r = 0; r < rows && p->scroll + r < n; r++) {
+		int i = p->scroll + r;
+		if (extra && i == 0) {
+			double sum = 0;
+			for (int j = 0; j < k->live; j++)
+				sum += k->rate[j];
+			term_printf(y + 1 + r, x, w, i == p->sel ? TR_SELECTED : TR_TITLE, 1,
+				    " %-8s %-16s %9s %10s %-7s aggregate the %d live processes", "*",
+				    "all processes", "", top_fmt_count(sum, rate, sizeof(rate)), "live",
+				    k->live);
+			continue;
+		}
+		const struct vm_seginfo *s = &k->list[i - extra];
+		uint64_t end = s->state == VM_EXITED && s->exit_realtime_ns ? s->exit_realtime_ns : wall;
+		double secs = end > s->created_realtime_ns ? (double)(end - s->created_realtime_ns) / 1e9 : 0;
+		enum term_role role = i == p->sel ? TR_SELECTED : s->state == VM_LIVE ? TR_NORMAL : TR_DIM;
+		term_printf(y + 1 + r, x, w, role, 1, " %-8d %-16.16s %9s %10s %-7s %s", s->pid,
+			    s->state == VM_BAD ? "?" : s->name, top_fmt_dur_s(secs, up, sizeof(up)),
+			    top_fmt_count(k->rate[i - extra], rate, sizeof(rate)),
+			    vm_liveness_name(s->state), s->state == VM_BAD ? s->err : s->cmdline);
+	}
+	if (n == 0)
+		term_printf(y + 1, x, w, TR_DIM, 1,
+			    " No ringmon process in %s yet: waiting (start one, e.g. ringmon-loadgen --synthetic)",
+			    rb_dir());
+	term_print(y + h - 1, x, w, TR_STATUS, 1,
+		   " Pick a process: Up/Down, Enter attaches; Esc back; q quits");
+}
+
+static int on_key(struct panel *p, struct top *t, int key)
+{
+	struct picker *k = (struct picker *)p;
+	int extra = has_all(k), n = k->n + extra;
+	int f = panel_list_key(p, key, n);
+	if (f)
+		return f;
+	if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+		if (p->sel >= n)
+			return PF_HANDLED;
+		if (extra && p->sel == 0) {
+			top_attach_all(t);
+			top_message(t, "attached to %d processes", t->nsrc);
+		} else {
+			const struct vm_seginfo *s = &k->list[p->sel - extra];
+			if (top_attach_pid(t, s->pid) != 0)
+				return PF_HANDLED | PF_REDRAW;
+		}
+		return PF_HANDLED | PF_CLOSE | PF_RESCAN;
+	}
+	if (key == 27 && t->nsrc)
+		return PF_HANDLED | PF_CLOSE;
+	if (key == 27)
+		return PF_HANDLED;
+	return 0;
+}
+
+static void on_refresh(struct panel *p, struct top *t, int active)
+{
+	(void)t;
+	if (active)
+		rescan((struct picker *)p);
+}
+
+static const struct panel_ops ops = {
+	.name = "Processes",
+	.draw = draw,
+	.on_key = on_key,
+	.on_refresh = on_refresh,
+};
+
+struct panel *panel_picker(void)
+{
+	pk.super.ops = &ops;
+	if (!pk.super.rows)
+		pk.super.rows = 10;
+	return &pk.super;
+}

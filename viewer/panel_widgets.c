@@ -1,0 +1,121 @@
+/* panel_widgets.c - pieces several panels draw: latency histogram bars, labelled sparklines, the filter prompt. */
+#include <curses.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "panel.h"
+#include "term.h"
+
+const char *top_fmt_lat(double ns, char *buf, size_t len)
+{
+	static const char *const unit[] = {"ns", "us", "ms", "s"};
+	int u = 0;
+	if (ns < 0)
+		ns = 0;
+	while (u < 3 && ns >= 999.5) {
+		ns /= 1000;
+		u++;
+	}
+	if (ns >= 99.95 || u == 0)
+		snprintf(buf, len, "%.0f%s", ns, unit[u]);
+	else if (ns >= 9.995)
+		snprintf(buf, len, "%.1f%s", ns, unit[u]);
+	else
+		snprintf(buf, len, "%.2f%s", ns, unit[u]);
+	return buf;
+}
+
+int panel_draw_hist(const struct rb_summary *s, int y, int x, int h, int w)
+{
+	enum { NOCT = 40 };
+	uint64_t oct[NOCT] = {0};
+	if (h <= 0 || w < 30)
+		return 0;
+	if (s->timed == 0) {
+		term_print(y, x, w, TR_DIM, 1, "  (no timed events yet)");
+		return 1;
+	}
+	for (uint32_t i = 0; i < RB_HIST_BUCKETS; i++) {
+		if (!s->bucket[i])
+			continue;
+		uint64_t lo = rb_hist_low(i);
+		int e = lo ? 63 - __builtin_clzll(lo) : 0;
+		oct[e < NOCT ? e : NOCT - 1] += s->bucket[i];
+	}
+	int first = 0, last = NOCT - 1;
+	while (first < NOCT && !oct[first])
+		first++;
+	while (last > first && !oct[last])
+		last--;
+	int n = last - first + 1, step = (n + h - 1) / h;
+	uint64_t rowc[NOCT] = {0}, max = 0;
+	int rows = 0;
+	for (int e = first; e <= last; e += step, rows++) {
+		for (int k = e; k < e + step && k <= last; k++)
+			rowc[rows] += oct[k];
+		if (rowc[rows] > max)
+			max = rowc[rows];
+	}
+	int barw = w - 28;
+	for (int r = 0; r < rows; r++) {
+		int e_hi = first + (r + 1) * step; /* bucket row covers [2^e, 2^e_hi) */
+		char lo[16], hi[16], cnt[16];
+		top_fmt_lat((double)(1ull << (first + r * step)), lo, sizeof(lo));
+		top_fmt_lat((double)(1ull << (e_hi < 63 ? e_hi : 62)), hi, sizeof(hi));
+		top_fmt_count((double)rowc[r], cnt, sizeof(cnt));
+		term_printf(y + r, x, 16, TR_NORMAL, 1, "%6s-%-6s ", lo, hi);
+		term_bar(y + r, x + 16, barw, max ? (double)rowc[r] / (double)max : 0, TR_BAR);
+		term_printf(y + r, x + 16 + barw, 12, TR_NORMAL, 1, " %6s %4.1f%%", cnt,
+			    100.0 * (double)rowc[r] / (double)s->timed);
+	}
+	return rows;
+}
+
+void panel_draw_spark(const char *label, const double *v, int n, int is_ns, int y, int x, int w)
+{
+	char a[16], b[16];
+	double max = 0, now = n ? v[n - 1] : 0;
+	for (int i = 0; i < n; i++)
+		if (v[i] > max)
+			max = v[i];
+	if (is_ns) {
+		top_fmt_lat(now, a, sizeof(a));
+		top_fmt_lat(max, b, sizeof(b));
+	} else {
+		top_fmt_count(now, a, sizeof(a));
+		top_fmt_count(max, b, sizeof(b));
+	}
+	int lw = 12, tw = 26;
+	term_printf(y, x, lw, TR_NORMAL, 1, "%s", label);
+	int sw = w - lw - tw;
+	if (sw < 4)
+		return;
+	/* right-align the newest values */
+	if (n > sw) {
+		v += n - sw;
+		n = sw;
+	}
+	term_print(y, x + lw, sw - n, TR_NORMAL, 1, "");
+	term_spark(y, x + lw + sw - n, v, n, TR_SPARK);
+	term_printf(y, x + lw + sw, tw, TR_NORMAL, 1, " now %s max %s", a, b);
+}
+
+int panel_filter_key(char *buf, size_t len, int *editing, int key)
+{
+	size_t n = strlen(buf);
+	if (key == 27) {
+		buf[0] = 0;
+		*editing = 0;
+	} else if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+		*editing = 0;
+	} else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+		if (n)
+			buf[n - 1] = 0;
+	} else if (key >= 32 && key < 127 && n + 1 < len) {
+		buf[n] = (char)key;
+		buf[n + 1] = 0;
+	} else if (key == KEY_RESIZE) {
+		return PF_REDRAW;
+	}
+	return PF_HANDLED | PF_REDRAW;
+}

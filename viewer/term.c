@@ -1,0 +1,299 @@
+/* term.c - the terminal of `ringmon top`: curses start/end, signals, colour roles, glyphs. */
+#define _GNU_SOURCE
+#include "term.h"
+
+#include <curses.h>
+#include <langinfo.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t started;
+static struct termios saved_tio;
+static int have_tio;
+static int use_utf8;
+static attr_t role_attr[TR_NROLES];
+
+/* SIGINT/SIGTERM/SIGHUP: the main loop sees the flag within one getch timeout
+ * (the signal also interrupts the wait) and leaves through term_end. */
+static void on_stop(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* Crashes: put the terminal back with async-signal-safe calls only (the
+ * escape sequences leave the alternate screen and show the cursor), then die
+ * of the same signal. */
+static void on_fatal(int sig)
+{
+	if (started) {
+		static const char reset[] = "\033[0m\033[?25h\033[?1049l\r\n";
+		ssize_t r = write(STDOUT_FILENO, reset, sizeof(reset) - 1);
+		(void)r;
+		if (have_tio)
+			tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void term_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop; /* no SA_RESTART: interrupt the key wait */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_fatal;
+	sa.sa_flags = SA_RESETHAND;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGABRT, &sa, NULL);
+	sigaction(SIGFPE, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int term_interrupted(void)
+{
+	return interrupted;
+}
+
+int term_locale_utf8(void)
+{
+	const char *cs = nl_langinfo(CODESET);
+	return cs && (strcasecmp(cs, "UTF-8") == 0 || strcasecmp(cs, "utf8") == 0);
+}
+
+void term_set_utf8(int on)
+{
+	use_utf8 = on;
+}
+
+int term_utf8(void)
+{
+	return use_utf8;
+}
+
+/* Colour pairs by role: {foreground, background, attributes}. */
+static const struct {
+	short fg, bg;
+	attr_t attr;      /* with colours */
+	attr_t mono;      /* without */
+} roles[TR_NROLES] = {
+	[TR_NORMAL] = {-1, -1, 0, 0},
+	[TR_TITLE] = {COLOR_CYAN, -1, A_BOLD, A_BOLD},
+	[TR_HEADER] = {COLOR_BLACK, COLOR_GREEN, 0, A_REVERSE},
+	[TR_SELECTED] = {COLOR_BLACK, COLOR_CYAN, 0, A_REVERSE},
+	[TR_TAB] = {COLOR_WHITE, COLOR_BLUE, 0, 0},
+	[TR_TAB_ON] = {COLOR_BLACK, COLOR_CYAN, A_BOLD, A_REVERSE | A_BOLD},
+	[TR_GOOD] = {COLOR_GREEN, -1, 0, 0},
+	[TR_WARN] = {COLOR_YELLOW, -1, A_BOLD, A_BOLD},
+	[TR_BAD] = {COLOR_RED, -1, A_BOLD, A_BOLD},
+	[TR_DIM] = {COLOR_BLUE, -1, A_BOLD, A_DIM},
+	[TR_BAR] = {COLOR_GREEN, -1, 0, 0},
+	[TR_SPARK] = {COLOR_CYAN, -1, 0, 0},
+	[TR_KEY] = {COLOR_BLACK, COLOR_CYAN, 0, A_REVERSE},
+	[TR_STATUS] = {COLOR_WHITE, -1, 0, 0},
+};
+
+int term_start(int color)
+{
+	if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))
+		return -1;
+	have_tio = tcgetattr(STDIN_FILENO, &saved_tio) == 0;
+	if (!initscr())
+		return -1;
+	started = 1;
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	set_escdelay(25);
+	curs_set(0);
+	int colors = color && has_colors();
+	if (colors) {
+		start_color();
+		use_default_colors();
+	}
+	for (int i = 0; i < TR_NROLES; i++) {
+		if (colors && i > 0) {
+			init_pair((short)i, roles[i].fg, roles[i].bg);
+			role_attr[i] = COLOR_PAIR(i) | roles[i].attr;
+		} else {
+			role_attr[i] = roles[i].mono;
+		}
+	}
+	return 0;
+}
+
+void term_end(void)
+{
+	if (!started)
+		return;
+	started = 0;
+	curs_set(1);
+	endwin();
+}
+
+int term_getkey(int timeout_ms)
+{
+	timeout(timeout_ms < 0 ? -1 : timeout_ms);
+	return getch();
+}
+
+void term_size(int *rows, int *cols)
+{
+	getmaxyx(stdscr, *rows, *cols);
+}
+
+void term_clear(void)
+{
+	erase();
+}
+
+void term_flush(void)
+{
+	refresh();
+}
+
+int term_width(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+int term_print(int y, int x, int w, enum term_role r, int pad, const char *text)
+{
+	if (w <= 0)
+		return 0;
+	/* bytes that fit in w columns (one column per code point) */
+	int cols = 0;
+	size_t b = 0;
+	while (text[b]) {
+		if (((unsigned char)text[b] & 0xc0) != 0x80) {
+			if (cols == w)
+				break;
+			cols++;
+		}
+		b++;
+	}
+	attrset(role_attr[r]);
+	mvaddnstr(y, x, text, (int)b);
+	if (pad)
+		for (int i = cols; i < w; i++)
+			addch(' ');
+	attrset(A_NORMAL);
+	return pad ? w : cols;
+}
+
+int term_printf(int y, int x, int w, enum term_role r, int pad, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return term_print(y, x, w, r, pad, buf);
+}
+
+int term_spark_level(double v, double max)
+{
+	if (!(v > 0) || !(max > 0))
+		return 0;
+	int l = (int)(v / max * 8.0 + 0.5);
+	if (l < 1)
+		l = 1;
+	return l > 8 ? 8 : l;
+}
+
+const char *term_spark_glyph(int level, int utf8)
+{
+	static const char *const u[9] = {" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+	static const char *const a[9] = {" ", "_", ".", ",", "-", "=", "+", "*", "#"};
+	if (level < 0)
+		level = 0;
+	if (level > 8)
+		level = 8;
+	return utf8 ? u[level] : a[level];
+}
+
+char *term_bar_text(double frac, int w, int utf8, char *buf, size_t len)
+{
+	static const char *const part[8] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+	size_t n = 0;
+	buf[0] = 0;
+	if (w <= 0 || len == 0)
+		return buf;
+	if (!(frac > 0))
+		frac = 0;
+	if (frac > 1)
+		frac = 1;
+	int eighths = (int)(frac * w * 8 + 0.5);
+	if (frac > 0 && eighths == 0)
+		eighths = 1; /* anything non-zero shows */
+	int full = eighths / 8, rest = eighths % 8;
+	for (int i = 0; i < full && n + 4 < len; i++) {
+		const char *g = utf8 ? "█" : "#";
+		size_t gl = strlen(g);
+		memcpy(buf + n, g, gl);
+		n += gl;
+	}
+	if (rest && n + 4 < len) {
+		const char *g = utf8 ? part[rest] : (rest >= 4 || full == 0 ? "#" : "");
+		size_t gl = strlen(g);
+		memcpy(buf + n, g, gl);
+		n += gl;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+void term_bar(int y, int x, int w, double frac, enum term_role r)
+{
+	char buf[4 * 512 + 1];
+	if (w > 512)
+		w = 512;
+	term_print(y, x, w, r, 1, term_bar_text(frac, w, use_utf8, buf, sizeof(buf)));
+}
+
+void term_spark(int y, int x, const double *v, int n, enum term_role r)
+{
+	double max = 0;
+	for (int i = 0; i < n; i++)
+		if (v[i] > max)
+			max = v[i];
+	char buf[4 * 512 + 1];
+	size_t b = 0;
+	for (int i = 0; i < n && i < 512; i++) {
+		const char *g = term_spark_glyph(term_spark_level(v[i], max), use_utf8);
+		size_t gl = strlen(g);
+		memcpy(buf + b, g, gl);
+		b += gl;
+	}
+	buf[b] = 0;
+	term_print(y, x, n, r, 1, buf);
+}
+
+void term_hline(int y, int x, int w, enum term_role r)
+{
+	char buf[4 * 512 + 1];
+	size_t b = 0;
+	const char *g = use_utf8 ? "─" : "-";
+	size_t gl = strlen(g);
+	for (int i = 0; i < w && i < 512; i++) {
+		memcpy(buf + b, g, gl);
+		b += gl;
+	}
+	buf[b] = 0;
+	term_print(y, x, w, r, 1, buf);
+}

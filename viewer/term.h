@@ -1,0 +1,72 @@
+/* term.h - the terminal of `ringmon top`: the only module that starts and ends
+ * curses, restores the terminal on every exit path (signals included), names
+ * colours by role and picks Unicode or ASCII glyphs. Not installed. */
+#ifndef RINGMON_TERM_H
+#define RINGMON_TERM_H
+
+#include <stddef.h>
+
+enum term_role {
+	TR_NORMAL = 0,
+	TR_TITLE,    /* the process line */
+	TR_HEADER,   /* table headings */
+	TR_SELECTED, /* the selected row */
+	TR_TAB,      /* view names in the tab bar */
+	TR_TAB_ON,   /* the current view */
+	TR_GOOD,     /* live, enabled */
+	TR_WARN,     /* paused, lost records, slow */
+	TR_BAD,      /* exited, failures */
+	TR_DIM,      /* disabled, zero */
+	TR_BAR,      /* histogram bars */
+	TR_SPARK,    /* sparklines */
+	TR_KEY,      /* key names in the footer and help */
+	TR_STATUS,   /* footer */
+	TR_NROLES
+};
+
+/* Call once before term_start: installs the signal handlers that restore the
+ * terminal (SIGINT/SIGTERM/SIGHUP end the main loop; SIGSEGV/SIGBUS/SIGABRT/
+ * SIGFPE restore the terminal and re-raise). */
+void term_signals(void);
+/* 1 once SIGINT, SIGTERM or SIGHUP arrived. */
+int term_interrupted(void);
+/* Starts curses. color: 0 forces monochrome (else used when the terminal has
+ * colours). Returns 0, or -1 with no terminal change. */
+int term_start(int color);
+/* Ends curses; idempotent, safe to call on every path. */
+void term_end(void);
+/* 1 when the locale's charset is UTF-8 (call after setlocale). */
+int term_locale_utf8(void);
+/* Use Unicode glyphs (1) or ASCII (0). */
+void term_set_utf8(int on);
+int term_utf8(void);
+
+/* Waits up to timeout_ms for a key; ERR (-1) on timeout or signal. */
+int term_getkey(int timeout_ms);
+void term_size(int *rows, int *cols);
+void term_clear(void);
+void term_flush(void);
+
+/* Writes text at (y, x) clipped to w columns (pad: fill the rest with
+ * spaces), in role r. Returns the columns used. */
+int term_print(int y, int x, int w, enum term_role r, int pad, const char *text);
+int term_printf(int y, int x, int w, enum term_role r, int pad, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* Horizontal bar of frac (0..1) of w cells, eighth-block precise in UTF-8. */
+void term_bar(int y, int x, int w, double frac, enum term_role r);
+/* Sparkline of n values (scaled to the largest) into n cells. */
+void term_spark(int y, int x, const double *v, int n, enum term_role r);
+/* Horizontal line of w cells. */
+void term_hline(int y, int x, int w, enum term_role r);
+
+/* Pure helpers (tests/test_top_term.c). */
+/* Level 0..8 of v on a scale of max (0: empty; any v > 0 gets at least 1). */
+int term_spark_level(double v, double max);
+/* Glyph (NUL-terminated, UTF-8 or ASCII) of a sparkline level 0..8. */
+const char *term_spark_glyph(int level, int utf8);
+/* Fills buf with a bar of frac over w cells; returns buf. buf needs 3*w+1. */
+char *term_bar_text(double frac, int w, int utf8, char *buf, size_t len);
+/* Display width of a UTF-8 string's first bytes up to len (1 per code point). */
+int term_width(const char *s);
+
+#endif
