@@ -64,6 +64,7 @@ struct mongo_ctx {
 	int pool_id;        /* small number, stable for the pool's life */
 	int in_use;         /* pool: clients popped and not pushed back (atomic) */
 	int popped;         /* pool: popped at least once (atomic) */
+	int armed;          /* pool: our callbacks are set (else only tracked) */
 };
 #define MONGO_CTX_MAGIC 0x6d6f6e67u /* "mong" */
 
@@ -83,8 +84,11 @@ mongoc_apm_callbacks_t *mongo_apm_callbacks(void);
 /* Copies the application's callbacks out of an opaque callbacks object. */
 void mongo_app_cbs_copy(struct mongo_app_cbs *dst, const mongoc_apm_callbacks_t *src);
 
-/* pool.checkout / pool.checkin records (mongo_pool.c). */
+/* pool.checkout / pool.checkin records; in_use already updated.
+ * outcome: 0 ok, 1 timed out (pop returned NULL), 2 empty (try_pop). */
 void mongo_pool_checkout(struct mongo_ctx *c, uint64_t wait_ns, int outcome, int blocking);
 void mongo_pool_checkin(struct mongo_ctx *c);
+/* The ctx of pool, made (tracking only, not armed) if it has none. */
+struct mongo_ctx *mongo_pool_ctx(mongoc_client_pool_t *pool);
 
 #endif

@@ -1,0 +1,117 @@
+/* mongo_pool.c - instrumenting a mongoc_client_pool_t, and timing checkouts.
+ *
+ * libmongoc 1.23 has no connection-pool events: a checkout is a
+ * mongoc_client_pool_pop() that may block until another thread pushes a client
+ * back (or waitQueueTimeoutMS passes). The wrappers here time it; the preload
+ * library routes the application's own pop/push calls here too. */
+#define _GNU_SOURCE
+#include <errno.h>
+
+#include "ringmon.h"
+#include "ringmon_mongoc.h"
+#include "mongo_internal.h"
+
+struct mongo_ctx *mongo_pool_ctx(mongoc_client_pool_t *pool)
+{
+	struct mongo_ctx *c = mongo_ctx_find(pool);
+	if (!c)
+		c = mongo_ctx_new(pool, MONGO_POOL);
+	return c;
+}
+
+EXPORT int ringmon_mongoc_pool(mongoc_client_pool_t *pool, const mongoc_apm_callbacks_t *app_cbs,
+			       void *app_ctx)
+{
+	if (!pool)
+		return -EINVAL;
+	int err = mongo_apm_setup();
+	if (err)
+		return err;
+	struct mongo_ctx *c = mongo_ctx_find(pool);
+	if (c && c->kind != MONGO_POOL)
+		return -EINVAL;
+	if (c && __atomic_load_n(&c->popped, __ATOMIC_ACQUIRE))
+		return -EBUSY; /* its clients already carry their callbacks */
+	if (c && c->armed)
+		return -EALREADY;
+	int fresh = !c;
+	if (!c && !(c = mongo_ctx_new(pool, MONGO_POOL)))
+		return -ENOSPC;
+	/* no event can fire yet: monitoring starts with the first pop */
+	mongo_app_cbs_copy(&c->app, app_cbs);
+	c->app_ctx = app_ctx;
+	c->app_set = app_cbs != NULL;
+	mongoc_apm_callbacks_t *cb = mongo_apm_callbacks();
+	if (!cb) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	bool ok = mongo_real.pool_set_apm(pool, cb, c);
+	mongoc_apm_callbacks_destroy(cb);
+	if (!ok) {
+		err = -EALREADY; /* the application set its callbacks first */
+		goto fail;
+	}
+	c->armed = 1;
+	return 0;
+fail:
+	mongo_app_cbs_copy(&c->app, NULL);
+	c->app_ctx = NULL;
+	c->app_set = 0;
+	if (fresh)
+		mongo_ctx_release(c);
+	return err;
+}
+
+static mongoc_client_t *checkout(mongoc_client_pool_t *pool, int blocking)
+{
+	if (!pool || mongo_real_init() != 0)
+		return NULL;
+	struct mongo_ctx *c = mongo_pool_ctx(pool);
+	if (!c) /* arena full: hand out clients unmeasured */
+		return blocking ? mongo_real.pool_pop(pool) : mongo_real.pool_try_pop(pool);
+	/* before the pop: ringmon_mongoc_pool() must refuse from now on */
+	__atomic_store_n(&c->popped, 1, __ATOMIC_RELEASE);
+	uint64_t t0 = ringmon_now_ns();
+	mongoc_client_t *client = blocking ? mongo_real.pool_pop(pool) : mongo_real.pool_try_pop(pool);
+	uint64_t wait = ringmon_now_ns() - t0;
+	if (client)
+		__atomic_add_fetch(&c->in_use, 1, __ATOMIC_RELAXED);
+	mongo_pool_checkout(c, wait, client ? 0 : blocking ? 1 : 2, blocking);
+	return client;
+}
+
+EXPORT mongoc_client_t *ringmon_mongoc_pool_pop(mongoc_client_pool_t *pool)
+{
+	return checkout(pool, 1);
+}
+
+EXPORT mongoc_client_t *ringmon_mongoc_pool_try_pop(mongoc_client_pool_t *pool)
+{
+	return checkout(pool, 0);
+}
+
+EXPORT void ringmon_mongoc_pool_push(mongoc_client_pool_t *pool, mongoc_client_t *client)
+{
+	if (!pool || mongo_real_init() != 0)
+		return;
+	struct mongo_ctx *c = client ? mongo_ctx_find(pool) : NULL;
+	/* down before the push, up after the pop: a client handed from one
+	 * thread to another is never counted twice */
+	if (c)
+		__atomic_sub_fetch(&c->in_use, 1, __ATOMIC_RELAXED);
+	mongo_real.pool_push(pool, client);
+	if (c)
+		mongo_pool_checkin(c);
+}
+
+EXPORT void ringmon_mongoc_pool_destroy(mongoc_client_pool_t *pool)
+{
+	if (!pool || mongo_real_init() != 0)
+		return;
+	struct mongo_ctx *c = mongo_ctx_find(pool);
+	mongo_real.pool_destroy(pool);
+	/* after: monitor threads are joined, no callback can use c any more */
+	if (c)
+		mongo_ctx_release(c);
+}

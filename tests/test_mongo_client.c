@@ -1,0 +1,345 @@
+/* test_mongo_client.c - an instrumented single-threaded client against the mock
+ * server: exact counts, failures with codes, latency, collections, the
+ * application's own callbacks, redaction, fork. */
+#include "test_mongo_util.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+static struct mock M;
+
+static int stop_mock(void **state)
+{
+	(void)state;
+	mock_stop(&M);
+	return 0;
+}
+
+static mongoc_client_t *client_for(const char *extra)
+{
+	char uri[768];
+	tm_uri(uri, sizeof(uri), &M, extra);
+	mongoc_client_t *c = mongoc_client_new(uri);
+	assert_non_null(c);
+	return c;
+}
+
+/* Runs {json} on db; returns 1 on success. */
+static int run(mongoc_client_t *c, const char *db, const char *json, bson_error_t *err)
+{
+	bson_error_t e;
+	bson_t *cmd = bson_new_from_json((const uint8_t *)json, -1, &e);
+	assert_non_null(cmd);
+	bson_t reply;
+	bool ok = mongoc_client_command_simple(c, db, cmd, NULL, &reply, err ? err : &e);
+	bson_destroy(&reply);
+	bson_destroy(cmd);
+	return ok;
+}
+
+static void commands_are_counted_exactly_per_name(void **state)
+{
+	(void)state;
+	assert_int_equal(mock_start(&M, 1, 0, NULL), 0);
+	mongoc_client_t *c = client_for(NULL);
+	assert_int_equal(ringmon_mongoc_client(c, NULL, NULL), 0);
+	struct seg s;
+	seg_self(&s);
+	uint64_t ins0 = seg_count(&s, "command.succeeded", "insert");
+	uint64_t find0 = seg_count(&s, "command.succeeded", "find");
+	uint64_t ping0 = seg_count(&s, "command.started", "ping");
+	uint64_t ns0 = seg_count(&s, "command.ns", "shop.orders");
+	for (int i = 0; i < 7; i++)
+		assert_true(run(c, "shop", "{\"insert\": \"orders\", \"documents\": [{\"_id\": 1}]}", NULL));
+	for (int i = 0; i < 5; i++)
+		assert_true(run(c, "shop", "{\"find\": \"orders\", \"filter\": {}}", NULL));
+	for (int i = 0; i < 3; i++)
+		assert_true(run(c, "admin", "{\"ping\": 1}", NULL));
+	assert_int_equal(seg_count(&s, "command.succeeded", "insert") - ins0, 7);
+	assert_int_equal(seg_count(&s, "command.succeeded", "find") - find0, 5);
+	assert_int_equal(seg_count(&s, "command.started", "ping") - ping0, 3);
+	/* a ping names no collection: only inserts and finds count under shop.orders */
+	assert_int_equal(seg_count(&s, "command.ns", "shop.orders") - ns0, 12);
+	seg_detach(&s);
+	ringmon_mongoc_client_destroy(c);
+}
+
+struct failed_seen {
+	int n, bad;
+};
+static void check_failed(const struct rb_record *r, void *arg)
+{
+	struct failed_seen *f = arg;
+	f->n++;
+	if (r->field[2] != 50 || r->field[3] != MONGOC_ERROR_QUERY || r->dur_ns == RB_NO_DURATION)
+		f->bad++;
+}
+
+static void failed_commands_carry_their_server_code(void **state)
+{
+	(void)state;
+	assert_int_equal(mock_start(&M, 1, 0, "--fail-code-for", "distinct=50", NULL), 0);
+	mongoc_client_t *c = client_for(NULL);
+	assert_int_equal(ringmon_mongoc_client(c, NULL, NULL), 0);
+	struct seg s;
+	seg_self(&s);
+	uint64_t f0 = seg_count(&s, "command.failed", "distinct");
+	uint64_t e0 = seg_count(&s, "command.error", "50");
+	uint64_t ok0 = seg_count(&s, "command.succeeded", "distinct");
+	struct failed_seen before = {0};
+	seg_records(&s, "command.failed", check_failed, &before);
+	for (int i = 0; i < 4; i++) {
+		bson_error_t err;
+		assert_false(run(c, "shop", "{\"distinct\": \"orders\", \"key\": \"x\"}", &err));
+		assert_int_equal(err.code, 50);
+	}
+	assert_int_equal(seg_count(&s, "command.failed", "distinct") - f0, 4);
+	assert_int_equal(seg_count(&s, "command.error", "50") - e0, 4);
+	assert_int_equal(seg_count(&s, "command.succeeded", "distinct") - ok0, 0);
+	struct failed_seen after = {0};
+	seg_records(&s, "command.failed", check_failed, &after);
+	assert_int_equal(after.n - before.n, 4);
+	assert_int_equal(after.bad, 0);
+	seg_detach(&s);
+	ringmon_mongoc_client_destroy(c);
+}
+
+static void durations_follow_injected_latency(void **state)
+{
+	(void)state;
+	assert_int_equal(mock_start(&M, 1, 0, "--latency-ms", "20", "--latency-dist", "fixed", NULL), 0);
+	mongoc_client_t *c = client_for(NULL);
+	assert_int_equal(ringmon_mongoc_client(c, NULL, NULL), 0);
+	struct seg s;
+	seg_self(&s);
+	struct rb_summary *a = seg_sum(&s, "command.succeeded", "count");
+	for (int i = 0; i < 10; i++)
+		assert_true(run(c, "shop", "{\"count\": \"orders\"}", NULL));
+	struct rb_summary *b = seg_sum(&s, "command.succeeded", "count");
+	rb_summary_sub(b, a);
+	assert_int_equal(b->timed, 10);
+	uint64_t p50 = rb_summary_quantile(b, 0.5);
+	assert_true(p50 >= 20000000ull);
+	assert_true(p50 < 200000000ull);
+	free(a);
+	free(b);
+	seg_detach(&s);
+	ringmon_mongoc_client_destroy(c);
+}
+
+static void getmore_counts_under_its_collection(void **state)
+{
+	(void)state;
+	assert_int_equal(mock_start(&M, 1, 0, "--docs", "5", NULL), 0);
+	mongoc_client_t *c = client_for(NULL);
+	assert_int_equal(ringmon_mongoc_client(c, NULL, NULL), 0);
+	struct seg s;
+	seg_self(&s);
+	uint64_t gm0 = seg_count(&s, "command.succeeded", "getMore");
+	uint64_t ns0 = seg_count(&s, "command.ns", "inv.parts");
+	mongoc_collection_t *coll = mongoc_client_get_collection(c, "inv", "parts");
+	bson_t *filter = bson_new();
+	bson_t *opts = BCON_NEW("batchSize", BCON_INT32(2));
+	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+	const bson_t *doc;
+	int n = 0;
+	while (mongoc_cursor_next(cur, &doc))
+		n++;
+	assert_false(mongoc_cursor_error(cur, NULL));
+	assert_int_equal(n, 5);
+	mongoc_cursor_destroy(cur);
+	/* find (2 docs), getMore (2), getMore (1): the last closes the cursor */
+	assert_int_equal(seg_count(&s, "command.succeeded", "getMore") - gm0, 2);
+	assert_int_equal(seg_count(&s, "command.ns", "inv.parts") - ns0, 3);
+	bson_destroy(filter);
+	bson_destroy(opts);
+	mongoc_collection_destroy(coll);
+	seg_detach(&s);
+	ringmon_mongoc_client_destroy(c);
+}
+
+/* ---- the application's own callbacks ---- */
+
+struct app {
+	int started, succeeded, failed, wrong_ctx;
+};
+static void app_started(const mongoc_apm_command_started_t *e)
+{
+	struct app *a = mongoc_apm_command_started_get_context(e);
+	if (!a || a->started < 0)
+		return;
+	a->started++;
+}
+static void app_succeeded(const mongoc_apm_command_succeeded_t *e)
+{
+	struct app *a = mongoc_apm_command_succeeded_get_context(e);
+	a->succeeded++;
+}
+static void app_failed(const mongoc_apm_command_failed_t *e)
+{
+	struct app *a = mongoc_apm_command_failed_get_context(e);
+	a->failed++;
+}
+
+static void application_callbacks_get_every_event_with_their_own_context(void **state)
+{
+	(void)state;
+	assert_int_equal(mock_start(&M, 1, 0, "--error-commands", "distinct", NULL), 0);
+	mongoc_client_t *c = client_for(NULL);
+	struct app a = {0};
+	mongoc_apm_callbacks_t *cbs = mongoc_apm_callbacks_new();
+	mongoc_apm_set_command_started_cb(cbs, app_started);
+	mongoc_apm_set_command_succeeded_cb(cbs, app_succeeded);
+	mongoc_apm_set_command_failed_cb(cbs, app_failed);
+	assert_int_equal(ringmon_mongoc_client(c, cbs, &a), 0);
+	mongoc_apm_callbacks_destroy(cbs); /* copied */
+	struct seg s;
+	seg_self(&s);
+	uint64_t p0 = seg_count(&s, "command.succeeded", "ping");
+	for (int i = 0; i < 6; i++)
+		assert_true(run(c, "admin", "{\"ping\": 1}", NULL));
+	for (int i = 0; i < 2; i++)
+		assert_false(run(c, "shop", "{\"distinct\": \"orders\", \"key\": \"x\"}", NULL));
+	assert_int_equal(a.started, 8);
+	assert_int_equal(a.succeeded, 6);
+	assert_int_equal(a.failed, 2);
+	assert_int_equal(seg_count(&s, "command.succeeded", "ping") - p0, 6);
+	/* replacing the application's callbacks with none keeps ringmon's */
+	assert_int_equal(ringmon_mongoc_client(c, NULL, NULL), 0);
+	assert_true(run(c, "admin", "{\"ping\": 1}", NULL));
+	assert_int_equal(a.started, 8);
+	assert_int_equal(seg_count(&s, "command.succeeded", "ping") - p0, 7);
+	seg_detach(&s);
+	ringmon_mongoc_client_destroy(c);
+}
+
+/* ---- redaction ---- */
+
+static int file_contains(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	size_t cap = 1 << 20, len = 0, nl = strlen(needle);
+	char *buf = malloc(cap);
+	int found = 0;
+	size_t r;
+	while ((r = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += r;
+		if (memmem(buf, len, needle, nl)) {
+			found = 1;
+			break;
+		}
+		/* keep the tail that could start a match */
+		size_t keep = len < nl ? len : nl - 1;
+		memmove(buf, buf + len - keep, keep);
+		len = keep;
+	}
+	fclose(f);
+	free(buf);
+	return found;
+}
+
+static void sensitive_commands_leave_no_argument_in_the_segment(void **state)
+{
+	(void)state;
+	assert_int_equal(mock_start(&M, 1, 0, NULL), 0);
+	mongoc_client_t *c = client_for(NULL);
+	assert_int_equal(ringmon_mongoc_client(c, NULL, NULL), 0);
+	struct seg s;
+	seg_self(&s);
+	uint64_t cu0 = seg_count(&s, "command.succeeded", "createUser");
+	assert_true(run(c, "SECRETDB4242",
+			"{\"createUser\": \"SECRETUSER1234\", \"pwd\": \"SECRETPWD5678\", "
+			"\"roles\": [], \"insert\": \"SECRETCOLL9012\"}", NULL));
+	assert_true(run(c, "SECRETDB4242",
+			"{\"saslStart\": 1, \"mechanism\": \"SCRAM-SHA-256\", "
+			"\"payload\": \"SECRETPAYLOAD3456\", \"collection\": \"SECRETCOLL9012\"}", NULL));
+	assert_true(run(c, "SECRETDB4242",
+			"{\"updateUser\": \"SECRETUSER1234\", \"pwd\": \"SECRETPWD5678\"}", NULL));
+	/* positive control: an ordinary command's collection does land there */
+	assert_true(run(c, "plaindb", "{\"insert\": \"VISIBLECOLL77\", \"documents\": [{\"a\": 1}]}", NULL));
+	assert_int_equal(seg_count(&s, "command.succeeded", "createUser") - cu0, 1);
+	char path[RB_PATH_MAX];
+	rb_path(path, sizeof(path), getpid());
+	assert_true(file_contains(path, "plaindb.VISIBLECOLL77"));
+	const char *secrets[] = {"SECRETUSER1234", "SECRETPWD5678", "SECRETCOLL9012",
+				 "SECRETDB4242", "SECRETPAYLOAD3456", "SECRET"};
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+		if (file_contains(path, secrets[i]))
+			fail_msg("%s found in %s", secrets[i], path);
+	}
+	seg_detach(&s);
+	ringmon_mongoc_client_destroy(c);
+}
+
+/* ---- fork ---- */
+
+static void forked_child_records_into_its_own_segment_only(void **state)
+{
+	(void)state;
+	assert_int_equal(mock_start(&M, 1, 0, NULL), 0);
+	mongoc_client_t *c = client_for(NULL);
+	assert_int_equal(ringmon_mongoc_client(c, NULL, NULL), 0);
+	assert_true(run(c, "admin", "{\"ping\": 1}", NULL));
+	struct seg s;
+	seg_self(&s);
+	uint64_t parent0 = seg_count(&s, "command.succeeded", "buildInfo");
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("RINGMON_KEEP", "1", 1);
+		/* a libmongoc client must not cross fork: a new one, instrumented */
+		mongoc_client_t *cc = client_for(NULL);
+		int ok = ringmon_mongoc_client(cc, NULL, NULL) == 0;
+		for (int i = 0; i < 9 && ok; i++)
+			ok = run(cc, "admin", "{\"buildInfo\": 1}", NULL);
+		_exit(ok ? 0 : 3);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	struct seg cs;
+	char path[RB_PATH_MAX];
+	rb_path(path, sizeof(path), pid);
+	assert_int_equal(seg_attach_path(&cs, path), 0);
+	uint64_t child = seg_count(&cs, "command.succeeded", "buildInfo");
+	seg_detach(&cs);
+	unlink(path);
+	assert_int_equal(child, 9);
+	assert_int_equal(seg_count(&s, "command.succeeded", "buildInfo") - parent0, 0);
+	/* the parent still records after the fork */
+	assert_true(run(c, "admin", "{\"buildInfo\": 1}", NULL));
+	assert_int_equal(seg_count(&s, "command.succeeded", "buildInfo") - parent0, 1);
+	seg_detach(&s);
+	ringmon_mongoc_client_destroy(c);
+}
+
+static void bad_arguments_are_refused_with_a_reason(void **state)
+{
+	(void)state;
+	assert_int_equal(ringmon_mongoc_client(NULL, NULL, NULL), -EINVAL);
+	assert_int_equal(ringmon_mongoc_pool(NULL, NULL, NULL), -EINVAL);
+	assert_non_null(strstr(ringmon_mongoc_strerror(-EBUSY), "before the first pop"));
+	assert_non_null(ringmon_mongoc_strerror(-12345));
+}
+
+int main(void)
+{
+	mongoc_init();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(bad_arguments_are_refused_with_a_reason),
+		cmocka_unit_test_teardown(commands_are_counted_exactly_per_name, stop_mock),
+		cmocka_unit_test_teardown(failed_commands_carry_their_server_code, stop_mock),
+		cmocka_unit_test_teardown(durations_follow_injected_latency, stop_mock),
+		cmocka_unit_test_teardown(getmore_counts_under_its_collection, stop_mock),
+		cmocka_unit_test_teardown(application_callbacks_get_every_event_with_their_own_context,
+					  stop_mock),
+		cmocka_unit_test_teardown(sensitive_commands_leave_no_argument_in_the_segment, stop_mock),
+		cmocka_unit_test_teardown(forked_child_records_into_its_own_segment_only, stop_mock),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	mongoc_cleanup();
+	return rc;
+}

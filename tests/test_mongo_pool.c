@@ -1,0 +1,264 @@
+/* test_mongo_pool.c - instrumented pools: exact counts from many threads while
+ * monitor threads run heartbeats, checkout waits and timeouts, and the rule
+ * that a pool is instrumented before its first pop. */
+#include "test_mongo_util.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+static struct mock M;
+
+static int stop_mock(void **state)
+{
+	(void)state;
+	mock_stop(&M);
+	return 0;
+}
+
+static mongoc_client_pool_t *pool_for(const char *extra)
+{
+	char buf[768];
+	tm_uri(buf, sizeof(buf), &M, extra);
+	mongoc_uri_t *uri = mongoc_uri_new(buf);
+	assert_non_null(uri);
+	mongoc_client_pool_t *p = mongoc_client_pool_new(uri);
+	mongoc_uri_destroy(uri);
+	assert_non_null(p);
+	return p;
+}
+
+static int ping(mongoc_client_t *c, const char *cmd)
+{
+	bson_t *b = BCON_NEW(cmd, BCON_INT32(1));
+	bson_t reply;
+	bool ok = mongoc_client_command_simple(c, "admin", b, NULL, &reply, NULL);
+	bson_destroy(&reply);
+	bson_destroy(b);
+	return ok;
+}
+
+/* application callbacks, shared by threads: atomics */
+struct app {
+	int started, hb, wrong;
+};
+static void app_started(const mongoc_apm_command_started_t *e)
+{
+	struct app *a = mongoc_apm_command_started_get_context(e);
+	__atomic_add_fetch(&a->started, 1, __ATOMIC_RELAXED);
+}
+static void app_hb(const mongoc_apm_server_heartbeat_succeeded_t *e)
+{
+	struct app *a = mongoc_apm_server_heartbeat_succeeded_get_context(e);
+	__atomic_add_fetch(&a->hb, 1, __ATOMIC_RELAXED);
+}
+
+struct worker {
+	pthread_t th;
+	mongoc_client_pool_t *pool;
+	int n, ok;
+};
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	for (int i = 0; i < w->n; i++) {
+		mongoc_client_t *c = ringmon_mongoc_pool_pop(w->pool);
+		if (!c)
+			continue;
+		w->ok += ping(c, i % 2 ? "ping" : "buildInfo");
+		ringmon_mongoc_pool_push(w->pool, c);
+		if (i % 16 == 0)
+			usleep(20 * 1000); /* let heartbeats interleave */
+	}
+	return NULL;
+}
+
+static void threads_and_heartbeats_are_counted_exactly(void **state)
+{
+	(void)state;
+	assert_int_equal(mock_start(&M, 1, 0, NULL), 0);
+	mongoc_client_pool_t *p = pool_for("maxPoolSize=3");
+	struct app a = {0};
+	mongoc_apm_callbacks_t *cb = mongoc_apm_callbacks_new();
+	mongoc_apm_set_command_started_cb(cb, app_started);
+	mongoc_apm_set_server_heartbeat_succeeded_cb(cb, app_hb);
+	assert_int_equal(ringmon_mongoc_pool(p, cb, &a), 0);
+	mongoc_apm_callbacks_destroy(cb);
+	struct seg s;
+	seg_self(&s);
+	uint64_t ping0 = seg_count(&s, "command.succeeded", "ping");
+	uint64_t bi0 = seg_count(&s, "command.succeeded", "buildInfo");
+	uint64_t co0 = seg_count(&s, "pool.checkout", "ok");
+	uint64_t ci0 = seg_count(&s, "pool.checkin", NULL);
+	uint64_t hb0 = seg_count(&s, "heartbeat.succeeded", NULL);
+	struct worker w[4];
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){.pool = p, .n = 60};
+		assert_int_equal(pthread_create(&w[i].th, NULL, work, &w[i]), 0);
+	}
+	int ok = 0;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(w[i].th, NULL);
+		ok += w[i].ok;
+	}
+	assert_int_equal(ok, 240);
+	/* run on until a few heartbeats (every 500 ms) have happened too */
+	uint64_t end = tm_now_ms() + 5000;
+	while (seg_count(&s, "heartbeat.succeeded", NULL) - hb0 < 2 && tm_now_ms() < end)
+		usleep(50 * 1000);
+	assert_int_equal(seg_count(&s, "command.succeeded", "ping") - ping0, 120);
+	assert_int_equal(seg_count(&s, "command.succeeded", "buildInfo") - bi0, 120);
+	assert_int_equal(seg_count(&s, "pool.checkout", "ok") - co0, 240);
+	assert_int_equal(seg_count(&s, "pool.checkin", NULL) - ci0, 240);
+	assert_true(seg_count(&s, "heartbeat.succeeded", NULL) - hb0 >= 2);
+	assert_int_equal(__atomic_load_n(&a.started, __ATOMIC_RELAXED), 240);
+	assert_true(__atomic_load_n(&a.hb, __ATOMIC_RELAXED) >= 2);
+	seg_detach(&s);
+	ringmon_mongoc_pool_destroy(p);
+}
+
+struct holder {
+	pthread_t th;
+	mongoc_client_pool_t *pool;
+	mongoc_client_t *c;
+	int hold_ms;
+	volatile int got;
+};
+static void *hold(void *arg)
+{
+	struct holder *h = arg;
+	h->c = ringmon_mongoc_pool_pop(h->pool);
+	__atomic_store_n(&h->got, 1, __ATOMIC_RELEASE);
+	usleep((useconds_t)h->hold_ms * 1000);
+	ringmon_mongoc_pool_push(h->pool, h->c);
+	return NULL;
+}
+
+struct waits {
+	uint64_t since; /* records from then on */
+	uint64_t max_ok_ns, timeout_ns;
+	int timeouts;
+	int64_t in_use_max;
+};
+static void see_checkout(const struct rb_record *r, void *arg)
+{
+	struct waits *w = arg;
+	if (r->ts_ns < w->since)
+		return;
+	if (r->field[0] == 0 && r->dur_ns > w->max_ok_ns)
+		w->max_ok_ns = r->dur_ns;
+	if (r->field[0] == 1) {
+		w->timeouts++;
+		w->timeout_ns = r->dur_ns;
+	}
+	if (r->field[1] > w->in_use_max)
+		w->in_use_max = r->field[1];
+}
+
+static void checkout_waits_while_the_only_client_is_out(void **state)
+{
+	(void)state;
+	assert_int_equal(mock_start(&M, 1, 0, NULL), 0);
+	mongoc_client_pool_t *p = pool_for("maxPoolSize=1");
+	assert_int_equal(ringmon_mongoc_pool(p, NULL, NULL), 0);
+	struct seg s;
+	seg_self(&s);
+	uint64_t t0 = ringmon_now_ns();
+	struct holder h = {.pool = p, .hold_ms = 300};
+	assert_int_equal(pthread_create(&h.th, NULL, hold, &h), 0);
+	while (!__atomic_load_n(&h.got, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	mongoc_client_t *c = ringmon_mongoc_pool_pop(p); /* waits for the push */
+	assert_non_null(c);
+	assert_true(ping(c, "ping"));
+	ringmon_mongoc_pool_push(p, c);
+	pthread_join(h.th, NULL);
+	struct waits after = {.since = t0};
+	seg_records(&s, "pool.checkout", see_checkout, &after);
+	assert_true(after.max_ok_ns >= 200000000ull);  /* waited most of the 300 ms */
+	assert_true(after.max_ok_ns < 3000000000ull);
+	assert_int_equal(after.in_use_max, 1);
+	assert_int_equal(after.timeouts, 0);
+	seg_detach(&s);
+	ringmon_mongoc_pool_destroy(p);
+}
+
+static void checkout_times_out_after_wait_queue_timeout(void **state)
+{
+	(void)state;
+	assert_int_equal(mock_start(&M, 1, 0, NULL), 0);
+	mongoc_client_pool_t *p = pool_for("maxPoolSize=1&waitQueueTimeoutMS=250");
+	assert_int_equal(ringmon_mongoc_pool(p, NULL, NULL), 0);
+	struct seg s;
+	seg_self(&s);
+	uint64_t t0 = ringmon_now_ns();
+	uint64_t to0 = seg_count(&s, "pool.checkout", "timeout");
+	uint64_t empty0 = seg_count(&s, "pool.checkout", "empty");
+	mongoc_client_t *c = ringmon_mongoc_pool_pop(p);
+	assert_non_null(c);
+	assert_null(ringmon_mongoc_pool_pop(p)); /* times out */
+	assert_null(ringmon_mongoc_pool_try_pop(p)); /* none free */
+	ringmon_mongoc_pool_push(p, c);
+	assert_int_equal(seg_count(&s, "pool.checkout", "timeout") - to0, 1);
+	assert_int_equal(seg_count(&s, "pool.checkout", "empty") - empty0, 1);
+	struct waits w = {.since = t0};
+	seg_records(&s, "pool.checkout", see_checkout, &w);
+	assert_int_equal(w.timeouts, 1);
+	assert_true(w.timeout_ns >= 200000000ull);
+	assert_true(w.timeout_ns < 3000000000ull);
+	seg_detach(&s);
+	ringmon_mongoc_pool_destroy(p);
+}
+
+static void pool_is_instrumented_before_its_first_pop_or_never(void **state)
+{
+	(void)state;
+	assert_int_equal(mock_start(&M, 1, 0, NULL), 0);
+	mongoc_client_pool_t *p = pool_for(NULL);
+	mongoc_client_t *c = ringmon_mongoc_pool_pop(p);
+	assert_non_null(c);
+	ringmon_mongoc_pool_push(p, c);
+	int err = ringmon_mongoc_pool(p, NULL, NULL);
+	assert_int_equal(err, -EBUSY);
+	assert_non_null(strstr(ringmon_mongoc_strerror(err), "first pop"));
+	ringmon_mongoc_pool_destroy(p);
+
+	/* twice: the second is refused, the first keeps working */
+	p = pool_for(NULL);
+	assert_int_equal(ringmon_mongoc_pool(p, NULL, NULL), 0);
+	assert_int_equal(ringmon_mongoc_pool(p, NULL, NULL), -EALREADY);
+	ringmon_mongoc_pool_destroy(p);
+
+	/* the application set its own first: libmongoc refuses a second set */
+	p = pool_for(NULL);
+	mongoc_apm_callbacks_t *cb = mongoc_apm_callbacks_new();
+	assert_true(mongoc_client_pool_set_apm_callbacks(p, cb, NULL));
+	assert_int_equal(ringmon_mongoc_pool(p, NULL, NULL), -EALREADY);
+	mongoc_apm_callbacks_destroy(cb);
+	ringmon_mongoc_pool_destroy(p);
+
+	/* a pooled client cannot be instrumented alone */
+	p = pool_for(NULL);
+	c = mongoc_client_pool_pop(p);
+	assert_int_equal(ringmon_mongoc_client(c, NULL, NULL), -EPERM);
+	mongoc_client_pool_push(p, c);
+	ringmon_mongoc_pool_destroy(p);
+}
+
+int main(void)
+{
+	mongoc_init();
+	/* libmongoc logs the refusals this test provokes: keep the output clean */
+	mongoc_log_set_handler(NULL, NULL);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(threads_and_heartbeats_are_counted_exactly, stop_mock),
+		cmocka_unit_test_teardown(checkout_waits_while_the_only_client_is_out, stop_mock),
+		cmocka_unit_test_teardown(checkout_times_out_after_wait_queue_timeout, stop_mock),
+		cmocka_unit_test_teardown(pool_is_instrumented_before_its_first_pop_or_never, stop_mock),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	mongoc_cleanup();
+	return rc;
+}

@@ -1,0 +1,254 @@
+/* test_mongo_preload.c - LD_PRELOAD=libringmon-preload.so on a program that
+ * knows nothing of ringmon (prog_mongo_plain): same output and exit status,
+ * its events recorded in its own segment, its own callbacks intact. */
+#include "test_mongo_util.h"
+
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+static struct mock M;
+static char bindir[PATH_MAX]; /* where this test and prog_mongo_plain are */
+static char tmpdir[64];
+
+struct result {
+	int status; /* exit status, or -1 */
+	pid_t pid;
+	char out[4096], err[4096];
+};
+
+static void slurp(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+	buf[n] = 0;
+	if (f)
+		fclose(f);
+}
+
+/* Runs prog_mongo_plain URI mode, with the preload if preload; dir: RINGMON_DIR. */
+static void run_prog(struct result *r, const char *mode, int preload, const char *dir)
+{
+	char prog[PATH_MAX + 32], lib[PATH_MAX + 64], outp[128], errp[128];
+	snprintf(prog, sizeof(prog), "%s/prog_mongo_plain", bindir);
+	snprintf(lib, sizeof(lib), "%s/../libringmon-preload.so", bindir);
+	snprintf(outp, sizeof(outp), "%s/out", tmpdir);
+	snprintf(errp, sizeof(errp), "%s/err", tmpdir);
+	memset(r, 0, sizeof(*r));
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(o, 1);
+		dup2(e, 2);
+		if (preload)
+			setenv("LD_PRELOAD", lib, 1);
+		else
+			unsetenv("LD_PRELOAD");
+		setenv("RINGMON_KEEP", "1", 1);
+		setenv("RINGMON_DIR", dir, 1);
+		execl(prog, prog, M.uri, mode, (char *)NULL);
+		_exit(127);
+	}
+	r->pid = pid;
+	r->status = -1;
+	for (int i = 0; i < 300; i++) { /* 30 s */
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			break;
+		}
+		usleep(100 * 1000);
+	}
+	if (r->status < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	slurp(outp, r->out, sizeof(r->out));
+	slurp(errp, r->err, sizeof(r->err));
+}
+
+static int sanitized(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	return 1;
+#else
+	const char *b = getenv("BUILD");
+	return b && (strstr(b, "asan") || strstr(b, "tsan"));
+#endif
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (sanitized()) {
+		printf("skipped: LD_PRELOAD of the preload library conflicts with sanitizer "
+		       "runtimes (BUILD=%s)\n", getenv("BUILD") ? getenv("BUILD") : "sanitized");
+		return 0;
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = 0;
+	*strrchr(exe, '/') = 0;
+	strcpy(bindir, exe);
+	strcpy(tmpdir, "/tmp/ringmon-preload-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	return mock_start(&M, 1, 0, "--error-commands", "distinct", NULL);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	mock_stop(&M);
+	if (tmpdir[0]) {
+		DIR *d = opendir(tmpdir);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			char p[PATH_MAX];
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
+			unlink(p);
+		}
+		if (d)
+			closedir(d);
+		rmdir(tmpdir);
+	}
+	return 0;
+}
+
+/* Attaches the kept segment of the child r in tmpdir. */
+static void child_seg(struct seg *s, const struct result *r)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/ringmon.%d", tmpdir, (int)r->pid);
+	assert_int_equal(seg_attach_path(s, path), 0);
+}
+
+static void drop_child_seg(struct seg *s, const struct result *r)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/ringmon.%d", tmpdir, (int)r->pid);
+	seg_detach(s);
+	assert_int_equal(unlink(path), 0);
+}
+
+static void preload_records_an_unmodified_client_program(void **state)
+{
+	(void)state;
+	if (sanitized())
+		skip();
+	struct result plain, pre;
+	run_prog(&plain, "client", 0, tmpdir);
+	run_prog(&pre, "client", 1, tmpdir);
+	assert_int_equal(plain.status, 0);
+	assert_int_equal(pre.status, 0);
+	assert_string_equal(plain.out, pre.out);
+	assert_string_equal(pre.err, ""); /* not a word from ringmon */
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/ringmon.%d", tmpdir, (int)plain.pid);
+	assert_int_not_equal(access(path, F_OK), 0); /* no preload, no segment */
+	struct seg s;
+	child_seg(&s, &pre);
+	assert_int_equal(seg_count(&s, "command.succeeded", "ping"), 6);
+	assert_int_equal(seg_count(&s, "command.succeeded", "insert"), 3);
+	assert_int_equal(seg_count(&s, "command.succeeded", "find"), 2);
+	assert_int_equal(seg_count(&s, "command.failed", "distinct"), 2);
+	assert_int_equal(seg_count(&s, "command.error", "2"), 2);
+	assert_int_equal(seg_count(&s, "command.ns", "app.items"), 7);
+	assert_int_equal(seg_count(&s, "topology.opening", NULL), 1);
+	drop_child_seg(&s, &pre);
+}
+
+static void preload_keeps_a_clients_own_callbacks_and_their_events(void **state)
+{
+	(void)state;
+	if (sanitized())
+		skip();
+	struct result plain, pre;
+	run_prog(&plain, "client-apm", 0, tmpdir);
+	run_prog(&pre, "client-apm", 1, tmpdir);
+	assert_int_equal(plain.status, 0);
+	assert_int_equal(pre.status, 0);
+	/* the same "set 1", "clear 1" and event counts, context intact */
+	assert_string_equal(plain.out, pre.out);
+	assert_non_null(strstr(pre.out, "events started 12 succeeded 10 failed 2"));
+	assert_non_null(strstr(pre.out, "wrong_ctx 0"));
+	struct seg s;
+	child_seg(&s, &pre);
+	/* ringmon still saw the ping the application stopped watching */
+	assert_int_equal(seg_count(&s, "command.succeeded", "ping"), 6);
+	assert_int_equal(seg_count(&s, "command.started", "ping"), 6);
+	/* every start ended (endSessions at destroy included) */
+	assert_true(seg_count(&s, "command.started", NULL) >= 13);
+	assert_int_equal(seg_count(&s, "command.started", NULL),
+			 seg_count(&s, "command.succeeded", NULL) + seg_count(&s, "command.failed", NULL));
+	drop_child_seg(&s, &pre);
+}
+
+static void last_field0(const struct rb_record *r, void *arg)
+{
+	*(int64_t *)arg = r->field[0];
+}
+
+static void preload_times_pool_checkouts_and_keeps_pool_callbacks(void **state)
+{
+	(void)state;
+	if (sanitized())
+		skip();
+	struct result plain, pre;
+	run_prog(&plain, "pool-apm", 0, tmpdir);
+	run_prog(&pre, "pool-apm", 1, tmpdir);
+	assert_int_equal(plain.status, 0);
+	assert_int_equal(pre.status, 0);
+	/* "set 1", then "set again 0" exactly as libmongoc answers alone */
+	assert_string_equal(plain.out, pre.out);
+	assert_non_null(strstr(pre.out, "set 1\nset again 0\n"));
+	assert_non_null(strstr(pre.out, "wrong_ctx 0"));
+	struct seg s;
+	child_seg(&s, &pre);
+	/* the program's 2 pops and 2 try_pops, all served, plus the pop that
+	 * mongoc_client_pool_destroy makes to end sessions; as many pushes */
+	assert_int_equal(seg_count(&s, "pool.checkout", "ok"), 5);
+	assert_int_equal(seg_count(&s, "pool.checkout", NULL), 5);
+	assert_int_equal(seg_count(&s, "pool.checkin", NULL), 5);
+	int64_t last_in_use = -1;
+	seg_records(&s, "pool.checkin", last_field0, &last_in_use);
+	assert_int_equal(last_in_use, 0);
+	assert_int_equal(seg_count(&s, "command.succeeded", "insert"), 6);
+	assert_int_equal(seg_count(&s, "command.failed", "distinct"), 4);
+	drop_child_seg(&s, &pre);
+}
+
+static void preload_runs_on_unmonitored_when_ringmon_cannot_start(void **state)
+{
+	(void)state;
+	if (sanitized())
+		skip();
+	struct result plain, pre;
+	run_prog(&plain, "client", 0, "/proc/no-such-dir");
+	run_prog(&pre, "client", 1, "/proc/no-such-dir");
+	assert_int_equal(plain.status, 0);
+	assert_int_equal(pre.status, 0);
+	assert_string_equal(plain.out, pre.out);
+	/* one line, from libringmon, saying why */
+	assert_non_null(strstr(pre.err, "ringmon: monitoring is off"));
+	char *nl = strchr(pre.err, '\n');
+	assert_non_null(nl);
+	assert_string_equal(nl + 1, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(preload_records_an_unmodified_client_program),
+		cmocka_unit_test(preload_keeps_a_clients_own_callbacks_and_their_events),
+		cmocka_unit_test(preload_times_pool_checkouts_and_keeps_pool_callbacks),
+		cmocka_unit_test(preload_runs_on_unmonitored_when_ringmon_cannot_start),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
