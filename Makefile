@@ -160,7 +160,7 @@ install: all
 	ln -sf libringmon.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libringmon.so
 	$(if $(PRELOAD_LIB),install -m 0755 $(PRELOAD_LIB) $(DESTDIR)$(PREFIX)/lib/)
 	install -m 0644 producer/ringmon.h $(wildcard producer/ringmon_mongoc.h) $(DESTDIR)$(PREFIX)/include/ringmon/
-	install -m 0644 $(BUILD)/ringmon.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' producer/ringmon.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ringmon.pc
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 
 clean:
