@@ -5,6 +5,8 @@
 set -u
 cd "$(dirname "$0")/.."
 export BUILD=${BUILD:-build}
+# TSan builds: suppress reports inside uninstrumented Debian libraries
+[[ $BUILD == *tsan* ]] && export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp ${TSAN_OPTIONS:-}"
 pass=0 fail=0 failed=()
 run() { # name timeout cmd...
 	local name=$1 limit=$2; shift 2
