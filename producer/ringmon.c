@@ -589,9 +589,23 @@ EXPORT void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t 
 		__atomic_store_n(&sh->head, pos + 1, __ATOMIC_RELEASE);
 	}
 	struct rb_record *r = &self.ring[pos & self.mask];
-	__atomic_store_n(&r->seq, 0, __ATOMIC_RELAXED);
+	if (!shared) {
+		__atomic_store_n(&r->seq, (pos + 1) | RB_SEQ_BUSY, __ATOMIC_RELAXED);
+	} else {
+		/* several writers may reach one slot a lap apart: take it with a
+		 * CAS, and give the record up (readers count it lost) rather than
+		 * wait when another writer holds the slot or a later lap has it */
+		uint64_t cur = __atomic_load_n(&r->seq, __ATOMIC_RELAXED);
+		for (;;) {
+			if ((cur & RB_SEQ_BUSY) || (int64_t)(cur - (pos + 1)) > 0)
+				goto stats;
+			if (__atomic_compare_exchange_n(&r->seq, &cur, (pos + 1) | RB_SEQ_BUSY, 1,
+							__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+				break;
+		}
+	}
 	/* pairs with the acquire fence in rb_cursor_next: a reader that sees any
-	 * payload byte below also sees seq = 0 */
+	 * payload byte below also sees the busy mark */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	__atomic_store_n(&r->ts_ns, ts, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->tid, self.tid, __ATOMIC_RELAXED);
@@ -604,7 +618,7 @@ EXPORT void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t 
 	__atomic_store_n(&r->field[3], f3, __ATOMIC_RELAXED);
 	/* publication; pairs with the acquire load of seq in rb_cursor_next */
 	__atomic_store_n(&r->seq, pos + 1, __ATOMIC_RELEASE);
-
+stats:
 	stat_add(&self.stats[type], dur_ns, shared);
 	if (key)
 		stat_add(&self.stats[RB_MAX_TYPES + key], dur_ns, shared);

@@ -65,7 +65,8 @@ enum rb_next rb_cursor_next(struct rb_cursor *c, struct rb_record *rec, uint64_t
 		c->pos++;
 		return RB_NEXT_RECORD;
 	}
-	if (s1 != 0 && (int64_t)(s1 - (c->pos + 1)) > 0) /* a later lap is here already */
+	uint64_t owner = s1 & ~RB_SEQ_BUSY; /* position + 1 of the lap in the slot */
+	if (owner != 0 && (int64_t)(owner - (c->pos + 1)) > 0) /* a later lap is here already */
 		return lose(c, 1, lost);
 	/* claimed but not yet published: wait a little, then skip it */
 	if (c->stall_pos != c->pos) {

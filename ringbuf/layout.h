@@ -173,12 +173,13 @@ struct rb_shard_head {
 };
 
 /* A record. `seq` is pos + 1 once the record at ring position pos is complete,
- * and 0 while a writer fills it. Writer: seq = 0; release fence; payload;
+ * and (pos + 1) | RB_SEQ_BUSY while a writer fills it. Writer: seq = busy
+ * (a CAS in a shared shard); release fence; payload;
  * store seq = pos + 1 with release. Reader: load seq (acquire), copy payload,
  * acquire fence, load seq again: the copy is whole iff both loads return
  * pos + 1 (see docs/format.md for the argument). */
 struct rb_record {
-	uint64_t seq;              /*   0 pos + 1 when complete, 0 while written */
+	uint64_t seq;              /*   0 pos + 1 when complete, | RB_SEQ_BUSY while written */
 	uint64_t ts_ns;            /*   8 record clock, ns */
 	uint32_t tid;              /*  16 writer's thread id */
 	uint16_t type;             /*  20 type id */
@@ -187,6 +188,8 @@ struct rb_record {
 	int64_t field[RB_NFIELDS]; /*  32 */
 };
 #define RB_NO_DURATION UINT64_MAX
+/* seq while a writer fills the slot: (pos + 1) | RB_SEQ_BUSY */
+#define RB_SEQ_BUSY (1ull << 63)
 
 /* Exact statistics of one type or key within one shard. Readers sum shards.
  * count counts events; timed those that carried a duration (the histogram's

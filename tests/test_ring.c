@@ -187,7 +187,7 @@ static void write_record(struct rb_shard_head *sh, uint64_t mask, int64_t val, i
 	uint64_t pos = sh->head;
 	__atomic_store_n(&sh->head, pos + 1, __ATOMIC_RELEASE);
 	struct rb_record *r = &((struct rb_record *)(sh + 1))[pos & mask];
-	__atomic_store_n(&r->seq, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->seq, (pos + 1) | RB_SEQ_BUSY, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	r->field[0] = val;
 	if (complete)
