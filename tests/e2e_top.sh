@@ -139,6 +139,18 @@ kill -TERM "$A"
 expect "exit shown on screen" "process (exited|died)" 8
 cap | grep -q "synthetic\.op" && ok "last figures kept after exit" || bad "figures gone after exit"
 
+# ---- Events view keeps up with one fast writer at the default ring size ----
+# 200k events/s into one 8192-record ring laps it every 41 ms: top must drain
+# faster than its 50 ms longest period, and lose nothing
+"$BUILD/ringmon-loadgen" --synthetic --threads 1 --rate 200000 --seconds 6 >/dev/null 2>&1 &
+F=$!; pids+=("$F")
+for _ in $(seq 50); do [ -e "$RINGMON_DIR/ringmon.$F" ] && break; sleep 0.1; done
+start_top "$F"
+expect "top attaches to the fast writer" "pid $F ringmon-loadgen"
+keys 5; sleep 4
+if cap | grep -Eq "kept [0-9]+  lost 0" && cap | grep -q "synthetic\."; then ok "Events view at 200k ev/s: lost 0"
+else bad "Events view lost records at 200k ev/s"; cap | sed 's/^/     | /'; fi
+
 # ---- --once ----
 "$BUILD/ringmon" top --once -d 300 "$B" | grep -q "^synthetic.op" && ok "--once prints the types" || bad "--once"
 

@@ -89,7 +89,8 @@ void panel_events_set_type(const char *name);
 #define TOP_MAXKEYS 4096
 #define TOP_HIST 1024 /* samples kept (at 100 ms, 102 s) */
 #define TOP_TAIL 4096 /* events kept for the Events view */
-#define TOP_TICK_MS 50
+#define TOP_TICK_MS 50    /* longest Events-view drain period */
+#define TOP_TICK_MIN_MS 2 /* shortest: a fast writer shortens it (top_tail_poll) */
 
 /* One attached process. */
 struct top_src {
@@ -163,6 +164,7 @@ struct top {
 	} *tail;
 	uint64_t ntail; /* records ever stored */
 	uint64_t tail_lost;
+	int tick_ms;    /* Events-view drain period, TOP_TICK_MIN_MS..TOP_TICK_MS */
 	/* server/topology timeline */
 	struct top_change changes[TOP_CHANGES];
 	uint64_t nchanges;

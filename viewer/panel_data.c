@@ -503,6 +503,7 @@ void top_tail_poll(struct top *t, size_t max)
 	if (!t->tail)
 		return;
 	uint64_t now = vm_now_ns();
+	int fill = 0; /* most any shard's ring filled since the last poll: 0 <1/16, 1, 2 >1/4 */
 	for (int si = 0; si < t->nsrc; si++) {
 		struct top_src *s = t->src[si];
 		if (!s->tailing) {
@@ -510,6 +511,9 @@ void top_tail_poll(struct top *t, size_t max)
 			vm_tail_init(&s->tail, &s->p.v, 1);
 			s->tailing = 1;
 		}
+		uint64_t pos0[RB_MAX_SHARDS];
+		for (uint32_t sh = 0; sh < s->tail.nshards; sh++)
+			pos0[sh] = s->tail.cur[sh].pos;
 		size_t got = 0, n;
 		uint64_t lost;
 		while (got < max && (n = vm_tail_poll(&s->tail, recbuf, 4096, &lost, now)) > 0) {
@@ -524,6 +528,13 @@ void top_tail_poll(struct top *t, size_t max)
 				tr->src = si;
 				t->ntail++;
 			}
+		}
+		for (uint32_t sh = 0; sh < s->tail.nshards; sh++) {
+			uint64_t moved = s->tail.cur[sh].pos - pos0[sh];
+			if (moved * 4 > s->tail.cur[sh].mask + 1)
+				fill = 2; /* a shard's ring filled by more than a quarter */
+			else if (moved * 16 > s->tail.cur[sh].mask + 1 && fill < 1)
+				fill = 1;
 		}
 		if (got >= max) {
 			/* behind the writer: skip to the newest, counting what we skip */
@@ -543,6 +554,15 @@ void top_tail_poll(struct top *t, size_t max)
 			s->tail = fresh;
 		}
 	}
+	/* drain often enough that no ring laps between two polls: halve the
+	 * period while a ring fills by more than a quarter, double it back
+	 * while every ring fills by less than a sixteenth */
+	if (fill == 2 && t->tick_ms > TOP_TICK_MIN_MS)
+		t->tick_ms /= 2;
+	else if (fill == 0 && t->tick_ms < TOP_TICK_MS)
+		t->tick_ms = t->tick_ms * 2 > TOP_TICK_MS ? TOP_TICK_MS : t->tick_ms * 2;
+	if (t->tick_ms < TOP_TICK_MIN_MS)
+		t->tick_ms = TOP_TICK_MIN_MS;
 }
 
 const struct top_tailrec *top_tail_back(const struct top *t, uint64_t i)

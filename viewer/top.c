@@ -485,8 +485,8 @@ static void run(struct top *t)
 		int wait = now < next ? (int)((next - now + 999999) / 1000000) : 0;
 		struct panel *cur = t->views[t->view];
 		int ticking = cur->ops->on_tick && !t->paused && !t->overlay && t->nsrc;
-		if (ticking && wait > TOP_TICK_MS)
-			wait = TOP_TICK_MS;
+		if (ticking && wait > t->tick_ms)
+			wait = t->tick_ms;
 		int key = term_getkey(wait);
 		if (key == ERR) {
 			if (ticking && vm_now_ns() < next)
@@ -578,6 +578,7 @@ int cmd_top(int argc, char **argv)
 		return 1;
 	}
 	t->interval_ms = interval;
+	t->tick_ms = TOP_TICK_MS;
 	t->name = name;
 	t->views[0] = panel_overview();
 	t->views[1] = panel_commands();
