@@ -31,6 +31,17 @@ static void usage(FILE *f)
 		   "  --count N      stop after N records\n");
 }
 
+/* 1 when every cursor has reached its shard's head: nothing is left to read or
+ * to count. A record left half-written by a writer that died keeps its cursor
+ * behind until RB_STALL_NS have passed, then is skipped and counted lost. */
+static int caught_up(const struct vm_tail *t)
+{
+	for (uint32_t i = 0; i < t->nshards; i++)
+		if ((int64_t)(rb_cursor_head(&t->cur[i]) - t->cur[i].pos) > 0)
+			return 0;
+	return 1;
+}
+
 static int type_match(const char *pat, const char *name)
 {
 	size_t n = strlen(pat);
@@ -120,11 +131,13 @@ int cmd_tail(int argc, char **argv)
 		}
 		if (n == 0 && !lost) {
 			fflush(stdout);
-			if (finishing)
+			if (finishing && caught_up(t))
 				break;
 			int st = rb_view_state(&v);
-			if (st == RB_STATE_EXITED || !rb_proc_alive(pid, v.start_time)) {
-				/* one more pass picks up what was written before the end */
+			if (!finishing && (st == RB_STATE_EXITED || !rb_proc_alive(pid, v.start_time))) {
+				/* read on until every ring is drained: what was written
+				 * before the end, and the records a dying writer left
+				 * half-written (counted lost after the stall timeout) */
 				finishing = 1;
 				continue;
 			}
