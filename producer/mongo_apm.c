@@ -714,6 +714,28 @@ int mongo_apm_setup(void)
 	return setup_err;
 }
 
+int mongo_ctx_arm(struct mongo_ctx *c, void *target, const mongoc_apm_callbacks_t *app_cbs,
+		  void *app_ctx, int refused)
+{
+	mongo_app_cbs_copy(&c->app, app_cbs);
+	c->app_ctx = app_ctx;
+	c->app_set = app_cbs != NULL;
+	mongoc_apm_callbacks_t *cb = mongo_apm_callbacks();
+	int err = -ENOMEM;
+	if (cb) {
+		bool ok = c->kind == MONGO_CLIENT ? mongo_real.client_set_apm(target, cb, c)
+						  : mongo_real.pool_set_apm(target, cb, c);
+		mongoc_apm_callbacks_destroy(cb);
+		err = ok ? 0 : refused;
+	}
+	if (err) {
+		mongo_app_cbs_copy(&c->app, NULL);
+		c->app_ctx = NULL;
+		c->app_set = 0;
+	}
+	return err;
+}
+
 /* ---- public: clients ---- */
 
 EXPORT int ringmon_mongoc_client(mongoc_client_t *client, const mongoc_apm_callbacks_t *app_cbs,
@@ -735,24 +757,9 @@ EXPORT int ringmon_mongoc_client(mongoc_client_t *client, const mongoc_apm_callb
 		return -EINVAL;
 	}
 	/* single-threaded client: its events fire on this thread only, so
-	 * the update cannot race a callback */
-	mongo_app_cbs_copy(&c->app, app_cbs);
-	c->app_ctx = app_ctx;
-	c->app_set = app_cbs != NULL;
-	mongoc_apm_callbacks_t *cb = mongo_apm_callbacks();
-	if (!cb) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	bool ok = mongo_real.client_set_apm(client, cb, c);
-	mongoc_apm_callbacks_destroy(cb);
-	if (!ok) {
-		err = -EPERM; /* a client popped from a pool */
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fresh)
+	 * the update cannot race a callback; -EPERM: a client popped from a pool */
+	err = mongo_ctx_arm(c, client, app_cbs, app_ctx, -EPERM);
+	if (err && fresh)
 		mongo_ctx_release(c);
 	return err;
 }

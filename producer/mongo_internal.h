@@ -77,6 +77,11 @@ void mongo_ctx_release(struct mongo_ctx *c);
 /* 1 if p points at a ctx slot of the arena. */
 int mongo_ctx_is_ours(const void *p);
 
+/* Keeps the application's callbacks in c and sets ringmon's on target, c's
+ * client or pool. 0, -ENOMEM, or refused when libmongoc refuses them (c is
+ * then left with no application callbacks). */
+int mongo_ctx_arm(struct mongo_ctx *c, void *target, const mongoc_apm_callbacks_t *app_cbs,
+		  void *app_ctx, int refused);
 /* Registers the types (once) and reads the layout check. 0 or -errno. */
 int mongo_apm_setup(void);
 /* Our callbacks, chaining c's application callbacks. Caller destroys. */

@@ -37,28 +37,12 @@ EXPORT int ringmon_mongoc_pool(mongoc_client_pool_t *pool, const mongoc_apm_call
 	int fresh = !c;
 	if (!c && !(c = mongo_ctx_new(pool, MONGO_POOL)))
 		return -ENOSPC;
-	/* no event can fire yet: monitoring starts with the first pop */
-	mongo_app_cbs_copy(&c->app, app_cbs);
-	c->app_ctx = app_ctx;
-	c->app_set = app_cbs != NULL;
-	mongoc_apm_callbacks_t *cb = mongo_apm_callbacks();
-	if (!cb) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	bool ok = mongo_real.pool_set_apm(pool, cb, c);
-	mongoc_apm_callbacks_destroy(cb);
-	if (!ok) {
-		err = -EALREADY; /* the application set its callbacks first */
-		goto fail;
-	}
-	c->armed = 1;
-	return 0;
-fail:
-	mongo_app_cbs_copy(&c->app, NULL);
-	c->app_ctx = NULL;
-	c->app_set = 0;
-	if (fresh)
+	/* no event can fire yet: monitoring starts with the first pop;
+	 * -EALREADY: the application set its callbacks first */
+	err = mongo_ctx_arm(c, pool, app_cbs, app_ctx, -EALREADY);
+	if (!err)
+		c->armed = 1;
+	else if (fresh)
 		mongo_ctx_release(c);
 	return err;
 }
