@@ -53,31 +53,15 @@ struct worker {
 static int t_op, t_tick, k_op[4];
 static const char *ops[4] = {"get", "put", "del", "scan"};
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* xorshift; each worker its own */
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 static void *run_worker(void *arg)
 {
 	struct worker *w = arg;
 	uint64_t seed = 0x9e3779b97f4a7c15ull * (uint64_t)(w->index + 1);
-	uint64_t start = mono_ns();
+	uint64_t start = ringmon_now_ns();
 	uint64_t end = w->seconds > 0 ? start + (uint64_t)(w->seconds * 1e9) : UINT64_MAX;
 	uint64_t seq = 0;
 	while (!stop) {
-		uint64_t now = mono_ns();
+		uint64_t now = ringmon_now_ns();
 		if (now >= end)
 			break;
 		if (w->rate > 0) {
@@ -90,7 +74,7 @@ static void *run_worker(void *arg)
 			}
 		}
 		for (int burst = 0; burst < 64 && !stop; burst++) {
-			uint64_t r = rnd(&seed);
+			uint64_t r = loadgen_rnd(&seed);
 			if ((r & 15) == 0) {
 				ringmon_emit(t_tick, 0, RINGMON_NO_DURATION, w->index, (int64_t)seq, 0, 0);
 			} else {

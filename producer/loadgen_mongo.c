@@ -65,21 +65,6 @@ static void usage(FILE *f)
 		"Exit status: 0 done, 1 runtime error (cannot connect...), 2 usage error.\n");
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 /* One operation; returns 1 if the server accepted it. */
 static int do_op(mongoc_collection_t *coll, enum op op, uint64_t r, bson_error_t *err)
 {
@@ -190,19 +175,19 @@ static void *run_worker(void *arg)
 {
 	struct worker *w = arg;
 	uint64_t seed = 0x9e3779b97f4a7c15ull * (uint64_t)(w->index + 1);
-	uint64_t end = w->seconds > 0 ? mono_ns() + (uint64_t)(w->seconds * 1e9) : UINT64_MAX;
+	uint64_t end = w->seconds > 0 ? ringmon_now_ns() + (uint64_t)(w->seconds * 1e9) : UINT64_MAX;
 	int net_errors = 0;
-	while (!stop && mono_ns() < end) {
+	while (!stop && ringmon_now_ns() < end) {
 		mongoc_client_t *c = w->pool ? ringmon_mongoc_pool_pop(w->pool) : w->client;
 		if (!c) {
 			snprintf(w->err, sizeof(w->err), "no client from the pool (waitQueueTimeoutMS?)");
 			continue;
 		}
 		mongoc_collection_t *coll = mongoc_client_get_collection(c, "loadgen", "items");
-		uint64_t r = rnd(&seed);
+		uint64_t r = loadgen_rnd(&seed);
 		enum op op = pick(r);
 		bson_error_t err = {0};
-		if (do_op(coll, op, rnd(&seed), &err)) {
+		if (do_op(coll, op, loadgen_rnd(&seed), &err)) {
 			w->ok[op]++;
 			net_errors = 0;
 		} else {
