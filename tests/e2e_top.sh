@@ -6,8 +6,8 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-S=rmtop$$
-T=(tmux -L "$S")
+S=rmtop$$ CUR=rmtop$$-0
+. tests/lib_tui.sh
 export RINGMON_DIR=$(mktemp -d /tmp/ringmon-e2e-top.XXXXXX) # our processes only
 pids=()
 cleanup() {
@@ -18,24 +18,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-failures=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; failures=$((failures + 1)); }
-CUR=$S-0
-cap() { "${T[@]}" capture-pane -p -t "$CUR"; }
-keys() { "${T[@]}" send-keys -t "$CUR" "$@"; }
-# wait_for PATTERN [seconds]: until the pane shows PATTERN (extended regex)
-wait_for() {
-	local end=$((SECONDS + ${2:-5}))
-	while [ $SECONDS -lt $end ]; do
-		cap | grep -Eq -- "$1" && return 0
-		sleep 0.2
-	done
-	return 1
-}
-expect() { # DESC PATTERN [seconds]
-	if wait_for "$2" "${3:-5}"; then ok "$1"; else bad "$1: no /$2/ on screen"; cap | sed 's/^/     | /'; fi
-}
 # total of a type in the Overview table
 total_of() { cap | awk -v t="$1" '$1 == t { print $2; exit }'; }
 start_loadgen() { # seconds rate -> pid in $LG

@@ -6,7 +6,7 @@ set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 S=rmtopm$$
-T=(tmux -L "$S")
+. tests/lib_tui.sh
 export RINGMON_DIR=$(mktemp -d /tmp/ringmon-e2e-topm.XXXXXX)
 pids=()
 cleanup() {
@@ -20,22 +20,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-failures=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; failures=$((failures + 1)); }
-cap() { "${T[@]}" capture-pane -p -t "$S"; }
-keys() { "${T[@]}" send-keys -t "$S" "$@"; }
-wait_for() {
-	local end=$((SECONDS + ${2:-5}))
-	while [ $SECONDS -lt $end ]; do
-		cap | grep -Eq -- "$1" && return 0
-		sleep 0.2
-	done
-	return 1
-}
-expect() {
-	if wait_for "$2" "${3:-5}"; then ok "$1"; else bad "$1: no /$2/ on screen"; cap | sed 's/^/     | /'; fi
-}
 # first data row of the Commands table
 first_row() { cap | sed -n 4p | awk '{print $1}'; }
 
