@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -133,20 +134,64 @@ static void read_proc_file(const char *path, char *dst, size_t cap, int nul_to_s
 			dst[i] = ' ';
 }
 
-/* An existing file at our name: replace it only if it is our own regular file
- * left by an earlier process that had our pid. */
-static int remove_stale(const char *path, int pid)
+/* The directory must be one where nobody else can replace or remove our file:
+ * owned by us or root, and writable by others only with the sticky bit (like
+ * /dev/shm, 1777). Returns an O_PATH descriptor of it, or a negative errno. */
+static int open_dir(const char *dir, char *errbuf, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		int e = errno;
+		return fail(errbuf, errlen, -e, "cannot use %s: %s (create it, or set RINGMON_DIR "
+			    "to a writable directory)", dir, strerror(e));
+	}
+	struct stat st;
+	int rc = 0;
+	if (fstat(dfd, &st) != 0)
+		rc = fail(errbuf, errlen, -errno, "cannot stat %s: %s", dir, strerror(errno));
+	else if (st.st_uid != geteuid() && st.st_uid != 0)
+		rc = fail(errbuf, errlen, -EPERM, "%s belongs to uid %u, who could replace the "
+			  "segment: not creating it there (set RINGMON_DIR to a directory of your "
+			  "own, or use /dev/shm)", dir, (unsigned)st.st_uid);
+	else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		rc = fail(errbuf, errlen, -EPERM, "%s is writable by other users and has no sticky "
+			  "bit, so they could replace the segment: not creating it there (chmod "
+			  "go-w or +t it, or set RINGMON_DIR to a private directory)", dir);
+	if (rc) {
+		close(dfd);
+		return rc;
+	}
+	return dfd;
+}
+
+/* An existing file at our name: replace it only if it is our own regular file
+ * left by an earlier process that had our pid; else puts in `what` what it is. */
+static int remove_stale(int dfd, const char *name, int pid, char *what, size_t len)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		snprintf(what, len, "a symbolic link");
+	else if (S_ISDIR(st.st_mode))
+		snprintf(what, len, "a directory");
+	else if (!S_ISREG(st.st_mode))
+		snprintf(what, len, "not a regular file");
+	else if (st.st_uid != geteuid())
+		snprintf(what, len, "a file of another user (uid %u)", (unsigned)st.st_uid);
+	else
+		snprintf(what, len, "not a stale ringmon segment of this process");
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+		return -EEXIST;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	struct stat st;
 	struct rb_header h;
 	int rc = -EEXIST;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
 	    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) && h.magic == RB_MAGIC &&
 	    (int)h.pid == pid && h.start_time != rb_proc_start_time(pid))
-		rc = unlink(path) == 0 ? 0 : -errno;
+		rc = unlinkat(dfd, name, 0) == 0 ? 0 : -errno;
 	close(fd);
 	return rc;
 }
@@ -163,23 +208,30 @@ int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_rec
 	s->pid = getpid();
 	rb_path(s->path, sizeof(s->path), s->pid);
 
+	char name[32], what[64] = "not a stale ringmon segment of this process";
+	snprintf(name, sizeof(name), "ringmon.%d", s->pid);
+	/* every step below works on this directory, whatever its path later names */
+	int dfd = open_dir(rb_dir(), errbuf, errlen);
+	if (dfd < 0)
+		return dfd;
 	int fd = -1;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		/* O_EXCL: never through a symlink, never into an existing file */
+		fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST || attempt > 0)
 			break;
-		if (remove_stale(s->path, s->pid) != 0) {
+		if (remove_stale(dfd, name, s->pid, what, sizeof(what)) != 0) {
 			errno = EEXIST;
 			break;
 		}
 	}
 	if (fd < 0) {
 		rc = -errno;
+		close(dfd);
 		if (rc == -EEXIST)
 			return fail(errbuf, errlen, rc,
-				    "%s already exists and is not a stale ringmon segment of this "
-				    "process (remove it, or set RINGMON_DIR to another directory)",
-				    s->path);
+				    "%s already exists and is %s: not using it (remove it, or set "
+				    "RINGMON_DIR to a private directory)", s->path, what);
 		return fail(errbuf, errlen, rc, "cannot create %s: %s (check that %s exists and is "
 				"writable, or set RINGMON_DIR)", s->path, strerror(-rc), rb_dir());
 	}
@@ -200,6 +252,7 @@ int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_rec
 		goto fail_errno;
 	}
 	close(fd);
+	close(dfd);
 
 	struct rb_header *h = rb_seg_header(s);
 	struct timespec rt, mono;
@@ -244,8 +297,9 @@ fail_errno:
 	rc = -errno;
 	fail(errbuf, errlen, rc, "cannot set up %s: %s", s->path, strerror(-rc));
 fail_unlink:
-	unlink(s->path);
+	unlinkat(dfd, name, 0);
 	close(fd);
+	close(dfd);
 	return rc;
 }
 
@@ -283,6 +337,18 @@ void rb_copy_str(char *dst, const char *src, size_t cap)
 	dst[i] = 0;
 }
 
+/* "user NAME (uid N)", or "uid N" when the uid has no name */
+static const char *owner_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[1024];
+	if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res)
+		snprintf(buf, len, "user %.40s (uid %u)", res->pw_name, (unsigned)uid);
+	else
+		snprintf(buf, len, "uid %u", (unsigned)uid);
+	return buf;
+}
+
 int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t errlen)
 {
 	memset(v, 0, sizeof(*v));
@@ -296,6 +362,12 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 		if (e == ELOOP)
 			return fail(errbuf, errlen, -EINVAL, "%s is a symbolic link, not a ringmon "
 				    "segment: refusing to follow it (remove it)", path);
+		struct stat ls;
+		char who[96];
+		if ((e == EACCES || e == EPERM) && lstat(path, &ls) == 0 && ls.st_uid != geteuid())
+			return fail(errbuf, errlen, -EACCES, "%s: permission denied: it belongs to %s "
+				    "and only its owner can read it (run ringmon as that user)", path,
+				    owner_name(ls.st_uid, who, sizeof(who)));
 		if (e == EACCES || e == EPERM)
 			return fail(errbuf, errlen, -EACCES, "%s: permission denied (segments are "
 				    "readable by their owner only: run as that user)", path);
@@ -313,9 +385,18 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 		goto out_close;
 	}
 	if (st.st_uid != geteuid()) {
-		rc = fail(errbuf, errlen, -EPERM, "%s belongs to uid %u, not to you (uid %u): "
-			  "refusing to read it (run ringmon as its owner)", path,
-			  (unsigned)st.st_uid, (unsigned)geteuid());
+		/* even root: the owner controls the contents (and could truncate the file
+		 * under the reader), so only the owner's own ringmon reads them */
+		char who[96];
+		owner_name(st.st_uid, who, sizeof(who));
+		if (geteuid() == 0)
+			rc = fail(errbuf, errlen, -EPERM, "%s belongs to %s: ringmon reads only its "
+				  "own user's segments, as root too (run it as that user, e.g. "
+				  "runuser -u USER -- ringmon ...)", path, who);
+		else
+			rc = fail(errbuf, errlen, -EPERM, "%s belongs to %s, not to you (uid %u): "
+				  "refusing to read it (run ringmon as that user)", path, who,
+				  (unsigned)geteuid());
 		goto out_close;
 	}
 	if ((uint64_t)st.st_size < sizeof(struct rb_header)) {

@@ -58,9 +58,10 @@ struct rb_segment {
  * preallocating every byte (a full /dev/shm fails here, never later). A stale
  * segment left by an earlier process with the same pid is replaced; anything
  * else at the name (a symlink, a non-regular file, someone else's file) is
- * refused. Fills the header but leaves version 0: call rb_segment_publish once
- * the tables are ready. On error, errbuf says why. Allocates; not for the emit
- * path. */
+ * refused, and so is a directory another user could change (not owned by us
+ * or root, or group/world-writable without the sticky bit). Fills the header
+ * but leaves version 0: call rb_segment_publish once the tables are ready. On
+ * error, errbuf says why. Allocates; not for the emit path. */
 int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_records,
 		      uint32_t max_keys, char *errbuf, size_t errlen);
 /* Stores the version with release order: readers may now use the segment. */

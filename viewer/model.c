@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,7 +142,12 @@ int vm_gc(void (*cb)(const struct vm_seginfo *s, int rc, void *arg), void *arg, 
 			continue;
 		/* an exited or unreadable segment whose process still runs stays:
 		 * the process may still be using or creating it */
-		if (s->state != VM_DEAD && kill(s->pid, 0) == 0)
+		if (s->state != VM_DEAD && (kill(s->pid, 0) == 0 || errno == EPERM))
+			continue;
+		/* only our own regular files: never a link, a special file or another
+		 * user's file (not even as root) */
+		struct stat st;
+		if (lstat(s->path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
 			continue;
 		if (s->state == VM_DEAD && rb_proc_start_time(s->pid) == 0 && kill(s->pid, 0) == 0)
 			continue;
