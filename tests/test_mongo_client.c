@@ -26,6 +26,15 @@ static mongoc_client_t *client_for(const char *extra)
 	return c;
 }
 
+/* A mock standalone server and an instrumented client of it. */
+static mongoc_client_t *instrumented_client(void)
+{
+	assert_int_equal(mock_start(&M, 1, 0, NULL), 0);
+	mongoc_client_t *c = client_for(NULL);
+	assert_int_equal(ringmon_mongoc_client(c, NULL, NULL), 0);
+	return c;
+}
+
 /* Runs {json} on db; returns 1 on success. */
 static int run(mongoc_client_t *c, const char *db, const char *json, bson_error_t *err)
 {
@@ -42,9 +51,7 @@ static int run(mongoc_client_t *c, const char *db, const char *json, bson_error_
 static void commands_are_counted_exactly_per_name(void **state)
 {
 	(void)state;
-	assert_int_equal(mock_start(&M, 1, 0, NULL), 0);
-	mongoc_client_t *c = client_for(NULL);
-	assert_int_equal(ringmon_mongoc_client(c, NULL, NULL), 0);
+	mongoc_client_t *c = instrumented_client();
 	struct seg s;
 	seg_self(&s);
 	uint64_t ins0 = seg_count(&s, "command.succeeded", "insert");
@@ -244,9 +251,7 @@ static int file_contains(const char *path, const char *needle)
 static void sensitive_commands_leave_no_argument_in_the_segment(void **state)
 {
 	(void)state;
-	assert_int_equal(mock_start(&M, 1, 0, NULL), 0);
-	mongoc_client_t *c = client_for(NULL);
-	assert_int_equal(ringmon_mongoc_client(c, NULL, NULL), 0);
+	mongoc_client_t *c = instrumented_client();
 	struct seg s;
 	seg_self(&s);
 	uint64_t cu0 = seg_count(&s, "command.succeeded", "createUser");
@@ -279,9 +284,7 @@ static void sensitive_commands_leave_no_argument_in_the_segment(void **state)
 static void forked_child_records_into_its_own_segment_only(void **state)
 {
 	(void)state;
-	assert_int_equal(mock_start(&M, 1, 0, NULL), 0);
-	mongoc_client_t *c = client_for(NULL);
-	assert_int_equal(ringmon_mongoc_client(c, NULL, NULL), 0);
+	mongoc_client_t *c = instrumented_client();
 	assert_true(run(c, "admin", "{\"ping\": 1}", NULL));
 	struct seg s;
 	seg_self(&s);

@@ -81,6 +81,19 @@ static int sanitized(void)
 #endif
 }
 
+/* Runs prog_mongo_plain MODE without and with the preload (skipped under a
+ * sanitizer, whose runtime must come first); both exit 0 and print the same. */
+static void run_both(struct result *plain, struct result *pre, const char *mode, const char *dir)
+{
+	if (sanitized())
+		skip();
+	run_prog(plain, mode, 0, dir);
+	run_prog(pre, mode, 1, dir);
+	assert_int_equal(plain->status, 0);
+	assert_int_equal(pre->status, 0);
+	assert_string_equal(plain->out, pre->out);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -140,14 +153,8 @@ static void drop_child_seg(struct seg *s, const struct result *r)
 static void preload_records_an_unmodified_client_program(void **state)
 {
 	(void)state;
-	if (sanitized())
-		skip();
 	struct result plain, pre;
-	run_prog(&plain, "client", 0, tmpdir);
-	run_prog(&pre, "client", 1, tmpdir);
-	assert_int_equal(plain.status, 0);
-	assert_int_equal(pre.status, 0);
-	assert_string_equal(plain.out, pre.out);
+	run_both(&plain, &pre, "client", tmpdir);
 	assert_string_equal(pre.err, ""); /* not a word from ringmon */
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/ringmon.%d", tmpdir, (int)plain.pid);
@@ -167,15 +174,9 @@ static void preload_records_an_unmodified_client_program(void **state)
 static void preload_keeps_a_clients_own_callbacks_and_their_events(void **state)
 {
 	(void)state;
-	if (sanitized())
-		skip();
 	struct result plain, pre;
-	run_prog(&plain, "client-apm", 0, tmpdir);
-	run_prog(&pre, "client-apm", 1, tmpdir);
-	assert_int_equal(plain.status, 0);
-	assert_int_equal(pre.status, 0);
 	/* the same "set 1", "clear 1" and event counts, context intact */
-	assert_string_equal(plain.out, pre.out);
+	run_both(&plain, &pre, "client-apm", tmpdir);
 	assert_non_null(strstr(pre.out, "events started 12 succeeded 10 failed 2"));
 	assert_non_null(strstr(pre.out, "wrong_ctx 0"));
 	struct seg s;
@@ -198,15 +199,9 @@ static void last_field0(const struct rb_record *r, void *arg)
 static void preload_times_pool_checkouts_and_keeps_pool_callbacks(void **state)
 {
 	(void)state;
-	if (sanitized())
-		skip();
 	struct result plain, pre;
-	run_prog(&plain, "pool-apm", 0, tmpdir);
-	run_prog(&pre, "pool-apm", 1, tmpdir);
-	assert_int_equal(plain.status, 0);
-	assert_int_equal(pre.status, 0);
 	/* "set 1", then "set again 0" exactly as libmongoc answers alone */
-	assert_string_equal(plain.out, pre.out);
+	run_both(&plain, &pre, "pool-apm", tmpdir);
 	assert_non_null(strstr(pre.out, "set 1\nset again 0\n"));
 	assert_non_null(strstr(pre.out, "wrong_ctx 0"));
 	struct seg s;
@@ -227,14 +222,8 @@ static void preload_times_pool_checkouts_and_keeps_pool_callbacks(void **state)
 static void preload_runs_on_unmonitored_when_ringmon_cannot_start(void **state)
 {
 	(void)state;
-	if (sanitized())
-		skip();
 	struct result plain, pre;
-	run_prog(&plain, "client", 0, "/proc/no-such-dir");
-	run_prog(&pre, "client", 1, "/proc/no-such-dir");
-	assert_int_equal(plain.status, 0);
-	assert_int_equal(pre.status, 0);
-	assert_string_equal(plain.out, pre.out);
+	run_both(&plain, &pre, "client", "/proc/no-such-dir");
 	/* one line, from libringmon, saying why */
 	assert_non_null(strstr(pre.err, "ringmon: monitoring is off"));
 	char *nl = strchr(pre.err, '\n');
