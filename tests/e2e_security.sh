@@ -19,13 +19,14 @@ set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
 [ -x "$B/ringmon" ] && [ -x "$B/ringmon-loadgen" ] || { echo "build first (make BUILD=$B)"; exit 1; }
-pass=0 failn=0 pids=() tmux_sock=rmsec$$
+pass=0 pids=() S=rmsec$$ CUR=top
+. tests/lib_tui.sh # cap, keys, wait_for, expect on session $CUR of tmux socket $S; counts failures
 BIN=$(mktemp -d /tmp/ringmon-sec-bin.XXXXXX)
 TGT=$(mktemp -d /dev/shm/ringmon-sec-tgt.XXXXXX) # link targets: the same file system as the segments
 export RINGMON_DIR; RINGMON_DIR=$(mktemp -d /dev/shm/ringmon-sec.XXXXXX)
 D=$RINGMON_DIR
 cleanup() {
-	tmux -L "$tmux_sock" kill-server 2>/dev/null
+	"${T[@]}" kill-server 2>/dev/null
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$BIN" "$TGT" "$D" "$D".*
@@ -38,7 +39,6 @@ RM=$BIN/ringmon LG=$BIN/ringmon-loadgen
 cd "$BIN" # a cwd every user can reach
 
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { failn=$((failn + 1)); echo "FAIL $1"; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 verdict() { if [ "$1" -eq 0 ]; then ok "$2"; else bad "$2"; fi; } # STATUS NAME
 skip() { echo "SKIP $1"; }
@@ -56,7 +56,7 @@ if [ $ROOT = 1 ]; then
 	AS_U1=(setpriv --reuid=$U1 --regid="$(id -g $U1)" --clear-groups)
 	AS_U2=(setpriv --reuid=$U2 --regid="$(id -g $U2)" --clear-groups)
 else
-	skip "other users: not root, so no users can be created; parts 1 (ordinary user), 2, and 4 (other user's files) skipped"
+	skip "checks with other users (another user or root reading this user's segment, traps planted by another user, a directory of another user): not root, so no users can be made to run them as"
 fi
 AS_ME=(env)
 
@@ -176,24 +176,18 @@ check "events --disable changes the mask ($m0 -> $m1)" [ "$m1" != "$m0" ]
 check "events --enable restores it" [ "$(mask "$F3")" = "$m0" ]
 check "events changed nothing outside the control page" [ "$(rest_hash "$F3")" = "$h0" ]
 if command -v tmux >/dev/null; then
-	T=(tmux -L "$tmux_sock")
 	"${T[@]}" new-session -d -s top -x 120 -y 40 "exec env RINGMON_DIR=$D LANG=C.UTF-8 $RM top $P3"
 	tpid=$("${T[@]}" display -p -t top '#{pane_pid}')
 	pids+=("$tpid")
-	screen() { "${T[@]}" capture-pane -p -t top; }
-	wait_screen() { for _ in $(seq 50); do screen | grep -Eq -- "$1" && return 0; sleep 0.1; done; screen | sed 's/^/     | /'; return 1; }
-	wait_screen "synthetic\.tick"; check "top attached" [ $? -eq 0 ]
+	expect "top attached" "synthetic\.tick"
 	check "a running top maps the segment read-only" maps_ro "$tpid" "$F3"
-	"${T[@]}" send-keys -t top e
-	wait_screen "\[x\] synthetic\.tick" >/dev/null
-	"${T[@]}" send-keys -t top j ' '
-	wait_screen "\[ \] synthetic\.tick"; check "top's e panel shows tick off" [ $? -eq 0 ]
+	keys e; wait_for "\[x\] synthetic\.tick"
+	keys j ' '; expect "top's e panel shows tick off" "\[ \] synthetic\.tick"
 	check "top's toggle changed the mask" [ "$(mask "$F3")" = "$m1" ]
-	"${T[@]}" send-keys -t top ' '
-	wait_screen "\[x\] synthetic\.tick" >/dev/null
+	keys ' '; wait_for "\[x\] synthetic\.tick"
 	check "top's second toggle restored it" [ "$(mask "$F3")" = "$m0" ]
 	check "still read-only after toggling" maps_ro "$tpid" "$F3"
-	"${T[@]}" send-keys -t top Escape q
+	keys Escape q
 	for _ in $(seq 50); do kill -0 "$tpid" 2>/dev/null || break; sleep 0.1; done
 	check "top changed nothing outside the control page" [ "$(rest_hash "$F3")" = "$h0" ]
 else
@@ -292,5 +286,5 @@ if [ $ROOT = 1 ]; then
 	dir_case "owned by another user" refused "$D.u2" AS_U1
 fi
 
-echo "e2e_security: $pass passed, $failn failed"
-[ $failn -eq 0 ]
+echo "e2e_security: $pass passed, $failures failed"
+[ $failures -eq 0 ]
