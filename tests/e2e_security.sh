@@ -16,7 +16,7 @@
 # commands as them with setpriv. The binaries are copied to a mktemp dir (0755) those users can
 # reach. Not root: the parts that need other users print SKIP.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 B=${BUILD:-build}
 [ -x "$B/ringmon" ] && [ -x "$B/ringmon-loadgen" ] || { echo "build first (make BUILD=$B)"; exit 1; }
 pass=0 pids=() S=rmsec$$ CUR=top
@@ -36,7 +36,7 @@ trap 'exit 1' INT TERM
 chmod 755 "$BIN" "$TGT"
 cp "$B/ringmon" "$B/ringmon-loadgen" "$BIN/"
 RM=$BIN/ringmon LG=$BIN/ringmon-loadgen
-cd "$BIN" # a cwd every user can reach
+cd "$BIN" || exit 1 # a cwd every user can reach
 
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
@@ -53,11 +53,12 @@ if [ $ROOT = 1 ]; then
 		id -u $u >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin $u 2>/dev/null
 		id -u $u >/dev/null 2>&1 || { echo "cannot create user $u (useradd failed)"; exit 1; }
 	done
-	AS_U1=(setpriv --reuid=$U1 --regid="$(id -g $U1)" --clear-groups)
-	AS_U2=(setpriv --reuid=$U2 --regid="$(id -g $U2)" --clear-groups)
+	AS_U1=(setpriv --reuid="$U1" --regid="$(id -g "$U1")" --clear-groups)
+	AS_U2=(setpriv --reuid="$U2" --regid="$(id -g "$U2")" --clear-groups)
 else
 	skip "checks with other users (another user or root reading this user's segment, traps planted by another user, a directory of another user): not root, so no users can be made to run them as"
 fi
+# shellcheck disable=SC2034 # used through namerefs
 AS_ME=(env)
 
 # start_lg AS-ARRAY-NAME ARGS...: a loadgen in the background as that user -> pid in $P, once its types are readable by root/self
@@ -210,7 +211,7 @@ trap_case() {
 		>"$BIN/out" 2>"$BIN/err" & local p=$!
 	pids+=("$p")
 	stopped "$p" || { bad "$kind: shell did not stop"; return; }
-	local f=$D/ringmon.$p t=$TGT/$kind.$p before
+	local f=$D/ringmon.$p t=$TGT/$kind.$p
 	case $kind in
 	symlink-own)
 		echo "precious $kind" >"$t"; chown "$pu" "$t"; chmod 600 "$t"; "${plant[@]}" ln -s "$t" "$f" ;;
