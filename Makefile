@@ -124,6 +124,15 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(TEST_HELPERS)) $(BUILD)/li
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libringmon.a $(VIEWER_LIB_OBJ) $(RINGBUF_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -o $@ $< $(VIEWER_LIB_OBJ) $(BUILD)/libringmon.a $(LDFLAGS_ALL) $(URCU_LIBS) $(MONGO_LIBS) $(VIEWER_LIBS) -lm -ldl
+# bench_peers dlopens the LTTng-UST tracepoint provider bench/tp_peers.c, built as libtp_peers.so
+LTTNG_CFLAGS := $(shell pkg-config --cflags lttng-ust 2>/dev/null)
+$(BUILD)/obj/bench/bench_peers.o $(BUILD)/obj/bench/tp_peers.o: CFLAGS_EXTRA = $(LTTNG_CFLAGS) -Ibench
+$(BUILD)/bench/libtp_peers.so: $(BUILD)/obj/bench/tp_peers.o
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -shared -Wl,--no-as-needed -o $@ $< $(LDFLAGS_ALL) -llttng-ust
+$(BUILD)/bench/bench_peers: $(BUILD)/obj/bench/bench_peers.o $(BUILD)/libringmon.a $(BUILD)/bench/libtp_peers.so
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -o $@ $< $(BUILD)/libringmon.a $(LDFLAGS_ALL) $(URCU_LIBS) $(MONGO_LIBS) -ldl
 
 # prog_* are plain programs the e2e tests run (some know nothing of ringmon)
 $(BUILD)/tests/prog_%: tests/prog_%.c

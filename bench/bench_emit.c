@@ -1,37 +1,32 @@
-/* bench_emit.c - cost of an emit against the floor of the same loop.
- * Prints `name value` lines; bench/run.sh collects them into docs/benchmarks.md. */
+/* bench_emit.c - cost of an emit against the floor of the same loop: the
+ * floor reads the same clock and stores 64 bytes to private memory, which is
+ * what any recording of an event with a timestamp must do. 1 and 2 threads;
+ * a disabled type. Output: bench_util.h rows and notes. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "ringmon.h"
 
 #define N 4000000
-#define REPS 5
-
-static uint64_t now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#define N_OFF 40000000 /* a disabled emit is ~100 times cheaper */
+#define ROUNDS 11
+#define RING 8192
 
 struct rec {
 	uint64_t w[8];
 } __attribute__((aligned(64)));
-static struct rec floor_ring[8192];
+static struct rec floor_rings[2][RING];
 
 /* The floor: read the same clock, store 64 bytes to private memory. */
 static void *floor_loop(void *arg)
 {
 	struct rec *ring = arg;
 	for (uint64_t i = 0; i < N; i++) {
-		struct rec *r = &ring[i & 8191];
-		uint64_t t = now();
+		struct rec *r = &ring[i & (RING - 1)];
+		uint64_t t = bu_now_ns();
 		r->w[0] = i + 1;
 		r->w[1] = t;
 		r->w[2] = 7;
@@ -50,57 +45,70 @@ static int type, key;
 static void *emit_loop(void *arg)
 {
 	(void)arg;
-	for (uint64_t i = 0; i < N; i++)
-		ringmon_emit(type, key, 1000 + (i & 1023), (int64_t)i, 0, 0, 0);
+	bu_emit_ns(type, key, N);
 	return NULL;
 }
 
+/* ns per event per thread, `threads` threads running fn at once */
 static double run(void *(*fn)(void *), int threads)
 {
 	pthread_t th[2];
-	static struct rec rings[2][8192];
-	uint64_t t0 = now();
+	uint64_t t0 = bu_now_ns();
 	for (int i = 0; i < threads; i++)
-		pthread_create(&th[i], NULL, fn, fn == floor_loop ? (void *)rings[i] : NULL);
+		pthread_create(&th[i], NULL, fn, fn == floor_loop ? (void *)floor_rings[i] : NULL);
 	for (int i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
-	return (double)(now() - t0) / N; /* ns per event, per thread */
+	return (double)(bu_now_ns() - t0) / N;
 }
 
-static int cmp(const void *a, const void *b)
+static double floor_1t(void)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
+	return run(floor_loop, 1);
 }
-
-static double median(void *(*fn)(void *), int threads)
+static double emit_1t(void)
 {
-	double v[REPS];
-	for (int i = 0; i < REPS; i++)
-		v[i] = run(fn, threads);
-	qsort(v, REPS, sizeof(v[0]), cmp);
-	return v[REPS / 2];
+	return run(emit_loop, 1);
+}
+static double floor_2t(void)
+{
+	return run(floor_loop, 2);
+}
+static double emit_2t(void)
+{
+	return run(emit_loop, 2);
+}
+static double emit_off(void)
+{
+	return bu_emit_off_ns(type, key, N_OFF);
 }
 
 int main(void)
 {
 	static const char *f[] = {"i"};
-	(void)floor_ring;
-	type = ringmon_type_register("bench.emit", f, 1);
+	type = bu_type("bench.emit", f, 1);
 	key = ringmon_key(type, "k");
-	median(emit_loop, 1); /* warm up: page in the ring */
-	double fl1 = median(floor_loop, 1);
-	double e1 = median(emit_loop, 1);
-	double fl2 = median(floor_loop, 2);
-	double e2 = median(emit_loop, 2);
-	ringmon_set_events(0);
-	double d = median(emit_loop, 1);
-	printf("emit.floor_1t_ns %.2f\n", fl1);
-	printf("emit.enabled_1t_ns %.2f\n", e1);
-	printf("emit.enabled_1t_vs_floor %.2fx (goal <= 1.5x)\n", e1 / fl1);
-	printf("emit.floor_2t_ns_per_thread %.2f\n", fl2);
-	printf("emit.enabled_2t_ns_per_thread %.2f\n", e2);
-	printf("emit.enabled_2t_vs_1t %.2fx (goal <= 1.5x)\n", e2 / e1);
-	printf("emit.disabled_ns %.2f (goal <= 2 ns)\n", d);
+	run(emit_loop, 2); /* warm up: page in the rings */
+	struct bu_variant v[] = {{floor_1t}, {emit_1t}, {floor_2t}, {emit_2t}, {emit_off}};
+	bu_rounds(v, 5, ROUNDS);
+	double fl1 = v[0].best, e1 = v[1].best, fl2 = v[2].best, e2 = v[3].best, d = v[4].best;
+	char c1[32], c2[96], c3[32], c4[48];
+	bu_row("emit, 1 thread (ns/event)", bu_fmt(c1, sizeof(c1), "%.1f", e1),
+	       bu_fmt(c2, sizeof(c2), "floor %.1f (clock read + 64-byte store)", fl1),
+	       bu_fmt(c3, sizeof(c3), "%.2fx", e1 / fl1),
+	       bu_fmt(c4, sizeof(c4), "<= 1.5x: %s", bu_met(e1 <= 1.5 * fl1)));
+	bu_row("emit, 2 threads at once (ns/event per thread)", bu_fmt(c1, sizeof(c1), "%.1f", e2),
+	       bu_fmt(c2, sizeof(c2), "floor, 2 threads %.1f", fl2),
+	       bu_fmt(c3, sizeof(c3), "%.2fx", e2 / fl2),
+	       bu_fmt(c4, sizeof(c4), "<= 1.5x: %s", bu_met(e2 <= 1.5 * fl2)));
+	bu_row("emit, 2 threads vs 1 thread (ns/event per thread)", bu_fmt(c1, sizeof(c1), "%.1f", e2),
+	       bu_fmt(c2, sizeof(c2), "emit, 1 thread %.1f", e1),
+	       bu_fmt(c3, sizeof(c3), "%.2fx", e2 / e1),
+	       bu_fmt(c4, sizeof(c4), "~1x (<= 1.25x): %s", bu_met(e2 <= 1.25 * e1)));
+	bu_row("emit of a disabled type (ns/event)", bu_fmt(c1, sizeof(c1), "%.2f", d), "-", "-",
+	       bu_fmt(c4, sizeof(c4), "<= 2 ns: %s", bu_met(d <= 2)));
+	bu_note("emit: %d rounds of %d events per thread (disabled: %d), the 5 variants once per "
+		"round in rotated order, best round of each; 2 threads: both emit at once, each "
+		"into a shard of its own",
+		ROUNDS, N, N_OFF);
 	return 0;
 }

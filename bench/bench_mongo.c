@@ -14,8 +14,8 @@
  * reported, medians of paired per-round differences) are a noisy
  * cross-check. The figure that counts, overhead_ns = callbacks_ns, is the
  * time measured inside ringmon's started + succeeded callbacks per command,
- * minus the cost of the two clock reads themselves. Output: `name value`
- * lines, then one comparison line. */
+ * minus the cost of the two clock reads themselves. Output: bench_util.h
+ * rows and notes. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,11 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <mongoc/mongoc.h>
 
+#include "bench_util.h"
 #include "ringmon.h"
 #include "ringmon_mongoc.h"
 #include "mongo_internal.h"
@@ -38,13 +38,6 @@
 #define OP_REPLY 1
 #define OP_QUERY 2004
 #define OP_MSG 2013
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int read_full(int fd, void *buf, size_t n)
 {
@@ -175,34 +168,22 @@ static uint64_t cb_ns, cb_calls;
 
 static void timed_started(const mongoc_apm_command_started_t *e)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bu_now_ns();
 	ring_cbs.fn[CB_CMD_STARTED](e);
-	cb_ns += now_ns() - t0;
+	cb_ns += bu_now_ns() - t0;
 	cb_calls++;
 }
 static void timed_succeeded(const mongoc_apm_command_succeeded_t *e)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bu_now_ns();
 	ring_cbs.fn[CB_CMD_SUCCEEDED](e);
-	cb_ns += now_ns() - t0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static uint64_t median(uint64_t *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	cb_ns += bu_now_ns() - t0;
 }
 
 /* Mean ns per ping over n pings. */
-static uint64_t round_ns(mongoc_client_t *c, const bson_t *cmd, int n)
+static double round_ns(mongoc_client_t *c, const bson_t *cmd, int n)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bu_now_ns();
 	for (int i = 0; i < n; i++) {
 		bson_t reply;
 		if (!mongoc_client_command_simple(c, "admin", cmd, NULL, &reply, NULL)) {
@@ -211,7 +192,7 @@ static uint64_t round_ns(mongoc_client_t *c, const bson_t *cmd, int n)
 		}
 		bson_destroy(&reply);
 	}
-	return (now_ns() - t0) / (uint64_t)n;
+	return (double)(bu_now_ns() - t0) / n;
 }
 
 #define ROUNDS 31
@@ -259,10 +240,10 @@ int main(void)
 	mongoc_client_set_apm_callbacks(timed, cb, ctx);
 	mongoc_apm_callbacks_destroy(cb);
 	/* what two clock reads cost, to take out of each callback's time */
-	uint64_t c0 = now_ns();
+	uint64_t c0 = bu_now_ns();
 	for (int i = 0; i < 100000; i++)
-		(void)now_ns();
-	uint64_t clock_ns = (now_ns() - c0) / 100000;
+		(void)bu_now_ns();
+	double clock_ns = (double)(bu_now_ns() - c0) / 100000;
 	bson_t *ping = BCON_NEW("ping", BCON_INT32(1));
 	/* warm up: connections, key registration, caches */
 	round_ns(none, ping, 500);
@@ -270,11 +251,11 @@ int main(void)
 	round_ns(ring, ping, 500);
 	round_ns(timed, ping, 500);
 	cb_ns = cb_calls = 0;
-	uint64_t t_none[ROUNDS], t_null[ROUNDS], t_ring[ROUNDS], diff[ROUNDS], cbk[ROUNDS];
+	double t_none[ROUNDS], t_null[ROUNDS], t_ring[ROUNDS], diff[ROUNDS], cbk[ROUNDS];
 	for (int r = 0; r < ROUNDS; r++) {
 		/* rotate the order so that no variant always runs first */
 		mongoc_client_t *order[4] = {none, null, ring, timed};
-		uint64_t got[4];
+		double got[4];
 		for (int k = 0; k < 4; k++) {
 			int i = (k + r) % 4;
 			got[i] = round_ns(order[i], ping, PER_ROUND);
@@ -282,30 +263,32 @@ int main(void)
 		t_none[r] = got[0];
 		t_null[r] = got[1];
 		t_ring[r] = got[2];
-		diff[r] = got[2] > got[0] ? got[2] - got[0] : 0;
-		cbk[r] = got[2] > got[1] ? got[2] - got[1] : 0;
+		diff[r] = got[2] - got[0];
+		cbk[r] = got[2] - got[1];
 	}
-	uint64_t m_none = median(t_none, ROUNDS), m_null = median(t_null, ROUNDS),
-		 m_ring = median(t_ring, ROUNDS);
+	double m_none = bu_median(t_none, ROUNDS), m_null = bu_median(t_null, ROUNDS),
+	       m_ring = bu_median(t_ring, ROUNDS);
 	/* paired differences: each round's runs saw the same conditions */
-	uint64_t delta = median(diff, ROUNDS), delta_null = median(cbk, ROUNDS);
+	double delta = bu_median(diff, ROUNDS), delta_null = bu_median(cbk, ROUNDS);
 	double per_cmd = cb_calls ? (double)cb_ns / (double)cb_calls : 0;
 	/* two callbacks per command, each with two clock reads around it */
-	double callbacks = per_cmd > 2.0 * (double)clock_ns ? per_cmd - 2.0 * (double)clock_ns : 0;
-	printf("mongo.rtt_unmonitored_ns %llu\n", (unsigned long long)m_none);
-	printf("mongo.rtt_null_apm_ns %llu\n", (unsigned long long)m_null);
-	printf("mongo.rtt_ringmon_ns %llu\n", (unsigned long long)m_ring);
-	printf("mongo.rtt_delta_ns %llu\n", (unsigned long long)delta);
-	printf("mongo.rtt_delta_vs_null_apm_ns %llu\n", (unsigned long long)delta_null);
-	printf("mongo.clock_read_ns %llu\n", (unsigned long long)clock_ns);
-	printf("mongo.callbacks_ns %.0f\n", callbacks);
-	printf("mongo.overhead_ns %.0f\n", callbacks);
-	printf("mongo.share_pct %.3f\n", 100.0 * callbacks / (double)m_none);
-	printf("mongo: ringmon callbacks %.0f ns per command = %.3f%% of a %llu ns round trip "
-	       "(goal <= 500 ns and <= 1%%: %s; %d rounds x %d pings, %llu commands timed)\n",
-	       callbacks, 100.0 * callbacks / (double)m_none, (unsigned long long)m_none,
-	       callbacks <= 500 && callbacks <= 0.01 * (double)m_none ? "met" : "NOT met", ROUNDS,
-	       PER_ROUND, (unsigned long long)cb_calls);
+	double callbacks = per_cmd > 2.0 * clock_ns ? per_cmd - 2.0 * clock_ns : 0;
+	double share = 100.0 * callbacks / m_none;
+	char c1[32], c2[128], c3[32], c4[64];
+	bu_row("MongoDB: ringmon's APM callbacks per command (ns)",
+	       bu_fmt(c1, sizeof(c1), "%.0f", callbacks),
+	       bu_fmt(c2, sizeof(c2), "unmonitored round trip %.0f (local minimal responder)",
+		      m_none),
+	       bu_fmt(c3, sizeof(c3), "%.2f%%", share),
+	       bu_fmt(c4, sizeof(c4), "<= 500 ns and <= 1%%: %s",
+		      bu_met(callbacks <= 500 && share <= 1)));
+	bu_note("mongo: round trips (median ns): unmonitored %.0f, do-nothing APM callbacks %.0f, "
+		"ringmon client %.0f; paired per-round differences: ringmon - unmonitored %.0f, "
+		"ringmon - do-nothing APM %.0f (noisy cross-checks)",
+		m_none, m_null, m_ring, delta, delta_null);
+	bu_note("mongo: %d rounds x %d pings per client, the 4 clients in rotated order; callbacks "
+		"timed inside over %llu commands, minus 2 clock reads of %.0f ns each",
+		ROUNDS, PER_ROUND, (unsigned long long)cb_calls, clock_ns);
 	bson_destroy(ping);
 	ringmon_mongoc_client_destroy(ring);
 	mongoc_client_destroy(timed);

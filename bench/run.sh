@@ -1,53 +1,99 @@
 #!/usr/bin/env bash
-# Runs every benchmark in $BUILD/bench and writes docs/benchmarks.md: the
-# figures, each beside what it is compared with in the same run, and the machine.
+# Runs every benchmark in $BUILD/bench and the viewer in use, prints ONE table:
+# each ringmon figure beside what it is compared with, measured in the same
+# run, as a ratio, with the goal where there is one; then writes the table and
+# the machine it ran on to docs/benchmarks.md (followed by
+# docs/benchmarks.notes.md). Rows and notes come from the bench programs
+# (bench/bench_util.h) and from the viewer measurement below.
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
 out=$(mktemp)
-for b in "$B"/bench/bench_*; do
-	[ -x "$b" ] || continue
+trap 'rm -f "$out"' EXIT
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+t_start=$(date +%s)
+
+# the table's order first, then any other bench
+order="emit peers mongo drain"
+others=$(for b in "$B"/bench/bench_*; do n=${b##*/bench_}; [[ " $order " == *" $n "* ]] || echo "$n"; done)
+for n in $order $others; do
+	b=$B/bench/bench_$n
+	[ -x "$b" ] || { echo "note: bench_$n was not built: its rows are missing" >>"$out"; continue; }
 	echo "== $(basename "$b")" >&2
-	timeout 300 "$b" | tee -a "$out" || echo "$(basename "$b") failed" | tee -a "$out"
+	timeout 120 "$b" >>"$out"
+	rc=$?
+	[ $rc -eq 0 ] || echo "note: $(basename "$b") failed (exit status $rc): its rows are missing" >>"$out"
 done
-# the viewer in use: CPU share of `ringmon top` at 100k events/s, 1 s refresh;
-# resident memory; the default segment size
-if command -v tmux >/dev/null; then
+
+# The viewer in use: `ringmon top` attached to a synthetic loadgen at 100k
+# events/s, 1 s refresh: its CPU time over 10 s of wall time (from
+# /proc/PID/schedstat, in ns), its resident memory, and the segment's size.
+row() { echo "| $1 | $2 | $3 | $4 | $5 |" >>"$out"; }
+echo "== ringmon top" >&2
+if ! command -v tmux >/dev/null; then
+	echo "note: viewer: not measured: tmux is not installed" >>"$out"
+else
 	dir=$(mktemp -d /dev/shm/ringmon-bench.XXXXXX)
-	RINGMON_DIR=$dir "$B/ringmon-loadgen" --synthetic --threads 1 --rate 100000 --seconds 16 >/dev/null & lg=$!
+	RINGMON_DIR=$dir "$B/ringmon-loadgen" --synthetic --threads 1 --rate 100000 --seconds 16 >/dev/null &
+	lg=$!
 	sleep 1
 	tmux -L rmbench new-session -d -x 120 -y 40 "RINGMON_DIR=$dir $B/ringmon top $lg"
 	sleep 1
 	tp=$(pgrep -f "ringmon top $lg" | head -1)
-	if [ -n "$tp" ]; then
-		hz=$(getconf CLK_TCK)
-		c0=$(awk '{print $14+$15}' /proc/$tp/stat); s0=$(date +%s.%N)
+	cpu_ns() { # CPU time of $tp in ns
+		if [ -r /proc/$tp/schedstat ]; then cut -d' ' -f1 /proc/$tp/schedstat
+		else awk -v hz="$(getconf CLK_TCK)" '{printf "%.0f", ($14+$15)*1e9/hz}' /proc/$tp/stat; fi
+	}
+	if [ -z "$tp" ]; then
+		echo "note: viewer: not measured: \`ringmon top $lg\` did not start in tmux" >>"$out"
+	else
+		c0=$(cpu_ns); s0=$(date +%s%N)
 		sleep 10
-		c1=$(awk '{print $14+$15}' /proc/$tp/stat); s1=$(date +%s.%N)
+		c1=$(cpu_ns); s1=$(date +%s%N)
 		rss=$(awk '/VmRSS/ {print $2}' /proc/$tp/status)
-		ev=$(RINGMON_DIR=$dir "$B/ringmon" stats $lg --interval 1 --count 1 --json | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(int(sum(t.get("rate",0) for t in d["types"].values())))')
-		echo "viewer.cpu_pct_of_core $(echo "scale=2; 100*($c1-$c0)/$hz/($s1-$s0)" | bc) at $ev events/s, 1 s refresh (goal <= 2%)" | tee -a "$out"
-		echo "viewer.rss_kib $rss" | tee -a "$out"
+		ev=$(RINGMON_DIR=$dir "$B/ringmon" stats $lg --interval 1 --count 1 --json |
+			python3 -c 'import json,sys; d=json.load(sys.stdin); print(int(sum(t.get("rate",0) for t in d["types"].values())))')
+		pct=$(awk -v c="$((c1 - c0))" -v s="$((s1 - s0))" 'BEGIN {printf "%.3f", 100 * c / s}')
+		ok=$(awk -v p="$pct" 'BEGIN {print (p <= 2)}')
+		row "\`ringmon top\` CPU at ${ev:-?} events/s, 1 s refresh (% of a core)" "$pct" "-" "-" \
+			"<= 2%: $([ "$ok" = 1 ] && echo met || echo NOT met)"
+		row "\`ringmon top\` resident memory (KiB)" "$rss" "-" "-" "-"
 		size=$(stat -c %s "$dir/ringmon.$lg")
-		echo "segment.default_bytes $size (default RINGMON_RECORDS/SHARDS/KEYS on $(nproc) CPUs)" | tee -a "$out"
+		row "segment size, default settings (bytes)" "$size" "-" "-" "-"
+		echo "note: viewer: \`ringmon top\` (Overview) in tmux on a synthetic loadgen, CPU time over 10 s of wall time; segment: default RINGMON_RECORDS/SHARDS/KEYS on $(nproc) CPUs" >>"$out"
 	fi
 	tmux -L rmbench kill-server 2>/dev/null
-	kill $lg 2>/dev/null; wait $lg 2>/dev/null
+	kill $lg 2>/dev/null
+	wait $lg 2>/dev/null
 	rm -rf "$dir"
 fi
+
+# The one table, then its notes.
+table=$(
+	echo "| Measure | ringmon | Compared with (same run) | Ratio | Goal |"
+	echo "|---|---:|---|---:|---|"
+	grep '^| ' "$out"
+	echo
+	echo "Notes:"
+	echo "- Ratio = ringmon's figure / the compared figure, both measured in the same process (viewer: the same run of this script)."
+	grep -v '^| ' "$out" | sed -e 's/^note: //' -e 's/^/- /'
+)
+echo
+echo "$table"
+
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
+cores=$(lscpu 2>/dev/null | awk -F: '/^Core\(s\) per socket/ {c=$2} /^Socket\(s\)/ {s=$2} END {if (c && s) printf "%d", c*s}')
+mem=$(awk '/MemTotal/ {printf "%.1f", $2/1048576}' /proc/meminfo)
 {
 	echo "# ringmon benchmarks"
 	echo
-	echo "Written by \`make bench\` (bench/run.sh); every ratio compares figures taken in the"
-	echo "same run on the same machine. Re-run it to refresh this file."
+	echo "Written by \`make bench\` (bench/run.sh) in $(($(date +%s) - t_start)) s; every ratio compares"
+	echo "figures taken in the same run on the same machine. Re-run it to refresh this file."
 	echo
-	echo "Machine: $cpu, $(nproc) CPUs, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr), $(date -u +%Y-%m-%d)."
+	echo "Machine: $cpu; $(nproc) CPUs${cores:+ ($cores cores)}; $mem GiB RAM; $(uname -sr);"
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); load average before the run: $load."
 	echo
-	echo '```'
-	cat "$out"
-	echo '```'
+	echo "$table"
 	[ -f docs/benchmarks.notes.md ] && { echo; cat docs/benchmarks.notes.md; }
-} > docs/benchmarks.md
-rm -f "$out"
+} >docs/benchmarks.md
 echo "wrote docs/benchmarks.md" >&2
