@@ -85,7 +85,7 @@ void panel_events_set_type(const char *name);
 
 /* ---- the viewer's data ---- */
 
-#define TOP_MAXPROC 32
+#define TOP_MAXPROC 256 /* processes attached at once (--all): as many as the picker lists */
 #define TOP_MAXKEYS 4096
 #define TOP_HIST 1024 /* samples kept (at 100 ms, 102 s) */
 #define TOP_TAIL 4096 /* events kept for the Events view */

@@ -89,14 +89,19 @@ static int add_live(struct top *t)
 	int n = vm_list(&list, err, sizeof(err));
 	if (n < 0)
 		return 0;
-	int added = 0;
+	int added = 0, left_out = 0;
 	for (int i = 0; i < n; i++) {
 		if (list[i].state != VM_LIVE || attached(t, list[i].pid))
 			continue;
-		if (attach_into(t, list[i].pid, err, sizeof(err)) == 0)
+		if (t->nsrc >= TOP_MAXPROC)
+			left_out++;
+		else if (attach_into(t, list[i].pid, err, sizeof(err)) == 0)
 			added++;
 	}
 	free(list);
+	if (left_out)
+		top_message(t, "%d live processes left out: top aggregates at most %d", left_out,
+			    TOP_MAXPROC);
 	return added;
 }
 

@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# e2e_faults.sh - what a user sees when things go wrong, with real processes:
+#  1. a producer killed with SIGKILL mid-stream: stats/top say it died and keep
+#     its exact totals; ls lists it dead; gc removes it, never a live one
+#  2. a thread stopped for good mid-record: top's Events view goes on and counts
+#     one lost record (tail: tests/test_faults.c)
+#  3. pid reuse: a stale segment under a live process's pid is dead, not that
+#     process; a new producer with a stale segment's pid replaces it
+#  4. RINGMON_DIR full or read-only at start, and filled up while producing:
+#     the program runs on, is told once why; never SIGBUS (root only: tmpfs mounts)
+#  5. 100 producers at once: ls, the top picker, top --all, gc
+#  6. a segment of another layout version: refused with both versions named
+set -u
+cd "$(dirname "$0")/.."
+B=${BUILD:-build}
+RM=$B/ringmon LG=$B/ringmon-loadgen
+export RINGMON_DIR; RINGMON_DIR=$(mktemp -d /dev/shm/ringmon-e2e-faults.XXXXXX)
+S=rmfault$$
+. tests/lib_tui.sh
+pids=() mounts=()
+cleanup() {
+	"${T[@]}" kill-server 2>/dev/null
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; rmdir "$m"; done
+	rm -rf "$RINGMON_DIR"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+wait_seg() { for _ in $(seq 200); do $RM stats "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+py() { /usr/bin/python3 -c "$@"; }
+# stats_json PID EXPR: EXPR over d = `ringmon stats PID --json`
+stats_json() { $RM stats "$1" --json | py "import json,sys; d=json.load(sys.stdin); print($2)"; }
+# set_u32 FILE OFFSET VALUE: edit a header field in place
+set_u32() { py "import struct,sys; f=open('$1','r+b'); f.seek($2); f.write(struct.pack('<I', $3))"; }
+start_top() { # NAME args...: ringmon top in a 120x40 tmux pane
+	CUR=$1; shift
+	"${T[@]}" new-session -d -s "$CUR" -x 120 -y 40 \
+		"env RINGMON_DIR=$RINGMON_DIR LANG=C.UTF-8 $RM top $*; echo TOP-EXIT=\$?; sleep 30"
+}
+[ -x "$RM" ] && [ -x "$LG" ] && [ -x "$B/tests/prog_fault_stall" ] || { echo "build first (make test)"; exit 1; }
+command -v tmux >/dev/null || { echo "tmux missing (scripts/deps.sh installs it)"; exit 1; }
+small=(env RINGMON_RECORDS=16 RINGMON_SHARDS=1 RINGMON_KEYS=8)
+
+# a live producer that every gc below must leave alone
+$LG --synthetic --rate 200 --seconds 120 >/dev/null & live=$!; pids+=($live)
+wait_seg $live
+
+# ---- 1. SIGKILL mid-stream ----
+echo "# 1. a producer killed with SIGKILL mid-stream"
+$LG --synthetic --threads 2 --seconds 60 >/dev/null & kp=$!; pids+=($kp)
+wait_seg $kp; sleep 0.3; kill -9 $kp; wait $kp 2>/dev/null
+read -r st op tick written <<<"$(stats_json $kp "d['state'], d['types']['synthetic.op']['count'], d['types']['synthetic.tick']['count'], d['written']")"
+check "stats says dead" [ "$st" = dead ]
+check "stats keeps the totals (op $op, tick $tick, written $written)" [ "${op:-0}" -gt 0 -a "${tick:-0}" -gt 0 ]
+# a thread killed between claiming a record and counting it: at most one per thread
+check "totals equal what the rings hold (written - counted <= 2)" \
+	[ $((written - op - tick)) -ge 0 -a $((written - op - tick)) -le 2 ]
+sleep 0.3
+again=$(stats_json $kp "d['state'], d['types']['synthetic.op']['count'], d['types']['synthetic.tick']['count'], d['written']")
+check "totals stable across reads" [ "$again" = "$st $op $tick $written" ]
+$RM stats $kp | head -1 | grep -q "^pid $kp  ringmon-loadgen  dead "; check "stats text says dead" [ $? -eq 0 ]
+once=$($RM top --once -d 100 $kp); rc=$?
+check "top --once exits 0 on a dead process" [ $rc -eq 0 ]
+echo "$once" | head -1 | grep -q "^pid $kp ringmon-loadgen .*state dead$"; check "top --once says dead" [ $? -eq 0 ]
+echo "$once" | grep -Eq "^synthetic\.op +$op " && echo "$once" | grep -Eq "^synthetic\.tick +$tick " \
+	&& echo "$once" | grep -Eq "^\(all records\) +$written "
+check "top --once shows the same totals" [ $? -eq 0 ]
+start_top dead $kp
+expect "top shows it died, figures kept" "pid $kp ringmon-loadgen .*process died: last figures kept"
+check "top shows the final op total" [ "$(cap | awk '$1 == "synthetic.op" { print $2; exit }')" = "$op" ]
+keys q
+$RM ls | grep -Eq "^$kp +ringmon-loadgen .* dead$"; check "ls lists it dead" [ $? -eq 0 ]
+$RM gc | grep -q "^removed $RINGMON_DIR/ringmon.$kp (pid $kp, dead)$"; check "gc says it removed it" [ $? -eq 0 ]
+check "gc removed it" [ ! -e "$RINGMON_DIR/ringmon.$kp" ]
+check "gc left the live producer" [ -e "$RINGMON_DIR/ringmon.$live" ]
+$RM stats $kp 2>&1 | grep -q "no such segment"; check "stats after gc: no such segment" [ $? -eq 0 ]
+
+# ---- 2. a thread stopped mid-record: top's Events view ----
+echo "# 2. a writer thread blocked for good in the middle of a record"
+$B/tests/prog_fault_stall shared exit 4 300 >/dev/null & sp=$!; pids+=($sp)
+wait_seg $sp
+start_top stall $sp -v 5
+expect "Events view shows the records" "fault\.rec .* thread=[0-9]+ seq=[0-9]+ check=[0-9]+"
+expect "the half record is counted lost, once" "  lost 1( |$)" 4
+s1=$(cap | grep -Eo "seq=[0-9]+" | cut -d= -f2 | sort -n | tail -1); sleep 1.5
+s2=$(cap | grep -Eo "seq=[0-9]+" | cut -d= -f2 | sort -n | tail -1)
+check "events go on past it ($s1 -> $s2)" [ "${s2:-0}" -gt "${s1:-0}" ]
+cap | grep -E "fault\.rec" | py "
+import re, sys
+bad = [l for l in sys.stdin if not (m := re.search(r'thread=(\d+) seq=(\d+) check=(\d+)', l)) or int(m[3]) != int(m[2]) * 7 + int(m[1])]
+sys.exit(1 if bad else 0)"
+check "every record shown is whole (check = seq * 7 + thread)" [ $? -eq 0 ]
+cap | grep -q "thread=-1"; check "the half record is never shown" [ $? -ne 0 ]
+keys q; wait $sp
+
+# ---- 3. pid reuse ----
+echo "# 3. pid reuse"
+"${small[@]}" $LG --synthetic --rate 1000 --seconds 30 >/dev/null & dp=$!; pids+=($dp)
+wait_seg $dp; sleep 0.2; kill -9 $dp; wait $dp 2>/dev/null
+dead=$RINGMON_DIR/ringmon.$dp
+cp "$dead" "$RINGMON_DIR/stale.tmpl"
+sleep 60 & up=$!; pids+=($up)
+# the dead producer's segment as if it had been $up's: same header, pid $up
+cp "$dead" "$RINGMON_DIR/ringmon.$up"; set_u32 "$RINGMON_DIR/ringmon.$up" 16 $up
+line=$($RM ls | grep "^$up ")
+echo "$line" | grep -Eq "^$up +ringmon-loadgen .* dead$"; check "ls: a stale segment under a live pid is dead, with its own name" [ $? -eq 0 ]
+echo "$line" | grep -Eq "sleep| live"; check "ls does not take it for the live process" [ $? -ne 0 ]
+check "stats says dead" [ "$(stats_json $up "d['state']")" = dead ]
+$RM top --once -d 100 $up | head -1 | grep -q "state dead$"; check "top --once says dead" [ $? -eq 0 ]
+timeout 5 $RM tail $up >/dev/null 2>&1; check "tail ends at once (the process is gone)" [ $? -eq 0 ]
+# a header that names another pid than the file: not trusted, not removed while that pid runs
+cp "$dead" "$RINGMON_DIR/ringmon.$$"
+$RM ls | grep -q "^$$ .*unreadable: .*claims pid $dp: not trusted"; check "ls: a segment claiming another pid is not trusted" [ $? -eq 0 ]
+$RM gc >/dev/null
+check "gc removed the stale segment under the live pid" [ ! -e "$RINGMON_DIR/ringmon.$up" ]
+check "gc left the untrusted one (its pid runs: cannot tell)" [ -e "$RINGMON_DIR/ringmon.$$" ]
+check "the live process is untouched" kill -0 $up
+rm -f "$RINGMON_DIR/ringmon.$$"
+# a new producer whose pid has a stale segment: it replaces it
+bash -c 'cp "$1" "$RINGMON_DIR/ringmon.$$" && python3 -c "import struct,sys; f=open(sys.argv[1],\"r+b\"); f.seek(16); f.write(struct.pack(\"<I\", int(sys.argv[2])))" "$RINGMON_DIR/ringmon.$$" $$ && exec "$2" --synthetic --rate 500 --seconds 30' \
+	_ "$RINGMON_DIR/stale.tmpl" $LG >/dev/null 2>"$RINGMON_DIR/np.err" & np=$!; pids+=($np)
+wait_seg $np
+sleep 0.3
+$RM ls --json | py "import json,sys; d=[s for s in json.load(sys.stdin) if s['pid']==$np][0]; sys.exit(0 if d['state']=='live' and '--rate 500' in d['cmdline'] else 1)"
+check "the new producer replaced the stale segment (live, its own cmdline)" [ $? -eq 0 ]
+check "and was not told anything" [ ! -s "$RINGMON_DIR/np.err" ]
+kill $np; wait $np 2>/dev/null; rm -f "$RINGMON_DIR/stale.tmpl" "$RINGMON_DIR/np.err"
+
+# ---- 4. a full or read-only RINGMON_DIR ----
+echo "# 4. RINGMON_DIR full or read-only"
+# one_line FILE DIR: exactly one line, from ringmon, naming DIR
+one_line() { [ "$(wc -l <"$1")" -eq 1 ] && grep -Eq "^ringmon: monitoring is off for this process: .*$2" "$1"; }
+mnt() { # SIZE [ro]: a fresh tmpfs in $MNT, or fails
+	MNT=$(mktemp -d /tmp/ringmon-e2e-mnt.XXXXXX)
+	mount -t tmpfs -o "size=$1${2:+,$2}" tmpfs "$MNT" 2>/dev/null && mounts+=("$MNT") && return 0
+	rmdir "$MNT"; return 1
+}
+out=$RINGMON_DIR/out
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP full/read-only RINGMON_DIR: needs root to mount a small tmpfs"
+	ro=$(mktemp -d /dev/shm/ringmon-e2e-ro.XXXXXX); chmod 0500 "$ro"
+elif ! mnt 64k; then
+	echo "SKIP full/read-only RINGMON_DIR: mount -t tmpfs failed (no CAP_SYS_ADMIN?)"; ro=
+else
+	full=$MNT
+	RINGMON_DIR=$full $LG --synthetic --rate 20000 --seconds 0.5 >"$out" 2>"$out.err"; rc=$?
+	grep -Eq "^emitted [1-9]" "$out"; check "full dir: loadgen runs on (exit $rc, emitted > 0)" [ $? -eq 0 -a $rc -eq 0 ]
+	one_line "$out.err" "cannot allocate .* $full/ringmon\.[0-9]+: No space left on device \(free space in $full"
+	check "full dir: told once why, naming the directory and what to do" [ $? -eq 0 ]
+	check "full dir: nothing left behind" [ -z "$(ls -A "$full")" ]
+	uri='mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100&connectTimeoutMS=100'
+	RINGMON_DIR=$full $B/tests/prog_mongo_plain "$uri" client >"$out.plain" 2>"$out.plain.err"; prc=$?
+	RINGMON_DIR=$full LD_PRELOAD=$PWD/$B/libringmon-preload.so $B/tests/prog_mongo_plain "$uri" client >"$out.pre" 2>"$out.pre.err"; rc=$?
+	cmp -s "$out.plain" "$out.pre"; check "full dir, preloaded plain program: same output and status" [ $? -eq 0 -a $rc -eq $prc ]
+	grep "^ringmon: " "$out.pre.err" >"$out.told"
+	grep -v "^ringmon: " "$out.pre.err" | cmp -s - "$out.plain.err" && one_line "$out.told" "No space left on device \(free space in $full"
+	check "full dir, preloaded: told once why" [ $? -eq 0 ]
+	ro=; mnt 1m ro && ro=$MNT
+	# filled up while producing: the segment was preallocated, so no SIGBUS.
+	# Nothing is written until the directory is full: every ring and
+	# statistics page the producer then touches was reserved at creation.
+	if mnt 8m; then
+		fill=$MNT
+		RINGMON_DIR=$fill RINGMON_KEEP=1 RINGMON_EVENTS=none RINGMON_RECORDS=4096 RINGMON_SHARDS=3 RINGMON_KEYS=8 \
+			$LG --synthetic --threads 2 --seconds 2 >"$out" 2>"$out.err" & fp=$!; pids+=($fp)
+		for _ in $(seq 100); do RINGMON_DIR=$fill $RM stats $fp >/dev/null 2>&1 && break; sleep 0.02; done
+		dd if=/dev/zero of="$fill/filler" bs=64k >/dev/null 2>&1
+		check "the directory is full" [ "$(df -k --output=avail "$fill" | tail -1)" -lt 64 ]
+		RINGMON_DIR=$fill $RM events $fp --enable all >/dev/null
+		wait $fp; rc=$?
+		check "filled while producing: no SIGBUS, exit 0 (status $rc)" [ $rc -eq 0 ]
+		read -r tot written <<<"$(RINGMON_DIR=$fill stats_json $fp "d['types']['synthetic.op']['count'] + d['types']['synthetic.tick']['count'], d['written']")"
+		check "events recorded after the fill, every one counted ($tot of $written)" [ "${tot:-0}" -gt 12288 -a "$tot" = "$written" ]
+		RINGMON_DIR=$fill $LG --synthetic --rate 1000 --seconds 0.2 >"$out" 2>"$out.err"; rc=$?
+		grep -Eq "^emitted [1-9]" "$out"; check "a producer started on the full dir runs on" [ $? -eq 0 -a $rc -eq 0 ]
+		one_line "$out.err" "No space left on device \(free space in $fill"; check "and is told once why" [ $? -eq 0 ]
+	fi
+fi
+if [ -n "${ro:-}" ]; then
+	RINGMON_DIR=$ro $LG --synthetic --rate 20000 --seconds 0.3 >"$out" 2>"$out.err"; rc=$?
+	grep -Eq "^emitted [1-9]" "$out"; check "read-only dir: loadgen runs on" [ $? -eq 0 -a $rc -eq 0 ]
+	one_line "$out.err" "cannot create $ro/ringmon\.[0-9]+: .*check that $ro exists and is writable, or set RINGMON_DIR"
+	check "read-only dir: told once why, naming the directory and what to do" [ $? -eq 0 ]
+	[ "$(id -u)" -ne 0 ] && rmdir "$ro"
+fi
+rm -f "$out"*
+
+# ---- 5. 100 producers ----
+echo "# 5. 100 producers at once"
+many=()
+for _ in $(seq 100); do
+	"${small[@]}" $LG --synthetic --rate 20 --seconds 60 >/dev/null 2>&1 & many+=($!); pids+=($!)
+done
+for _ in $(seq 100); do
+	n=$($RM ls | grep -c " ringmon-loadgen .* live$"); [ "$n" -ge 101 ] && break; sleep 0.1
+done
+$RM ls --json | py "
+import json, sys
+want = set(map(int, sys.argv[1:]))
+got = {s['pid']: s for s in json.load(sys.stdin)}
+sys.exit(0 if all(p in got and got[p]['state'] == 'live' and got[p]['name'] == 'ringmon-loadgen' for p in want) else 1)" "${many[@]}"
+check "ls lists all 100, live, with their name" [ $? -eq 0 ]
+start_top picker
+expect "the picker offers all of them" "all processes .* aggregate the 101 live processes"
+cap | grep -Eq "^ +${many[0]} +ringmon-loadgen .* live "; check "the picker lists the first one" [ $? -eq 0 ]
+last=$(printf '%s\n' "${many[@]}" $live | sort -n | tail -1)
+keys G; sleep 0.5; keys Enter
+expect "End + Enter attaches the last one" "pid $last ringmon-loadgen"
+keys q
+# stopped, their totals hold still: top --all sums them all
+kill -STOP $live "${many[@]}"; sleep 0.2
+sum=$($RM ls --json | py "import json,sys; print(sum(s['written'] for s in json.load(sys.stdin) if s['state']=='live'))")
+all=$($RM top --all --once -d 100)
+echo "$all" | head -1 | grep -qx "all processes (101)"; check "top --all attaches all 101" [ $? -eq 0 ]
+echo "$all" | grep -Eq "^\(all records\) +$sum "; check "top --all sums them (written $sum)" [ $? -eq 0 ]
+kill -9 "${many[@]}"; kill -CONT $live; wait "${many[@]}" 2>/dev/null
+n=$($RM ls | grep -c " ringmon-loadgen .* dead$")
+check "killed, ls lists 100 dead ($n)" [ "$n" -eq 100 ]
+$RM gc | tail -1 | grep -qx "100 segments removed"; check "gc removes all 100" [ $? -eq 0 ]
+check "and leaves the live one" [ -e "$RINGMON_DIR/ringmon.$live" ]
+
+# ---- 6. another layout version ----
+echo "# 6. a segment of another layout version"
+"${small[@]}" $LG --synthetic --rate 1000 --seconds 30 >/dev/null & vp=$!; pids+=($vp)
+wait_seg $vp; sleep 0.2; kill -9 $vp; wait $vp 2>/dev/null
+seg=$RINGMON_DIR/ringmon.$vp
+set_u32 "$seg" 8 $(((2 << 16) | 3))
+for cmd in "stats $vp" "tail $vp" "top --once $vp" "top $vp"; do
+	err=$($RM $cmd 2>&1 </dev/null >/dev/null); rc=$?
+	echo "$err" | grep -q "has layout version 2\.3; this ringmon reads 1\.x (use the ringmon that matches the producer's libringmon)"
+	check "$cmd: refused (exit $rc), naming both versions and what to do" [ $? -eq 0 -a $rc -eq 1 ]
+done
+$RM ls | grep -q "^$vp .*unreadable: .*layout version 2\.3"; check "ls shows it unreadable, with the version" [ $? -eq 0 ]
+# a newer minor version only adds fields: read as usual
+set_u32 "$seg" 8 $(((1 << 16) | 7))
+check "minor version 1.7: stats reads it" [ "$(stats_json $vp "d['state'], d['types']['synthetic.op']['count'] > 0")" = "dead True" ]
+timeout 5 $RM tail $vp --from-start --count 3 | grep -c "synthetic\." | grep -qx 3; check "minor version 1.7: tail reads it" [ $? -eq 0 ]
+$RM ls | grep -Eq "^$vp +ringmon-loadgen .* dead$"; check "minor version 1.7: ls lists it" [ $? -eq 0 ]
+# a live producer's segment with another major version: gc leaves it
+set_u32 "$RINGMON_DIR/ringmon.$live" 8 $((2 << 16))
+$RM gc >/dev/null
+check "gc removes a dead one of another version" [ ! -e "$seg" ]
+check "gc leaves a live one of another version" [ -e "$RINGMON_DIR/ringmon.$live" ]
+set_u32 "$RINGMON_DIR/ringmon.$live" 8 $((1 << 16))
+
+[ $failures -eq 0 ] && echo "e2e_faults: all passed" || echo "e2e_faults: $failures failed"
+[ $failures -eq 0 ]
