@@ -185,6 +185,10 @@ if [ -n "${ro:-}" ]; then
 	check "read-only dir: told once why, naming the directory and what to do" [ $? -eq 0 ]
 	[ "$(id -u)" -ne 0 ] && rmdir "$ro"
 fi
+RINGMON_DIR=$RINGMON_DIR/none $LG --synthetic --rate 20000 --seconds 0.2 >"$out" 2>"$out.err"; rc=$?
+grep -Eq "^emitted [1-9]" "$out"; check "missing dir: loadgen runs on" [ $? -eq 0 -a $rc -eq 0 ]
+one_line "$out.err" "cannot use $RINGMON_DIR/none: No such file or directory \(create it, or set RINGMON_DIR"
+check "missing dir: told once why" [ $? -eq 0 ]
 rm -f "$out"*
 
 # ---- 5. 100 producers ----
@@ -227,7 +231,7 @@ echo "# 6. a segment of another layout version"
 wait_seg $vp; sleep 0.2; kill -9 $vp; wait $vp 2>/dev/null
 seg=$RINGMON_DIR/ringmon.$vp
 set_u32 "$seg" 8 $(((2 << 16) | 3))
-for cmd in "stats $vp" "tail $vp" "top --once $vp" "top $vp"; do
+for cmd in "stats $vp" "tail $vp" "top --once $vp" "top $vp" "events $vp"; do
 	err=$($RM $cmd 2>&1 </dev/null >/dev/null); rc=$?
 	echo "$err" | grep -q "has layout version 2\.3; this ringmon reads 1\.x (use the ringmon that matches the producer's libringmon)"
 	check "$cmd: refused (exit $rc), naming both versions and what to do" [ $? -eq 0 -a $rc -eq 1 ]
