@@ -15,6 +15,9 @@ cd "$(dirname "$0")/.."
 B=${BUILD:-build}
 RM=$B/ringmon LG=$B/ringmon-loadgen
 export RINGMON_DIR; RINGMON_DIR=$(mktemp -d /dev/shm/ringmon-e2e-faults.XXXXXX)
+# libmongoc (linked into every producer here) keeps counters in /dev/shm/mongoc-PID,
+# which processes killed below would leave behind
+export MONGOC_DISABLE_SHM=1
 S=rmfault$$
 . tests/lib_tui.sh
 pids=() mounts=()
@@ -79,7 +82,7 @@ $RM stats $kp 2>&1 | grep -q "no such segment"; check "stats after gc: no such s
 
 # ---- 2. a thread stopped mid-record: top's Events view ----
 echo "# 2. a writer thread blocked for good in the middle of a record"
-$B/tests/prog_fault_stall shared exit 4 300 >/dev/null & sp=$!; pids+=($sp)
+$B/tests/prog_fault_stall shared exit 20 300 >/dev/null & sp=$!; pids+=($sp)
 wait_seg $sp
 start_top stall $sp -v 5
 expect "Events view shows the records" "fault\.rec .* thread=[0-9]+ seq=[0-9]+ check=[0-9]+"
@@ -93,7 +96,7 @@ bad = [l for l in sys.stdin if not (m := re.search(r'thread=(\d+) seq=(\d+) chec
 sys.exit(1 if bad else 0)"
 check "every record shown is whole (check = seq * 7 + thread)" [ $? -eq 0 ]
 cap | grep -q "thread=-1"; check "the half record is never shown" [ $? -ne 0 ]
-keys q; wait $sp
+keys q; kill $sp; wait $sp 2>/dev/null
 
 # ---- 3. pid reuse ----
 echo "# 3. pid reuse"
