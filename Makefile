@@ -153,6 +153,10 @@ bench: all $(BENCH_BINS)
 demo: all
 	$(Q)BUILD=$(BUILD) scripts/demo.sh
 
+# 10 minutes at 200k events/s with top attached (not in CI); SOAK_ARGS="SECONDS RATE THREADS"
+soak: all
+	$(Q)BUILD=$(BUILD) scripts/soak.sh $(SOAK_ARGS)
+
 fuzz:
 	$(Q)scripts/fuzz.sh $(or $(SECONDS_PER_TARGET),60)
 
