@@ -71,21 +71,35 @@ static pid_t start_tail(pid_t pid, const char *out)
 	return spawn(argv, out, NULL);
 }
 
-/* Waits until pid has mapped path (a reader attached), up to 5 s. */
-static int wait_mapped(pid_t pid, const char *path)
+/* Waits until `ringmon tail` (pid), attached to path, has set its cursors and
+ * naps between polls: it has mapped path and sits in clock_nanosleep (nothing
+ * else sleeps between its attach and its first poll). Up to 5 s. */
+static int wait_tail_ready(pid_t pid, const char *path)
 {
-	char maps[64], line[1024];
+	char maps[64], sys[64], line[1024];
 	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+	snprintf(sys, sizeof(sys), "/proc/%d/syscall", (int)pid);
 	for (int i = 0; i < 2500; i++) {
 		FILE *f = fopen(maps, "r");
-		int found = 0;
+		int mapped = 0;
 		while (f && fgets(line, sizeof(line), f))
-			found |= strstr(line, path) != NULL;
+			mapped |= strstr(line, path) != NULL;
 		if (f)
 			fclose(f);
-		if (found)
+		f = mapped ? fopen(sys, "r") : NULL;
+		long nr = -1;
+		if (mapped && !f) { /* syscall not readable here (ptrace rules): allow time */
+			th_sleep_ms(200);
 			return 0;
-		th_sleep_ms(2);
+		}
+		if (f) {
+			if (fscanf(f, "%ld", &nr) != 1)
+				nr = -1;
+			fclose(f);
+		}
+		if (nr == 230 /* clock_nanosleep */ || nr == 35 /* nanosleep */)
+			return 0;
+		th_sleep_ms(1);
 	}
 	return -1;
 }
@@ -361,8 +375,7 @@ static void loadgen_stopped_and_killed_at_random_moments(void **state)
 		struct rb_view v;
 		assert_int_equal(wait_segment(p, &v), 0);
 		pid_t t = start_tail(p, tailout);
-		assert_int_equal(wait_mapped(t, v.path), 0);
-		th_sleep_ms(20); /* past tail's attach: it has set its cursors */
+		assert_int_equal(wait_tail_ready(t, v.path), 0);
 		static struct vm_proc vp;
 		char err[RB_ERR_MAX];
 		assert_int_equal(vm_attach(&vp, p, err, sizeof(err)), 0);
