@@ -11,7 +11,7 @@
 #  5. 100 producers at once: ls, the top picker, top --all, gc
 #  6. a segment of another layout version: refused with both versions named
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 B=${BUILD:-build}
 RM=$B/ringmon LG=$B/ringmon-loadgen
 export RINGMON_DIR; RINGMON_DIR=$(mktemp -d /dev/shm/ringmon-e2e-faults.XXXXXX)
@@ -47,12 +47,12 @@ command -v tmux >/dev/null || { echo "tmux missing (scripts/deps.sh installs it)
 small=(env RINGMON_RECORDS=16 RINGMON_SHARDS=1 RINGMON_KEYS=8)
 
 # a live producer that every gc below must leave alone
-$LG --synthetic --rate 200 --seconds 120 >/dev/null & live=$!; pids+=($live)
+$LG --synthetic --rate 200 --seconds 120 >/dev/null & live=$!; pids+=("$live")
 wait_seg $live
 
 # ---- 1. SIGKILL mid-stream ----
 echo "# 1. a producer killed with SIGKILL mid-stream"
-$LG --synthetic --threads 2 --seconds 60 >/dev/null & kp=$!; pids+=($kp)
+$LG --synthetic --threads 2 --seconds 60 >/dev/null & kp=$!; pids+=("$kp")
 wait_seg $kp; sleep 0.3; kill -9 $kp; wait $kp 2>/dev/null
 read -r st op tick written <<<"$(stats_json $kp "d['state'], d['types']['synthetic.op']['count'], d['types']['synthetic.tick']['count'], d['written']")"
 check "stats says dead" [ "$st" = dead ]
@@ -82,7 +82,7 @@ $RM stats $kp 2>&1 | grep -q "no such segment"; check "stats after gc: no such s
 
 # ---- 2. a thread stopped mid-record: top's Events view ----
 echo "# 2. a writer thread blocked for good in the middle of a record"
-$B/tests/prog_fault_stall shared exit 20 300 >/dev/null & sp=$!; pids+=($sp)
+$B/tests/prog_fault_stall shared exit 20 300 >/dev/null & sp=$!; pids+=("$sp")
 wait_seg $sp
 start_top stall $sp -v 5
 expect "Events view shows the records" "fault\.rec .* thread=[0-9]+ seq=[0-9]+ check=[0-9]+"
@@ -100,11 +100,11 @@ keys q; kill $sp; wait $sp 2>/dev/null
 
 # ---- 3. pid reuse ----
 echo "# 3. pid reuse"
-"${small[@]}" $LG --synthetic --rate 1000 --seconds 30 >/dev/null & dp=$!; pids+=($dp)
+"${small[@]}" $LG --synthetic --rate 1000 --seconds 30 >/dev/null & dp=$!; pids+=("$dp")
 wait_seg $dp; sleep 0.2; kill -9 $dp; wait $dp 2>/dev/null
 dead=$RINGMON_DIR/ringmon.$dp
 cp "$dead" "$RINGMON_DIR/stale.tmpl"
-sleep 60 & up=$!; pids+=($up)
+sleep 60 & up=$!; pids+=("$up")
 # the dead producer's segment as if it had been $up's: same header, pid $up
 cp "$dead" "$RINGMON_DIR/ringmon.$up"; set_u32 "$RINGMON_DIR/ringmon.$up" 16 $up
 line=$($RM ls | grep "^$up ")
@@ -123,7 +123,7 @@ check "the live process is untouched" kill -0 $up
 rm -f "$RINGMON_DIR/ringmon.$$"
 # a new producer whose pid has a stale segment: it replaces it
 bash -c 'cp "$1" "$RINGMON_DIR/ringmon.$$" && python3 -c "import struct,sys; f=open(sys.argv[1],\"r+b\"); f.seek(16); f.write(struct.pack(\"<I\", int(sys.argv[2])))" "$RINGMON_DIR/ringmon.$$" $$ && exec "$2" --synthetic --rate 500 --seconds 30' \
-	_ "$RINGMON_DIR/stale.tmpl" $LG >/dev/null 2>"$RINGMON_DIR/np.err" & np=$!; pids+=($np)
+	_ "$RINGMON_DIR/stale.tmpl" $LG >/dev/null 2>"$RINGMON_DIR/np.err" & np=$!; pids+=("$np")
 wait_seg $np
 sleep 0.3
 $RM ls --json | py "import json,sys; d=[s for s in json.load(sys.stdin) if s['pid']==$np][0]; sys.exit(0 if d['state']=='live' and '--rate 500' in d['cmdline'] else 1)"
@@ -167,7 +167,7 @@ else
 	if mnt 8m; then
 		fill=$MNT
 		RINGMON_DIR=$fill RINGMON_KEEP=1 RINGMON_EVENTS=none RINGMON_RECORDS=4096 RINGMON_SHARDS=3 RINGMON_KEYS=8 \
-			$LG --synthetic --threads 2 --seconds 2 >"$out" 2>"$out.err" & fp=$!; pids+=($fp)
+			$LG --synthetic --threads 2 --seconds 2 >"$out" 2>"$out.err" & fp=$!; pids+=("$fp")
 		for _ in $(seq 100); do RINGMON_DIR=$fill $RM stats $fp >/dev/null 2>&1 && break; sleep 0.02; done
 		dd if=/dev/zero of="$fill/filler" bs=64k >/dev/null 2>&1
 		check "the directory is full" [ "$(df -k --output=avail "$fill" | tail -1)" -lt 64 ]
@@ -198,7 +198,7 @@ rm -f "$out"*
 echo "# 5. 100 producers at once"
 many=()
 for _ in $(seq 100); do
-	"${small[@]}" $LG --synthetic --rate 20 --seconds 60 >/dev/null 2>&1 & many+=($!); pids+=($!)
+	"${small[@]}" $LG --synthetic --rate 20 --seconds 60 >/dev/null 2>&1 & many+=("$!"); pids+=("$!")
 done
 for _ in $(seq 100); do
 	n=$($RM ls | grep -c " ringmon-loadgen .* live$"); [ "$n" -ge 101 ] && break; sleep 0.1
@@ -230,7 +230,7 @@ check "and leaves the live one" [ -e "$RINGMON_DIR/ringmon.$live" ]
 
 # ---- 6. another layout version ----
 echo "# 6. a segment of another layout version"
-"${small[@]}" $LG --synthetic --rate 1000 --seconds 30 >/dev/null & vp=$!; pids+=($vp)
+"${small[@]}" $LG --synthetic --rate 1000 --seconds 30 >/dev/null & vp=$!; pids+=("$vp")
 wait_seg $vp; sleep 0.2; kill -9 $vp; wait $vp 2>/dev/null
 seg=$RINGMON_DIR/ringmon.$vp
 set_u32 "$seg" 8 $(((2 << 16) | 3))
