@@ -95,7 +95,7 @@ static uint64_t pending[MAX_SHARDS][8];               /* claimed, not published 
 static struct rb_record pending_rec[MAX_SHARDS][8];
 static unsigned npending[MAX_SHARDS];
 static uint64_t ts;
-static int hostile;
+static int hostile, clean; /* clean: honest and no position ever left busy */
 
 static struct rb_shard_head *head_of(uint32_t s)
 {
@@ -195,7 +195,9 @@ static struct rb_record out[256];
 /* one poll; returns records + lost */
 static uint64_t poll_once(size_t max, uint64_t now)
 {
-	uint64_t lost = 0;
+	uint64_t lost = 0, pos0[MAX_SHARDS], cnt[MAX_SHARDS] = {0}, first[MAX_SHARDS];
+	for (uint32_t s = 0; s < nshards; s++)
+		pos0[s] = first[s] = tail.cur[s].pos;
 	size_t n = vm_tail_poll(&tail, out, max, &lost, now);
 	FZ_CHECK(n <= max, "poll returned %zu records for a batch of %zu", n, max);
 	for (size_t i = 0; i < n; i++) {
@@ -210,6 +212,30 @@ static uint64_t poll_once(size_t max, uint64_t now)
 			 "record at position %llu of shard %u is not what the slot holds",
 			 (unsigned long long)(r->seq - 1), r->tid - 1);
 		check_decode(r);
+		if (!cnt[r->tid - 1]++ || r->seq - 1 < first[r->tid - 1])
+			first[r->tid - 1] = r->seq - 1;
+	}
+	if (clean) {
+		/* nothing ever left busy: exactly the overwritten positions are lost,
+		 * and a shard's records come out as one run of positions */
+		uint64_t want_lost = 0;
+		for (uint32_t s = 0; s < nshards; s++) {
+			uint64_t h = head_of(s)->head;
+			uint64_t start = h - pos0[s] > cap ? h - cap : pos0[s];
+			FZ_CHECK(!cnt[s] || (first[s] == start && tail.cur[s].pos == start + cnt[s]),
+				 "shard %u: read %llu from %llu, want from %llu (cursor was at %llu, "
+				 "head %llu, now at %llu)", s, (unsigned long long)cnt[s],
+				 (unsigned long long)first[s], (unsigned long long)start,
+				 (unsigned long long)pos0[s], (unsigned long long)h,
+				 (unsigned long long)tail.cur[s].pos);
+			FZ_CHECK(cnt[s] || tail.cur[s].pos == pos0[s], "shard %u: cursor moved from "
+				 "%llu to %llu and read nothing", s, (unsigned long long)pos0[s],
+				 (unsigned long long)tail.cur[s].pos);
+			if (cnt[s])
+				want_lost += start - pos0[s];
+		}
+		FZ_CHECK(lost == want_lost, "poll counted %llu lost, the rings overwrote %llu",
+			 (unsigned long long)lost, (unsigned long long)want_lost);
 	}
 	got += n;
 	lost_sum += lost;
@@ -313,6 +339,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(npending, 0, sizeof(npending));
 	ts = 1000000;
 	hostile = 0;
+	clean = 1;
 	got = lost_sum = 0;
 	vm_tail_init(&tail, v, flags & 0x20);
 	uint64_t now = 1000000000;
@@ -329,6 +356,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		case 3: /* claim a position and leave it busy, payload half written */
+			clean = 0;
 			if (npending[s] < 8) {
 				uint64_t pos = head_of(s)->head;
 				make_record(&in, s, &r);
@@ -360,6 +388,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t what = fz_u8(&in);
 			uint64_t val = fz_var(&in);
 			hostile = 1;
+			clean = 0;
 			if (what & 1)
 				set_seq(s, what >> 1, val);
 			else if (what & 2)

@@ -23,7 +23,7 @@ cflags="-g -O1 -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Iringbuf -I
 libs="$(pkg-config --libs json-c) -lm"
 # the reader code under test, built once with coverage
 lib_src="ringbuf/segment.c ringbuf/cursor.c ringbuf/hist.c viewer/model.c viewer/cli.c
-	viewer/cmd_tail.c viewer/cmd_stats.c viewer/cmd_events.c fuzz/common.c"
+	viewer/cmd_tail.c viewer/cmd_stats.c viewer/cmd_events.c viewer/cmd_ls.c fuzz/common.c"
 objs=
 for src in $lib_src; do
 	objs="$objs $out/obj/$(echo "${src%.c}" | tr / _).o"

@@ -386,10 +386,15 @@ void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len)
 			json_object_object_add(o, "key", json_object_new_string(e->key));
 		if (e->has_dur)
 			json_object_object_add(o, "dur_ns", json_object_new_uint64(e->dur_ns));
-		for (uint32_t i = 0; i < e->nfields; i++)
-			if (e->field_name[i][0])
-				json_object_object_add(o, e->field_name[i],
-						       json_object_new_int64(e->field[i]));
+		for (uint32_t i = 0; i < e->nfields; i++) {
+			/* a field with no name, or with a name already taken (a member
+			 * above or an earlier field), becomes "field<i>": never lost */
+			char name[RB_FIELD_NAME_LEN + 24];
+			snprintf(name, sizeof(name), "%s", e->field_name[i]);
+			for (unsigned n = 0; !name[0] || json_object_object_get_ex(o, name, NULL); n++)
+				snprintf(name, sizeof(name), n ? "field%u_%u" : "field%u", i, n);
+			json_object_object_add(o, name, json_object_new_int64(e->field[i]));
+		}
 		snprintf(buf, len, "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 		return;
