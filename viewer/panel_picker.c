@@ -15,6 +15,7 @@ struct picker {
 	struct vm_seginfo list[PICK_MAX];
 	double rate[PICK_MAX];
 	int n, live;
+	int omitted; /* processes beyond PICK_MAX, not listed */
 	uint64_t t_ns;
 	char err[RB_ERR_MAX];
 };
@@ -49,6 +50,7 @@ static void rescan(struct picker *k)
 							(double)(now - k->t_ns);
 			k->n++;
 		}
+	k->omitted = n - k->n;
 	free(list);
 	k->t_ns = now;
 }
@@ -98,8 +100,12 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		term_printf(y + 1, x, w, TR_DIM, 1,
 			    " No ringmon process in %s yet: waiting (start one, e.g. ringmon-loadgen --synthetic)",
 			    rb_dir());
-	term_print(y + h - 1, x, w, TR_STATUS, 1,
-		   " Pick a process: Up/Down, Enter attaches; Esc back; q quits");
+	if (k->omitted)
+		term_printf(y + h - 1, x, w, TR_WARN, 1, " Pick a process: Up/Down, Enter attaches; "
+			    "Esc back; q quits   (%d more not listed: %d at most)", k->omitted, PICK_MAX);
+	else
+		term_print(y + h - 1, x, w, TR_STATUS, 1,
+			   " Pick a process: Up/Down, Enter attaches; Esc back; q quits");
 }
 
 static int on_key(struct panel *p, struct top *t, int key)
