@@ -4,8 +4,8 @@
  * slots, a few types, keys and records): bytes [0, 512) over the header, the
  * rest over the type table, the key table, the first shard's head and
  * records, then the first statistics block, so mutations reach past
- * validation. An input ending in 0xff also cuts the file to data[0]/256 of
- * its size. Then everything a reader does with a segment runs on it.
+ * validation. An input ending in 0xff also cuts the file to N/256 of its
+ * size, N the byte before. Then everything a reader does with a segment runs on it.
  * Checked:
  *  - rb_attach_path succeeds, or fails with -EINVAL/-EAGAIN/-EPROTO and a
  *    printable message that names the file;
@@ -34,6 +34,7 @@ static size_t tmpl_size, stats_at;
 static int pid;
 static char path[RB_PATH_MAX];
 static int truncated = 1; /* the file needs a full rewrite */
+static int verbose;       /* FUZZ_VERBOSE set: print each attach result */
 
 static struct fz_seg *z;
 
@@ -99,10 +100,13 @@ static void apply(uint8_t *seg, const uint8_t *in, size_t n)
 
 static void write_file(const uint8_t *data, size_t size)
 {
-	/* the last input byte may cut the file short */
+	/* an input ending in 0xff cuts the file to (the byte before) / 256 of its
+	 * size; those two bytes are not XORed in */
 	size_t len = tmpl_size;
-	if (size && data[size - 1] == 0xff)
-		len = size > 1 ? (tmpl_size * data[0]) / 256 : 0;
+	if (size >= 2 && data[size - 1] == 0xff) {
+		len = (tmpl_size * data[size - 2]) / 256;
+		size -= 2;
+	}
 	static uint8_t *seg;
 	if (!seg)
 		seg = malloc(tmpl_size);
@@ -243,8 +247,10 @@ static void check_stats(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!tmpl)
+	if (!tmpl) {
 		make_template();
+		verbose = getenv("FUZZ_VERBOSE") != NULL;
+	}
 	if (size > 4096)
 		return 0;
 	write_file(data, size);
@@ -253,6 +259,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[RB_ERR_MAX];
 	err[0] = 0;
 	int rc = rb_attach_path(&v, path, err, sizeof(err));
+	if (verbose)
+		dprintf(fz_report_fd, "attach: %d %s\n", rc, err);
 	if (rc != 0) {
 		FZ_CHECK(rc == -EINVAL || rc == -EAGAIN || rc == -EPROTO, "attach returned %d: %s", rc,
 			 err);
