@@ -158,7 +158,7 @@ soak: all
 	$(Q)BUILD=$(BUILD) scripts/soak.sh $(SOAK_ARGS)
 
 fuzz:
-	$(Q)scripts/fuzz.sh $(or $(SECONDS_PER_TARGET),60)
+	$(Q)FUZZ_BUILD=$(BUILD)/fuzz scripts/fuzz.sh $(or $(SECONDS_PER_TARGET),60)
 
 check-headers:
 	$(Q)for h in producer/ringmon.h producer/ringmon_mongoc.h; do [ -f $$h ] || continue; \
