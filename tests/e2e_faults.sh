@@ -8,7 +8,7 @@
 #     process; a new producer with a stale segment's pid replaces it
 #  4. RINGMON_DIR full or read-only at start, and filled up while producing:
 #     the program runs on, is told once why; never SIGBUS (root only: tmpfs mounts)
-#  5. 100 producers at once: ls, the top picker, top --all, gc
+#  5. 100 producers at once: ls, the top picker (and more than it lists), top --all, gc
 #  6. a segment of another layout version: refused with both versions named
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -225,6 +225,13 @@ echo "$all" | grep -Eq "^\(all records\) +$sum "; check "top --all sums them (wr
 kill -9 "${many[@]}"; kill -CONT $live; wait "${many[@]}" 2>/dev/null
 n=$($RM ls | grep -c " ringmon-loadgen .* dead$")
 check "killed, ls lists 100 dead ($n)" [ "$n" -eq 100 ]
+# more than the picker's 256: 160 copies of a dead segment under unused pids
+for i in $(seq 160); do cp "$RINGMON_DIR/ringmon.${many[0]}" "$RINGMON_DIR/ringmon.$((4000000 + i))"; done
+start_top picker2
+wait_for "pid $live " 5; keys o # one live process: top attaches to it; o opens the picker
+expect "the picker says how many it could not list" "\(5 more not listed: 256 at most\)"
+keys q
+for i in $(seq 160); do rm -f "$RINGMON_DIR/ringmon.$((4000000 + i))"; done
 $RM gc | tail -1 | grep -qx "100 segments removed"; check "gc removes all 100" [ $? -eq 0 ]
 check "and leaves the live one" [ -e "$RINGMON_DIR/ringmon.$live" ]
 
