@@ -197,6 +197,10 @@ static void read_all(const struct rb_view *v)
 			vm_decode(v, &recs[i], &e);
 			vm_event_format(&e, round & 1, line, sizeof(line));
 			fz_check_str("event", line, sizeof(line));
+			/* whatever the header's clocks say, a text line starts HH:MM:SS.uuuuuu */
+			FZ_CHECK((round & 1) || (strlen(line) > 16 && line[2] == ':' && line[5] == ':' &&
+						 line[8] == '.' && strspn(line + 9, "0123456789") == 6),
+				 "text line does not start with the time: %s", line);
 		}
 	}
 }

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,13 +400,16 @@ void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len)
 		json_object_put(o);
 		return;
 	}
-	time_t sec = (time_t)e->wall;
+	/* rounded down, so a time before 1970 (a record older than the segment's
+	 * clock says) still prints a fraction in [0, 1) */
+	double whole = floor(e->wall);
+	time_t sec = (time_t)whole;
 	struct tm tm;
 	localtime_r(&sec, &tm);
 	char when[32], dur[32];
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	int n = snprintf(buf, len, "%s.%06ld %-7u %-20s %-16s %9s", when,
-			 (long)((e->wall - (double)sec) * 1e6), e->tid, e->type,
+			 (long)((e->wall - whole) * 1e6), e->tid, e->type,
 			 e->key[0] ? e->key : "-", e->has_dur ? vm_fmt_ns((double)e->dur_ns, dur, sizeof(dur)) : "-");
 	for (uint32_t i = 0; i < e->nfields && n > 0 && (size_t)n < len; i++)
 		n += snprintf(buf + n, len - (size_t)n, " %s=%lld", e->field_name[i],
