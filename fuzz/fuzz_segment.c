@@ -15,8 +15,9 @@
  *  - the tables, summaries, quantiles, the merged tail, decoding and
  *    formatting run (the other harnesses check their results in depth);
  *  - `ringmon ls --json` lists the file, as unreadable with the attach error
- *    when attach failed; `ringmon stats --json` on an attachable file prints
- *    one JSON object or fails cleanly (another pid in the header). */
+ *    when attach failed, and `ringmon ls` prints it on one printable line;
+ *    `ringmon stats [--json]` on an attachable file prints one JSON object
+ *    or a printable table, or fails cleanly (another pid in the header). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -206,10 +207,21 @@ static void read_all(const struct rb_view *v)
 }
 
 /* `ringmon ls --json` must list the file; as unreadable iff attach failed */
-static void check_ls(int attached, const char *err)
+static void check_ls(int attached, const char *err, int text_too)
 {
-	const char *args[] = {"ls", "--json", NULL};
 	char *text;
+	if (text_too) { /* the table: titles and one line */
+		const char *targs[] = {"ls", NULL};
+		FZ_CHECK(fz_run(cmd_ls, targs, &text) == 0, "ls failed");
+		char *nl = strchr(text, '\n');
+		FZ_CHECK(nl && strchr(nl + 1, '\n') && !strchr(strchr(nl + 1, '\n') + 1, '\n'),
+			 "ls: %s", text);
+		for (const char *c = text; *c; c++)
+			FZ_CHECK(*c == '\n' || (*c >= ' ' && *c <= '~'), "ls byte 0x%02x: %s",
+				 (unsigned char)*c, text);
+		free(text);
+	}
+	const char *args[] = {"ls", "--json", NULL};
 	FZ_CHECK(fz_run(cmd_ls, args, &text) == 0, "ls failed");
 	json_object *arr = json_tokener_parse(text), *x;
 	FZ_CHECK(arr && json_object_is_type(arr, json_type_array) &&
@@ -230,15 +242,20 @@ static void check_ls(int attached, const char *err)
 	free(text);
 }
 
-static void check_stats(void)
+static void check_stats(int json)
 {
 	char p[16];
 	snprintf(p, sizeof(p), "%d", pid);
-	const char *args[] = {"stats", "--json", p, NULL};
+	const char *args[] = {"stats", json ? "--json" : p, json ? p : NULL, NULL};
 	char *text;
 	int rc = fz_run(cmd_stats, args, &text);
 	FZ_CHECK(rc == 0 || rc == 1, "stats exit status %d", rc);
-	if (rc == 0) {
+	if (rc == 0 && !json) {
+		FZ_CHECK(strncmp(text, "pid ", 4) == 0, "stats: %s", text);
+		for (const char *c = text; *c; c++)
+			FZ_CHECK(*c == '\n' || (*c >= ' ' && *c <= '~'), "stats byte 0x%02x: %s",
+				 (unsigned char)*c, text);
+	} else if (rc == 0) {
 		json_object *o = json_tokener_parse(text);
 		FZ_CHECK(o && json_object_is_type(o, json_type_object), "stats --json: %s", text);
 		json_object_put(o);
@@ -270,13 +287,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 err);
 		fz_check_str("attach error", err, sizeof(err));
 		FZ_CHECK(strstr(err, path), "attach error does not name the file: %s", err);
-		check_ls(0, err);
+		check_ls(0, err, size & 1); /* the length picks the modes */
 		return 0;
 	}
 	check_view(&v);
 	read_all(&v);
-	check_ls(1, NULL);
-	check_stats();
+	check_ls(1, NULL, size & 1);
+	check_stats(size & 2);
 	rb_detach(&v);
 	return 0;
 }

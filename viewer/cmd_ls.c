@@ -86,11 +86,13 @@ int cmd_ls(int argc, char **argv)
 				continue;
 			}
 			char up[32];
-			double u = uptime_s(s);
+			/* whole seconds, below 2^64 / 1e9: an int can overflow on a
+			 * segment whose clocks are decades apart */
+			unsigned long long u = (unsigned long long)uptime_s(s);
 			if (u < 3600)
-				snprintf(up, sizeof(up), "%dm%02ds", (int)u / 60, (int)u % 60);
+				snprintf(up, sizeof(up), "%llum%02llus", u / 60, u % 60);
 			else
-				snprintf(up, sizeof(up), "%dh%02dm", (int)(u / 3600), (int)u % 3600 / 60);
+				snprintf(up, sizeof(up), "%lluh%02llum", u / 3600, u % 3600 / 60);
 			printf("%-8d %-16s %10s %14llu %10llu  %s\n", s->pid, s->name, up,
 			       (unsigned long long)s->written, (unsigned long long)s->capacity,
 			       vm_liveness_name(s->state));
