@@ -6,15 +6,14 @@
 # memory blow-up fails the run; the input is saved and a command to replay it
 # printed. See docs/fuzzing.md.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (SECONDS >= 1; TARGET: segment, records, ...)
-# Environment: FUZZ_BUILD (default build/fuzz; make fuzz: $(BUILD)/fuzz), CC (default clang).
+# Environment: FUZZ_BUILD (default build/fuzz; make fuzz: $(BUILD)/fuzz), FUZZ_CC (default clang).
 set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 case $secs in '' | 0 | *[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2; exit 2 ;; esac
 out=${FUZZ_BUILD:-build/fuzz}
-cc=${CC:-clang}
-[ "$cc" = cc ] && cc=clang
+cc=${FUZZ_CC:-clang}
 command -v "$cc" >/dev/null || { echo "fuzz: $cc not found: install clang (apt-get install clang)" >&2; exit 1; }
 mkdir -p "$out/obj"
 
