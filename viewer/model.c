@@ -412,8 +412,11 @@ void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len)
 			 (long)((e->wall - whole) * 1e6), e->tid, e->type,
 			 e->key[0] ? e->key : "-", e->has_dur ? vm_fmt_ns((double)e->dur_ns, dur, sizeof(dur)) : "-");
 	for (uint32_t i = 0; i < e->nfields && n > 0 && (size_t)n < len; i++)
-		n += snprintf(buf + n, len - (size_t)n, " %s=%lld", e->field_name[i],
-			      (long long)e->field[i]);
+		n += e->field_name[i][0]
+			     ? snprintf(buf + n, len - (size_t)n, " %s=%lld", e->field_name[i],
+					(long long)e->field[i])
+			     : snprintf(buf + n, len - (size_t)n, " field%u=%lld", i, /* as in JSON */
+					(long long)e->field[i]);
 }
 
 const char *vm_fmt_ns(double ns, char *buf, size_t len)

@@ -1,0 +1,64 @@
+/* test_model.c - the reader model's event formatting, as `ringmon tail` prints it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "model.h"
+
+static struct vm_event event(void)
+{
+	struct vm_event e;
+	memset(&e, 0, sizeof(e));
+	e.ts_ns = 1000;
+	e.wall = 1700000000.25;
+	e.tid = 42;
+	strcpy(e.type, "db.query");
+	strcpy(e.key, "users");
+	e.has_dur = 1;
+	e.dur_ns = 1500;
+	e.nfields = 3;
+	strcpy(e.field_name[0], "rows");
+	/* field 1 has no name; field 2 takes a name the JSON object already has */
+	strcpy(e.field_name[2], "tid");
+	e.field[0] = 7;
+	e.field[1] = -5;
+	e.field[2] = 99;
+	return e;
+}
+
+static void every_field_is_printed_with_a_name_in_text(void **state)
+{
+	struct vm_event e = event();
+	char buf[512];
+	vm_event_format(&e, 0, buf, sizeof(buf));
+	assert_non_null(strstr(buf, " 42 "));
+	assert_non_null(strstr(buf, "db.query"));
+	assert_non_null(strstr(buf, "users"));
+	assert_non_null(strstr(buf, "1.50us"));
+	assert_non_null(strstr(buf, " rows=7 field1=-5 tid=99"));
+}
+
+static void every_field_keeps_its_value_in_json(void **state)
+{
+	struct vm_event e = event();
+	char buf[512];
+	vm_event_format(&e, 1, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"tid\":42"));
+	assert_non_null(strstr(buf, "\"rows\":7"));
+	assert_non_null(strstr(buf, "\"field1\":-5"));
+	assert_non_null(strstr(buf, "\"field2\":99"));
+	assert_non_null(strstr(buf, "\"dur_ns\":1500"));
+	assert_null(strstr(buf, "\"tid\":99"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_field_is_printed_with_a_name_in_text),
+		cmocka_unit_test(every_field_keeps_its_value_in_json),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
