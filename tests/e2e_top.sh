@@ -98,7 +98,9 @@ else bad "resize"; cap | sed 's/^/     | /'; fi
 # ---- SIGTERM restores the terminal ----
 kill -TERM "$(pgrep -f "ringmon top$" | head -1)" 2>/dev/null
 expect "SIGTERM ends top cleanly" "TOP-EXIT=0"
-cap | grep -qx "icanon" && ok "terminal back in canonical mode" || bad "terminal left raw"
+# the shell prints stty's verdict just after TOP-EXIT: wait for it
+if wait_for "^-?icanon$" 3 && cap | grep -qx "icanon"; then ok "terminal back in canonical mode"
+else bad "terminal left raw"; cap | sed 's/^/     | /'; fi
 
 # ---- picker: two producers, "all processes" ----
 start_loadgen 40 20000
