@@ -16,6 +16,7 @@
 #include <urcu/rculfhash.h>
 
 #include "../ringbuf/hist.h"
+#include "../ringbuf/ring.h"
 #include "../ringbuf/segment.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -577,36 +578,11 @@ EXPORT void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t 
 		return;
 	}
 	uint64_t ts = now_ns();
-	struct rb_shard_head *sh = self.shard;
 	int shared = self.shared;
 	uint64_t pos;
-	if (shared) {
-		pos = __atomic_fetch_add(&sh->head, 1, __ATOMIC_RELAXED);
-	} else {
-		/* head first: a writer that dies below leaves a claimed, unpublished
-		 * slot that readers skip and count (see rb_cursor_next) */
-		pos = __atomic_load_n(&sh->head, __ATOMIC_RELAXED);
-		__atomic_store_n(&sh->head, pos + 1, __ATOMIC_RELEASE);
-	}
-	struct rb_record *r = &self.ring[pos & self.mask];
-	if (!shared) {
-		__atomic_store_n(&r->seq, (pos + 1) | RB_SEQ_BUSY, __ATOMIC_RELAXED);
-	} else {
-		/* several writers may reach one slot a lap apart: take it with a
-		 * CAS, and give the record up (readers count it lost) rather than
-		 * wait when another writer holds the slot or a later lap has it */
-		uint64_t cur = __atomic_load_n(&r->seq, __ATOMIC_RELAXED);
-		for (;;) {
-			if ((cur & RB_SEQ_BUSY) || (int64_t)(cur - (pos + 1)) > 0)
-				goto stats;
-			if (__atomic_compare_exchange_n(&r->seq, &cur, (pos + 1) | RB_SEQ_BUSY, 1,
-							__ATOMIC_RELAXED, __ATOMIC_RELAXED))
-				break;
-		}
-	}
-	/* pairs with the acquire fence in rb_cursor_next: a reader that sees any
-	 * payload byte below also sees the busy mark */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	struct rb_record *r = rb_slot_claim(self.shard, self.ring, self.mask, shared, &pos);
+	if (!r)
+		goto stats;
 	__atomic_store_n(&r->ts_ns, ts, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->tid, self.tid, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->type, (uint16_t)type, __ATOMIC_RELAXED);
@@ -616,8 +592,7 @@ EXPORT void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t 
 	__atomic_store_n(&r->field[1], f1, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->field[2], f2, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->field[3], f3, __ATOMIC_RELAXED);
-	/* publication; pairs with the acquire load of seq in rb_cursor_next */
-	__atomic_store_n(&r->seq, pos + 1, __ATOMIC_RELEASE);
+	rb_slot_publish(r, pos);
 stats:
 	stat_add(&self.stats[type], dur_ns, shared);
 	if (key)

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "ringmon.h"
+#include "../ringbuf/ring.h"
 #include "../ringbuf/segment.h"
 
 static int type_rec;
@@ -123,20 +124,10 @@ static void *run_stuck(void *arg)
 	struct rb_record *ring = (struct rb_record *)(sh + 1);
 	uint64_t pos;
 	struct rb_record *r;
-	if (shared_mode) {
-		pos = __atomic_fetch_add(&sh->head, 1, __ATOMIC_RELAXED);
-		r = &ring[pos & (v.g.shard_records - 1)];
-		uint64_t cur = __atomic_load_n(&r->seq, __ATOMIC_RELAXED);
-		while (!__atomic_compare_exchange_n(&r->seq, &cur, (pos + 1) | RB_SEQ_BUSY, 1,
-						    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-			;
-	} else {
-		pos = __atomic_load_n(&sh->head, __ATOMIC_RELAXED);
-		__atomic_store_n(&sh->head, pos + 1, __ATOMIC_RELEASE);
-		r = &ring[pos & (v.g.shard_records - 1)];
-		__atomic_store_n(&r->seq, (pos + 1) | RB_SEQ_BUSY, __ATOMIC_RELAXED);
-	}
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	/* as ringmon__emit claims a slot; a shared slot busy with another writer's
+	 * record is given up there, so take the next one */
+	while (!(r = rb_slot_claim(sh, ring, v.g.shard_records - 1, shared_mode, &pos)))
+		;
 	/* half a record: what a reader must never deliver */
 	__atomic_store_n(&r->ts_ns, ringmon_now_ns(), __ATOMIC_RELAXED);
 	__atomic_store_n(&r->tid, tid, __ATOMIC_RELAXED);

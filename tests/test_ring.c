@@ -19,6 +19,7 @@
 #include "cursor.h"
 #include "helper_common.h"
 #include "hist.h"
+#include "ring.h"
 #include "ringmon.h"
 #include "segment.h"
 
@@ -184,14 +185,11 @@ static void readers_in_another_process_get_whole_records_or_exact_loss(void **st
  * after the claim (a writer killed mid-record). */
 static void write_record(struct rb_shard_head *sh, uint64_t mask, int64_t val, int complete)
 {
-	uint64_t pos = sh->head;
-	__atomic_store_n(&sh->head, pos + 1, __ATOMIC_RELEASE);
-	struct rb_record *r = &((struct rb_record *)(sh + 1))[pos & mask];
-	__atomic_store_n(&r->seq, (pos + 1) | RB_SEQ_BUSY, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	uint64_t pos;
+	struct rb_record *r = rb_slot_claim(sh, rb_shard_records(sh), mask, 0, &pos);
 	r->field[0] = val;
 	if (complete)
-		__atomic_store_n(&r->seq, pos + 1, __ATOMIC_RELEASE);
+		rb_slot_publish(r, pos);
 }
 
 static void a_record_left_half_written_is_skipped_and_counted(void **state)
