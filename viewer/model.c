@@ -411,12 +411,12 @@ void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len)
 	int n = snprintf(buf, len, "%s.%06ld %-7u %-20s %-16s %9s", when,
 			 (long)((e->wall - whole) * 1e6), e->tid, e->type,
 			 e->key[0] ? e->key : "-", e->has_dur ? vm_fmt_ns((double)e->dur_ns, dur, sizeof(dur)) : "-");
-	for (uint32_t i = 0; i < e->nfields && n > 0 && (size_t)n < len; i++)
-		n += e->field_name[i][0]
-			     ? snprintf(buf + n, len - (size_t)n, " %s=%lld", e->field_name[i],
-					(long long)e->field[i])
-			     : snprintf(buf + n, len - (size_t)n, " field%u=%lld", i, /* as in JSON */
-					(long long)e->field[i]);
+	for (uint32_t i = 0; i < e->nfields && n > 0 && (size_t)n < len; i++) {
+		char unnamed[16]; /* as in JSON */
+		snprintf(unnamed, sizeof(unnamed), "field%u", i);
+		n += snprintf(buf + n, len - (size_t)n, " %s=%lld",
+			      e->field_name[i][0] ? e->field_name[i] : unnamed, (long long)e->field[i]);
+	}
 }
 
 const char *vm_fmt_ns(double ns, char *buf, size_t len)

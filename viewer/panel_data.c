@@ -503,7 +503,7 @@ void top_tail_poll(struct top *t, size_t max)
 	if (!t->tail)
 		return;
 	uint64_t now = vm_now_ns();
-	int fill = 0; /* most any shard's ring filled since the last poll: 0 <1/16, 1, 2 >1/4 */
+	uint64_t fill16 = 0; /* most any ring filled since the last poll, in sixteenths */
 	for (int si = 0; si < t->nsrc; si++) {
 		struct top_src *s = t->src[si];
 		if (!s->tailing) {
@@ -530,11 +530,8 @@ void top_tail_poll(struct top *t, size_t max)
 			}
 		}
 		for (uint32_t sh = 0; sh < s->tail.nshards; sh++) {
-			uint64_t moved = s->tail.cur[sh].pos - pos0[sh];
-			if (moved * 4 > s->tail.cur[sh].mask + 1)
-				fill = 2; /* a shard's ring filled by more than a quarter */
-			else if (moved * 16 > s->tail.cur[sh].mask + 1 && fill < 1)
-				fill = 1;
+			uint64_t f = (s->tail.cur[sh].pos - pos0[sh]) * 16 / (s->tail.cur[sh].mask + 1);
+			fill16 = f > fill16 ? f : fill16;
 		}
 		if (got >= max) {
 			/* behind the writer: skip to the newest, counting what we skip */
@@ -557,12 +554,8 @@ void top_tail_poll(struct top *t, size_t max)
 	/* drain often enough that no ring laps between two polls: halve the
 	 * period while a ring fills by more than a quarter, double it back
 	 * while every ring fills by less than a sixteenth */
-	if (fill == 2 && t->tick_ms > TOP_TICK_MIN_MS)
-		t->tick_ms /= 2;
-	else if (fill == 0 && t->tick_ms < TOP_TICK_MS)
-		t->tick_ms = t->tick_ms * 2 > TOP_TICK_MS ? TOP_TICK_MS : t->tick_ms * 2;
-	if (t->tick_ms < TOP_TICK_MIN_MS)
-		t->tick_ms = TOP_TICK_MIN_MS;
+	int ms = fill16 >= 4 ? t->tick_ms / 2 : fill16 == 0 ? t->tick_ms * 2 : t->tick_ms;
+	t->tick_ms = ms < TOP_TICK_MIN_MS ? TOP_TICK_MIN_MS : ms > TOP_TICK_MS ? TOP_TICK_MS : ms;
 }
 
 const struct top_tailrec *top_tail_back(const struct top *t, uint64_t i)
