@@ -552,7 +552,7 @@ void top_tail_poll(struct top *t, size_t max)
 		}
 	}
 	/* drain often enough that no ring laps between two polls: halve the
-	 * period while a ring fills by more than a quarter, double it back
+	 * period while a ring fills by a quarter or more, double it back
 	 * while every ring fills by less than a sixteenth */
 	int ms = fill16 >= 4 ? t->tick_ms / 2 : fill16 == 0 ? t->tick_ms * 2 : t->tick_ms;
 	t->tick_ms = ms < TOP_TICK_MIN_MS ? TOP_TICK_MIN_MS : ms > TOP_TICK_MS ? TOP_TICK_MS : ms;
