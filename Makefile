@@ -25,7 +25,7 @@ SOVERSION := 0
 
 PKGS_PRODUCER := liburcu-bp liburcu-cds
 PKGS_MONGO := libmongoc-1.0 libbson-1.0
-PKGS_VIEWER := json-c ncursesw
+PKGS_VIEWER := json-c ncursesw libmicrohttpd
 DEPS_OK := $(shell scripts/deps.sh --check >/dev/null 2>&1 && echo yes)
 ifneq ($(DEPS_OK),yes)
 ifeq ($(filter clean help,$(MAKECMDGOALS)),)
