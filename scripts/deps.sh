@@ -5,7 +5,8 @@
 set -eu
 pkgs=(build-essential pkg-config libbson-dev libmongoc-dev libncurses-dev liburcu-dev
       libcmocka-dev libjson-c-dev python3-mockupdb tmux clang libclang-rt-14-dev
-      procps util-linux bc liblttng-ust-dev lttng-tools)
+      procps util-linux bc liblttng-ust-dev lttng-tools
+      libmicrohttpd-dev prometheus python3-prometheus-client curl)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
