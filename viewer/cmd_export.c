@@ -29,7 +29,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ringmon export [--listen ADDR:PORT] [--name PATTERN] [--keys TYPES]\n"
-		"                      [--max-keys N] [--buckets SECONDS,...]\n\n"
+		"                      [--max-keys N] [--buckets SECONDS,...] [--linger S]\n\n"
 		"Serves http://ADDR:PORT/metrics for Prometheus (text 0.0.4, or OpenMetrics 1.0\n"
 		"when the client's Accept header asks for it): exact counters and latency\n"
 		"histograms of every live ringmon producer of the user it runs as, found anew\n"
@@ -44,7 +44,10 @@ static void usage(FILE *f)
 		"  --max-keys N        key series per type and process (default 50); the rest\n"
 		"                      are counted under key \"other\"\n"
 		"  --buckets LIST      histogram bounds in seconds, comma-separated, each moved to\n"
-		"                      the nearest edge of ringmon's buckets (default: 10us..10s)\n");
+		"                      the nearest edge of ringmon's buckets (default: 10us..10s)\n"
+		"  --linger S          a producer that exits or dies stays listed S seconds with\n"
+		"                      its final values and ringmon_producer_up 0, then its\n"
+		"                      series go stale (default 120: twice a 1 min scrape interval)\n");
 }
 
 struct server {
@@ -224,13 +227,16 @@ int cmd_export(int argc, char **argv)
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'}, {"name", required_argument, NULL, 'n'},
 		{"keys", required_argument, NULL, 'k'},   {"max-keys", required_argument, NULL, 'K'},
-		{"buckets", required_argument, NULL, 'b'}, {"help", no_argument, NULL, 'h'},
+		{"buckets", required_argument, NULL, 'b'}, {"linger", required_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	const char *listen_spec = DEFAULT_LISTEN, *pattern = NULL;
 	struct vm_totals_config cfg;
 	vm_totals_config_init(&cfg);
+	double linger = 120;
+	char *end;
 	int c;
-	while ((c = getopt_long(argc, argv, "l:n:k:K:b:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:n:k:K:b:L:h", opts, NULL)) != -1) {
 		int r = cli_totals_option("export", c, optarg, &cfg);
 		if (r < 0)
 			return 2;
@@ -239,6 +245,14 @@ int cmd_export(int argc, char **argv)
 		switch (c) {
 		case 'l': listen_spec = optarg; break;
 		case 'n': pattern = optarg; break;
+		case 'L':
+			linger = strtod(optarg, &end);
+			if (*end || !(linger >= 0) || linger > 86400) {
+				fprintf(stderr, "ringmon export: --linger wants seconds (0..86400), not '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -254,7 +268,7 @@ int cmd_export(int argc, char **argv)
 
 	static struct server s;
 	pthread_mutex_init(&s.lock, NULL);
-	vm_fleet_init(&s.fleet, &cfg, pattern);
+	vm_fleet_init(&s.fleet, &cfg, pattern, linger);
 	/* the server's thread inherits this mask: the signals come to sigwait */
 	sigset_t set;
 	sigemptyset(&set);

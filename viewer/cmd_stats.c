@@ -161,8 +161,9 @@ static int exposition(int pid, enum om_format f, const struct vm_totals_config *
 	size_t n = 0;
 	static struct vm_proc p;
 	static struct vm_totals one;
+	const struct vm_totals *only = &one;
 	struct vm_fleet fleet;
-	vm_fleet_init(&fleet, cfg, NULL);
+	vm_fleet_init(&fleet, cfg, NULL, 0);
 	if (pid) {
 		if (vm_attach(&p, pid, err, sizeof(err)) != 0) {
 			fprintf(stderr, "ringmon stats: %s\n", err);
@@ -174,7 +175,6 @@ static int exposition(int pid, enum om_format f, const struct vm_totals_config *
 			fprintf(stderr, "ringmon stats: out of memory\n");
 			return 1;
 		}
-		const struct vm_totals *only = &one;
 		list = &only;
 		n = 1;
 	} else {

@@ -1,6 +1,7 @@
 /* fleet.c - every live producer of this user, attached between reads (fleet.h). */
 #define _GNU_SOURCE
 #include "fleet.h"
+#include "model.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,9 +13,11 @@
 #include <string.h>
 #include <time.h>
 
-void vm_fleet_init(struct vm_fleet *f, const struct vm_totals_config *cfg, const char *pattern)
+void vm_fleet_init(struct vm_fleet *f, const struct vm_totals_config *cfg, const char *pattern,
+		   double linger_s)
 {
 	memset(f, 0, sizeof(*f));
+	f->linger_ns = linger_s > 0 ? (uint64_t)(linger_s * 1e9) : 0;
 	f->cfg = *cfg;
 	snprintf(f->name_pattern, sizeof(f->name_pattern), "%s", pattern ? pattern : "");
 }
@@ -100,9 +103,8 @@ static void meet(struct vm_fleet *f, const char *path, int pid)
 	else if (rb_view_state(&v) == RB_STATE_EXITED && f->last_scan_realtime_ns &&
 		 rb_view_exit_realtime(&v) > f->last_scan_realtime_ns) {
 		/* started and exited (kept with RINGMON_KEEP) since the last scan:
-		 * shown once with its final values */
+		 * shown with its final values */
 		keep = 1;
-		m->ending = 1;
 	}
 	if (keep) {
 		m->v = v;
@@ -117,6 +119,13 @@ static uint64_t realtime_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* an ended producer is listed until its linger has passed (and in the scan
+ * that found it ended, whatever the linger) */
+static int listed(const struct vm_fleet *f, const struct vm_member *m, uint64_t now)
+{
+	return m->has_tot && now - m->ended_ns <= f->linger_ns;
 }
 
 int vm_fleet_scan(struct vm_fleet *f, char *err, size_t errlen)
@@ -158,19 +167,31 @@ int vm_fleet_scan(struct vm_fleet *f, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	int n = 0;
+	uint64_t mono = vm_now_ns();
+	f->last_scan_mono_ns = mono;
 	for (size_t i = 0; i < f->n; i++) {
 		struct vm_member *m = f->m[i];
+		if (m->ending) {
+			n += listed(f, m, mono);
+			continue;
+		}
 		if (!m->mapped)
 			continue;
-		if (!m->ending && !live(&m->v))
-			m->ending = 1; /* its last read: the final values */
-		if (vm_totals_read(t, &m->v, !m->ending, &f->cfg, m->has_tot ? &m->tot : NULL) != 0)
+		int ended = !live(&m->v);
+		if (vm_totals_read(t, &m->v, !ended, &f->cfg, m->has_tot ? &m->tot : NULL) != 0)
 			continue; /* out of memory: the previous read stays */
 		if (m->has_tot)
 			vm_totals_free(&m->tot);
 		m->tot = *t;
 		m->has_tot = 1;
 		n++;
+		if (ended) {
+			/* its final values are in tot: the segment is not needed */
+			m->ending = 1;
+			m->ended_ns = mono;
+			rb_detach(&m->v);
+			m->mapped = 0;
+		}
 	}
 	free(t);
 	return n;
@@ -190,9 +211,12 @@ size_t vm_fleet_totals(const struct vm_fleet *f, const struct vm_totals ***out)
 	const struct vm_totals **list = malloc((f->n ? f->n : 1) * sizeof(*list));
 	if (!list)
 		return 0;
-	for (size_t i = 0; i < f->n; i++)
-		if (f->m[i]->mapped && f->m[i]->has_tot)
-			list[n++] = &f->m[i]->tot;
+	uint64_t now = f->last_scan_mono_ns;
+	for (size_t i = 0; i < f->n; i++) {
+		const struct vm_member *m = f->m[i];
+		if (m->has_tot && (m->mapped || (m->ending && listed(f, m, now))))
+			list[n++] = &m->tot;
+	}
 	qsort(list, n, sizeof(*list), by_pid);
 	*out = list;
 	return n;
@@ -212,9 +236,10 @@ void vm_fleet_release(struct vm_fleet *f)
 	size_t w = 0;
 	for (size_t i = 0; i < f->n; i++) {
 		struct vm_member *m = f->m[i];
-		if (m->ending)
+		int lingering = m->ending && listed(f, m, f->last_scan_mono_ns + 1);
+		if (m->ending && !lingering)
 			drop(m); /* a kept segment stays remembered, unmapped */
-		if (!m->seen && !m->mapped) {
+		if (!m->seen && !m->mapped && !lingering) {
 			drop(m);
 			free(m);
 			continue;

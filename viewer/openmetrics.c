@@ -341,8 +341,8 @@ static void generic(struct ctx *x)
 		 "1 if the producer records this event type now, 0 if it was turned off.", t_enabled);
 
 	per_proc(x, "ringmon_producer_up", GAUGE, NULL,
-		 "1 while the producer runs; 0 in the one scrape that shows its final values "
-		 "after it exited or died, before its series go stale.", v_up);
+		 "1 while the producer runs; 0 once it exited or died: its final values stay "
+		 "for export --linger seconds, then its series go stale.", v_up);
 	family(x, "ringmon_producer_start_time_seconds", GAUGE, "seconds",
 	       "When the producer's segment was created, seconds since the epoch.");
 	for (size_t i = 0; i < x->n; i++) {
