@@ -197,7 +197,7 @@ void vm_sdam_scan(struct vm_sdam *d, struct vm_set *s)
 		size_t got;
 		uint64_t lost, read = 0;
 		/* final: a record still on its way is taken by the next scan */
-		while (read < cap && (got = vm_tail_poll_ex(&tail, recs, 1024, &lost, now, 1)) > 0) {
+		while (read < cap && (got = vm_tail_poll_ex(&tail, recs, 1024, &lost, now, 0)) > 0) {
 			read += got;
 			for (size_t i = 0; i < got; i++) {
 				const struct rb_record *r = &recs[i];
