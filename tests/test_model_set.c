@@ -4,6 +4,7 @@
  * process. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -207,6 +208,32 @@ static void a_dead_process_uptime_stops_at_its_newest_record(void **state)
 	th_seg_close(&z);
 }
 
+/* A producer that died while creating its segment (version still 0): dead,
+ * never "try again". */
+static void a_segment_its_process_never_finished_is_dead(void **state)
+{
+	(void)state;
+	static const char *const types[] = {"op", NULL};
+	struct th_seg z;
+	assert_int_equal(th_seg_make(&z, 1, 16, types, NULL, 0), 0);
+	struct vm_proc p;
+	char err[RB_ERR_MAX];
+	assert_int_equal(vm_attach(&p, z.pid, err, sizeof(err)), -ESRCH);
+	assert_non_null(strstr(err, "died"));
+	assert_null(strstr(err, "try again"));
+	struct vm_seginfo *list;
+	int n = vm_list(&list, err, sizeof(err)), found = 0;
+	for (int i = 0; i < n; i++)
+		if (list[i].pid == z.pid) {
+			found = 1;
+			assert_int_equal(list[i].state, VM_DEAD);
+			assert_non_null(strstr(list[i].err, "died"));
+		}
+	free(list);
+	assert_true(found);
+	th_seg_close(&z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +242,7 @@ int main(void)
 		cmocka_unit_test(interval_percentiles_see_only_the_last_interval),
 		cmocka_unit_test(reset_counts_from_the_baseline),
 		cmocka_unit_test(a_dead_process_uptime_stops_at_its_newest_record),
+		cmocka_unit_test(a_segment_its_process_never_finished_is_dead),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
