@@ -2,16 +2,18 @@
  * `top` and `stats` show. Sums over processes by name, rates over a window,
  * percentiles of the last interval, the reset baseline, the uptime of a dead
  * process. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
-#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "cli.h"
 #include "helper_common.h"
 #include "helper_segment.h"
 #include "model.h"
@@ -209,7 +211,7 @@ static void a_dead_process_uptime_stops_at_its_newest_record(void **state)
 }
 
 /* A producer that died while creating its segment (version still 0): dead,
- * never "try again". */
+ * never "try again"; stats and tail exit 1 at once, ls lists it dead. */
 static void a_segment_its_process_never_finished_is_dead(void **state)
 {
 	(void)state;
@@ -231,6 +233,21 @@ static void a_segment_its_process_never_finished_is_dead(void **state)
 		}
 	free(list);
 	assert_true(found);
+	char spid[16], out[4096];
+	snprintf(spid, sizeof(spid), "%d", z.pid);
+	char *stats[] = {"stats", spid, NULL}, *tail[] = {"tail", spid, "--from-start", NULL};
+	char *ls[] = {"ls", NULL};
+	assert_int_equal(th_run_cmd(cmd_stats, stats, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "died"));
+	assert_null(strstr(out, "try again"));
+	assert_int_equal(th_run_cmd(cmd_tail, tail, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "died"));
+	assert_null(strstr(out, "try again"));
+	assert_int_equal(th_run_cmd(cmd_ls, ls, out, sizeof(out)), 0);
+	char *line = strstr(out, spid);
+	assert_non_null(line);
+	assert_non_null(strstr(line, "dead"));
+	assert_null(strstr(out, "try again"));
 	th_seg_close(&z);
 }
 

@@ -310,7 +310,8 @@ struct vm_sdam_change {
 	double wall;
 	char type[RB_NAME_LEN];
 	char key[RB_KEY_LEN];
-	char text[96]; /* "RSSecondary -> RSPrimary  rtt 3.00ms", or the fields */
+	char text[96]; /* "RSSecondary -> RSPrimary  rtt 3ms", or the fields */
+	int topology;  /* its topology's number (1 = first seen), 0 when none */
 };
 
 struct vm_sdam_server {
