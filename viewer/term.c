@@ -1,12 +1,14 @@
 /* term.c - the terminal of `ringmon top`: curses start/end, signals, colour roles, glyphs. */
 #define _GNU_SOURCE
 #include "term.h"
+#include "model.h"
 
 #include <curses.h>
 #include <langinfo.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -22,8 +24,7 @@ static attr_t role_attr[TR_NROLES];
  * (the signal also interrupts the wait) and leaves through term_end. */
 static void on_stop(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	interrupted = sig;
 }
 
 /* Crashes: put the terminal back with async-signal-safe calls only (the
@@ -65,6 +66,21 @@ int term_interrupted(void)
 	return interrupted;
 }
 
+int term_exit_status(void)
+{
+	int sig = interrupted;
+	if (!sig)
+		return 0;
+	/* die of it, as a shell expects from a killed program ($? = 128 + sig) */
+	signal(sig, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	return 128 + sig;
+}
+
 int term_locale_utf8(void)
 {
 	const char *cs = nl_langinfo(CODESET);
@@ -103,13 +119,39 @@ static const struct {
 	[TR_STATUS] = {COLOR_WHITE, -1, 0, 0},
 };
 
-int term_start(int color)
+static SCREEN *screen;
+
+int term_start(int color, char *err, size_t errlen)
 {
-	if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))
+	if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
+		snprintf(err, errlen, "needs a terminal");
 		return -1;
+	}
+	const char *name = getenv("TERM");
+	if (!name || !*name) {
+		snprintf(err, errlen, "TERM is not set: cannot draw a screen");
+		return -1;
+	}
 	have_tio = tcgetattr(STDIN_FILENO, &saved_tio) == 0;
-	if (!initscr())
+	/* newterm, not initscr: an unknown terminal is an error to report, not
+	 * an exit inside curses */
+	screen = newterm(NULL, stdout, stdin);
+	if (!screen) {
+		snprintf(err, errlen, "unknown terminal type TERM=%s", name);
 		return -1;
+	}
+	/* a terminal that cannot move the cursor (dumb, some consoles) would
+	 * get every refresh on one line */
+	const char *cup = tigetstr("cup");
+	if (!cup || cup == (const char *)-1) {
+		endwin();
+		delscreen(screen);
+		screen = NULL;
+		if (have_tio)
+			tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+		snprintf(err, errlen, "the terminal (TERM=%s) cannot position the cursor", name);
+		return -1;
+	}
 	started = 1;
 	cbreak();
 	noecho();
@@ -140,6 +182,8 @@ void term_end(void)
 	started = 0;
 	curs_set(1);
 	endwin();
+	delscreen(screen);
+	screen = NULL;
 }
 
 int term_getkey(int timeout_ms)
@@ -165,11 +209,7 @@ void term_flush(void)
 
 int term_width(const char *s)
 {
-	int n = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
+	return vm_width(s);
 }
 
 int term_print(int y, int x, int w, enum term_role r, int pad, const char *text)

@@ -28,11 +28,17 @@ enum term_role {
  * terminal (SIGINT/SIGTERM/SIGHUP end the main loop; SIGSEGV/SIGBUS/SIGABRT/
  * SIGFPE restore the terminal and re-raise). */
 void term_signals(void);
-/* 1 once SIGINT, SIGTERM or SIGHUP arrived. */
+/* The signal number once SIGINT, SIGTERM or SIGHUP arrived, else 0. */
 int term_interrupted(void);
+/* After term_end: 0 when no signal arrived; else dies of that signal (default
+ * action, so the parent sees it; a shell's $? is 128 + signal) and returns
+ * 128 + signal only if the signal did not kill. */
+int term_exit_status(void);
 /* Starts curses. color: 0 forces monochrome (else used when the terminal has
- * colours). Returns 0, or -1 with no terminal change. */
-int term_start(int color);
+ * colours). Returns 0, or -1 with no terminal change and err saying why: not
+ * a terminal, TERM unset or unknown, or a terminal that cannot position the
+ * cursor (TERM=dumb: its terminfo has no "cup"). */
+int term_start(int color, char *err, size_t errlen);
 /* Ends curses; idempotent, safe to call on every path. */
 void term_end(void);
 /* 1 when the locale's charset is UTF-8 (call after setlocale). */

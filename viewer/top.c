@@ -649,8 +649,8 @@ int cmd_top(int argc, char **argv)
 	setlocale(LC_ALL, "");
 	term_set_utf8(!ascii && term_locale_utf8());
 	term_signals();
-	if (term_start(color) != 0) {
-		fprintf(stderr, "ringmon top: needs a terminal (use --once, or `ringmon stats`)\n");
+	if (term_start(color, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ringmon top: %s (use --once for text, or `ringmon stats`)\n", err);
 		top_clear(t);
 		free(t);
 		return 1;
@@ -662,5 +662,5 @@ int cmd_top(int argc, char **argv)
 	top_clear(t);
 	free(t->tail);
 	free(t);
-	return 0;
+	return term_exit_status();
 }
