@@ -5,6 +5,7 @@
 #define RINGMON_TERM_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum term_role {
 	TR_NORMAL = 0,
@@ -53,9 +54,26 @@ void term_size(int *rows, int *cols);
 void term_clear(void);
 void term_flush(void);
 
-/* Writes text at (y, x) clipped to w columns (pad: fill the rest with
- * spaces), in role r. Returns the columns used. */
+/* Text mode (`top --once`): instead of curses, every term_* drawing call
+ * below goes into a grid of rows x cols cells; term_print_text writes it out
+ * as plain text (no escape codes; trailing blanks dropped, runs of empty rows
+ * made one) and frees it. term_start_text returns 0 or -1 (no memory). */
+int term_start_text(int rows, int cols);
+void term_print_text(FILE *f);
+
+/* Writes text at (y, x) in w columns (pad: fill the rest with spaces), in
+ * role r. Text that does not fit is cut with a marker in its last column
+ * ("…" in UTF-8, "~" in ASCII), unless only blanks are cut. Returns the
+ * columns used. */
 int term_print(int y, int x, int w, enum term_role r, int pad, const char *text);
+/* The same, cut after a whole word when one ends in the second half of w
+ * (status lines and hints). */
+int term_print_words(int y, int x, int w, enum term_role r, int pad, const char *text);
+/* The marker of a cut ("…" or "~"). */
+const char *term_cut_marker(void);
+/* Pure: the bytes of text that fit in w columns into *bytes; 1 when
+ * non-blank text is left over (it needs a cut marker). */
+int term_fit(const char *text, int w, size_t *bytes);
 int term_printf(int y, int x, int w, enum term_role r, int pad, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 /* Horizontal bar of frac (0..1) of w cells, eighth-block precise in UTF-8. */
