@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "term.h"
 
 /* ---- the panel class (htop style: a const ops table, panel first member) ---- */
 
@@ -108,6 +109,29 @@ void panel_draw_spark(const char *label, const double *v, int n, int is_ns, int 
 /* Filter prompt/edit: handles printable keys, Backspace, Enter (done), Esc
  * (clear and done) on buf; *editing goes to 0 when done. Returns flags. */
 int panel_filter_key(char *buf, size_t len, int *editing, int key);
+/* A table that fits the width: column 0 is text (left-aligned, after a
+ * one-column margin); the others follow, each after a space. */
+struct panel_col {
+	const char *head;
+	int w;     /* columns; column 0's may be narrowed by panel_cols_fit */
+	int drop;  /* 0: always shown; n: given up n-th as the width shrinks */
+	int left;  /* left-aligned (text), else right-aligned (numbers) */
+	int shown; /* set by panel_cols_fit */
+};
+/* Shows every column, then gives up columns by their drop order until the
+ * row fits in w; then narrows column 0 down to min0 (its text then cut with
+ * a marker). */
+void panel_cols_fit(struct panel_col *c, int n, int w, int min0);
+/* Columns the shown ones take, margin included. */
+int panel_cols_width(const struct panel_col *c, int n);
+/* One row: cell[i] (NULL: blank) in column i, role roles[i] (roles NULL: r),
+ * padded to w in r. Returns the x after the last cell. */
+int panel_cols_row(int y, int x, int w, enum term_role r, const struct panel_col *c, int n,
+		   const char *const cell[], const enum term_role *roles);
+/* A status line: left (cut after a word if need be), then each hint that
+ * still fits whole, two spaces apart. */
+void panel_status(int y, int x, int w, enum term_role r, const char *left,
+		  const char *const hints[], int n);
 /* Events view: show only type name (NULL: all) when it opens. */
 void panel_events_set_type(const char *name);
 

@@ -54,10 +54,12 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	for (int i = 0; i < t->nsrc; i++)
 		bad += t->src[i]->p.bad_calls;
 	snprintf(c, sizeof(c), "%.1f", cap ? (double)wr / (double)cap : 0);
-	term_printf(y + h - 1, x, w, TR_DIM, 1,
-		    " ring: %llu records (%u shards), written %llu = %s laps; bad calls %llu; Enter: events of the type",
-		    (unsigned long long)cap, t->nsrc ? t->src[0]->p.v.g.nshards : 0,
-		    (unsigned long long)wr, c, (unsigned long long)bad);
+	char st[256];
+	snprintf(st, sizeof(st), " ring: %llu records (%u shards), written %llu = %s laps; bad calls %llu",
+		 (unsigned long long)cap, t->nsrc ? t->src[0]->p.v.g.nshards : 0,
+		 (unsigned long long)wr, c, (unsigned long long)bad);
+	static const char *const hints[] = {"Enter: events of the type"};
+	panel_status(y + h - 1, x, w, TR_DIM, st, hints, 1);
 }
 
 static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)

@@ -181,8 +181,6 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	} else {
 		term_print(y, x, w, TR_TITLE, 1, " Topology: (no topology change seen in the ring yet)");
 	}
-	term_printf(y + 1, x, w, TR_HEADER, 1, " %-24s %-16s %8s %8s %10s %9s %7s", "SERVER", "TYPE",
-		    "RTT P50", "RTT P99", "HEARTBEATS", "LAST", "ERRORS");
 	/* servers: every key of the heartbeat and server types */
 	const char *names[64];
 	int nn = 0;
@@ -198,6 +196,25 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		if (!dup)
 			names[nn++] = t->keys[k]->name;
 	}
+	/* as the width shrinks RTT P99, then HEARTBEATS give way; then server
+	 * names are cut with a marker. ERRORS and LAST always stay. */
+	struct panel_col col[] = {
+		{"SERVER", 6, 0, 1, 0}, {"TYPE", 4, 0, 1, 0}, {"RTT P50", 8, 0, 0, 0},
+		{"RTT P99", 8, 1, 0, 0}, {"HEARTBEATS", 10, 2, 0, 0}, {"LAST", 9, 0, 0, 0},
+		{"ERRORS", 7, 0, 0, 0},
+	};
+	enum { NCOL = sizeof(col) / sizeof(col[0]) };
+	for (int i = 0; i < nn; i++) {
+		if (vm_width(names[i]) > col[0].w)
+			col[0].w = vm_width(names[i]);
+		if (vm_width(server_type(t, names[i])) > col[1].w)
+			col[1].w = vm_width(server_type(t, names[i]));
+	}
+	panel_cols_fit(col, NCOL, w, 12);
+	const char *head[NCOL];
+	for (int i = 0; i < NCOL; i++)
+		head[i] = col[i].head;
+	panel_cols_row(y + 1, x, w, TR_HEADER, col, NCOL, head, NULL);
 	int table_rows = h / 2 - 2;
 	if (table_rows < 3)
 		table_rows = 3;
@@ -226,8 +243,10 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		}
 		const char *type = server_type(t, names[r]);
 		enum term_role role = errs ? TR_WARN : strcmp(type, "Unknown") == 0 ? TR_BAD : TR_NORMAL;
-		term_printf(y + 2 + r, x, w, role, 1, " %-24.24s %-16s %8s %8s %10s %9s %7llu", names[r],
-			    type, p50, p99, cnt, last, (unsigned long long)errs);
+		char nerr[24];
+		snprintf(nerr, sizeof(nerr), "%llu", (unsigned long long)errs);
+		const char *cell[NCOL] = {names[r], type, p50, p99, cnt, last, nerr};
+		panel_cols_row(y + 2 + r, x, w, role, col, NCOL, cell, NULL);
 	}
 	if (nn == 0)
 		term_print(y + 2, x, w, TR_DIM, 1, " (no heartbeats yet)");
@@ -236,6 +255,18 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	uint64_t kept = t->nchanges < TOP_CHANGES ? t->nchanges : TOP_CHANGES;
 	int rows = y + h - ty - 1;
 	panel_list_clamp(p, (int)kept, rows);
+	/* type and key columns as wide as what is shown; the change itself is
+	 * cut after a word, with a marker */
+	int tw = 1, kw = 1;
+	for (int i = 0; i < rows && (uint64_t)(p->scroll + i) < kept; i++) {
+		const struct top_change *c = &t->changes[(t->nchanges - 1 - (uint64_t)(p->scroll + i)) % TOP_CHANGES];
+		if (vm_width(c->type) > tw)
+			tw = vm_width(c->type);
+		if (vm_width(c->key) > kw)
+			kw = vm_width(c->key);
+	}
+	if (kw > w / 3)
+		kw = w / 3;
 	for (int i = 0; i < rows && (uint64_t)(p->scroll + i) < kept; i++) {
 		const struct top_change *c = &t->changes[(t->nchanges - 1 - (uint64_t)(p->scroll + i)) % TOP_CHANGES];
 		time_t sec = (time_t)c->wall;
@@ -243,9 +274,16 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		localtime_r(&sec, &tm);
 		char when[16];
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-		term_printf(ty + 1 + i, x, w, strstr(c->type, "closed") ? TR_WARN : TR_NORMAL, 1,
-			    " %s.%03d %-17s %-22s %s", when, (int)((c->wall - (double)sec) * 1000), c->type,
-			    c->key[0] ? c->key : "-", c->text);
+		enum term_role role = strstr(c->type, "closed") ? TR_WARN : TR_NORMAL;
+		int cx = x + term_printf(ty + 1 + i, x, w, role, 0, " %s.%03d %-*s ", when,
+					 (int)((c->wall - (double)sec) * 1000), tw, c->type);
+		cx += term_print(ty + 1 + i, cx, kw < x + w - cx ? kw : x + w - cx, role, 1,
+				 c->key[0] ? c->key : "-");
+		if (cx < x + w) {
+			char text[sizeof(c->text) + 1];
+			snprintf(text, sizeof(text), " %s", c->text);
+			term_print_words(ty + 1 + i, cx, x + w - cx, role, 1, text);
+		}
 	}
 	if (kept == 0)
 		term_print(ty + 1, x, w, TR_DIM, 1, " (no changes seen yet)");

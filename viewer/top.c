@@ -253,15 +253,18 @@ static void draw_tabs(struct top *t, int cols)
 static void draw_footer(struct top *t, int row, int cols)
 {
 	if (t->msg[0] && vm_now_ns() < t->msg_until) {
-		term_print(row, 0, cols, TR_WARN, 1, t->msg);
+		term_print_words(row, 0, cols, TR_WARN, 1, t->msg);
 		return;
 	}
 	static const char *const hints[][2] = {
-		{"F1", "Help"}, {"1-5", "Views"}, {"/", "Filter"}, {"p", "Pause"},
-		{"r", "Reset"}, {"e", "Types"}, {"+-", "Rate"}, {"q", "Quit"},
+		{"F1", "Help"}, {"1-5", "Views"}, {"F4", "Filter"}, {"F6", "Sort"}, {"p", "Pause"},
+		{"e", "Types"}, {"r", "Reset"}, {"+-", "Rate"}, {"q", "Quit"},
 	};
 	int x = 0;
-	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]) && x < cols; i++) {
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		int hw = vm_width(hints[i][0]) + vm_width(hints[i][1]) + 1;
+		if (x + hw > cols)
+			break; /* whole hints only */
 		x += term_print(row, x, cols - x, TR_KEY, 0, hints[i][0]);
 		x += term_printf(row, x, cols - x, TR_STATUS, 0, "%s ", hints[i][1]);
 	}
