@@ -52,7 +52,7 @@ static int act_pause(struct top *t, int key)
 static int act_reset(struct top *t, int key)
 {
 	(void)key;
-	top_reset(t);
+	vm_set_reset(&t->set);
 	top_message(t, "reset: figures count from now (the producer's totals are unchanged)");
 	return PF_RESCAN;
 }

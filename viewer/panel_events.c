@@ -27,9 +27,9 @@ static int matches(const struct events *e, const struct top *t, const struct top
 		   struct vm_event *ev)
 {
 	char line[512];
-	if (tr->src < 0 || tr->src >= t->nsrc)
+	if (tr->src < 0 || tr->src >= t->set.nsrc)
 		return 0;
-	vm_decode(&t->src[tr->src]->p.v, &tr->rec, ev);
+	vm_decode(&t->set.src[tr->src]->p.v, &tr->rec, ev);
 	if (e->type[0] && strcmp(ev->type, e->type) != 0)
 		return 0;
 	if (!e->filter[0])
@@ -133,7 +133,7 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		draw_event(top_row + r, x, w, &c, &shown[n - 1 - r]);
 	if (n == 0)
 		term_print(y + 1, x, w, TR_DIM, 1,
-			   t->nsrc ? " (no events match yet)" : " (no process attached)");
+			   t->set.nsrc ? " (no events match yet)" : " (no process attached)");
 	char st[256];
 	int sl = 0;
 	if (e->editing || e->filter[0] || e->type[0])
@@ -180,12 +180,12 @@ static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
 		return PF_HANDLED | PF_REDRAW;
 	case TC_TYPE_NEXT: {
 		/* next type after the current one; "" after the last */
-		int cur = e->type[0] ? top_type_find(t, e->type) : -1;
+		int cur = e->type[0] ? vm_set_type_find(&t->set, e->type) : -1;
 		int next = cur + 1;
-		if (next >= t->ntypes)
+		if (next >= t->set.ntypes)
 			e->type[0] = 0;
 		else
-			snprintf(e->type, sizeof(e->type), "%s", t->types[next].name);
+			snprintf(e->type, sizeof(e->type), "%s", t->set.types[next].name);
 		return PF_HANDLED | PF_REDRAW;
 	}
 	/* back counts matching lines scrolled back from the newest; draw()
@@ -215,8 +215,7 @@ static void on_refresh(struct panel *p, struct top *t, int active)
 	struct events *e = (struct events *)p;
 	if (!active) {
 		/* not shown: no reading; start again from the ring when shown */
-		for (int i = 0; i < t->nsrc; i++)
-			t->src[i]->tailing = 0;
+		top_tail_restart(t);
 		return;
 	}
 	e->back = 0;
