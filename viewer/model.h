@@ -363,9 +363,8 @@ const char *vm_topology_type_name(int64_t v);
 /* ---- numbers as text (model_format.c) ---- */
 /* Display width of UTF-8 text: one column per code point (to align columns). */
 int vm_width(const char *s);
-/* "123ns", "4.56us", "7.89ms", "1.23s" (stats). */
-const char *vm_fmt_ns(double ns, char *buf, size_t len);
-/* Latency with 3 significant digits, at most 6 columns: "123ns" "4.56us" "78.9ms". */
+/* A duration or latency, the same everywhere (stats, tail, top): 3
+ * significant digits, at most 6 columns: "123ns" "4.56us" "78.9ms" "1.23s". */
 const char *vm_fmt_lat(double ns, char *buf, size_t len);
 /* "1.23M" style counts and rates (a negative value counts as 0). */
 const char *vm_fmt_count(double v, char *buf, size_t len);
