@@ -16,11 +16,12 @@
 
 #include "helper_common.h"
 #include "hist.h"
+#include "model.h"
 #include "openmetrics.h"
 #include "ringmon.h"
 #include "totals.h"
 
-static struct rb_view view;
+static struct vm_proc proc;
 static struct vm_totals_config cfg;
 static char lbl[128]; /* pid="P",process="N" */
 
@@ -52,9 +53,9 @@ static int setup(void **state)
 		ringmon_emit(many, ringmon_key(many, name), RB_NO_DURATION, 0, 0, 0, 0);
 	}
 	ringmon_emit(odd, ringmon_key(odd, "q\"uo\\te"), RB_NO_DURATION, 0, 0, 0, 0);
-	char err[RB_ERR_MAX];
-	assert_int_equal(rb_attach_pid(&view, getpid(), 1000, err, sizeof(err)), 0);
-	snprintf(lbl, sizeof(lbl), "pid=\"%d\",process=\"%s\"", getpid(), view.name);
+	char err[RB_ERR_MAX + 64];
+	assert_int_equal(vm_attach(&proc, getpid(), err, sizeof(err)), 0);
+	snprintf(lbl, sizeof(lbl), "pid=\"%d\",process=\"%s\"", getpid(), proc.v.name);
 	vm_totals_config_init(&cfg);
 	(void)state;
 	return 0;
@@ -63,7 +64,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	rb_detach(&view);
+	vm_detach(&proc);
 	ringmon_close();
 	th_cleanup_dir();
 	return 0;
@@ -73,7 +74,8 @@ static int teardown(void **state)
 static char *expose(enum om_format f, const struct vm_totals_config *c)
 {
 	static struct vm_totals t;
-	assert_int_equal(vm_totals_read(&t, &view, 1, c, NULL), 0);
+	vm_refresh(&proc);
+	assert_int_equal(vm_totals_read(&t, &proc, c, NULL), 0);
 	const struct vm_totals *list[] = {&t};
 	struct om_buf b = {0};
 	assert_int_equal(om_write(&b, f, list, 1, c, NULL), 0);

@@ -36,11 +36,6 @@ static int file_pid(const char *name)
 	return pid > 0 ? (int)pid : -1;
 }
 
-static int live(const struct rb_view *v)
-{
-	return rb_view_state(v) != RB_STATE_EXITED && rb_proc_alive((int)v->pid, v->start_time);
-}
-
 static struct vm_member *find(struct vm_fleet *f, uint64_t dev, uint64_t ino)
 {
 	for (size_t i = 0; i < f->n; i++)
@@ -67,50 +62,48 @@ static struct vm_member *add(struct vm_fleet *f)
 
 /* a segment not seen before: attach and keep it if it is a live producer of
  * ours that matches, else remember it unmapped */
-static void meet(struct vm_fleet *f, const char *path, int pid)
+static void meet(struct vm_fleet *f, int pid, uint64_t dev, uint64_t ino)
 {
-	struct rb_view v;
-	char err[RB_ERR_MAX];
-	int rc = rb_attach_path(&v, path, err, sizeof(err));
-	if (rc == -ENOENT || rc == -EAGAIN) /* gone, or still initialising: next scan */
+	struct vm_proc *p = malloc(sizeof(*p)); /* 1 MB, mostly untouched */
+	char err[RB_ERR_MAX + 64];
+	if (!p)
 		return;
-	if (rc == -EACCES || rc == -EPERM) {
-		f->skipped_other_user++;
+	int rc = vm_attach(p, pid, err, sizeof(err));
+	if (rc == -ENOENT || rc == -EAGAIN || rc == -ESRCH) { /* gone, or not ready: next scan */
+		free(p);
 		return;
 	}
 	if (rc) {
-		f->skipped_unreadable++;
+		if (rc == -EACCES || rc == -EPERM)
+			f->skipped_other_user++;
+		else
+			f->skipped_unreadable++; /* corrupt, another version, a false pid */
+		free(p);
 		return;
 	}
-	if (v.pid != (uint32_t)pid) { /* "ringmon.PID" claiming another pid: not trusted */
-		f->skipped_unreadable++;
-		rb_detach(&v);
+	struct vm_member *m = add(f);
+	if (!m) {
+		vm_detach(p);
+		free(p);
 		return;
 	}
-	struct vm_member *m = find(f, v.dev, v.ino);
-	if (!m && !(m = add(f))) {
-		rb_detach(&v);
-		return;
-	}
-	m->dev = v.dev;
-	m->ino = v.ino;
+	/* the segment's own identity: the file may have changed since the listing */
+	m->dev = p->v.dev ? p->v.dev : dev;
+	m->ino = p->v.ino ? p->v.ino : ino;
 	m->seen = 1;
 	int keep = 0;
-	if (f->name_pattern[0] && fnmatch(f->name_pattern, v.name, 0) != 0)
+	if (f->name_pattern[0] && fnmatch(f->name_pattern, p->v.name, 0) != 0)
 		keep = 0;
-	else if (live(&v))
+	else if (p->state == VM_LIVE)
 		keep = 1;
-	else if (rb_view_state(&v) == RB_STATE_EXITED && f->last_scan_realtime_ns &&
-		 rb_view_exit_realtime(&v) > f->last_scan_realtime_ns) {
-		/* started and exited (kept with RINGMON_KEEP) since the last scan:
-		 * shown with its final values */
-		keep = 1;
-	}
+	else if (p->state == VM_EXITED && f->last_scan_realtime_ns &&
+		 p->end_realtime_ns > f->last_scan_realtime_ns)
+		keep = 1; /* started and exited (kept, RINGMON_KEEP) since the last scan */
 	if (keep) {
-		m->v = v;
-		m->mapped = 1;
+		m->p = p;
 	} else {
-		rb_detach(&v);
+		vm_detach(p);
+		free(p);
 	}
 }
 
@@ -146,8 +139,6 @@ int vm_fleet_scan(struct vm_fleet *f, char *err, size_t errlen)
 		int pid = file_pid(de->d_name);
 		if (pid < 0)
 			continue;
-		char path[RB_PATH_MAX];
-		snprintf(path, sizeof(path), "%s/%s", rb_dir(), de->d_name);
 		struct stat st;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
@@ -156,7 +147,7 @@ int vm_fleet_scan(struct vm_fleet *f, char *err, size_t errlen)
 			m->seen = 1;
 			continue;
 		}
-		meet(f, path, pid);
+		meet(f, pid, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
 	}
 	closedir(d);
 	f->last_scan_realtime_ns = now;
@@ -175,10 +166,11 @@ int vm_fleet_scan(struct vm_fleet *f, char *err, size_t errlen)
 			n += listed(f, m, mono);
 			continue;
 		}
-		if (!m->mapped)
+		if (!m->p)
 			continue;
-		int ended = !live(&m->v);
-		if (vm_totals_read(t, &m->v, !ended, &f->cfg, m->has_tot ? &m->tot : NULL) != 0)
+		vm_refresh(m->p);
+		int ended = m->p->state != VM_LIVE;
+		if (vm_totals_read(t, m->p, &f->cfg, m->has_tot ? &m->tot : NULL) != 0)
 			continue; /* out of memory: the previous read stays */
 		if (m->has_tot)
 			vm_totals_free(&m->tot);
@@ -189,8 +181,9 @@ int vm_fleet_scan(struct vm_fleet *f, char *err, size_t errlen)
 			/* its final values are in tot: the segment is not needed */
 			m->ending = 1;
 			m->ended_ns = mono;
-			rb_detach(&m->v);
-			m->mapped = 0;
+			vm_detach(m->p);
+			free(m->p);
+			m->p = NULL;
 		}
 	}
 	free(t);
@@ -214,7 +207,7 @@ size_t vm_fleet_totals(const struct vm_fleet *f, const struct vm_totals ***out)
 	uint64_t now = f->last_scan_mono_ns;
 	for (size_t i = 0; i < f->n; i++) {
 		const struct vm_member *m = f->m[i];
-		if (m->has_tot && (m->mapped || (m->ending && listed(f, m, now))))
+		if (m->has_tot && (m->p || (m->ending && listed(f, m, now))))
 			list[n++] = &m->tot;
 	}
 	qsort(list, n, sizeof(*list), by_pid);
@@ -224,11 +217,14 @@ size_t vm_fleet_totals(const struct vm_fleet *f, const struct vm_totals ***out)
 
 static void drop(struct vm_member *m)
 {
-	if (m->mapped)
-		rb_detach(&m->v);
+	if (m->p) {
+		vm_detach(m->p);
+		free(m->p);
+		m->p = NULL;
+	}
 	if (m->has_tot)
 		vm_totals_free(&m->tot);
-	m->mapped = m->has_tot = 0;
+	m->has_tot = 0;
 }
 
 void vm_fleet_release(struct vm_fleet *f)
@@ -239,7 +235,7 @@ void vm_fleet_release(struct vm_fleet *f)
 		int lingering = m->ending && listed(f, m, f->last_scan_mono_ns + 1);
 		if (m->ending && !lingering)
 			drop(m); /* a kept segment stays remembered, unmapped */
-		if (!m->seen && !m->mapped && !lingering) {
+		if (!m->seen && !m->p && !lingering) {
 			drop(m);
 			free(m);
 			continue;

@@ -2,6 +2,12 @@
  * `ringmon export` serves and `stats --all --format openmetrics` prints.
  * Part of the reader model (no curses, no HTTP). Not installed.
  *
+ * Each producer is read through the model's struct vm_proc (vm_attach,
+ * vm_refresh); unlike vm_set (top), which sums processes by name with a
+ * history and follows at most VM_MAXPROC, the fleet keeps every process
+ * apart, has no history and no limit, counts what it skips by reason, and
+ * keeps an ended producer's final values for a while.
+ *
  * vm_fleet_scan lists $RINGMON_DIR, attaches segments it has not seen (by
  * device and inode, so a reused pid is a new producer), and reads the totals of
  * every producer it holds. A producer that exited or died since the last scan
@@ -18,12 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model.h"
 #include "segment.h"
 #include "totals.h"
 
 struct vm_member {
-	struct rb_view v;
-	int mapped;          /* v is attached */
+	struct vm_proc *p;   /* attached (the model's snapshot of one process), or NULL */
 	int ending;          /* exited or died: tot holds its final values */
 	uint64_t ended_ns;   /* when that was found (vm_now_ns) */
 	int seen;            /* found by the current scan */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hist.h"
+#include "model.h"
 
 /* Decades with 2.5 and 5 steps, 10 us to 10 s: command latencies on a LAN sit in
  * the first half, timeouts in the second. 15 bounds + +Inf. */
@@ -225,80 +226,67 @@ static struct vm_series *key_series(struct vm_type_totals *t, const char *name, 
 	return s;
 }
 
-int vm_totals_read(struct vm_totals *t, const struct rb_view *v, int live,
-		   const struct vm_totals_config *c, const struct vm_totals *prev)
+int vm_totals_read(struct vm_totals *t, const struct vm_proc *p, const struct vm_totals_config *c,
+		   const struct vm_totals *prev)
 {
+	const struct rb_view *v = &p->v;
 	memset(t, 0, sizeof(*t));
-	t->pid = (int)v->pid;
+	t->pid = p->pid;
 	memcpy(t->name, v->name, sizeof(t->name));
-	t->live = live;
+	t->live = p->state == VM_LIVE;
 	t->start_s = (double)v->created_realtime_ns / 1e9;
 	t->capacity = v->g.shard_records * v->g.nshards;
 	t->bytes = v->size;
-	t->dropped_keys = rb_view_header_u64(v, __builtin_offsetof(struct rb_header, dropped_keys));
-	t->bad_calls = rb_view_header_u64(v, __builtin_offsetof(struct rb_header, bad_calls));
-	for (uint32_t s = 0; s < v->g.nshards; s++) {
-		uint64_t h = __atomic_load_n(&rb_view_shard(v, s)->head, __ATOMIC_RELAXED);
-		t->written += h;
-		t->held += h < v->g.shard_records ? h : v->g.shard_records;
-		t->overwritten += sub0(h, v->g.shard_records);
-	}
-	uint64_t enabled = __atomic_load_n(&rb_view_control(v)->enabled, __ATOMIC_RELAXED);
-	t->ntypes = rb_view_ntypes(v);
-	uint32_t cap[RB_MAX_TYPES] = {0};
-	struct rb_summary *sum = malloc(sizeof(*sum)); /* 17 KB: not on the stack */
-	if (!sum)
-		return -ENOMEM;
-	struct rb_type_info ti;
+	t->dropped_keys = p->dropped_keys;
+	t->bad_calls = p->bad_calls;
+	t->written = p->written;
+	t->overwritten = vm_overwritten(p);
+	/* written and overwritten come from two reads of the heads */
+	t->held = t->written > t->overwritten ? t->written - t->overwritten : 0;
+	if (t->held > t->capacity)
+		t->held = t->capacity;
+	t->ntypes = p->ntypes;
 	for (uint32_t i = 0; i < t->ntypes; i++) {
 		struct vm_type_totals *ty = &t->types[i];
-		if (rb_view_type(v, i, &ti) != 0)
+		if (!p->types[i].used)
 			continue;
-		memcpy(ty->name, ti.name, sizeof(ty->name));
-		ty->enabled = (int)((enabled >> i) & 1);
+		memcpy(ty->name, p->types[i].name, sizeof(ty->name));
+		ty->enabled = p->types[i].enabled;
 		ty->keyed = vm_totals_keys_wanted(c, ty->name);
+		fold(&ty->all, &p->types[i].sum, c);
 	}
-	/* types before keys: the producer counts an event in its type, then in
-	 * its key, so a type's total read first minus its keys' read after is at
-	 * most its events without a key (never more: see compute_rest) */
-	for (uint32_t i = 0; i < t->ntypes; i++) {
-		struct vm_type_totals *ty = &t->types[i];
-		if (!ty->name[0])
-			continue;
-		rb_view_summary(v, 0, i, sum);
-		fold(&ty->all, sum, c);
-	}
-	uint32_t nkeys = rb_view_nkeys(v);
+	/* vm_refresh reads a type's statistics before its keys', and the producer
+	 * counts an event in its type before its key: the type's total minus its
+	 * keys' is at most its events without a key (see compute_rest) */
+	uint32_t cap[RB_MAX_TYPES] = {0};
 	uint32_t rank[RB_MAX_TYPES] = {0};
-	struct rb_key_info ki;
-	for (uint32_t k = 1; k < nkeys; k++) {
-		if (rb_view_key(v, k, &ki) != 0 || ki.type >= t->ntypes)
+	for (uint32_t k = 1; k < p->nkeys; k++) {
+		const struct vm_key *key = &p->keys[k];
+		if (!key->used || key->type >= t->ntypes)
 			continue;
-		struct vm_type_totals *ty = &t->types[ki.type];
+		struct vm_type_totals *ty = &t->types[key->type];
 		if (!ty->keyed || !ty->name[0])
 			continue;
 		/* in id order, which never changes: a key keeps its series, and the
 		 * keys past the limit (and the producer's own overflow) are "other" */
-		const char *name = ki.name;
-		if (ki.other || rank[ki.type] >= c->max_keys) {
-			if (!ki.other)
+		const char *name = key->name;
+		if (key->other || rank[key->type] >= c->max_keys) {
+			if (!key->other)
 				ty->folded++;
 			name = "other";
 		} else {
-			rank[ki.type]++;
+			rank[key->type]++;
 		}
-		rb_view_summary(v, 1, k, sum);
-		if (sum->count == 0 && strcmp(name, "other") == 0)
+		if (key->sum.count == 0 && strcmp(name, "other") == 0)
 			continue; /* an empty "other" is no series */
-		struct vm_series *s = key_series(ty, name, &cap[ki.type]);
+		struct vm_series *s = key_series(ty, name, &cap[key->type]);
 		if (!s) {
-			free(sum);
 			vm_totals_free(t);
 			return -ENOMEM;
 		}
 		struct vm_series one;
 		memset(&one, 0, sizeof(one));
-		fold(&one, sum, c);
+		fold(&one, &key->sum, c);
 		series_add(s, &one, c->nbounds);
 	}
 	for (uint32_t i = 0; i < t->ntypes; i++) {
@@ -308,7 +296,6 @@ int vm_totals_read(struct vm_totals *t, const struct rb_view *v, int live,
 			compute_rest(ty, pi >= 0 ? &prev->types[pi].rest : NULL, c->nbounds);
 		}
 	}
-	free(sum);
 	return 0;
 }
 

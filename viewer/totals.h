@@ -85,12 +85,13 @@ struct vm_totals {
 	struct vm_type_totals types[RB_MAX_TYPES];
 };
 
-/* Reads v's statistics into t (which owns its keys arrays: vm_totals_free).
- * prev (may be NULL) is the previous read of the same segment, to keep each
- * type's "rest" series from going down when events race the read. live is
- * stored as given. Returns 0 or -ENOMEM. Reads only; never blocks. */
-int vm_totals_read(struct vm_totals *t, const struct rb_view *v, int live,
-		   const struct vm_totals_config *c, const struct vm_totals *prev);
+/* Folds p's snapshot (vm_refresh) into t, which owns its keys arrays
+ * (vm_totals_free). prev (may be NULL) is the previous read of the same
+ * process, to keep each type's "rest" series from going down when events race
+ * the snapshot. Returns 0 or -ENOMEM. */
+struct vm_proc;
+int vm_totals_read(struct vm_totals *t, const struct vm_proc *p, const struct vm_totals_config *c,
+		   const struct vm_totals *prev);
 void vm_totals_free(struct vm_totals *t);
 /* Index of type name in t, or -1. */
 int vm_totals_type(const struct vm_totals *t, const char *name);
