@@ -72,16 +72,38 @@ static void put_value(struct om_buf *b, const char *s)
 	}
 }
 
+/* v in decimal, written backwards ending at end; returns the first digit */
+static char *u64_text(uint64_t v, char *end)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+static void put_u64(struct om_buf *b, uint64_t v)
+{
+	char buf[24];
+	char *p = u64_text(v, buf + sizeof(buf));
+	put(b, p, (size_t)(buf + sizeof(buf) - p));
+}
+
 /* ns as seconds, exactly: "0.000999424", "12", "1.5" */
 static void put_seconds(struct om_buf *b, uint64_t ns)
 {
-	char frac[16];
-	snprintf(frac, sizeof(frac), "%09llu", (unsigned long long)(ns % 1000000000ull));
+	put_u64(b, ns / 1000000000ull);
+	uint64_t frac = ns % 1000000000ull;
+	if (!frac)
+		return;
+	char digits[10];
+	for (int i = 8; i >= 0; i--, frac /= 10)
+		digits[i] = (char)('0' + frac % 10);
 	int end = 9;
-	while (end > 0 && frac[end - 1] == '0')
+	while (digits[end - 1] == '0')
 		end--;
-	frac[end] = 0;
-	putf(b, "%llu%s%s", (unsigned long long)(ns / 1000000000ull), end ? "." : "", frac);
+	put(b, ".", 1);
+	put(b, digits, (size_t)end);
 }
 
 /* ---- negotiation ---- */
@@ -128,6 +150,7 @@ struct ctx {
 	const struct vm_totals *const *procs;
 	size_t n;
 	const struct vm_totals_config *c;
+	char le[VM_MAX_BOUNDS][32]; /* ",le=\"X\"" of each bound, written once */
 };
 
 /* HELP and TYPE (and UNIT in OpenMetrics). name is the family's name: without
@@ -167,55 +190,78 @@ static void proc_labels(struct labels *l, const struct vm_totals *p, char *pidbu
 	lbl(l, "process", p->name[0] ? p->name : "?");
 }
 
-/* name{labels[,le="X"]} */
-static void put_name(struct ctx *x, const char *name, const char *suffix, const struct labels *l,
+/* a label set as text, `a="x",b="y"`, escaped once for all the lines of a
+ * series (into b, which the caller frees) */
+static void label_text(struct om_buf *b, const struct labels *l)
+{
+	for (int i = 0; i < l->n; i++) {
+		if (i)
+			put(b, ",", 1);
+		puts_(b, l->name[i]);
+		put(b, "=\"", 2);
+		put_value(b, l->value[i]);
+		put(b, "\"", 1);
+	}
+}
+
+/* name{labels[,le="X"]} and a space */
+static void put_name(struct ctx *x, const char *name, const char *suffix, const struct om_buf *lt,
 		     const char *le)
 {
 	puts_(x->b, name);
 	puts_(x->b, suffix);
-	if (l->n == 0 && !le)
-		return;
-	puts_(x->b, "{");
-	for (int i = 0; i < l->n; i++) {
-		putf(x->b, "%s%s=\"", i ? "," : "", l->name[i]);
-		put_value(x->b, l->value[i]);
-		puts_(x->b, "\"");
+	if (lt->len || le) {
+		put(x->b, "{", 1);
+		if (lt->len)
+			put(x->b, lt->p, lt->len);
+		if (le)
+			puts_(x->b, lt->len ? le : le + 1);
+		put(x->b, "} ", 2);
+	} else {
+		put(x->b, " ", 1);
 	}
-	if (le)
-		putf(x->b, "%sle=\"%s\"", l->n ? "," : "", le);
-	puts_(x->b, "}");
 }
 
 static void sample_u64(struct ctx *x, const char *name, const char *suffix, const struct labels *l,
 		       uint64_t v)
 {
-	put_name(x, name, suffix, l, NULL);
-	putf(x->b, " %llu\n", (unsigned long long)v);
+	struct om_buf lt = {0};
+	label_text(&lt, l);
+	put_name(x, name, suffix, &lt, NULL);
+	put_u64(x->b, v);
+	put(x->b, "\n", 1);
+	om_buf_free(&lt);
 }
 
 static void sample_seconds(struct ctx *x, const char *name, const char *suffix,
 			   const struct labels *l, uint64_t ns)
 {
-	put_name(x, name, suffix, l, NULL);
-	puts_(x->b, " ");
+	struct om_buf lt = {0};
+	label_text(&lt, l);
+	put_name(x, name, suffix, &lt, NULL);
 	put_seconds(x->b, ns);
-	puts_(x->b, "\n");
+	put(x->b, "\n", 1);
+	om_buf_free(&lt);
 }
 
 static void histogram(struct ctx *x, const char *name, const struct labels *l,
 		      const struct vm_series *s)
 {
-	for (uint32_t b = 0; b < x->c->nbounds; b++) {
-		struct om_buf le = {0};
-		put_seconds(&le, x->c->bound_ns[b]);
-		put_name(x, name, "_bucket", l, le.oom ? "+Inf" : le.p);
-		om_buf_free(&le);
-		putf(x->b, " %llu\n", (unsigned long long)s->below[b]);
+	struct om_buf lt = {0};
+	label_text(&lt, l);
+	for (uint32_t b = 0; b <= x->c->nbounds; b++) {
+		int inf = b == x->c->nbounds;
+		put_name(x, name, "_bucket", &lt, inf ? ",le=\"+Inf\"" : x->le[b]);
+		put_u64(x->b, inf ? s->timed : s->below[b]);
+		put(x->b, "\n", 1);
 	}
-	put_name(x, name, "_bucket", l, "+Inf");
-	putf(x->b, " %llu\n", (unsigned long long)s->timed);
-	sample_u64(x, name, "_count", l, s->timed);
-	sample_seconds(x, name, "_sum", l, s->sum_ns);
+	put_name(x, name, "_count", &lt, NULL);
+	put_u64(x->b, s->timed);
+	put(x->b, "\n", 1);
+	put_name(x, name, "_sum", &lt, NULL);
+	put_seconds(x->b, s->sum_ns);
+	put(x->b, "\n", 1);
+	om_buf_free(&lt);
 }
 
 /* ---- generic families: every type and key ---- */
@@ -349,8 +395,11 @@ static void generic(struct ctx *x)
 		char pid[16];
 		struct labels l;
 		proc_labels(&l, x->procs[i], pid, sizeof(pid));
-		put_name(x, "ringmon_producer_start_time_seconds", "", &l, NULL);
-		putf(x->b, " %.3f\n", x->procs[i]->start_s);
+		struct om_buf lt = {0};
+		label_text(&lt, &l);
+		put_name(x, "ringmon_producer_start_time_seconds", "", &lt, NULL);
+		om_buf_free(&lt);
+		putf(x->b, "%.3f\n", x->procs[i]->start_s);
 	}
 	per_proc(x, "ringmon_records_written", COUNTER, NULL,
 		 "Records written into the producer's rings.", v_written);
@@ -532,14 +581,23 @@ static void exporter(struct ctx *x, const struct om_exporter *ex)
 	sample_u64(x, "ringmon_export_skipped_segments", "", &l, ex->skipped_unreadable);
 	family(x, "ringmon_export_scrape_duration_seconds", GAUGE, "seconds",
 	       "How long the previous scrape took to read the segments and format them.");
-	put_name(x, "ringmon_export_scrape_duration_seconds", "", &none, NULL);
-	putf(x->b, " %.6f\n", ex->last_scrape_s);
+	struct om_buf lt = {0};
+	put_name(x, "ringmon_export_scrape_duration_seconds", "", &lt, NULL);
+	putf(x->b, "%.6f\n", ex->last_scrape_s);
 }
 
 int om_write(struct om_buf *b, enum om_format f, const struct vm_totals *const *procs, size_t n,
 	     const struct vm_totals_config *c, const struct om_exporter *ex)
 {
-	struct ctx x = {b, f, procs, n, c};
+	struct ctx x = {b, f, procs, n, c, {{0}}};
+	for (uint32_t i = 0; i < c->nbounds; i++) {
+		struct om_buf le = {0};
+		puts_(&le, ",le=\"");
+		put_seconds(&le, c->bound_ns[i]);
+		puts_(&le, "\"");
+		snprintf(x.le[i], sizeof(x.le[i]), "%s", le.oom ? "" : le.p);
+		om_buf_free(&le);
+	}
 	generic(&x);
 	for (size_t i = 0; i < sizeof(mongo) / sizeof(mongo[0]); i++)
 		mongo_family(&x, &mongo[i]);

@@ -139,15 +139,17 @@ static void fold(struct vm_series *out, const struct rb_summary *s, const struct
 	out->count = s->count;
 	out->sum_ns = s->sum;
 	out->max_ns = s->timed ? s->max : 0;
+	/* plain sums between the bounds' buckets: the compiler vectorizes them */
 	uint64_t run = 0;
-	uint32_t b = 0;
-	for (uint32_t i = 0; i < RB_HIST_BUCKETS; i++) {
-		while (b < c->nbounds && c->bound_idx[b] == i)
-			out->below[b++] = run;
-		run += s->bucket[i];
+	uint32_t lo = 0;
+	for (uint32_t b = 0; b < c->nbounds; b++) {
+		for (uint32_t i = lo; i < c->bound_idx[b]; i++)
+			run += s->bucket[i];
+		out->below[b] = run;
+		lo = c->bound_idx[b];
 	}
-	while (b < c->nbounds)
-		out->below[b++] = run;
+	for (uint32_t i = lo; i < RB_HIST_BUCKETS; i++)
+		run += s->bucket[i];
 	/* the histogram's own total, not s->timed: the two are separate words in
 	 * shared memory and may disagree for an event being counted right now */
 	out->timed = run;
