@@ -6,7 +6,7 @@
 
 #include <urcu-bp.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "producer.h"
 
 void producer_at_exit(void)

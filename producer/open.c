@@ -10,7 +10,7 @@
 #include <urcu-bp.h>
 #include <urcu/rculfhash.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "producer.h"
 
 struct producer producer = {.lock = PTHREAD_MUTEX_INITIALIZER};

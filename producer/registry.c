@@ -6,7 +6,7 @@
 
 #include <urcu-bp.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "producer.h"
 
 static void copy_name(char *dst, const char *src, size_t cap)

@@ -19,7 +19,7 @@
 #include "helper_common.h"
 #include "hist.h"
 #include "model.h"
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 
 static int setup(void **state)
 {

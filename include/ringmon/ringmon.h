@@ -11,7 +11,7 @@
  *
  * Example:
  *
- *     #include <ringmon.h>
+ *     #include <ringmon/ringmon.h>
  *
  *     static const char *fields[] = {"rows", "bytes"};
  *     int query = ringmon_type_register("db.query", fields, 2);
