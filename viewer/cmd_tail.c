@@ -129,7 +129,8 @@ int cmd_tail(int argc, char **argv)
 		uint64_t lost = 0;
 		/* merged by time over every shard; once the process has ended no
 		 * record is on its way, so nothing is held back */
-		size_t n = vm_tail_poll_ex(t, recs, BATCH, &lost, vm_now_ns(), finishing);
+		size_t n = vm_tail_poll_ex(t, recs, BATCH, &lost, vm_now_ns(),
+					   finishing ? 0 : VM_MERGE_HOLD_NS);
 		if (lost) {
 			if (json)
 				printf("{\"lost\":%llu}\n", (unsigned long long)lost);

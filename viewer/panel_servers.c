@@ -131,15 +131,17 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	for (int ti = 0; ti < d->ntopologies && row < y + budget; ti++) {
 		const struct vm_sdam_topology *tp = &d->topologies[ti];
 		char ago[32];
+		char name[16] = "Topology"; /* numbered when there are several */
+		if (d->ntopologies > 1)
+			snprintf(name, sizeof(name), "Topology %d", ti + 1);
 		if (tp->type >= 0)
 			term_printf(row++, x, w, tp->closed ? TR_DIM : TR_TITLE, 1,
-				    " Topology %d: %s  (since %s ago)%s", ti + 1, vm_topology_type_name(tp->type),
+				    " %s: %s  (since %s ago)%s", name, vm_topology_type_name(tp->type),
 				    vm_fmt_dur_s(wall - tp->type_wall, ago, sizeof(ago)),
 				    tp->closed ? "  closed" : "");
 		else
 			term_printf(row++, x, w, tp->closed ? TR_DIM : TR_TITLE, 1,
-				    " Topology %d: (type not seen in the ring yet)%s", ti + 1,
-				    tp->closed ? "  closed" : "");
+				    " %s: (no type seen in the ring yet)%s", name, tp->closed ? "  closed" : "");
 		for (int si = 0; si < d->nservers && row < y + budget; si++) {
 			const struct vm_sdam_server *sv = &d->servers[si];
 			if (sv->topology_id != tp->id)
@@ -197,14 +199,17 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		localtime_r(&sec, &tm);
 		char when[16];
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		char topo[24] = "";
+		if (d->ntopologies > 1 && c->topology)
+			snprintf(topo, sizeof(topo), "  (topology %d)", c->topology);
 		enum term_role role = strstr(c->type, "closed") ? TR_WARN : TR_NORMAL;
 		int cx = x + term_printf(ty + 1 + i, x, w, role, 0, " %s.%03d %-*s ", when,
 					 (int)((c->wall - (double)sec) * 1000), tw, c->type);
 		cx += term_print(ty + 1 + i, cx, kw < x + w - cx ? kw : x + w - cx, role, 1,
 				 c->key[0] ? c->key : "-");
 		if (cx < x + w) {
-			char text[sizeof(c->text) + 1];
-			snprintf(text, sizeof(text), " %s", c->text);
+			char text[sizeof(c->text) + sizeof(topo) + 1];
+			snprintf(text, sizeof(text), " %s%s", c->text, topo);
 			term_print_words(ty + 1 + i, cx, x + w - cx, role, 1, text);
 		}
 	}
