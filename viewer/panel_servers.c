@@ -205,9 +205,6 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		localtime_r(&sec, &tm);
 		char when[16];
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-		char topo[24] = "";
-		if (d->ntopologies > 1 && c->topology)
-			snprintf(topo, sizeof(topo), "  (topology %d)", c->topology);
 		enum term_role role = strstr(c->type, "closed") ? TR_WARN : TR_NORMAL;
 		int cx = x + term_printf(ty + 1 + i, x, w, role, 0, " %s.%03d %-*s ", when,
 					 (int)((c->wall - (double)sec) * 1000), tw, c->type);
@@ -221,8 +218,11 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			cx += term_print(ty + 1 + i, cx, kw < x + w - cx ? kw : x + w - cx, role, 1,
 					 c->key[0] ? c->key : "-");
 		if (cx < x + w) {
-			char text[sizeof(c->text) + sizeof(topo) + 1];
-			snprintf(text, sizeof(text), " %s%s", c->text, topo);
+			char text[sizeof(c->text) + 32];
+			if (d->ntopologies > 1 && c->topology) /* which one, when there are several */
+				snprintf(text, sizeof(text), " %s  (topology %d)", c->text, c->topology);
+			else
+				snprintf(text, sizeof(text), " %s", c->text);
 			term_print_words(ty + 1 + i, cx, x + w - cx, role, 1, text);
 		}
 	}
