@@ -18,7 +18,7 @@
 #include "hist.h"
 #include "model.h"
 #include "openmetrics.h"
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "totals.h"
 
 static struct vm_proc proc;
