@@ -459,6 +459,10 @@ static const struct mongo_family mongo[] = {
 	 "Failed MongoDB commands per error: the server's code, or \"client D.C\" for a "
 	 "driver-side error of libmongoc domain D and code C (event command.error).",
 	 {{"command.error", "code", {NULL, NULL}, 0, NULL}}},
+	{"mongodb_driver_command_write_errors", COUNTER, NULL,
+	 "MongoDB commands whose reply was ok but carried write errors or a write concern "
+	 "error, per command name (event command.write_error).",
+	 {{"command.write_error", "command", {NULL, NULL}, 0, NULL}}},
 	{"mongodb_driver_pool_checkout_seconds", HISTOGRAM, "seconds",
 	 "Time spent waiting in mongoc_client_pool_pop, per outcome: ok, timeout, empty "
 	 "(event pool.checkout).",
