@@ -68,7 +68,9 @@ static void meet(struct vm_fleet *f, int pid, uint64_t dev, uint64_t ino)
 	char err[RB_ERR_MAX + 64];
 	if (!p)
 		return;
-	int rc = vm_attach(p, pid, err, sizeof(err));
+	/* no waiting for a segment being initialised: a scrape must not stall on
+	 * producers that are starting; the next scan attaches them */
+	int rc = vm_attach_wait(p, pid, 0, err, sizeof(err));
 	if (rc == -ENOENT || rc == -EAGAIN || rc == -ESRCH) { /* gone, or not ready: next scan */
 		free(p);
 		return;
