@@ -67,7 +67,7 @@ $PY -c 'import prometheus_client' 2>/dev/null || { echo "FAIL python3-prometheus
 
 # ---- the exporter and Prometheus ----
 $RM export --listen 127.0.0.1:0 --linger 3 >"$work/export.out" 2>"$work/export.err" & EXP=$!; pids+=($EXP)
-until_ 10 "the exporter printing its address" grep -q 'serving http' "$work/export.out" || exit 1
+until_ 10 "the exporter printing its address" grep -qs 'serving http' "$work/export.out" || exit 1
 URL=$(grep -o 'http://[^ ]*/metrics' "$work/export.out")
 EPORT=${URL#http://127.0.0.1:}; EPORT=${EPORT%/metrics}
 grep -q "other users' segments are refused" "$work/export.out"; check "export says other users' segments are refused" [ $? -eq 0 ]
@@ -250,7 +250,7 @@ echo "# 256 producers ($SECONDS s)"
 # scrape of 256 producers small on a busy machine (keys are tested above)
 kill $PROMPID; wait $PROMPID 2>/dev/null
 $RM export --listen 127.0.0.1:0 --linger 3 --keys none >"$work/export2.out" 2>&1 & EXP2=$!; pids+=($EXP2)
-until_ 10 "the second exporter printing its address" grep -q 'serving http' "$work/export2.out"
+until_ 10 "the second exporter printing its address" grep -qs 'serving http' "$work/export2.out"
 URL1=$URL
 URL=$(grep -o 'http://[^ ]*/metrics' "$work/export2.out")
 many=()
