@@ -289,7 +289,7 @@ static void a_kept_segment_gives_way_when_the_same_process_reopens(void **state)
 {
 	(void)state;
 	pid_t pid = th_spawn(kept_reopen_child, NULL);
-	assert_int_equal(th_wait(pid, 10000), 0); /* the reopen was not refused */
+	assert_int_equal(th_wait(pid, 60000), 0); /* the reopen was not refused */
 	struct vm_proc *p = attach(pid);
 	assert_int_equal(count_of(p, "x"), 2); /* the new segment, kept at exit */
 	vm_detach(p);
@@ -331,7 +331,7 @@ static int child_output(int (*fn)(void *), char *buf, size_t cap)
 		exit(fn(NULL));
 	}
 	close(out[1]);
-	int status = th_wait(pid, 10000);
+	int status = th_wait(pid, 60000); /* a guard against a hang, not a speed limit */
 	size_t n = 0;
 	ssize_t r;
 	while (n + 1 < cap && (r = read(out[0], buf + n, cap - 1 - n)) > 0)
