@@ -156,15 +156,7 @@ check "every type and key in Prometheus equals ringmon stats" [ $? -eq 0 ]
 # p99: Prometheus interpolates within the bucket that holds it; stats's p99 is in it
 pq=$(qv "histogram_quantile(0.99, sum by (le) (max_over_time(ringmon_event_duration_seconds_bucket{pid=\"$L1\",type=\"synthetic.op\"}[5m])))")
 sp=$(json "$work/st1.json" "d['types']['synthetic.op']['latency_ns']['p99']")
-$PY - "$pq" "$sp" "$work/text" <<'PY'
-import re, sys
-pq, sp = float(sys.argv[1]) * 1e9, float(sys.argv[2])
-les = sorted({float(m) * 1e9 for m in re.findall(r'le="([0-9.e+-]+)"', open(sys.argv[3]).read())})
-lo = max([b for b in les if b <= sp], default=0.0)
-hi = min([b for b in les if b > sp], default=float('inf'))
-print(f'  p99: Prometheus {pq:.0f} ns, stats {sp:.0f} ns, bucket [{lo:.0f}, {hi:.0f}) ns')
-sys.exit(0 if lo <= pq <= hi and abs(pq - sp) <= hi - lo else 1)
-PY
+"${CK[@]}" p99 "$pq" "$sp" "$work/text"
 check "histogram_quantile(0.99) agrees with stats's p99 within the bucket" [ $? -eq 0 ]
 until_ 15 "loadgen $L1's series going stale" qempty "ringmon_events_total{pid=\"$L1\"}"
 check "an exited producer's series go stale after its final values" [ $? -eq 0 ]
@@ -215,15 +207,7 @@ else
 			[ "$(mx "mongodb_driver_pool_checkout_seconds_count{pid=\"$LM\"}")" = "$(cnt pool.checkout)" ]
 		pq=$(qv "histogram_quantile(0.99, sum by (le) (max_over_time(mongodb_driver_commands_seconds_bucket{pid=\"$LM\",status=\"SUCCESS\"}[5m])))")
 		sp=$(json "$work/stm.json" "d['types']['command.succeeded']['latency_ns']['p99']")
-		$PY - "$pq" "$sp" "$work/text" <<'PY'
-import re, sys
-pq, sp = float(sys.argv[1]) * 1e9, float(sys.argv[2])
-les = sorted({float(m) * 1e9 for m in re.findall(r'le="([0-9.e+-]+)"', open(sys.argv[3]).read())})
-lo = max([b for b in les if b <= sp], default=0.0)
-hi = min([b for b in les if b > sp], default=float('inf'))
-print(f'  command p99: Prometheus {pq:.0f} ns, stats {sp:.0f} ns, bucket [{lo:.0f}, {hi:.0f}) ns')
-sys.exit(0 if lo <= pq <= hi and abs(pq - sp) <= hi - lo else 1)
-PY
+		"${CK[@]}" p99 "$pq" "$sp" "$work/text"
 		check "command p99 from Prometheus agrees with stats within the bucket" [ $? -eq 0 ]
 	fi
 fi

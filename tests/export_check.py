@@ -11,10 +11,15 @@
   export_check.py series FILE
       The series of an exposition (either format), one "name{sorted labels}" a
       line, without values and without ringmon_export_* (the exporter's own).
+  export_check.py p99 PROM_SECONDS STATS_NS FILE
+      Exit 0 if Prometheus's histogram_quantile(0.99) (seconds) and ringmon
+      stats's p99 (ns) lie in the same bucket of the le bounds found in FILE (an
+      exposition) and differ by at most its width; prints both and the bucket.
   export_check.py get URL [ACCEPT]
       GET URL: prints the status, the Content-Type, then the body.
 """
 import json
+import re
 import sys
 import urllib.parse
 import urllib.request
@@ -69,6 +74,18 @@ def series(path):
     return 0
 
 
+def p99(prom_s, stats_ns, path):
+    pq, sp = float(prom_s) * 1e9, float(stats_ns)
+    les = sorted({float(m) * 1e9 for m in re.findall(r'le="([0-9.e+-]+)"', open(path).read())})
+    if not les:
+        print('  p99: no le bounds in %s' % path)
+        return 1
+    lo = max([b for b in les if b <= sp], default=0.0)
+    hi = min([b for b in les if b > sp], default=float('inf'))
+    print(f'  p99: Prometheus {pq:.0f} ns, stats {sp:.0f} ns, bucket [{lo:.0f}, {hi:.0f}) ns')
+    return 0 if lo <= pq <= hi and abs(pq - sp) <= hi - lo else 1
+
+
 def get(url, accept=None):
     req = urllib.request.Request(url, headers={'Accept': accept} if accept else {})
     try:
@@ -85,4 +102,4 @@ def get(url, accept=None):
 
 if __name__ == '__main__':
     cmd, args = sys.argv[1], sys.argv[2:]
-    sys.exit({'query': query, 'parse': parse, 'series': series, 'get': get}[cmd](*args))
+    sys.exit({'query': query, 'parse': parse, 'series': series, 'p99': p99, 'get': get}[cmd](*args))

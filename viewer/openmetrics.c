@@ -222,26 +222,31 @@ static void put_name(struct ctx *x, const char *name, const char *suffix, const 
 	}
 }
 
-static void sample_u64(struct ctx *x, const char *name, const char *suffix, const struct labels *l,
-		       uint64_t v)
+/* one sample: an integer, or ns written as seconds */
+static void sample(struct ctx *x, const char *name, const char *suffix, const struct labels *l,
+		   uint64_t v, int ns_as_seconds)
 {
 	struct om_buf lt = {0};
 	label_text(&lt, l);
 	put_name(x, name, suffix, &lt, NULL);
-	put_u64(x->b, v);
+	if (ns_as_seconds)
+		put_seconds(x->b, v);
+	else
+		put_u64(x->b, v);
 	put(x->b, "\n", 1);
 	om_buf_free(&lt);
+}
+
+static void sample_u64(struct ctx *x, const char *name, const char *suffix, const struct labels *l,
+		       uint64_t v)
+{
+	sample(x, name, suffix, l, v, 0);
 }
 
 static void sample_seconds(struct ctx *x, const char *name, const char *suffix,
 			   const struct labels *l, uint64_t ns)
 {
-	struct om_buf lt = {0};
-	label_text(&lt, l);
-	put_name(x, name, suffix, &lt, NULL);
-	put_seconds(x->b, ns);
-	put(x->b, "\n", 1);
-	om_buf_free(&lt);
+	sample(x, name, suffix, l, ns, 1);
 }
 
 static void histogram(struct ctx *x, const char *name, const struct labels *l,
