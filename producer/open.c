@@ -58,13 +58,15 @@ int producer_open_locked(uint64_t records)
 		producer.off = 1;
 		return rc;
 	}
-	if (!records)
-		records = producer.records ? producer.records : producer_env_u64("RINGMON_RECORDS", DEFAULT_RECORDS);
-	records = producer_pow2_at_least(records);
 	long cpus = sysconf(_SC_NPROCESSORS_CONF);
 	uint64_t shards = producer_env_u64("RINGMON_SHARDS", (uint64_t)(cpus > 0 ? cpus : 1) + 1);
 	if (shards > RB_MAX_SHARDS)
 		shards = RB_MAX_SHARDS;
+	if (!records)
+		records = producer.records ? producer.records
+					   : producer_env_u64("RINGMON_RECORDS",
+							      producer_default_records((uint32_t)shards));
+	records = producer_pow2_at_least(records);
 	uint64_t keys = producer_env_u64("RINGMON_KEYS", DEFAULT_KEYS);
 	if (keys < 2)
 		keys = 2;
@@ -74,6 +76,11 @@ int producer_open_locked(uint64_t records)
 	struct rb_segment *old = producer.seg;
 	if (old && keys < rb_seg_header(old)->nkeys)
 		keys = rb_seg_header(old)->nkeys;
+	uint64_t pool = producer_pool_size((uint32_t)shards, (uint32_t)keys);
+	/* segments of our processes that are gone, beyond the newest few kept for
+	 * post-mortem reading, would pile up in /dev/shm (and may be what fills it) */
+	uint64_t freed;
+	(void)rb_reap(rb_dir(), producer_keep_dead(), &freed);
 	char err[RB_ERR_MAX + 128];
 	struct rb_segment *seg = malloc(sizeof(*seg));
 	if (!seg) {
@@ -88,7 +95,8 @@ int producer_open_locked(uint64_t records)
 		producer.off = 1;
 		return -ENOMEM;
 	}
-	rc = rb_segment_create(seg, (uint32_t)shards, records, (uint32_t)keys, err, sizeof(err));
+	rc = rb_segment_create(seg, (uint32_t)shards, records, (uint32_t)keys, pool, err,
+			       sizeof(err));
 	if (rc) {
 		free(r);
 		free(seg);

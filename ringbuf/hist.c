@@ -36,6 +36,7 @@ void rb_summary_add(struct rb_summary *a, const struct rb_summary *b)
 	a->count += b->count;
 	a->timed += b->timed;
 	a->sum += b->sum;
+	a->coarse += b->coarse;
 	if (b->timed && b->min < a->min)
 		a->min = b->min;
 	if (b->timed && b->max > a->max)
@@ -49,6 +50,7 @@ void rb_summary_sub(struct rb_summary *a, const struct rb_summary *b)
 	a->count -= b->count;
 	a->timed -= b->timed;
 	a->sum -= b->sum;
+	a->coarse -= b->coarse;
 	uint32_t lo = RB_HIST_BUCKETS, hi = 0;
 	for (uint32_t i = 0; i < RB_HIST_BUCKETS; i++) {
 		a->bucket[i] -= b->bucket[i];

@@ -24,9 +24,13 @@ uint64_t rb_hist_width(uint32_t i);
 /* The value a bucket stands for: its midpoint (within 1/128 of any value in it). */
 uint64_t rb_hist_value(uint32_t i);
 
-/* A summed statistic, as readers see it (see struct rb_stat). */
+/* A summed statistic, as readers see it (see struct rb_stat). coarse counts
+ * the values whose octave had no histogram chunk (the statistics pool was
+ * full): they are in bucket[] at their octave's middle bucket, so a percentile
+ * that falls on them is within 50% instead of 1%. */
 struct rb_summary {
 	uint64_t count, timed, sum, min, max;
+	uint64_t coarse;
 	uint64_t bucket[RB_HIST_BUCKETS];
 };
 

@@ -22,13 +22,20 @@
  *   sec[RB_SEC_SHARDS]  +----------------------------+
  *                       | shard 0: rb_shard_head     |  ring head, owner
  *                       |          rb_record[cap]    |  the ring
- *                       |          rb_stat[max_types]|  per-type statistics
- *                       |          rb_stat[max_keys] |  per-key statistics
+ *                       |          u32 index[max_types + max_keys]
+ *                       |                            |  where each type's and key's
+ *                       |                            |  statistics are, 0 = none yet
  *                       | shard 1 ...                |  (each shard_size bytes)
+ *   pool_offset         +----------------------------+
+ *                       | struct rb_pool_head (64 B) |  allocation counters
+ *                       | struct rb_stat spill[128]  |  fallbacks when the pool is full
+ *                       | stat blocks and histogram  |  handed out on first use by
+ *                       | chunks ...                 |  fetch-add, never freed
  *                       +----------------------------+
  *
  * Every section starts on a 4096-byte boundary; every shard is a multiple of
- * 4096 bytes long.
+ * 4096 bytes long. Statistics take memory only for the types, keys and value
+ * ranges a shard actually sees (docs/format.md, "Statistics").
  */
 #ifndef RINGMON_LAYOUT_H
 #define RINGMON_LAYOUT_H
@@ -36,7 +43,7 @@
 #include <stdint.h>
 
 #define RB_MAGIC 0x314e4f4d474e4952ull /* "RINGMON1" read as little-endian bytes */
-#define RB_VERSION_MAJOR 1u
+#define RB_VERSION_MAJOR 2u
 #define RB_VERSION_MINOR 0u
 #define RB_VERSION ((RB_VERSION_MAJOR << 16) | RB_VERSION_MINOR)
 #define RB_VERSION_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -61,6 +68,9 @@
 #define RB_HIST_SUB (1u << RB_HIST_SUB_BITS)
 #define RB_HIST_MAX_EXP 38u /* highest octave: [2^38, 2^39) */
 #define RB_HIST_BUCKETS (2u * RB_HIST_SUB + (RB_HIST_MAX_EXP - RB_HIST_SUB_BITS) * RB_HIST_SUB)
+/* Buckets come in chunks of RB_HIST_SUB (one octave; the first two chunks are
+ * the values 0..63 and 64..127): bucket i is entry i % 64 of chunk i / 64. */
+#define RB_HIST_CHUNKS (RB_HIST_BUCKETS / RB_HIST_SUB)
 
 enum rb_state {
 	RB_STATE_RUNNING = 1, /* producer alive as far as it knows */
@@ -115,7 +125,12 @@ struct rb_header {
 	uint64_t bad_calls;           /* 200 emits with an invalid type or key id */
 	char name[RB_PROC_NAME_LEN];  /* 208 process name (comm), NUL-terminated */
 	char cmdline[RB_CMDLINE_LEN]; /* 240 argv joined by spaces, NUL-terminated */
-	uint8_t reserved[RB_PAGE - 496]; /* 496 zero */
+	uint64_t pool_offset;         /* 496 statistics pool: multiple of RB_PAGE, after the shards */
+	uint64_t pool_size;           /* 504 bytes, multiple of RB_PAGE; the segment's last section */
+	uint32_t stat_size;           /* 512 sizeof(struct rb_stat) */
+	uint32_t chunk_size;          /* 516 sizeof(struct rb_chunk) */
+	uint64_t index_offset;        /* 520 of the statistics index within each shard */
+	uint8_t reserved[RB_PAGE - 528]; /* 528 zero */
 };
 
 #define RB_MAX_SHARDS 64u
@@ -191,18 +206,55 @@ struct rb_record {
 /* seq while a writer fills the slot: (pos + 1) | RB_SEQ_BUSY */
 #define RB_SEQ_BUSY (1ull << 63)
 
-/* Exact statistics of one type or key within one shard. Readers sum shards.
+/* ---- Statistics (docs/format.md, "Statistics") ----
+ *
+ * Each shard has an index of u32 entries, one per type id (0..63) and then one
+ * per key id: the position of that type's or key's rb_stat block in the pool,
+ * in RB_POOL_UNIT units from the pool's start; 0 = not used in this shard yet.
+ * A block is handed out from the pool at the first event of its type or key in
+ * the shard, and a histogram chunk at the first value in its octave, by a
+ * fetch-add on rb_pool_head.used: no lock, no system call, no allocation, and
+ * the pool was reserved and mapped with the segment, so no fault either. When
+ * the pool is full, a type's events go to its spill block, a key's to its
+ * type's key spill block (readers add that to the type's "other" key), and a
+ * value whose chunk cannot be had is counted in its octave only (a coarse
+ * count in the chunk entry itself): every event stays counted exactly. */
+#define RB_POOL_UNIT 64u        /* allocation granule and index unit, bytes */
+#define RB_SPILL_BLOCKS (2u * RB_MAX_TYPES) /* per type: the type's, its keys' */
+/* chunk[] entries: 0 = no value in this octave yet; RB_CHUNK_AT | unit = the
+ * chunk of 64 bucket counts at that pool unit; else (bit 63 clear, nonzero) a
+ * coarse count of values of this octave that found no room for a chunk. */
+#define RB_CHUNK_AT (1ull << 63)
+
+/* Allocation counters, the first RB_POOL_UNIT bytes of the pool (a cache line
+ * of their own: every shard's first uses fetch-add `used`). */
+struct rb_pool_head {
+	uint64_t used;          /*   0 bytes handed out, from the pool's start; may pass the
+	                                size by the requests that failed */
+	uint64_t failed_blocks; /*   8 type/key blocks refused: events went to a spill block */
+	uint64_t failed_chunks; /*  16 histogram chunks refused: values counted by octave */
+	uint64_t wasted;        /*  24 bytes lost to two threads of the shared shard allocating
+	                                the same block or chunk at once (one of them is kept) */
+	uint64_t reserved[4];   /*  32 */
+};
+
+/* Exact statistics of one type or key within one shard (or a spill block).
  * count counts events; timed those that carried a duration (the histogram's
- * total); sum/min/max are over durations in ns. min is UINT64_MAX while
- * timed == 0. */
+ * total, coarse counts included); sum/min/max are over durations in ns. min is
+ * UINT64_MAX while timed == 0 (written before the block is published). */
 struct rb_stat {
-	uint64_t count;  /*   0 */
-	uint64_t timed;  /*   8 */
-	uint64_t sum;    /*  16 */
-	uint64_t min;    /*  24 */
-	uint64_t max;    /*  32 */
-	uint64_t reserved[3];
-	uint64_t bucket[RB_HIST_BUCKETS]; /* 64 */
+	uint64_t count;                  /*   0 */
+	uint64_t timed;                  /*   8 */
+	uint64_t sum;                    /*  16 */
+	uint64_t min;                    /*  24 */
+	uint64_t max;                    /*  32 */
+	uint64_t chunk[RB_HIST_CHUNKS];  /*  40 see RB_CHUNK_AT */
+	uint64_t reserved;               /* 312 */
+};
+
+/* 64 bucket counts of one octave (chunk c holds buckets 64c .. 64c + 63). */
+struct rb_chunk {
+	uint64_t bucket[RB_HIST_SUB];
 };
 
 _Static_assert(sizeof(struct rb_header) == RB_PAGE, "header is one page");
@@ -214,7 +266,12 @@ _Static_assert(sizeof(struct rb_type) == 128, "type slot size");
 _Static_assert(sizeof(struct rb_key) == 64, "key slot size");
 _Static_assert(sizeof(struct rb_shard_head) == 128, "shard head size");
 _Static_assert(sizeof(struct rb_record) == RB_RECORD_SIZE, "record size");
-_Static_assert(sizeof(struct rb_stat) == 64 + 8 * RB_HIST_BUCKETS, "stat size");
-_Static_assert(RB_HIST_BUCKETS == 2176, "histogram size");
+_Static_assert(__builtin_offsetof(struct rb_header, pool_offset) == 496, "pool offset");
+_Static_assert(__builtin_offsetof(struct rb_header, index_offset) == 520, "index offset");
+_Static_assert(sizeof(struct rb_pool_head) == RB_POOL_UNIT, "pool head size");
+_Static_assert(sizeof(struct rb_stat) == 320 && sizeof(struct rb_stat) % RB_POOL_UNIT == 0,
+	       "stat size");
+_Static_assert(sizeof(struct rb_chunk) == 512, "chunk size");
+_Static_assert(RB_HIST_BUCKETS == 2176 && RB_HIST_CHUNKS == 34, "histogram size");
 
 #endif
