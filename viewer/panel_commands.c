@@ -86,9 +86,9 @@ static const struct rb_summary *row_summary(const struct top *t, const struct cm
 {
 	rb_summary_clear(&scratch);
 	if (r->ok >= 0)
-		rb_summary_add(&scratch, t->keys[r->ok]->sum);
+		rb_summary_add(&scratch, t->set.keys[r->ok]->sum);
 	if (r->fail >= 0)
-		rb_summary_add(&scratch, t->keys[r->fail]->sum);
+		rb_summary_add(&scratch, t->set.keys[r->fail]->sum);
 	return &scratch;
 }
 
@@ -105,12 +105,20 @@ static int cmp_rows(const void *a, const void *b)
 	return cmds.reverse ? -d : d;
 }
 
+/* succeeded + failed per second over the last second; 0 until it is covered */
+static double rate_sum(const struct top *t, int ok, int fail)
+{
+	double a = ok >= 0 ? vm_set_key_rate(&t->set, ok, 1.0) : 0;
+	double b = fail >= 0 ? vm_set_key_rate(&t->set, fail, 1.0) : 0;
+	return (a > 0 ? a : 0) + (b > 0 ? b : 0);
+}
+
 static void build(struct commands *c, const struct top *t)
 {
 	c->nrows = 0;
-	for (int k = 0; k < t->nkeys; k++) {
-		const struct top_key *key = t->keys[k];
-		int role = type_role(c, t->types[key->type].name);
+	for (int k = 0; k < t->set.nkeys; k++) {
+		const struct vm_agg_key *key = t->set.keys[k];
+		int role = type_role(c, t->set.types[key->type].name);
 		if (!role || !top_match(key->name, c->filter) || (key->other && key->sum->count == 0))
 			continue;
 		struct cmd_row *r = row_for(c, key->name);
@@ -125,11 +133,10 @@ static void build(struct commands *c, const struct top *t)
 		struct cmd_row *r = &c->rows[i];
 		const struct rb_summary *s = row_summary(t, r);
 		r->v[C_COUNT] = (double)s->count;
-		r->v[C_RATE] = (r->ok >= 0 ? top_key_rate(t, r->ok, 1.0) : 0) +
-			       (r->fail >= 0 ? top_key_rate(t, r->fail, 1.0) : 0);
+		r->v[C_RATE] = rate_sum(t, r->ok, r->fail);
 		/* command.ns keeps one key per namespace for both outcomes (the
 		 * record's "ok" field tells them apart): no failure count there */
-		r->v[C_FAIL] = r->fail >= 0 ? (double)t->keys[r->fail]->sum->count : c->ns ? -1 : 0;
+		r->v[C_FAIL] = r->fail >= 0 ? (double)t->set.keys[r->fail]->sum->count : c->ns ? -1 : 0;
 		r->v[C_MEAN] = rb_summary_mean(s);
 		r->v[C_P50] = (double)rb_summary_quantile(s, 0.50);
 		r->v[C_P90] = (double)rb_summary_quantile(s, 0.90);
@@ -142,8 +149,8 @@ static void build(struct commands *c, const struct top *t)
 
 static int any_commands(const struct top *t)
 {
-	for (int i = 0; i < t->ntypes; i++)
-		if (strncmp(t->types[i].name, "command.", 8) == 0)
+	for (int i = 0; i < t->set.ntypes; i++)
+		if (strncmp(t->set.types[i].name, "command.", 8) == 0)
 			return 1;
 	return 0;
 }
@@ -151,9 +158,9 @@ static int any_commands(const struct top *t)
 static void fmt_cell(int col, double v, char *buf, size_t len)
 {
 	if (col == C_COUNT || col == C_RATE || col == C_FAIL)
-		top_fmt_count(v, buf, len);
+		vm_fmt_count(v, buf, len);
 	else
-		top_fmt_lat(v, buf, len);
+		vm_fmt_lat(v, buf, len);
 }
 
 static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, int w)
@@ -169,29 +176,29 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 	char a[16], b[16], m[16], p50[16], p99[16], mx[16], mn[16];
 	term_printf(y, x, w, TR_HEADER, 1,
 		    " %s: %s calls, %s failed, %s/s, mean %s, p50 %s, p99 %s, max %s   (Esc: back)",
-		    r->name, top_fmt_count(r->v[C_COUNT], a, sizeof(a)),
-		    top_fmt_count(r->v[C_FAIL], b, sizeof(b)), top_fmt_count(r->v[C_RATE], m, sizeof(m)),
-		    top_fmt_lat(r->v[C_MEAN], mn, sizeof(mn)), top_fmt_lat(r->v[C_P50], p50, sizeof(p50)),
-		    top_fmt_lat(r->v[C_P99], p99, sizeof(p99)), top_fmt_lat(r->v[C_MAX], mx, sizeof(mx)));
+		    r->name, vm_fmt_count(r->v[C_COUNT], a, sizeof(a)),
+		    vm_fmt_count(r->v[C_FAIL], b, sizeof(b)), vm_fmt_count(r->v[C_RATE], m, sizeof(m)),
+		    vm_fmt_lat(r->v[C_MEAN], mn, sizeof(mn)), vm_fmt_lat(r->v[C_P50], p50, sizeof(p50)),
+		    vm_fmt_lat(r->v[C_P99], p99, sizeof(p99)), vm_fmt_lat(r->v[C_MAX], mx, sizeof(mx)));
 	/* sparklines of the rate and the p99 of each refresh interval */
 	double rate[512], p[512];
 	int n = w - 32 > 512 ? 512 : w - 32, got = 0;
 	for (int i = n - 1; i >= 0; i--) {
-		long j = top_hist_back(t, (uint64_t)(n - 1 - i));
-		long j0 = top_hist_back(t, (uint64_t)(n - i));
+		long j = vm_set_hist_back(&t->set, (uint64_t)(n - 1 - i));
+		long j0 = vm_set_hist_back(&t->set, (uint64_t)(n - i));
 		rate[i] = p[i] = 0;
 		if (j < 0 || j0 < 0)
 			continue;
-		double dt = (double)(t->hist_t[j] - t->hist_t[j0]) / 1e9;
+		double dt = (double)(t->set.hist_t[j] - t->set.hist_t[j0]) / 1e9;
 		uint64_t cnt = 0, q = 0;
 		if (r->ok >= 0) {
-			cnt += t->keys[r->ok]->count[j] - t->keys[r->ok]->count[j0];
-			q = t->keys[r->ok]->p99[j];
+			cnt += t->set.keys[r->ok]->count[j] - t->set.keys[r->ok]->count[j0];
+			q = t->set.keys[r->ok]->p99[j];
 		}
 		if (r->fail >= 0) {
-			cnt += t->keys[r->fail]->count[j] - t->keys[r->fail]->count[j0];
-			if (t->keys[r->fail]->p99[j] > q)
-				q = t->keys[r->fail]->p99[j];
+			cnt += t->set.keys[r->fail]->count[j] - t->set.keys[r->fail]->count[j0];
+			if (t->set.keys[r->fail]->p99[j] > q)
+				q = t->set.keys[r->fail]->p99[j];
 		}
 		rate[i] = dt > 0 ? (double)cnt / dt : 0;
 		p[i] = (double)q;
@@ -219,7 +226,7 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 		int len = snprintf(line, sizeof(line), " %s.%03d %8s %-6s", when,
 				   (int)((e->wall - (double)sec) * 1000),
-				   top_fmt_lat((double)e->dur_ns, a, sizeof(a)), c->slow[i].failed ? "FAILED" : "ok");
+				   vm_fmt_lat((double)e->dur_ns, a, sizeof(a)), c->slow[i].failed ? "FAILED" : "ok");
 		for (uint32_t f = 0; f < e->nfields && len > 0 && (size_t)len < sizeof(line); f++)
 			len += snprintf(line + len, sizeof(line) - (size_t)len, " %s=%lld",
 					e->field_name[f], (long long)e->field[f]);
@@ -369,7 +376,7 @@ static void scan_one(struct top *t, int si, const struct rb_record *r, void *arg
 	struct scan_arg *a = arg;
 	if (!r->key || r->dur_ns == RB_NO_DURATION)
 		return;
-	const struct top_src *s = t->src[si];
+	const struct vm_src *s = t->set.src[si];
 	if (r->key > s->p.v.g.max_keys)
 		return;
 	int k = s->key_map[r->key];
@@ -406,7 +413,7 @@ static void on_refresh(struct panel *p, struct top *t, int active)
 		return;
 	c->nslow = 0;
 	/* the whole ring, once per refresh: bounded by its size */
-	top_scan_rings(t, top_capacity(t) + 4096, scan_one, &a);
+	top_scan_rings(t, vm_set_capacity(&t->set) + 4096, scan_one, &a);
 }
 
 static int text_input(const struct panel *p)

@@ -26,9 +26,9 @@ static int matches(const struct events *e, const struct top *t, const struct top
 		   char *line, size_t len)
 {
 	struct vm_event ev;
-	if (tr->src < 0 || tr->src >= t->nsrc)
+	if (tr->src < 0 || tr->src >= t->set.nsrc)
 		return 0;
-	vm_decode(&t->src[tr->src]->p.v, &tr->rec, &ev);
+	vm_decode(&t->set.src[tr->src]->p.v, &tr->rec, &ev);
 	if (e->type[0] && strcmp(ev.type, e->type) != 0)
 		return 0;
 	vm_event_format(&ev, 0, line, len);
@@ -66,7 +66,7 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		term_print(top_row + r, x, w, TR_NORMAL, 1, lines_at[shown - 1 - r]);
 	if (shown == 0)
 		term_print(y + 1, x, w, TR_DIM, 1,
-			   t->nsrc ? " (no events match yet)" : " (no process attached)");
+			   t->set.nsrc ? " (no events match yet)" : " (no process attached)");
 	char st[256];
 	if (e->editing || e->filter[0] || e->type[0]) {
 		snprintf(st, sizeof(st), " type: %s  filter: %s%s", e->type[0] ? e->type : "all",
@@ -102,12 +102,12 @@ static int on_key(struct panel *p, struct top *t, int key)
 		return PF_HANDLED | PF_REDRAW;
 	case 't': {
 		/* next type after the current one; "" after the last */
-		int cur = e->type[0] ? top_type_find(t, e->type) : -1;
+		int cur = e->type[0] ? vm_set_type_find(&t->set, e->type) : -1;
 		int next = cur + 1;
-		if (next >= t->ntypes)
+		if (next >= t->set.ntypes)
 			e->type[0] = 0;
 		else
-			snprintf(e->type, sizeof(e->type), "%s", t->types[next].name);
+			snprintf(e->type, sizeof(e->type), "%s", t->set.types[next].name);
 		return PF_HANDLED | PF_REDRAW;
 	}
 	case KEY_UP: case 'k': e->back++; break;
@@ -135,8 +135,7 @@ static void on_refresh(struct panel *p, struct top *t, int active)
 	struct events *e = (struct events *)p;
 	if (!active) {
 		/* not shown: no reading; start again from the ring when shown */
-		for (int i = 0; i < t->nsrc; i++)
-			t->src[i]->tailing = 0;
+		top_tail_restart(t);
 		return;
 	}
 	e->back = 0;

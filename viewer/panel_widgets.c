@@ -6,25 +6,6 @@
 #include "panel.h"
 #include "term.h"
 
-const char *top_fmt_lat(double ns, char *buf, size_t len)
-{
-	static const char *const unit[] = {"ns", "us", "ms", "s"};
-	int u = 0;
-	if (ns < 0)
-		ns = 0;
-	while (u < 3 && ns >= 999.5) {
-		ns /= 1000;
-		u++;
-	}
-	if (ns >= 99.95 || u == 0)
-		snprintf(buf, len, "%.0f%s", ns, unit[u]);
-	else if (ns >= 9.995)
-		snprintf(buf, len, "%.1f%s", ns, unit[u]);
-	else
-		snprintf(buf, len, "%.2f%s", ns, unit[u]);
-	return buf;
-}
-
 int panel_draw_hist(const struct rb_summary *s, int y, int x, int h, int w)
 {
 	enum { NOCT = 40 };
@@ -60,9 +41,9 @@ int panel_draw_hist(const struct rb_summary *s, int y, int x, int h, int w)
 	for (int r = 0; r < rows; r++) {
 		int e_hi = first + (r + 1) * step; /* bucket row covers [2^e, 2^e_hi) */
 		char lo[16], hi[16], cnt[16];
-		top_fmt_lat((double)(1ull << (first + r * step)), lo, sizeof(lo));
-		top_fmt_lat((double)(1ull << (e_hi < 63 ? e_hi : 62)), hi, sizeof(hi));
-		top_fmt_count((double)rowc[r], cnt, sizeof(cnt));
+		vm_fmt_lat((double)(1ull << (first + r * step)), lo, sizeof(lo));
+		vm_fmt_lat((double)(1ull << (e_hi < 63 ? e_hi : 62)), hi, sizeof(hi));
+		vm_fmt_count((double)rowc[r], cnt, sizeof(cnt));
 		term_printf(y + r, x, 16, TR_NORMAL, 1, "%6s-%-6s ", lo, hi);
 		term_bar(y + r, x + 16, barw, max ? (double)rowc[r] / (double)max : 0, TR_BAR);
 		term_printf(y + r, x + 16 + barw, 12, TR_NORMAL, 1, " %6s %4.1f%%", cnt,
@@ -79,11 +60,11 @@ void panel_draw_spark(const char *label, const double *v, int n, int is_ns, int 
 		if (v[i] > max)
 			max = v[i];
 	if (is_ns) {
-		top_fmt_lat(now, a, sizeof(a));
-		top_fmt_lat(max, b, sizeof(b));
+		vm_fmt_lat(now, a, sizeof(a));
+		vm_fmt_lat(max, b, sizeof(b));
 	} else {
-		top_fmt_count(now, a, sizeof(a));
-		top_fmt_count(max, b, sizeof(b));
+		vm_fmt_count(now, a, sizeof(a));
+		vm_fmt_count(max, b, sizeof(b));
 	}
 	int lw = 12, tw = 26;
 	term_printf(y, x, lw, TR_NORMAL, 1, "%s", label);
