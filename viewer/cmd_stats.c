@@ -20,11 +20,13 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ringmon stats PID [--json] [--interval S [--cumulative]] [--count N]\n\n"
+	fprintf(f, "usage: ringmon stats PID [--json] [--type NAME] [--interval S [--cumulative]] [--count N]\n\n"
 		   "Prints PID's exact counters and latency percentiles per event type and per\n"
 		   "key (p50 p90 p99 p99.9 max mean, from histograms with <1%% error). Keys\n"
 		   "that did not fit in the key table are counted under \"other\".\n"
 		   "  --json         one JSON object per report (schema 1: docs/cli.md)\n"
+		   "  --type NAME    only this type (a prefix with a trailing '*': command.*);\n"
+		   "                 a NAME that matches no type is an error (exit 1)\n"
 		   "  --interval S   report every S seconds: rates and percentiles of the\n"
 		   "                 events of the last interval (counts stay totals)\n"
 		   "  --cumulative   with --interval: percentiles since the process started\n"
@@ -95,6 +97,14 @@ static void add_figures(const struct report *r, json_object *o, int type, int ke
 							       type, key, &scratch)));
 }
 
+static const char *only; /* --type */
+
+/* types shown: all, or those --type matches */
+static int shown(const struct vm_set *set, int type)
+{
+	return !only || cli_type_match(only, set->types[type].name);
+}
+
 /* keys listed under a type: every key of it, and "other" once it counted */
 static int listed(const struct vm_set *set, int key, int type)
 {
@@ -121,6 +131,8 @@ static void print_json(const struct report *r)
 		json_object_object_add(o, "interval_s", json_object_new_double(r->interval));
 	json_object *types = json_object_new_object();
 	for (int i = 0; i < set->ntypes; i++) {
+		if (!shown(set, i))
+			continue;
 		json_object *to = json_object_new_object();
 		add_figures(r, to, i, -1);
 		json_object_object_add(to, "enabled", json_object_new_boolean(set->types[i].enabled));
@@ -140,6 +152,9 @@ static void print_json(const struct report *r)
 	json_object_put(o);
 }
 
+/* the first column, as wide as the longest label (set by print_text) */
+static int label_w = 30;
+
 static void row(const struct report *r, const char *name, int indent, int type, int key,
 		const char *on)
 {
@@ -147,14 +162,16 @@ static void row(const struct report *r, const char *name, int indent, int type, 
 	const struct rb_summary *total = key >= 0 ? r->set->keys[key]->sum : &r->set->types[type].sum;
 	const struct rb_summary *s = latency_of(r, type, key, &scratch);
 	double rate = rate_of(r, type, key, total->count);
-	char b[6][32], rb[32], label[64];
-	snprintf(label, sizeof(label), "%*s%s", indent, "", name);
+	char b[6][32], rb[32];
+	/* padded by display columns: a UTF-8 name keeps the columns aligned */
+	int pad = label_w - indent - vm_width(name);
+	printf("%*s%s%*s", indent, "", name, pad > 0 ? pad : 0, "");
 	if (rate >= 0)
 		snprintf(rb, sizeof(rb), "%.1f", rate);
 	else
 		snprintf(rb, sizeof(rb), "-");
 	if (s->timed)
-		printf("%-30s %12llu %10s %-3s %9s %9s %9s %9s %9s %9s\n", label,
+		printf(" %12llu %10s %-3s %9s %9s %9s %9s %9s %9s\n",
 		       (unsigned long long)total->count, rb, on,
 		       vm_fmt_ns(rb_summary_mean(s), b[0], 32),
 		       vm_fmt_ns((double)rb_summary_quantile(s, 0.5), b[1], 32),
@@ -163,7 +180,7 @@ static void row(const struct report *r, const char *name, int indent, int type, 
 		       vm_fmt_ns((double)rb_summary_quantile(s, 0.999), b[4], 32),
 		       vm_fmt_ns((double)s->max, b[5], 32));
 	else
-		printf("%-30s %12llu %10s %-3s %9s %9s %9s %9s %9s %9s\n", label,
+		printf(" %12llu %10s %-3s %9s %9s %9s %9s %9s %9s\n",
 		       (unsigned long long)total->count, rb, on, "-", "-", "-", "-", "-", "-");
 }
 
@@ -178,9 +195,19 @@ static void print_text(const struct report *r)
 	if (r->interval > 0)
 		printf("rates and %s over the last %gs; counts since the start\n",
 		       r->cumulative ? "(since the start) percentiles" : "percentiles", r->interval);
-	printf("%-30s %12s %10s %-3s %9s %9s %9s %9s %9s %9s\n", "TYPE / KEY", "COUNT",
+	label_w = 10; /* "TYPE / KEY" */
+	for (int i = 0; i < set->ntypes; i++)
+		if (shown(set, i) && vm_width(set->types[i].name) > label_w)
+			label_w = vm_width(set->types[i].name);
+	for (int k = 0; k < set->nkeys; k++)
+		if (shown(set, set->keys[k]->type) && listed(set, k, set->keys[k]->type) &&
+		    2 + vm_width(set->keys[k]->name) > label_w)
+			label_w = 2 + vm_width(set->keys[k]->name);
+	printf("%-*s %12s %10s %-3s %9s %9s %9s %9s %9s %9s\n", label_w, "TYPE / KEY", "COUNT",
 	       r->interval > 0 ? "RATE/S" : "AVG/S", "ON", "MEAN", "P50", "P90", "P99", "P99.9", "MAX");
 	for (int i = 0; i < set->ntypes; i++) {
+		if (!shown(set, i))
+			continue;
 		row(r, set->types[i].name, 0, i, -1, set->types[i].enabled ? "on" : "off");
 		for (int k = 0; k < set->nkeys; k++)
 			if (listed(set, k, i))
@@ -193,14 +220,16 @@ int cmd_stats(int argc, char **argv)
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'}, {"interval", required_argument, NULL, 'i'},
 		{"count", required_argument, NULL, 'n'}, {"cumulative", no_argument, NULL, 'c'},
+		{"type", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	int json = 0, cumulative = 0, c;
 	double interval = 0;
 	long count = -1;
 	char *end;
-	while ((c = getopt_long(argc, argv, "ji:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ji:t:n:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
+		case 't': only = optarg; break;
 		case 'c': cumulative = 1; break;
 		case 'i':
 			interval = strtod(optarg, &end);
@@ -246,6 +275,19 @@ int cmd_stats(int argc, char **argv)
 		return 1;
 	}
 	vm_set_refresh(set, vm_now_ns()); /* the first sample: rates count from here */
+	if (only) {
+		const char *names[RB_MAX_TYPES];
+		int n = 0, found = 0;
+		for (int i = 0; i < set->ntypes && n < (int)RB_MAX_TYPES; i++) {
+			names[n++] = set->types[i].name;
+			found |= shown(set, i);
+		}
+		if (!found) {
+			cli_no_type("stats", pid, only, names, n);
+			vm_set_free(set);
+			return 1;
+		}
+	}
 	struct report r = {set, &set->src[0]->p, interval, cumulative};
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);

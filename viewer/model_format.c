@@ -3,6 +3,14 @@
 
 #include <stdio.h>
 
+int vm_width(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 const char *vm_fmt_ns(double ns, char *buf, size_t len)
 {
 	if (ns < 1e3)

@@ -174,12 +174,14 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		return;
 	}
 	char a[16], b[16], m[16], p50[16], p99[16], mx[16], mn[16];
-	term_printf(y, x, w, TR_HEADER, 1,
-		    " %s: %s calls, %s failed, %s/s, mean %s, p50 %s, p99 %s, max %s   (Esc: back)",
-		    r->name, vm_fmt_count(r->v[C_COUNT], a, sizeof(a)),
-		    vm_fmt_count(r->v[C_FAIL], b, sizeof(b)), vm_fmt_count(r->v[C_RATE], m, sizeof(m)),
-		    vm_fmt_lat(r->v[C_MEAN], mn, sizeof(mn)), vm_fmt_lat(r->v[C_P50], p50, sizeof(p50)),
-		    vm_fmt_lat(r->v[C_P99], p99, sizeof(p99)), vm_fmt_lat(r->v[C_MAX], mx, sizeof(mx)));
+	char head[512];
+	/* most telling first: what a narrow terminal cuts is the least */
+	snprintf(head, sizeof(head), " %s: %s calls, %s failed, %s/s, p99 %s, max %s, p50 %s, mean %s",
+		 r->name, vm_fmt_count(r->v[C_COUNT], a, sizeof(a)),
+		 vm_fmt_count(r->v[C_FAIL], b, sizeof(b)), vm_fmt_count(r->v[C_RATE], m, sizeof(m)),
+		 vm_fmt_lat(r->v[C_P99], p99, sizeof(p99)), vm_fmt_lat(r->v[C_MAX], mx, sizeof(mx)),
+		 vm_fmt_lat(r->v[C_P50], p50, sizeof(p50)), vm_fmt_lat(r->v[C_MEAN], mn, sizeof(mn)));
+	term_print_words(y, x, w, TR_HEADER, 1, head);
 	/* sparklines of the rate and the p99 of each refresh interval */
 	double rate[512], p[512];
 	int n = w - 32 > 512 ? 512 : w - 32, got = 0;
@@ -212,7 +214,7 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		hist_rows = h - 4 - 4;
 		slow_rows = 3;
 	}
-	term_print(y + 3, x, w, TR_HEADER, 1, " latency histogram (log buckets, all calls since baseline)");
+	term_print_words(y + 3, x, w, TR_HEADER, 1, " latency histogram (log buckets, all calls since baseline)  Esc: back");
 	int used = panel_draw_hist(row_summary(t, r), y + 4, x, hist_rows, w);
 	int sy = y + 4 + (used > 0 ? used : 0);
 	term_print(sy, x, w, TR_HEADER, 1, " slowest recent operations in the ring: TIME DURATION RESULT FIELDS");
@@ -230,7 +232,7 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		for (uint32_t f = 0; f < e->nfields && len > 0 && (size_t)len < sizeof(line); f++)
 			len += snprintf(line + len, sizeof(line) - (size_t)len, " %s=%lld",
 					e->field_name[f], (long long)e->field[f]);
-		term_print(sy + 1 + i, x, w, c->slow[i].failed ? TR_BAD : TR_NORMAL, 1, line);
+		term_print_words(sy + 1 + i, x, w, c->slow[i].failed ? TR_BAD : TR_NORMAL, 1, line);
 	}
 	if (c->nslow == 0)
 		term_print(sy + 1, x, w, TR_DIM, 1, " (none of this command in the ring right now)");
@@ -253,49 +255,52 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		draw_detail(c, t, y, x, h, w);
 		return;
 	}
-	int nw = w - 68;
-	if (nw < 10)
-		nw = 10;
-	int widths[C_N] = {nw, 9, 8, 6, 7, 7, 7, 7, 7, 7};
-	int cx = x;
-	for (int i = 0; i < C_N && cx < x + w; i++) {
-		char hd[32];
-		const char *arrow = i == c->sort ? (c->reverse ? (term_utf8() ? "▲" : "^") : (term_utf8() ? "▼" : "v")) : "";
+	/* names as wide as the longest (not the whole width: the numbers stay
+	 * near them); as the width shrinks P99.9, P90, MEAN, MAX give way, then
+	 * names are cut with a marker */
+	struct panel_col col[C_N] = {
+		{NULL, 0, 0, 1, 0}, {NULL, 9, 0, 0, 0}, {NULL, 8, 0, 0, 0}, {NULL, 6, 0, 0, 0},
+		{NULL, 7, 3, 0, 0}, {NULL, 7, 0, 0, 0}, {NULL, 7, 2, 0, 0}, {NULL, 7, 0, 0, 0},
+		{NULL, 7, 1, 0, 0}, {NULL, 7, 4, 0, 0},
+	};
+	const char *arrow = c->reverse ? (term_utf8() ? "▲" : "^") : (term_utf8() ? "▼" : "v");
+	char hd[C_N][32];
+	const char *head[C_N];
+	enum term_role hrole[C_N];
+	for (int i = 0; i < C_N; i++) {
 		const char *name = i == C_NAME && c->ns ? "DB.COLLECTION" : col_name[i];
-		if (i == C_NAME)
-			snprintf(hd, sizeof(hd), " %s%s", name, arrow);
-		else
-			snprintf(hd, sizeof(hd), "%*s%s", widths[i] - (int)(arrow[0] ? 1 : 0), name, arrow);
-		cx += term_print(y, cx, x + w - cx < widths[i] ? x + w - cx : widths[i],
-				 i == c->sort ? TR_SELECTED : TR_HEADER, 1, hd);
+		snprintf(hd[i], sizeof(hd[i]), "%s%s", name, i == c->sort ? arrow : "");
+		head[i] = hd[i];
+		hrole[i] = i == c->sort ? TR_SELECTED : TR_HEADER;
 	}
-	if (cx < x + w)
-		term_print(y, cx, x + w - cx, TR_HEADER, 1, "");
+	col[C_NAME].w = vm_width(hd[C_NAME]);
+	for (int i = 0; i < c->nrows; i++)
+		if (vm_width(c->rows[i].name) > col[C_NAME].w)
+			col[C_NAME].w = vm_width(c->rows[i].name);
+	col[c->sort].drop = 0;
+	panel_cols_fit(col, C_N, w, 10);
+	panel_cols_row(y, x, w, TR_HEADER, col, C_N, head, hrole);
 	int rows = h - 2;
 	panel_list_clamp(p, c->nrows, rows);
 	for (int r = 0; r < rows && p->scroll + r < c->nrows; r++) {
 		const struct cmd_row *row = &c->rows[p->scroll + r];
 		int sel = p->scroll + r == p->sel;
-		cx = x;
-		for (int i = 0; i < C_N && cx < x + w; i++) {
-			char cell[64], v[32];
-			enum term_role role = sel ? TR_SELECTED : TR_NORMAL;
+		char v[C_N][32];
+		const char *cell[C_N];
+		enum term_role role[C_N];
+		for (int i = 0; i < C_N; i++) {
+			role[i] = sel ? TR_SELECTED : TR_NORMAL;
 			if (i == C_NAME)
-				snprintf(cell, sizeof(cell), " %.*s", widths[i] - 2, row->name);
-			else {
-				if (row->v[i] < 0)
-					snprintf(v, sizeof(v), "-");
-				else
-					fmt_cell(i, row->v[i], v, sizeof(v));
-				snprintf(cell, sizeof(cell), "%*s", widths[i], v);
-				if (i == C_FAIL && row->v[i] > 0 && !sel)
-					role = TR_BAD;
-			}
-			int cw = x + w - cx < widths[i] ? x + w - cx : widths[i];
-			cx += term_print(y + 1 + r, cx, cw, role, 1, cell);
+				snprintf(v[i], sizeof(v[i]), "%s", row->name);
+			else if (row->v[i] < 0)
+				snprintf(v[i], sizeof(v[i]), "-");
+			else
+				fmt_cell(i, row->v[i], v[i], sizeof(v[i]));
+			if (i == C_FAIL && row->v[i] > 0 && !sel)
+				role[i] = TR_BAD;
+			cell[i] = v[i];
 		}
-		if (cx < x + w)
-			term_print(y + 1 + r, cx, x + w - cx, sel ? TR_SELECTED : TR_NORMAL, 1, "");
+		panel_cols_row(y + 1 + r, x, w, sel ? TR_SELECTED : TR_NORMAL, col, C_N, cell, role);
 	}
 	if (c->nrows == 0)
 		term_print(y + 1, x, w, TR_DIM, 1,
@@ -303,56 +308,61 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			   c->ns ? " (no per-collection statistics: command.ns types absent)" :
 				   " (no command completed yet)");
 	char st[256];
-	if (c->editing || c->filter[0])
+	if (c->editing || c->filter[0]) {
 		snprintf(st, sizeof(st), " filter: %s%s", c->filter, c->editing ? "_" : "   (Esc clears)");
-	else
-		snprintf(st, sizeof(st), " %d %s  sort: %s%s  < > sort, I reverse, / filter, n %s, Enter details",
-			 c->nrows, c->ns ? "collections" : "commands", col_name[c->sort],
-			 c->reverse ? " (reversed)" : "", c->ns ? "by command" : "by db.collection");
-	term_print(y + h - 1, x, w, c->editing ? TR_WARN : TR_STATUS, 1, st);
+		term_print(y + h - 1, x, w, c->editing ? TR_WARN : TR_STATUS, 1, st);
+		return;
+	}
+	snprintf(st, sizeof(st), " %d %s, sort: %s%s", c->nrows, c->ns ? "collections" : "commands",
+		 col_name[c->sort], c->reverse ? " (reversed)" : "");
+	const char *hints[] = {"Enter: detail", "< > F6: sort", "I: reverse", "/ F4: filter",
+			       c->ns ? "n: by command" : "n: by db.collection"};
+	panel_status(y + h - 1, x, w, TR_STATUS, st, hints, 5);
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_text(struct panel *p, struct top *t, int key)
 {
 	struct commands *c = (struct commands *)p;
-	if (c->editing) {
-		int f = panel_filter_key(c->filter, sizeof(c->filter), &c->editing, key);
-		p->sel = 0;
-		return f;
-	}
+	(void)t;
+	p->sel = 0;
+	return panel_filter_key(c->filter, sizeof(c->filter), &c->editing, key);
+}
+
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
+{
+	struct commands *c = (struct commands *)p;
 	if (c->detail) {
-		if (key == 27 || key == KEY_BACKSPACE || key == KEY_LEFT || key == 'h') {
-			c->detail = 0;
-			return PF_HANDLED | PF_REDRAW;
-		}
-		return 0;
+		if (cmd != TC_BACK && cmd != TC_LEFT)
+			return 0;
+		c->detail = 0;
+		return PF_HANDLED | PF_REDRAW;
 	}
-	int f = panel_list_key(p, key, c->nrows);
+	int f = panel_list_cmd(p, cmd, c->nrows);
 	if (f)
 		return f;
-	switch (key) {
-	case '/': case KEY_F(4):
+	switch (cmd) {
+	case TC_FILTER:
 		c->editing = 1;
 		return PF_HANDLED | PF_REDRAW;
-	case 27:
+	case TC_BACK:
 		if (!c->filter[0])
 			return 0;
 		c->filter[0] = 0;
 		return PF_HANDLED | PF_REDRAW;
-	case '<': case ',':
+	case TC_SORT_PREV:
 		c->sort = (c->sort + C_N - 1) % C_N;
 		return PF_HANDLED | PF_REDRAW;
-	case '>': case '.': case KEY_F(6):
+	case TC_SORT_NEXT:
 		c->sort = (c->sort + 1) % C_N;
 		return PF_HANDLED | PF_REDRAW;
-	case 'I':
+	case TC_REVERSE:
 		c->reverse = !c->reverse;
 		return PF_HANDLED | PF_REDRAW;
-	case 'n':
+	case TC_BY_NS:
 		c->ns = !c->ns;
 		p->sel = 0;
 		return PF_HANDLED | PF_REDRAW;
-	case '\n': case '\r': case KEY_ENTER: case KEY_RIGHT:
+	case TC_ENTER:
 		build(c, t);
 		if (p->sel < c->nrows) {
 			snprintf(c->detail_name, sizeof(c->detail_name), "%s", c->rows[p->sel].name);
@@ -361,8 +371,9 @@ static int on_key(struct panel *p, struct top *t, int key)
 			return PF_HANDLED | PF_RESCAN;
 		}
 		return PF_HANDLED;
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 /* ring scan for "slowest recent operations" of the detail's command */
@@ -423,8 +434,10 @@ static int text_input(const struct panel *p)
 
 static const struct panel_ops ops = {
 	.name = "Commands",
+	.scope = SC_COMMANDS,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
+	.on_text = on_text,
 	.on_refresh = on_refresh,
 	.text_input = text_input,
 };

@@ -54,18 +54,20 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	for (int i = 0; i < t->set.nsrc; i++)
 		bad += t->set.src[i]->p.bad_calls;
 	snprintf(c, sizeof(c), "%.1f", cap ? (double)wr / (double)cap : 0);
-	term_printf(y + h - 1, x, w, TR_DIM, 1,
-		    " ring: %llu records (%u shards), written %llu = %s laps; bad calls %llu; Enter: events of the type",
-		    (unsigned long long)cap, t->set.nsrc ? t->set.src[0]->p.v.g.nshards : 0,
-		    (unsigned long long)wr, c, (unsigned long long)bad);
+	char st[256];
+	snprintf(st, sizeof(st), " ring: %llu records (%u shards), written %llu = %s laps; bad calls %llu",
+		 (unsigned long long)cap, t->set.nsrc ? t->set.src[0]->p.v.g.nshards : 0,
+		 (unsigned long long)wr, c, (unsigned long long)bad);
+	static const char *const hints[] = {"Enter: events of the type"};
+	panel_status(y + h - 1, x, w, TR_DIM, st, hints, 1);
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
 {
-	int f = panel_list_key(p, key, t->set.ntypes);
+	int f = panel_list_cmd(p, cmd, t->set.ntypes);
 	if (f)
 		return f;
-	if ((key == '\n' || key == '\r' || key == KEY_ENTER) && p->sel < t->set.ntypes) {
+	if (cmd == TC_ENTER && p->sel < t->set.ntypes) {
 		panel_events_set_type(t->set.types[p->sel].name);
 		top_show_view(t, 4);
 		return PF_HANDLED | PF_REDRAW;
@@ -75,8 +77,9 @@ static int on_key(struct panel *p, struct top *t, int key)
 
 static const struct panel_ops ops = {
 	.name = "Overview",
+	.scope = SC_OVERVIEW,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
 };
 
 struct panel *panel_overview(void)

@@ -48,16 +48,18 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		out -= timeouts;
 	long long inuse = (long long)out - (long long)in;
 	char a[16], b[16], c[16], d[16], e[16];
-	term_printf(y, x, w, TR_TITLE, 1, " checkouts %s/s   in use %lld   checkouts %llu   timeouts %llu",
-		    vm_fmt_rate(vm_set_type_rate(&t->set, co, 1.0), a, sizeof(a)), inuse < 0 ? 0 : inuse,
-		    (unsigned long long)s->count, (unsigned long long)timeouts);
-	term_printf(y + 1, x, w, timeouts ? TR_WARN : TR_NORMAL, 1,
-		    " wait  mean %s   p50 %s   p99 %s   p99.9 %s   max %s",
+	char line[256];
+	snprintf(line, sizeof(line), " checkouts %llu (%s/s)   in use %lld   timeouts %llu",
+		 (unsigned long long)s->count, vm_fmt_rate(vm_set_type_rate(&t->set, co, 1.0), a, sizeof(a)),
+		 inuse < 0 ? 0 : inuse, (unsigned long long)timeouts);
+	term_print_words(y, x, w, TR_TITLE, 1, line);
+	snprintf(line, sizeof(line), " wait  mean %s   p50 %s   p99 %s   p99.9 %s   max %s",
 		    vm_fmt_lat(rb_summary_mean(s), a, sizeof(a)),
 		    vm_fmt_lat((double)rb_summary_quantile(s, 0.5), b, sizeof(b)),
 		    vm_fmt_lat((double)rb_summary_quantile(s, 0.99), c, sizeof(c)),
 		    vm_fmt_lat((double)rb_summary_quantile(s, 0.999), d, sizeof(d)),
 		    vm_fmt_lat(s->timed ? (double)s->max : 0, e, sizeof(e)));
+	term_print_words(y + 1, x, w, timeouts ? TR_WARN : TR_NORMAL, 1, line);
 	double series[512];
 	int n = w - 32 > 512 ? 512 : w - 32;
 	vm_set_type_series(&t->set, co, 60.0, series, n);
@@ -81,18 +83,10 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	panel_draw_hist(s, row + 1, x, y + h - row - 1, w);
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
-{
-	(void)p;
-	(void)t;
-	(void)key;
-	return 0;
-}
-
 static const struct panel_ops ops = {
 	.name = "Pool",
+	.scope = SC_POOL,
 	.draw = draw,
-	.on_key = on_key,
 };
 
 struct panel *panel_pool(void)

@@ -39,9 +39,27 @@ static int server_row(const struct top *t, const char *host, int *hb_ok, int *hb
 	return 0;
 }
 
+/* The server table's columns: as the width shrinks RTT P99, then HEARTBEATS
+ * give way; then server names are cut with a marker. ERRORS and LAST always
+ * stay. */
+enum { NCOL = 7 };
+static const struct panel_col server_cols[NCOL] = {
+	{"SERVER", 6, 0, 1, 0}, {"TYPE", 4, 0, 1, 0}, {"RTT P50", 8, 0, 0, 0},
+	{"RTT P99", 8, 1, 0, 0}, {"HEARTBEATS", 10, 2, 0, 0}, {"LAST", 9, 0, 0, 0},
+	{"ERRORS", 7, 0, 0, 0},
+};
+
+static void widen(struct panel_col *col, const char *host, const char *type)
+{
+	if (vm_width(host) > col[0].w)
+		col[0].w = vm_width(host);
+	if (vm_width(type) > col[1].w)
+		col[1].w = vm_width(type);
+}
+
 /* One server row: heartbeat figures of its host, its type from the model. */
-static void draw_server(struct top *t, const char *host, const char *type, int closed, int y,
-			int x, int w, uint64_t now)
+static void draw_server(struct top *t, const struct panel_col *col, const char *host,
+			const char *type, int closed, int y, int x, int w, uint64_t now)
 {
 	int ok, fail, chg;
 	server_row(t, host, &ok, &fail, &chg);
@@ -64,8 +82,10 @@ static void draw_server(struct top *t, const char *host, const char *type, int c
 		strncat(last, " ago", sizeof(last) - strlen(last) - 1);
 	}
 	enum term_role role = closed ? TR_DIM : errs ? TR_WARN : strcmp(type, "Unknown") == 0 ? TR_BAD : TR_NORMAL;
-	term_printf(y, x, w, role, 1, " %-24.24s %-16s %8s %8s %10s %9s %7llu", host, type, p50, p99,
-		    cnt, last, (unsigned long long)errs);
+	char nerr[24];
+	snprintf(nerr, sizeof(nerr), "%llu", (unsigned long long)errs);
+	const char *cell[NCOL] = {host, type, p50, p99, cnt, last, nerr};
+	panel_cols_row(y, x, w, role, col, NCOL, cell, NULL);
 }
 
 /* 1 when host has a row under some topology */
@@ -94,8 +114,19 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	int budget = h / 2 + 1, row = y;
 	uint64_t now = vm_now_ns();
 	double wall = (double)vm_wall_ns() / 1e9;
-	term_printf(row++, x, w, TR_HEADER, 1, " %-24s %-16s %8s %8s %10s %9s %7s", "SERVER", "TYPE",
-		    "RTT P50", "RTT P99", "HEARTBEATS", "LAST", "ERRORS");
+	struct panel_col col[NCOL];
+	memcpy(col, server_cols, sizeof(col));
+	for (int si = 0; si < d->nservers; si++)
+		widen(col, d->servers[si].host,
+		      d->servers[si].closed ? "closed" : vm_server_type_name(d->servers[si].type));
+	for (int k = 0; k < t->set.nkeys; k++)
+		if (strncmp(t->set.types[t->set.keys[k]->type].name, "heartbeat.", 10) == 0)
+			widen(col, t->set.keys[k]->name, "-");
+	panel_cols_fit(col, NCOL, w, 12);
+	const char *head[NCOL];
+	for (int i = 0; i < NCOL; i++)
+		head[i] = col[i].head;
+	panel_cols_row(row++, x, w, TR_HEADER, col, NCOL, head, NULL);
 	/* one section per topology, its servers below it */
 	for (int ti = 0; ti < d->ntopologies && row < y + budget; ti++) {
 		const struct vm_sdam_topology *tp = &d->topologies[ti];
@@ -115,7 +146,7 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			const struct vm_sdam_server *sv = &d->servers[si];
 			if (sv->topology_id != tp->id)
 				continue;
-			draw_server(t, sv->host, sv->closed ? "closed" : vm_server_type_name(sv->type),
+			draw_server(t, col, sv->host, sv->closed ? "closed" : vm_server_type_name(sv->type),
 				    sv->closed, row++, x, w, now);
 		}
 	}
@@ -134,19 +165,33 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			continue;
 		if (!header++)
 			term_print(row++, x, w, TR_TITLE, 1, " Topology unknown (no server record in the ring)");
-		draw_server(t, key->name, "-", 0, row++, x, w, now);
+		draw_server(t, col, key->name, "-", 0, row++, x, w, now);
 	}
 	if (d->nservers == 0 && !header)
 		term_print(row++, x, w, TR_DIM, 1, " (no servers seen yet)");
 	int ty = row + 1;
-	if (d->noop)
-		term_printf(ty, x, w, TR_HEADER, 1,
-			    " Timeline of server and topology changes (newest first; %llu without a change of type left out)",
-			    (unsigned long long)d->noop);
-	else
+	if (d->noop) {
+		char line[160];
+		snprintf(line, sizeof(line),
+			 " Timeline of server and topology changes (newest first; %llu without a change of type left out)",
+			 (unsigned long long)d->noop);
+		term_print_words(ty, x, w, TR_HEADER, 1, line);
+	} else
 		term_print(ty, x, w, TR_HEADER, 1, " Timeline of server and topology changes (newest first)");
 	int rows = y + h - ty - 1;
 	panel_list_clamp(p, d->nchanges, rows);
+	/* type and key columns as wide as what is shown; the change itself is
+	 * cut after a word, with a marker */
+	int tw = 1, kw = 1;
+	for (int i = 0; i < rows && p->scroll + i < d->nchanges; i++) {
+		const struct vm_sdam_change *c = &d->changes[p->scroll + i];
+		if (vm_width(c->type) > tw)
+			tw = vm_width(c->type);
+		if (vm_width(c->key) > kw)
+			kw = vm_width(c->key);
+	}
+	if (kw > w / 3)
+		kw = w / 3;
 	for (int i = 0; i < rows && p->scroll + i < d->nchanges; i++) {
 		const struct vm_sdam_change *c = &d->changes[p->scroll + i];
 		time_t sec = (time_t)c->wall;
@@ -154,26 +199,34 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		localtime_r(&sec, &tm);
 		char when[16];
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-		char topo[24] = "";
-		if (d->ntopologies > 1 && c->topology)
-			snprintf(topo, sizeof(topo), "  (topology %d)", c->topology);
-		term_printf(ty + 1 + i, x, w, strstr(c->type, "closed") ? TR_WARN : TR_NORMAL, 1,
-			    " %s.%03d %-17s %-22s %s%s", when, (int)((c->wall - (double)sec) * 1000), c->type,
-			    c->key[0] ? c->key : "-", c->text, topo);
+		enum term_role role = strstr(c->type, "closed") ? TR_WARN : TR_NORMAL;
+		int cx = x + term_printf(ty + 1 + i, x, w, role, 0, " %s.%03d %-*s ", when,
+					 (int)((c->wall - (double)sec) * 1000), tw, c->type);
+		cx += term_print(ty + 1 + i, cx, kw < x + w - cx ? kw : x + w - cx, role, 1,
+				 c->key[0] ? c->key : "-");
+		if (cx < x + w) {
+			char text[sizeof(c->text) + 32];
+			if (d->ntopologies > 1 && c->topology) /* which one, when there are several */
+				snprintf(text, sizeof(text), " %s  (topology %d)", c->text, c->topology);
+			else
+				snprintf(text, sizeof(text), " %s", c->text);
+			term_print_words(ty + 1 + i, cx, x + w - cx, role, 1, text);
+		}
 	}
 	if (d->nchanges == 0)
 		term_print(ty + 1, x, w, TR_DIM, 1, " (no changes seen yet)");
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
 {
-	return panel_list_key(p, key, t->sdam.nchanges);
+	return panel_list_cmd(p, cmd, t->sdam.nchanges);
 }
 
 static const struct panel_ops ops = {
 	.name = "Servers",
+	.scope = SC_SERVERS,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
 	.on_refresh = on_refresh,
 };
 
