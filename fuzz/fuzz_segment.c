@@ -17,7 +17,8 @@
  *  - the tables, summaries, quantiles, the merged tail, decoding and
  *    formatting run (the other harnesses check their results in depth);
  *  - `ringmon ls --json` lists the file, as unreadable with the attach error
- *    when attach failed, and `ringmon ls` prints it on one printable line;
+ *    when attach failed, and `ringmon ls` prints it on one printable line
+ *    (and, when its process is gone, one line on the space it holds);
  *    `ringmon stats [--json]` on an attachable file prints one JSON object
  *    or a printable table, or fails cleanly (another pid in the header). */
 #define _GNU_SOURCE
@@ -232,8 +233,12 @@ static void check_ls(int attached, const char *err, int text_too)
 	if (text_too) { /* the table: titles and one line */
 		const char *targs[] = {"ls", NULL};
 		FZ_CHECK(fz_run(cmd_ls, targs, &text) == 0, "ls failed");
-		char *nl = strchr(text, '\n');
-		FZ_CHECK(nl && strchr(nl + 1, '\n') && !strchr(strchr(nl + 1, '\n') + 1, '\n'),
+		char *nl = strchr(text, '\n'), *row_end = nl ? strchr(nl + 1, '\n') : NULL;
+		/* then, for a process that is gone, one line on the space it holds */
+		char *rest = row_end ? row_end + 1 : NULL;
+		FZ_CHECK(row_end && (!*rest || (strstr(rest, "1 segment of processes that are gone "
+							   "holds ") == rest &&
+						 strchr(rest, '\n') == rest + strlen(rest) - 1)),
 			 "ls: %s", text);
 		for (const char *c = text; *c; c++)
 			FZ_CHECK(*c == '\n' || (*c >= ' ' && *c <= '~'), "ls byte 0x%02x: %s",

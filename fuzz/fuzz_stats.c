@@ -23,8 +23,9 @@
  *  - vm_set_refresh samples are rb_view_summary's, and vm_set_type_rate the
  *    events between two refreshes over the time between them, never negative;
  *  - `ringmon stats PID --json` reports every registered type and listed key
- *    with the summed count and the percentiles above; the text report has
- *    one row per type and listed key with the right counts. */
+ *    with the summed count and the percentiles above, and the pool's use and
+ *    failures; the text report says when the pool is full and has one row per
+ *    type and listed key with the right counts. */
 #define _GNU_SOURCE
 #include <json-c/json.h>
 #include <math.h>
@@ -379,6 +380,15 @@ static void check_cli(const struct vm_proc *p, int json)
 	if (json) {
 		json_object *o = json_tokener_parse(text), *types, *to, *ks, *ko;
 		FZ_CHECK(o && json_object_object_get_ex(o, "types", &types), "stats JSON: %s", text);
+		json_object *po;
+		struct rb_pool_info pi;
+		rb_view_pool(&p->v, &pi);
+		FZ_CHECK(json_object_object_get_ex(o, "stats_pool", &po) &&
+				 json_u64(po, "bytes") == pi.size && json_u64(po, "used") == pi.used &&
+				 json_u64(po, "failed_blocks") == pi.failed_blocks &&
+				 json_u64(po, "failed_chunks") == pi.failed_chunks &&
+				 json_u64(po, "spilled_events") == pi.spilled,
+			 "stats_pool in %s", text);
 		FZ_CHECK(json_object_object_length(types) == NTYPES, "%d types in %s",
 			 json_object_object_length(types), text);
 		for (uint32_t t = 0; t < NTYPES; t++) {
@@ -408,6 +418,12 @@ static void check_cli(const struct vm_proc *p, int json)
 		char *save = NULL, *line = strtok_r(text, "\n", &save);
 		FZ_CHECK(line && strncmp(line, "pid ", 4) == 0, "first line: %s", line ? line : "");
 		line = strtok_r(NULL, "\n", &save);
+		if (line && strncmp(line, "stats pool full: ", 17) == 0) {
+			struct rb_pool_info pi;
+			rb_view_pool(&p->v, &pi);
+			FZ_CHECK(pi.failed_blocks || pi.failed_chunks, "pool full without failures");
+			line = strtok_r(NULL, "\n", &save);
+		}
 		FZ_CHECK(line && strncmp(line, "TYPE / KEY", 10) == 0, "titles: %s", line ? line : "");
 		for (uint32_t t = 0; t < NTYPES; t++)
 			for (uint32_t k = 0; k < MAX_KEYS; k++) {

@@ -178,7 +178,7 @@ void rb_pool_read(const struct rb_stat_reader *r, struct rb_pool_info *out)
 	out->failed_blocks = __atomic_load_n(&h->failed_blocks, __ATOMIC_RELAXED);
 	out->failed_chunks = __atomic_load_n(&h->failed_chunks, __ATOMIC_RELAXED);
 	out->wasted = __atomic_load_n(&h->wasted, __ATOMIC_RELAXED);
-	for (uint32_t i = 0; i < RB_SPILL_BLOCKS; i++) {
+	for (uint32_t i = RB_MAX_TYPES; i < RB_SPILL_BLOCKS; i++) {
 		const struct rb_stat *st =
 			in_pool(r, RB_SPILL_UNIT + (uint64_t)i * RB_STAT_UNITS, sizeof(struct rb_stat));
 		if (st)

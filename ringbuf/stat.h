@@ -141,7 +141,7 @@ struct rb_pool_info {
 	uint64_t failed_blocks;    /* type/key blocks refused (events went to a spill block) */
 	uint64_t failed_chunks;    /* histogram chunks refused (values counted by octave only) */
 	uint64_t wasted;           /* bytes lost to races in the shared shard */
-	uint64_t spilled;          /* events in spill blocks */
+	uint64_t spilled;          /* events in the key spill blocks (read under "other") */
 };
 void rb_pool_read(const struct rb_stat_reader *r, struct rb_pool_info *out);
 
