@@ -172,7 +172,7 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 		bad = "record size";
 	else if (hc.max_types != RB_MAX_TYPES)
 		bad = "type table size";
-	else if (hc.hist_buckets != RB_HIST_BUCKETS || hc.hist_sub_bits != RB_HIST_SUB_BITS)
+	else if (hc.hist_buckets != RB_HIST_BUCKETS || hc.hist_sub != RB_HIST_LOG_SUB)
 		bad = "histogram geometry";
 	else if (hc.clock_mult == 0 || hc.clock_shift > 63)
 		bad = "clock conversion";

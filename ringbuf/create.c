@@ -180,7 +180,7 @@ int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_rec
 	h->max_types = RB_MAX_TYPES;
 	h->max_keys = max_keys;
 	h->hist_buckets = RB_HIST_BUCKETS;
-	h->hist_sub_bits = RB_HIST_SUB_BITS;
+	h->hist_sub = RB_HIST_LOG_SUB;
 	h->shard_size = s->g.shard_size;
 	h->pool_offset = s->g.pool_off;
 	h->pool_size = s->g.pool_size;

@@ -59,18 +59,24 @@
 #define RB_PROC_NAME_LEN 32u
 #define RB_CMDLINE_LEN 256u
 
-/* Histogram: log-linear, 64 linear sub-buckets per power of two (HdrHistogram
- * style). Values below 128 ns have a bucket each; above, a bucket covers 1/64 of
- * its octave, so its midpoint is within 1/128 (0.78%) of any value in it. The
+/* Histogram: values below 64 ns have a bucket each; above, each power of two
+ * (octave) [2^e, 2^(e+1)), e = 6..38, is cut into 40 buckets of equal ratio
+ * (2^(1/40), 1.75%), placed by the top 11 bits of the value's mantissa
+ * (hist.c's table), so a bucket's middle is within 0.9% of any value in it. The
  * last octave ends at 2^39 ns (549 s); larger values land in the last bucket
- * (max keeps the exact value). */
-#define RB_HIST_SUB_BITS 6u
-#define RB_HIST_SUB (1u << RB_HIST_SUB_BITS)
-#define RB_HIST_MAX_EXP 38u /* highest octave: [2^38, 2^39) */
-#define RB_HIST_BUCKETS (2u * RB_HIST_SUB + (RB_HIST_MAX_EXP - RB_HIST_SUB_BITS) * RB_HIST_SUB)
-/* Buckets come in chunks of RB_HIST_SUB (one octave; the first two chunks are
- * the values 0..63 and 64..127): bucket i is entry i % 64 of chunk i / 64. */
-#define RB_HIST_CHUNKS (RB_HIST_BUCKETS / RB_HIST_SUB)
+ * (max keeps the exact value). Buckets come in chunks of 40: chunks 0 and 1
+ * hold the values 0..63 (buckets 64..79 are never used), chunk e - 4 octave e;
+ * bucket i is entry i % 40 of chunk i / 40. */
+#define RB_HIST_LINEAR 64u      /* values below: a bucket each */
+#define RB_HIST_LOG_SUB 40u     /* buckets per octave above */
+#define RB_HIST_MIN_EXP 6u      /* first octave: [64, 128) */
+#define RB_HIST_MAX_EXP 38u     /* last octave: [2^38, 2^39) */
+#define RB_HIST_CELL_BITS 11u   /* mantissa bits that place a value in its octave */
+#define RB_HIST_CELLS (1u << RB_HIST_CELL_BITS)
+#define RB_HIST_SUB RB_HIST_LOG_SUB /* buckets per chunk */
+#define RB_HIST_LOG_FIRST 80u   /* first bucket of octave RB_HIST_MIN_EXP */
+#define RB_HIST_CHUNKS (RB_HIST_LOG_FIRST / RB_HIST_SUB + RB_HIST_MAX_EXP - RB_HIST_MIN_EXP + 1)
+#define RB_HIST_BUCKETS (RB_HIST_CHUNKS * RB_HIST_SUB)
 
 enum rb_state {
 	RB_STATE_RUNNING = 1, /* producer alive as far as it knows */
@@ -115,7 +121,7 @@ struct rb_header {
 	uint32_t max_types;           /*  88 RB_MAX_TYPES */
 	uint32_t max_keys;            /*  92 key slots, including id 0 (none) */
 	uint32_t hist_buckets;        /*  96 RB_HIST_BUCKETS */
-	uint32_t hist_sub_bits;       /* 100 RB_HIST_SUB_BITS */
+	uint32_t hist_sub;            /* 100 RB_HIST_LOG_SUB: buckets per octave */
 	uint64_t shard_size;          /* 104 bytes per shard */
 	struct rb_section sec[RB_SEC_COUNT]; /* 112 */
 	uint64_t exit_realtime_ns;    /* 176 set with state EXITED */
@@ -222,7 +228,7 @@ struct rb_record {
 #define RB_POOL_UNIT 64u        /* allocation granule and index unit, bytes */
 #define RB_SPILL_BLOCKS (2u * RB_MAX_TYPES) /* per type: the type's, its keys' */
 /* chunk[] entries: 0 = no value in this octave yet; RB_CHUNK_AT | unit = the
- * chunk of 64 bucket counts at that pool unit; else (bit 63 clear, nonzero) a
+ * chunk of 40 bucket counts at that pool unit; else (bit 63 clear, nonzero) a
  * coarse count of values of this octave that found no room for a chunk. */
 #define RB_CHUNK_AT (1ull << 63)
 
@@ -249,10 +255,9 @@ struct rb_stat {
 	uint64_t min;                    /*  24 */
 	uint64_t max;                    /*  32 */
 	uint64_t chunk[RB_HIST_CHUNKS];  /*  40 see RB_CHUNK_AT */
-	uint64_t reserved;               /* 312 */
 };
 
-/* 64 bucket counts of one octave (chunk c holds buckets 64c .. 64c + 63). */
+/* 40 bucket counts of one octave (chunk c holds buckets 40c .. 40c + 39). */
 struct rb_chunk {
 	uint64_t bucket[RB_HIST_SUB];
 };
@@ -271,7 +276,8 @@ _Static_assert(__builtin_offsetof(struct rb_header, index_offset) == 520, "index
 _Static_assert(sizeof(struct rb_pool_head) == RB_POOL_UNIT, "pool head size");
 _Static_assert(sizeof(struct rb_stat) == 320 && sizeof(struct rb_stat) % RB_POOL_UNIT == 0,
 	       "stat size");
-_Static_assert(sizeof(struct rb_chunk) == 512, "chunk size");
-_Static_assert(RB_HIST_BUCKETS == 2176 && RB_HIST_CHUNKS == 34, "histogram size");
+_Static_assert(sizeof(struct rb_chunk) == 320 && sizeof(struct rb_chunk) % RB_POOL_UNIT == 0,
+	       "chunk size");
+_Static_assert(RB_HIST_BUCKETS == 1400 && RB_HIST_CHUNKS == 35, "histogram size");
 
 #endif

@@ -175,7 +175,7 @@ static void every_inconsistent_header_field_is_refused(void **state)
 		{offsetof(struct rb_header, max_keys), 0, 4},
 		{offsetof(struct rb_header, max_keys), 5000, 4},
 		{offsetof(struct rb_header, hist_buckets), 100, 4},
-		{offsetof(struct rb_header, hist_sub_bits), 5, 4},
+		{offsetof(struct rb_header, hist_sub), 64, 4},
 		{offsetof(struct rb_header, shard_size), 4096, 8},
 		{offsetof(struct rb_header, segment_size), 1ull << 50, 8},
 		{offsetof(struct rb_header, sec[RB_SEC_SHARDS].offset), 1ull << 40, 8},
