@@ -80,8 +80,8 @@ int cmd_tail(int argc, char **argv)
 		case 'n': {
 			char *end;
 			count = strtoll(optarg, &end, 10);
-			if (*end || count < 0) {
-				fprintf(stderr, "ringmon tail: --count wants a number >= 0, not '%s'\n", optarg);
+			if (*end || count < 1) { /* as stats: 0 would print nothing */
+				fprintf(stderr, "ringmon tail: --count wants a number >= 1, not '%s'\n", optarg);
 				return 2;
 			}
 			break;

@@ -182,14 +182,20 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	panel_list_clamp(p, d->nchanges, rows);
 	/* type and key columns as wide as what is shown; the change itself is
 	 * cut after a word, with a marker */
-	int tw = 1, kw = 1;
+	int tw = 1, kw = 1, hw = 1;
 	for (int i = 0; i < rows && p->scroll + i < d->nchanges; i++) {
 		const struct vm_sdam_change *c = &d->changes[p->scroll + i];
 		if (vm_width(c->type) > tw)
 			tw = vm_width(c->type);
 		if (vm_width(c->key) > kw)
 			kw = vm_width(c->key);
+		if (strncmp(c->type, "server.", 7) == 0 && vm_width(c->key) > hw)
+			hw = vm_width(c->key);
 	}
+	/* narrow: the key column fits the hosts; a topology row's key (its new
+	 * type, which its change shows too) is cut with a marker instead */
+	if (w < 100 && hw > 1 && hw < kw)
+		kw = hw;
 	if (kw > w / 3)
 		kw = w / 3;
 	for (int i = 0; i < rows && p->scroll + i < d->nchanges; i++) {
@@ -202,8 +208,15 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		enum term_role role = strstr(c->type, "closed") ? TR_WARN : TR_NORMAL;
 		int cx = x + term_printf(ty + 1 + i, x, w, role, 0, " %s.%03d %-*s ", when,
 					 (int)((c->wall - (double)sec) * 1000), tw, c->type);
-		cx += term_print(ty + 1 + i, cx, kw < x + w - cx ? kw : x + w - cx, role, 1,
-				 c->key[0] ? c->key : "-");
+		/* narrow: a key the change names anyway ("... -> KEY", a topology's
+		 * new type) gives its column to the change */
+		char arrow[sizeof(c->key) + 4];
+		snprintf(arrow, sizeof(arrow), "-> %s", c->key);
+		if (w < 100 && c->key[0] && strstr(c->text, arrow))
+			cx--; /* the change's leading space lands in the key column */
+		else
+			cx += term_print(ty + 1 + i, cx, kw < x + w - cx ? kw : x + w - cx, role, 1,
+					 c->key[0] ? c->key : "-");
 		if (cx < x + w) {
 			char text[sizeof(c->text) + 32];
 			if (d->ntopologies > 1 && c->topology) /* which one, when there are several */
