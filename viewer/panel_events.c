@@ -68,7 +68,7 @@ static void draw_event(int y, int x, int w, const struct ev_cols *c, const struc
 	cx += term_print(y, cx, x + w - cx, TR_NORMAL, 0, " ");
 	cx += term_print(y, cx, c->key < x + w - cx ? c->key : x + w - cx, TR_NORMAL, 1,
 			 ev->key[0] ? ev->key : "-");
-	snprintf(buf, sizeof(buf), " %9s", ev->has_dur ? vm_fmt_ns((double)ev->dur_ns, dur, sizeof(dur)) : "-");
+	snprintf(buf, sizeof(buf), " %9s", ev->has_dur ? vm_fmt_lat((double)ev->dur_ns, dur, sizeof(dur)) : "-");
 	cx += term_print(y, cx, x + w - cx, TR_NORMAL, 0, buf);
 	char fields[256];
 	size_t n = 0;
