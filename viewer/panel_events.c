@@ -93,7 +93,10 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	p->rows = rows > 1 ? rows : 1; /* a page, for PgUp/PgDn */
 	uint64_t kept = t->ntail < TOP_TAIL ? t->ntail : TOP_TAIL;
 	int nmatch = 0;
-	for (uint64_t i = 0; i < kept; i++) {
+	/* live, only the newest screenful is needed; paused, every match (to
+	 * clamp the scroll and say where it is) */
+	int want = t->paused || e->back ? TOP_TAIL : rows;
+	for (uint64_t i = 0; i < kept && nmatch < want; i++) {
 		const struct top_tailrec *tr = top_tail_back(t, i);
 		struct vm_event ev;
 		if (tr && matches(e, t, tr, &ev))

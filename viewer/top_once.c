@@ -20,9 +20,9 @@ static int once_width(void)
 	return n >= 40 && n <= 1024 ? n : 120;
 }
 
-/* The view as plain text, after one interval: the process line, then the
- * view drawn by its own panel into a text grid (same layout as on screen,
- * no escape codes). */
+/* The view as plain text, after one interval: the process line ("pid N NAME
+ * up T state STATE", or "all processes (N)"), then the view drawn by its own
+ * panel into a text grid (same layout as on screen, no escape codes). */
 int top_print_once(struct top *t)
 {
 	struct panel *p = t->views[t->view];
@@ -50,8 +50,15 @@ int top_print_once(struct top *t)
 		fprintf(stderr, "ringmon top: out of memory\n");
 		return 1;
 	}
-	top_draw_header(t, cols);
-	p->ops->draw(p, t, 1, 0, rows - 1, cols);
+	/* the process line for scripts: its state as a word (live, exited, dead) */
+	char up[32];
+	if (t->all)
+		printf("all processes (%d)\n", t->set.nsrc);
+	else
+		printf("pid %d %s  up %s  state %s\n", t->set.src[0]->p.pid, t->set.src[0]->p.v.name,
+		       vm_fmt_dur_s(vm_uptime(&t->set.src[0]->p), up, sizeof(up)),
+		       vm_liveness_name(t->set.src[0]->p.state));
+	p->ops->draw(p, t, 0, 0, rows, cols);
 	term_print_text(stdout);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
