@@ -26,7 +26,7 @@ static struct vm_totals_config cfg;
 static char lbl[128]; /* pid="P",process="N" */
 
 /* db.query: key a 10 x 5 us, key b 3 x 2 ms + 1 x 20 s, 7 without a key at
- * 100 us; plain: 4 untimed events, no key; many: keys k1..k5 one event each;
+ * 80 us (every duration well inside two default bounds); plain: 4 untimed events, no key; many: keys k1..k5 one event each;
  * odd: one event keyed q"uo\te */
 static int setup(void **state)
 {
@@ -44,7 +44,7 @@ static int setup(void **state)
 		ringmon_emit(q, b, 2000000, 1, 0, 0, 0);
 	ringmon_emit(q, b, 20000000000ull, 1, 0, 0, 0);
 	for (int i = 0; i < 7; i++)
-		ringmon_emit(q, 0, 100000, 1, 0, 0, 0);
+		ringmon_emit(q, 0, 80000, 1, 0, 0, 0);
 	for (int i = 0; i < 4; i++)
 		ringmon_emit(plain, 0, RB_NO_DURATION, 0, 0, 0, 0);
 	for (int i = 1; i <= 5; i++) {
@@ -92,6 +92,29 @@ static void has(const char *out, const char *name, const char *rest, const char 
 		fail_msg("missing line: %s", line + 1);
 }
 
+static uint64_t dist(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
+/* the le text of bound b of the default config: seconds, trailing zeros cut */
+static const char *le(uint32_t b)
+{
+	static char buf[4][40];
+	static int n;
+	char *out = buf[n++ % 4];
+	uint64_t ns = cfg.bound_ns[b];
+	snprintf(out, 40, "le=\"%llu.%09llu", (unsigned long long)(ns / 1000000000),
+		 (unsigned long long)(ns % 1000000000));
+	size_t len = strlen(out);
+	while (out[len - 1] == '0')
+		out[--len] = 0;
+	if (out[len - 1] == '.')
+		out[--len] = 0;
+	strcat(out, "\"");
+	return out;
+}
+
 static void bounds_are_bucket_edges_near_what_was_asked(void **state)
 {
 	(void)state;
@@ -99,15 +122,23 @@ static void bounds_are_bucket_edges_near_what_was_asked(void **state)
 	vm_totals_config_init(&c);
 	assert_int_equal(c.nbounds, vm_default_nbounds);
 	for (uint32_t i = 0; i < c.nbounds; i++) {
-		double asked = vm_default_bounds_s[i] * 1e9;
-		assert_int_equal(rb_hist_low(c.bound_idx[i]), c.bound_ns[i]);
-		assert_true(((double)c.bound_ns[i] - asked) / asked <= 1.0 / 128);
-		assert_true((asked - (double)c.bound_ns[i]) / asked <= 1.0 / 128);
+		uint64_t asked = (uint64_t)(vm_default_bounds_s[i] * 1e9 + 0.5);
+		uint32_t x = c.bound_idx[i];
+		/* an edge, the nearest one to what was asked, and within 1% of it */
+		assert_int_equal(rb_hist_low(x), c.bound_ns[i]);
+		uint64_t d = dist(c.bound_ns[i], asked);
+		if (x > 0)
+			assert_true(d <= dist(rb_hist_low(x - 1), asked));
+		if (x + 1 < RB_HIST_BUCKETS)
+			assert_true(d <= dist(rb_hist_low(x + 1), asked));
+		assert_true(d * 100 <= asked);
 	}
 	char err[256];
 	assert_int_equal(vm_totals_set_bounds(&c, "0.001,0.01,1", err, sizeof(err)), 0);
 	assert_int_equal(c.nbounds, 3);
-	assert_int_equal(c.bound_ns[0], 999424); /* 122 x 8192 ns */
+	uint32_t idx;
+	assert_int_equal(c.bound_ns[0], vm_bucket_edge(1000000, &idx));
+	assert_int_equal(rb_hist_low(c.bound_idx[0]), c.bound_ns[0]);
 	assert_int_equal(vm_totals_set_bounds(&c, "0.01,0.001", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "increase"));
 	assert_int_equal(vm_totals_set_bounds(&c, "1,1.001", err, sizeof(err)), -EINVAL);
@@ -151,19 +182,28 @@ static void histograms_are_cumulative_and_exact_at_every_bound(void **state)
 	(void)state;
 	char *out = expose(OM_PROMETHEUS, &cfg);
 	const char *h = "ringmon_event_duration_seconds_bucket";
-	/* 5 us: below the first bound (9.984 us) */
-	has(out, h, "type=\"db.query\",key=\"a\",le=\"0.000009984\"", "10");
-	/* 2 ms: above 0.999424 ms, below 2.490368 ms; 20 s above every bound */
-	has(out, h, "type=\"db.query\",key=\"b\",le=\"0.000999424\"", "0");
-	has(out, h, "type=\"db.query\",key=\"b\",le=\"0.002490368\"", "3");
-	has(out, h, "type=\"db.query\",key=\"b\",le=\"10.0663296\"", "3");
+	char l[128];
+	/* default bounds: 0 10us, 2 50us, 3 100us, 6 1ms, 7 2.5ms, 14 10s */
+	assert_int_equal(vm_default_nbounds, 15);
+	/* 5 us: below the first bound */
+	snprintf(l, sizeof(l), "type=\"db.query\",key=\"a\",%s", le(0));
+	has(out, h, l, "10");
+	/* 2 ms: between the 1 ms and the 2.5 ms bounds; 20 s above every bound */
+	snprintf(l, sizeof(l), "type=\"db.query\",key=\"b\",%s", le(6));
+	has(out, h, l, "0");
+	snprintf(l, sizeof(l), "type=\"db.query\",key=\"b\",%s", le(7));
+	has(out, h, l, "3");
+	snprintf(l, sizeof(l), "type=\"db.query\",key=\"b\",%s", le(14));
+	has(out, h, l, "3");
 	has(out, h, "type=\"db.query\",key=\"b\",le=\"+Inf\"", "4");
 	has(out, "ringmon_event_duration_seconds_count", "type=\"db.query\",key=\"b\"", "4");
 	has(out, "ringmon_event_duration_seconds_sum", "type=\"db.query\",key=\"b\"", "20.006");
-	/* the 7 events without a key at 100 us (edge 100.352 us) */
-	has(out, h, "type=\"db.query\",le=\"0.000050176\"", "0");
-	has(out, h, "type=\"db.query\",le=\"0.000100352\"", "7");
-	has(out, "ringmon_event_duration_seconds_sum", "type=\"db.query\"", "0.0007");
+	/* the 7 events without a key at 80 us: between the 50 us and 100 us bounds */
+	snprintf(l, sizeof(l), "type=\"db.query\",%s", le(2));
+	has(out, h, l, "0");
+	snprintf(l, sizeof(l), "type=\"db.query\",%s", le(3));
+	has(out, h, l, "7");
+	has(out, "ringmon_event_duration_seconds_sum", "type=\"db.query\"", "0.00056");
 	/* untimed types have no histogram */
 	char none[256];
 	snprintf(none, sizeof(none), "ringmon_event_duration_seconds_count{%s,type=\"plain\"}", lbl);

@@ -36,7 +36,7 @@ extern const uint32_t vm_default_nbounds;
 /* Defaults: the bounds above, 50 keys per type, keys of every type exported. */
 void vm_totals_config_init(struct vm_totals_config *c);
 /* Sets the bounds from a comma-separated list of seconds ("0.001,0.01,0.1"),
- * each moved to the nearest bucket edge (at most 0.78% away). Returns 0, or
+ * each moved to the nearest bucket edge (under 1% away). Returns 0, or
  * -EINVAL with err saying what is wrong (not increasing, out of range, too many,
  * two bounds on one edge). */
 int vm_totals_set_bounds(struct vm_totals_config *c, const char *list, char *err, size_t errlen);
