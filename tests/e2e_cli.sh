@@ -107,6 +107,10 @@ em=$(awk '/^emitted/ {print $2}' "$out.lg2")
 tot=$($RM stats $kp --json | jq_ "d['types']['synthetic.op']['count'] + d['types']['synthetic.tick']['count']")
 check "kept segment: stats totals equal emitted" [ "$tot" = "$em" ]
 $RM ls | grep -E "^$kp .* exited$" -q; check "ls shows exited" [ $? -eq 0 ]
+m0=$($RM events $kp --json | jq_ "[t['enabled'] for t in d['types']]")
+err=$($RM events $kp --disable all 2>&1 >/dev/null); rc=$?
+[ $rc -eq 1 ] && grep -q "has exited" <<<"$err" && [ "$($RM events $kp --json | jq_ "[t['enabled'] for t in d['types']]")" = "$m0" ]
+check "events --disable on an exited process: exit 1, says so, changes nothing ($rc: $err)" [ $? -eq 0 ]
 
 # a producer killed with SIGKILL is dead; gc removes dead and exited ones, never the live one
 RINGMON_RECORDS=64 $LG --synthetic --seconds 30 >/dev/null & dp=$!; pids+=($dp)

@@ -140,7 +140,8 @@ double vm_uptime(const struct vm_proc *p);
 /* Looks up a type by name: id, or -1. */
 int vm_type_find(const struct vm_proc *p, const char *name);
 /* Turns types on or off in the producer (through the control area; owner
- * only). Returns 0 or a negative errno with err filled. */
+ * only). Returns 0 or a negative errno with err filled: -ESRCH once the
+ * process has exited or died (its set no longer changes anything). */
 int vm_set_enabled(struct vm_proc *p, uint64_t mask, int on, char *err, size_t errlen);
 /* Records the writers overwrote before anyone could read them (all shards). */
 uint64_t vm_overwritten(const struct vm_proc *p);

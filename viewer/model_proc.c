@@ -107,6 +107,14 @@ int vm_type_find(const struct vm_proc *p, const char *name)
 
 int vm_set_enabled(struct vm_proc *p, uint64_t mask, int on, char *err, size_t errlen)
 {
+	/* the set of a process that has ended records nothing any more: changing
+	 * it would only make its kept segment say what never happened */
+	p->state = vm_liveness_of(&p->v);
+	if (p->state != VM_LIVE) {
+		snprintf(err, errlen, "process %d has %s: its event types can no longer be turned on or off",
+			 p->pid, p->state == VM_EXITED ? "exited" : "died");
+		return -ESRCH;
+	}
 	struct rb_control *ctl;
 	int rc = rb_control_map(&p->v, &ctl, err, errlen);
 	if (rc)
