@@ -39,7 +39,7 @@ endif
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers -Wno-format-truncation
-BASEFLAGS := -std=c11 -fPIC -MMD -MP $(WARN) $(SANFLAGS) -Iproducer -Iringbuf -Iviewer
+BASEFLAGS := -std=c11 -fPIC -MMD -MP $(WARN) $(SANFLAGS) -Iproducer -Iringbuf -Iviewer -Ischema
 URCU_CFLAGS := $(shell pkg-config --cflags $(PKGS_PRODUCER))
 URCU_LIBS := $(shell pkg-config --libs $(PKGS_PRODUCER))
 MONGO_CFLAGS := $(shell pkg-config --cflags $(PKGS_MONGO))
@@ -53,6 +53,8 @@ RINGBUF_SRC := ringbuf/segment.c ringbuf/cursor.c ringbuf/hist.c
 PRODUCER_SRC := $(filter-out producer/mongo_% producer/loadgen%,$(wildcard producer/*.c))
 MONGO_SRC := $(filter-out producer/mongo_preload.c,$(wildcard producer/mongo_*.c))
 PRELOAD_SRC := $(wildcard producer/mongo_preload.c)
+# the MongoDB schema: linked by the adapter and by the readers (docs/mongodb.md)
+SCHEMA_SRC := $(wildcard schema/*.c)
 VIEWER_LIB_SRC := $(filter-out viewer/main.c,$(wildcard viewer/*.c))
 VIEWER_MAIN := viewer/main.c
 LOADGEN_SRC := $(wildcard producer/loadgen*.c)
@@ -60,7 +62,8 @@ LOADGEN_SRC := $(wildcard producer/loadgen*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 RINGBUF_OBJ := $(call obj,$(RINGBUF_SRC))
 PRODUCER_OBJ := $(call obj,$(PRODUCER_SRC))
-MONGO_OBJ := $(call obj,$(MONGO_SRC))
+MONGO_OBJ := $(call obj,$(MONGO_SRC) $(SCHEMA_SRC))
+SCHEMA_OBJ := $(call obj,$(SCHEMA_SRC))
 PRELOAD_OBJ := $(call obj,$(PRELOAD_SRC))
 VIEWER_LIB_OBJ := $(call obj,$(VIEWER_LIB_SRC))
 LOADGEN_OBJ := $(call obj,$(LOADGEN_SRC))
@@ -81,6 +84,7 @@ all: $(LIBS_RINGMON) $(PRELOAD_LIB) $(BINS) $(BUILD)/ringmon.pc
 
 $(BUILD)/obj/producer/%.o: CFLAGS_EXTRA = $(URCU_CFLAGS) $(MONGO_CFLAGS) -fvisibility=hidden
 $(BUILD)/obj/viewer/%.o: CFLAGS_EXTRA = $(VIEWER_CFLAGS)
+$(BUILD)/obj/schema/%.o: CFLAGS_EXTRA = -fvisibility=hidden
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
@@ -100,7 +104,7 @@ $(BUILD)/libringmon-preload.so: $(PRELOAD_OBJ) $(PRODUCER_OBJ) $(MONGO_OBJ) $(RI
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -Wl,-z,defs -o $@ $^ $(LDFLAGS_ALL) $(URCU_LIBS) $(MONGO_LIBS) -ldl
 
-$(BUILD)/ringmon: $(call obj,$(VIEWER_MAIN)) $(VIEWER_LIB_OBJ) $(RINGBUF_OBJ)
+$(BUILD)/ringmon: $(call obj,$(VIEWER_MAIN)) $(VIEWER_LIB_OBJ) $(SCHEMA_OBJ) $(RINGBUF_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(VIEWER_LIBS) -lm
 

@@ -134,7 +134,7 @@ void mongo_app_cbs_copy(struct mongo_app_cbs *dst, const mongoc_apm_callbacks_t 
 
 /* Type ids, registered once by mongo_apm_setup. */
 struct mongo_types {
-	int cmd_started, cmd_succeeded, cmd_failed, cmd_ns, cmd_error;
+	int cmd_started, cmd_succeeded, cmd_failed, cmd_write_error, cmd_ns, cmd_error;
 	int srv_opening, srv_changed, srv_closed;
 	int top_opening, top_changed, top_closed;
 	int hb_started, hb_succeeded, hb_failed;
