@@ -48,7 +48,19 @@ $RM stats $lp --json | jq_ "d['types']['synthetic.tick']['enabled']" | grep -qx 
 $RM events $lp --enable 'synthetic.*' >/dev/null; sleep 0.3
 t3=$($RM stats $lp --json | jq_ "d['types']['synthetic.tick']['count']")
 check "re-enabled type counts again" [ "$t3" -gt "$t2" ]
-$RM events $lp --disable nosuch >/dev/null 2>&1; check "unknown type is a usage error" [ $? -eq 2 ]
+# a valid command line naming a type the process does not have: a runtime
+# error (1) that names the types it has, and nothing changes
+for cmd in "events $lp --disable nosuch" "events $lp --enable synthetic.op --disable nosuch" \
+	"tail $lp --type nosuch" "tail $lp --type 'nosuch.*'" "stats $lp --type nosuch" "stats $lp --json --type nosuch"; do
+	err=$(eval "$RM $cmd" 2>&1 >/dev/null); rc=$?
+	echo "$err" | grep -q "no event type 'nosuch.*synthetic.op, synthetic.tick"
+	check "$cmd: exit 1 naming the types it has" [ $rc -eq 1 -a $? -eq 0 ]
+done
+$RM events $lp --json | jq_ "[(t['type'], t['enabled']) for t in d['types']], d['pid']" \
+	| grep -qx "\[('synthetic.op', True), ('synthetic.tick', True)\] $lp"; check "events --json" [ $? -eq 0 ]
+$RM stats $lp --type 'synthetic.t*' | awk 'NR > 2 { print $1 }' | grep -qx synthetic.tick; check "stats --type prefix shows only that type" [ $? -eq 0 ]
+$RM stats $lp --json --type synthetic.op | jq_ "list(d['types'])" | grep -qx "\['synthetic.op'\]"; check "stats --json --type" [ $? -eq 0 ]
+$RM tail $lp --type synthetic.tick --count 3 | awk '{print $3}' | sort -u | grep -qx synthetic.tick; check "tail --type" [ $? -eq 0 ]
 
 # tail: one thread, small ring, every record printed or counted as lost, exactly
 out=$(mktemp)

@@ -86,38 +86,85 @@ static void list_keys_move_and_clamp_the_selection(void **state)
 {
 	struct panel p = {0};
 	panel_list_clamp(&p, 100, 10);
-	assert_int_equal(panel_list_key(&p, KEY_DOWN, 100), PF_HANDLED | PF_REDRAW);
+	assert_int_equal(panel_list_cmd(&p, TC_DOWN, 100), PF_HANDLED | PF_REDRAW);
 	assert_int_equal(p.sel, 1);
-	panel_list_key(&p, KEY_NPAGE, 100);
+	panel_list_cmd(&p, TC_PGDN, 100);
 	assert_int_equal(p.sel, 10);
 	assert_int_equal(p.scroll, 1);
-	panel_list_key(&p, KEY_END, 100);
+	panel_list_cmd(&p, TC_END, 100);
 	assert_int_equal(p.sel, 99);
 	assert_int_equal(p.scroll, 90);
-	panel_list_key(&p, 'g', 100);
+	panel_list_cmd(&p, TC_HOME, 100);
 	assert_int_equal(p.sel, 0);
-	panel_list_key(&p, 'k', 100);
+	panel_list_cmd(&p, TC_UP, 100);
 	assert_int_equal(p.sel, 0);
-	assert_int_equal(panel_list_key(&p, 'x', 100), 0);
+	assert_int_equal(panel_list_cmd(&p, TC_FILTER, 100), 0);
 	panel_list_clamp(&p, 0, 10);
 	assert_int_equal(p.sel, 0);
 }
 
+/* the binding of key in the view or overlay of scope bit sc, or NULL */
+static const struct top_binding *binding(int key, unsigned sc)
+{
+	for (int i = 0; i < top_nbindings; i++)
+		for (int j = 0; j < 6 && top_bindings[i].code[j]; j++)
+			if (top_bindings[i].code[j] == key && (top_bindings[i].scope & sc))
+				return &top_bindings[i];
+	return NULL;
+}
+
 static void key_table_has_quit_help_and_every_view(void **state)
 {
-	int quit = 0, help = 0, views = 0;
-	for (int i = 0; i < top_nbindings; i++) {
-		for (int j = 0; j < 4; j++) {
-			int c = top_bindings[i].code[j];
-			quit += c == 'q' || c == KEY_F(10);
-			help += c == '?' || c == KEY_F(1);
-			views += c >= '1' && c <= '5';
-		}
-		assert_non_null(top_bindings[i].help);
+	for (unsigned sc = 1; sc <= SC_PICKER; sc <<= 1) {
+		assert_ptr_equal(binding('q', sc)->act, binding(KEY_F(10), sc)->act);
+		for (int v = '1'; v <= '5'; v++)
+			assert_non_null(binding(v, sc));
 	}
-	assert_int_equal(quit, 2);
-	assert_int_equal(help, 2);
-	assert_int_equal(views, 5);
+	for (unsigned sc = 1; sc <= SC_PICKER; sc <<= 1)
+		if (sc != SC_HELP)
+			assert_ptr_equal(binding('?', sc)->act, binding(KEY_F(1), sc)->act);
+	for (int i = 0; i < top_nbindings; i++) {
+		assert_non_null(top_bindings[i].help);
+		/* each binding either acts or names a command for the panel */
+		assert_true((top_bindings[i].act != NULL) != (top_bindings[i].cmd != TC_NONE));
+	}
+}
+
+/* An F-key means one thing in every view where it means anything: the same
+ * action or the same panel command (htop's scheme: F4 filter, F6 sort). */
+static void f_keys_mean_one_thing_everywhere(void **state)
+{
+	for (int f = 1; f <= 12; f++) {
+		const struct top_binding *first = NULL;
+		for (unsigned sc = 1; sc <= SC_PICKER; sc <<= 1) {
+			const struct top_binding *b = binding(KEY_F(f), sc);
+			if (!b)
+				continue;
+			if (!first)
+				first = b;
+			assert_ptr_equal(b->act, first->act);
+			assert_int_equal(b->cmd, first->cmd);
+		}
+	}
+	assert_int_equal(binding(KEY_F(4), SC_COMMANDS)->cmd, TC_FILTER);
+	assert_int_equal(binding(KEY_F(4), SC_EVENTS)->cmd, TC_FILTER);
+	assert_int_equal(binding(KEY_F(6), SC_COMMANDS)->cmd, TC_SORT_NEXT);
+	assert_null(binding(KEY_F(4), SC_SERVERS)); /* no other meaning there */
+}
+
+/* Enter has a line of help in every view (what it opens, or that it opens
+ * nothing), and the help screen draws from the same table. */
+static void enter_is_described_in_every_view(void **state)
+{
+	for (unsigned sc = 1; sc <= SC_EVENTS; sc <<= 1) {
+		const struct top_binding *b = binding('\n', sc);
+		assert_non_null(b);
+		assert_int_equal(b->cmd, TC_ENTER);
+		assert_true(b->help[0] != 0);
+	}
+	char buf[96];
+	assert_string_equal(top_scope_names(SC_COMMANDS | SC_EVENTS, buf, sizeof(buf)), "Commands, Events");
+	assert_string_equal(top_scope_names(SC_ALL, buf, sizeof(buf)), "");
 }
 
 int main(void)
@@ -131,6 +178,8 @@ int main(void)
 		cmocka_unit_test(interval_quantile_sees_only_the_new_events),
 		cmocka_unit_test(list_keys_move_and_clamp_the_selection),
 		cmocka_unit_test(key_table_has_quit_help_and_every_view),
+		cmocka_unit_test(f_keys_mean_one_thing_everywhere),
+		cmocka_unit_test(enter_is_described_in_every_view),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

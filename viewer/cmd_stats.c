@@ -20,11 +20,13 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ringmon stats PID [--json] [--interval S] [--count N]\n\n"
+	fprintf(f, "usage: ringmon stats PID [--json] [--type NAME] [--interval S] [--count N]\n\n"
 		   "Prints PID's exact counters and latency percentiles per event type and per\n"
 		   "key (p50 p90 p99 p99.9 max mean, from histograms with <1%% error). Keys\n"
 		   "that did not fit in the key table are counted under \"other\".\n"
 		   "  --json         one JSON object per report (schema: docs/cli.md)\n"
+		   "  --type NAME    only this type (a prefix with a trailing '*': command.*);\n"
+		   "                 a NAME that matches no type is an error (exit 1)\n"
 		   "  --interval S   report every S seconds (rates over the interval)\n"
 		   "  --count N      stop after N reports (default: 1, or endless with --interval)\n");
 }
@@ -54,6 +56,13 @@ static uint64_t overwritten(const struct vm_proc *p)
 	return n;
 }
 
+static const char *only; /* --type */
+
+static int shown(const struct vm_type *t)
+{
+	return t->used && (!only || cli_type_match(only, t->name));
+}
+
 static void print_json(const struct vm_proc *p, double window)
 {
 	json_object *o = json_object_new_object();
@@ -69,7 +78,7 @@ static void print_json(const struct vm_proc *p, double window)
 	json_object *types = json_object_new_object();
 	for (uint32_t i = 0; i < p->ntypes; i++) {
 		const struct vm_type *t = &p->types[i];
-		if (!t->used)
+		if (!shown(t))
 			continue;
 		json_object *to = json_object_new_object();
 		json_object_object_add(to, "count", json_object_new_uint64(t->sum.count));
@@ -96,14 +105,18 @@ static void print_json(const struct vm_proc *p, double window)
 	json_object_put(o);
 }
 
+/* the first column, sized to the longest label (set by print_text) */
+static int label_w = 30;
+
 static void row(const char *name, int indent, const struct rb_summary *s, double rate,
 		const char *on)
 {
 	char b[6][32];
-	char label[64];
-	snprintf(label, sizeof(label), "%*s%s", indent, "", name);
+	/* padded by display columns: a UTF-8 name keeps the columns aligned */
+	int pad = label_w - indent - vm_width(name);
+	printf("%*s%s%*s", indent, "", name, pad > 0 ? pad : 0, "");
 	if (s->timed)
-		printf("%-30s %12llu %10.1f %-3s %9s %9s %9s %9s %9s %9s\n", label,
+		printf(" %12llu %10.1f %-3s %9s %9s %9s %9s %9s %9s\n",
 		       (unsigned long long)s->count, rate, on,
 		       vm_fmt_ns(rb_summary_mean(s), b[0], 32),
 		       vm_fmt_ns((double)rb_summary_quantile(s, 0.5), b[1], 32),
@@ -112,7 +125,7 @@ static void row(const char *name, int indent, const struct rb_summary *s, double
 		       vm_fmt_ns((double)rb_summary_quantile(s, 0.999), b[4], 32),
 		       vm_fmt_ns((double)s->max, b[5], 32));
 	else
-		printf("%-30s %12llu %10.1f %-3s %9s %9s %9s %9s %9s %9s\n", label,
+		printf(" %12llu %10.1f %-3s %9s %9s %9s %9s %9s %9s\n",
 		       (unsigned long long)s->count, rate, on, "-", "-", "-", "-", "-", "-");
 }
 
@@ -122,12 +135,20 @@ static void print_text(const struct vm_proc *p, double window)
 	       p->pid, p->v.name, vm_liveness_name(p->state), vm_uptime(p),
 	       (unsigned long long)p->written, (unsigned long long)overwritten(p),
 	       (unsigned long long)p->dropped_keys);
-	printf("%-30s %12s %10s %-3s %9s %9s %9s %9s %9s %9s\n", "TYPE / KEY", "COUNT",
+	label_w = 10; /* "TYPE / KEY" */
+	for (uint32_t i = 0; i < p->ntypes; i++)
+		if (shown(&p->types[i]) && vm_width(p->types[i].name) > label_w)
+			label_w = vm_width(p->types[i].name);
+	for (uint32_t k = 1; k < p->nkeys; k++)
+		if (p->keys[k].used && p->keys[k].type < RB_MAX_TYPES &&
+		    shown(&p->types[p->keys[k].type]) && 2 + vm_width(p->keys[k].name) > label_w)
+			label_w = 2 + vm_width(p->keys[k].name);
+	printf("%-*s %12s %10s %-3s %9s %9s %9s %9s %9s %9s\n", label_w, "TYPE / KEY", "COUNT",
 	       window > 0 ? "RATE/S" : "AVG/S", "ON", "MEAN", "P50", "P90", "P99", "P99.9", "MAX");
 	double up = vm_uptime(p);
 	for (uint32_t i = 0; i < p->ntypes; i++) {
 		const struct vm_type *t = &p->types[i];
-		if (!t->used)
+		if (!shown(t))
 			continue;
 		double rate = window > 0 ? vm_rate(p, (int)i, window) :
 			(up > 0 ? (double)t->sum.count / up : 0);
@@ -146,15 +167,17 @@ int cmd_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'}, {"interval", required_argument, NULL, 'i'},
+		{"type", required_argument, NULL, 't'},
 		{"count", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	int json = 0, c;
 	double interval = 0;
 	long count = -1;
 	char *end;
-	while ((c = getopt_long(argc, argv, "ji:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ji:t:n:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
+		case 't': only = optarg; break;
 		case 'i':
 			interval = strtod(optarg, &end);
 			if (*end || !(interval >= 0.01) || interval > 86400) {
@@ -187,6 +210,20 @@ int cmd_stats(int argc, char **argv)
 	if (vm_attach(&p, pid, err, sizeof(err)) != 0) {
 		fprintf(stderr, "ringmon stats: %s\n", err);
 		return 1;
+	}
+	if (only) {
+		const char *names[RB_MAX_TYPES];
+		int n = 0, found = 0;
+		for (uint32_t i = 0; i < p.ntypes; i++)
+			if (p.types[i].used) {
+				names[n++] = p.types[i].name;
+				found |= cli_type_match(only, p.types[i].name);
+			}
+		if (!found) {
+			cli_no_type("stats", pid, only, names, n);
+			vm_detach(&p);
+			return 1;
+		}
 	}
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);

@@ -27,7 +27,8 @@ static void usage(FILE *f)
 		   "exits (after printing what is left).\n"
 		   "  --json         JSON lines: type, ts_ns, time, tid, key, dur_ns, fields\n"
 		   "  --from-start   begin with the oldest record still in the ring\n"
-		   "  --type NAME    only this type (prefix with a trailing '*': command.*)\n"
+		   "  --type NAME    only this type (prefix with a trailing '*': command.*);\n"
+		   "                 a NAME that matches no type is an error (exit 1)\n"
 		   "  --count N      stop after N records\n");
 }
 
@@ -42,12 +43,34 @@ static int caught_up(const struct vm_tail *t)
 	return 1;
 }
 
-static int type_match(const char *pat, const char *name)
+/* Text columns sized to the names registered so far (they widen when a
+ * longer name appears later). With --type: 1 if a type matches, else says
+ * which exist and returns 0. */
+static int size_columns(const struct rb_view *v, int pid, const char *type, int *type_w,
+			int *key_w)
 {
-	size_t n = strlen(pat);
-	if (n && pat[n - 1] == '*')
-		return strncmp(pat, name, n - 1) == 0;
-	return strcmp(pat, name) == 0;
+	static struct rb_type_info ti[RB_MAX_TYPES];
+	const char *names[RB_MAX_TYPES];
+	int n = 0, found = !type;
+	uint32_t nt = rb_view_ntypes(v), nk = rb_view_nkeys(v);
+	for (uint32_t i = 0; i < nt; i++) {
+		if (rb_view_type(v, i, &ti[n]) != 0)
+			continue;
+		found |= type && cli_type_match(type, ti[n].name);
+		int w = vm_width(ti[n].name);
+		if (w > *type_w)
+			*type_w = w;
+		names[n] = ti[n].name;
+		n++;
+	}
+	for (uint32_t i = 1; i <= nk; i++) {
+		struct rb_key_info k;
+		if (rb_view_key(v, i, &k) == 0 && vm_width(k.name) > *key_w)
+			*key_w = vm_width(k.name);
+	}
+	if (!found)
+		cli_no_type("tail", pid, type, names, n);
+	return found;
 }
 
 int cmd_tail(int argc, char **argv)
@@ -90,6 +113,11 @@ int cmd_tail(int argc, char **argv)
 		fprintf(stderr, "ringmon tail: %s\n", err);
 		return 1;
 	}
+	int type_w = 1, key_w = 1;
+	if (!size_columns(&v, pid, type, &type_w, &key_w)) {
+		rb_detach(&v);
+		return 1;
+	}
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -119,9 +147,17 @@ int cmd_tail(int argc, char **argv)
 		for (size_t i = 0; i < n && (count < 0 || printed < count); i++) {
 			struct vm_event e;
 			vm_decode(&v, &recs[i], &e);
-			if (type && !type_match(type, e.type))
+			if (type && !cli_type_match(type, e.type))
 				continue;
-			vm_event_format(&e, json, line, sizeof(line));
+			if (json) {
+				vm_event_format(&e, 1, line, sizeof(line));
+			} else {
+				if (vm_width(e.type) > type_w)
+					type_w = vm_width(e.type);
+				if (vm_width(e.key) > key_w)
+					key_w = vm_width(e.key);
+				vm_event_text(&e, type_w, key_w, line, sizeof(line));
+			}
 			puts(line);
 			printed++;
 		}

@@ -400,6 +400,26 @@ void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len)
 		json_object_put(o);
 		return;
 	}
+	vm_event_text(e, 20, 16, buf, len);
+}
+
+int vm_width(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* s padded with spaces to w display columns, and a space */
+static int put_col(char *buf, size_t len, const char *s, int w)
+{
+	int cols = vm_width(s);
+	return snprintf(buf, len, "%s%*s ", s, w > cols ? w - cols : 0, "");
+}
+
+void vm_event_text(const struct vm_event *e, int type_w, int key_w, char *buf, size_t len)
+{
 	/* rounded down, so a time before 1970 (a record older than the segment's
 	 * clock says) still prints a fraction in [0, 1) */
 	double whole = floor(e->wall);
@@ -408,9 +428,14 @@ void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len)
 	localtime_r(&sec, &tm);
 	char when[32], dur[32];
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	int n = snprintf(buf, len, "%s.%06ld %-7u %-20s %-16s %9s", when,
-			 (long)((e->wall - whole) * 1e6), e->tid, e->type,
-			 e->key[0] ? e->key : "-", e->has_dur ? vm_fmt_ns((double)e->dur_ns, dur, sizeof(dur)) : "-");
+	int n = snprintf(buf, len, "%s.%06ld %-7u ", when, (long)((e->wall - whole) * 1e6), e->tid);
+	if (n > 0 && (size_t)n < len)
+		n += put_col(buf + n, len - (size_t)n, e->type, type_w);
+	if (n > 0 && (size_t)n < len)
+		n += put_col(buf + n, len - (size_t)n, e->key[0] ? e->key : "-", key_w);
+	if (n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, "%9s",
+			      e->has_dur ? vm_fmt_ns((double)e->dur_ns, dur, sizeof(dur)) : "-");
 	for (uint32_t i = 0; i < e->nfields && n > 0 && (size_t)n < len; i++) {
 		char unnamed[16]; /* as in JSON */
 		snprintf(unnamed, sizeof(unnamed), "field%u", i);

@@ -141,8 +141,13 @@ struct vm_event {
 void vm_decode(const struct rb_view *v, const struct rb_record *r, struct vm_event *e);
 /* One line of text, or of JSON (json = 1). */
 void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len);
+/* The text line with the type and key columns padded to type_w and key_w
+ * display columns (longer names widen their column; nothing is cut). */
+void vm_event_text(const struct vm_event *e, int type_w, int key_w, char *buf, size_t len);
 
 /* ---- formatting helpers shared by stats and top ---- */
+/* Display width of UTF-8 text: one column per code point (to align columns). */
+int vm_width(const char *s);
 /* "123ns", "4.56us", "7.89ms", "1.23s" into buf. */
 const char *vm_fmt_ns(double ns, char *buf, size_t len);
 /* Monotonic clock of the viewer, ns. */

@@ -29,12 +29,40 @@ enum panel_flags {
 struct top;
 struct panel;
 
+/* What a key means, from the key table (keys.c): panels act on these, never
+ * on key codes (except while they read text: on_text). */
+enum top_cmd {
+	TC_NONE = 0,
+	TC_UP, TC_DOWN, TC_PGUP, TC_PGDN, TC_HOME, TC_END, /* list moves */
+	TC_ENTER,     /* open, attach or toggle the selection */
+	TC_BACK,      /* Esc: close the detail or overlay, clear the filter */
+	TC_LEFT,      /* back from a detail */
+	TC_FILTER,    /* start editing the text filter */
+	TC_SORT_PREV, TC_SORT_NEXT, TC_REVERSE,
+	TC_BY_NS,     /* Commands: by command name / by db.collection */
+	TC_TYPE_NEXT, /* Events: cycle the type filter */
+	TC_ALL_ON, TC_ALL_OFF, /* types overlay */
+};
+
+/* Where a binding applies: one bit per view and overlay. */
+enum top_scope {
+	SC_OVERVIEW = 1, SC_COMMANDS = 2, SC_SERVERS = 4, SC_POOL = 8, SC_EVENTS = 16,
+	SC_HELP = 32, SC_TYPES = 64, SC_PICKER = 128,
+	SC_VIEWS = 31,
+	SC_LISTS = SC_OVERVIEW | SC_COMMANDS | SC_SERVERS | SC_EVENTS | SC_HELP | SC_TYPES | SC_PICKER,
+	SC_ALL = 255,
+};
+
 struct panel_ops {
 	const char *name; /* shown in the tab bar */
+	unsigned scope;   /* its enum top_scope bit: which bindings apply */
 	/* Draws into the rectangle (y, x, h, w) of stdscr. */
 	void (*draw)(struct panel *p, struct top *t, int y, int x, int h, int w);
-	/* Returns enum panel_flags; 0 when the key means nothing here. */
-	int (*on_key)(struct panel *p, struct top *t, int key);
+	/* A command of the key table; returns enum panel_flags, 0 when it means
+	 * nothing here now (may be NULL). */
+	int (*on_cmd)(struct panel *p, struct top *t, enum top_cmd cmd);
+	/* A key while text_input says so (a filter being typed). */
+	int (*on_text)(struct panel *p, struct top *t, int key);
 	/* After the terminal changed size (may be NULL). */
 	void (*on_resize)(struct panel *p, struct top *t);
 	/* Once per data refresh, for every view (active: it is shown), before
@@ -64,10 +92,10 @@ struct panel *panel_help(void);
 struct panel *panel_types(void);
 struct panel *panel_picker(void);
 
-/* Moves p->sel for the list keys (arrows, j/k, PgUp/PgDn, Home/End) over n
- * rows and keeps it visible in p->rows; returns PF_HANDLED|PF_REDRAW, or 0 if
- * key is not a list key. Pure: no curses calls. */
-int panel_list_key(struct panel *p, int key, int n);
+/* Moves p->sel for the list commands (TC_UP .. TC_END) over n rows and keeps
+ * it visible in p->rows; returns PF_HANDLED|PF_REDRAW, or 0 if cmd is not a
+ * list move. Pure: no curses calls. */
+int panel_list_cmd(struct panel *p, enum top_cmd cmd, int n);
 /* Clamps sel and scroll to n rows shown rows at a time. */
 void panel_list_clamp(struct panel *p, int n, int rows);
 
@@ -218,17 +246,31 @@ int top_match(const char *text, const char *needle);
 uint64_t top_interval_quantile(const struct rb_summary *newer, const struct rb_summary *older,
 			       double q);
 
-/* ---- keys: the one table ---- */
+/* ---- keys: the one table (keys.c) ---- */
 
+#define TOP_MIN_INTERVAL_MS 100
+#define TOP_MAX_INTERVAL_MS 10000
+
+/* Every key of `ringmon top`: the dispatcher and the help screen both read
+ * this table, so what help says is what the keys do. A key may have one
+ * binding per scope; the first binding whose scope holds the current view or
+ * overlay wins. */
 struct top_binding {
-	int code[4];       /* curses key codes (0-terminated); global bindings only */
+	int code[6];       /* curses key codes (0-terminated) */
 	const char *keys;  /* as shown in help: "q F10" */
-	const char *scope; /* "" global, or the view it belongs to */
+	unsigned scope;    /* enum top_scope bits where it applies */
 	const char *help;
-	int (*act)(struct top *t, int key); /* NULL: the view handles it */
+	int (*act)(struct top *t, int key); /* a global action, or NULL: */
+	enum top_cmd cmd;  /* given to the panel's on_cmd */
 };
 extern const struct top_binding top_bindings[];
 extern const int top_nbindings;
+/* Names of the views and overlays of scope bits ("Commands, Events"), or ""
+ * when it is every view. */
+const char *top_scope_names(unsigned scope, char *buf, size_t len);
+/* Handles one key: text input, the table, then the help overlay's "any
+ * other key closes". Returns enum panel_flags. */
+int top_dispatch(struct top *t, int key);
 
 /* top.c: what panels may ask of the main loop. */
 /* Attaches to pid (replacing what is attached); 0 or a negative errno. */

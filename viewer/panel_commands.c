@@ -305,47 +305,49 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	term_print(y + h - 1, x, w, c->editing ? TR_WARN : TR_STATUS, 1, st);
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_text(struct panel *p, struct top *t, int key)
 {
 	struct commands *c = (struct commands *)p;
-	if (c->editing) {
-		int f = panel_filter_key(c->filter, sizeof(c->filter), &c->editing, key);
-		p->sel = 0;
-		return f;
-	}
+	(void)t;
+	p->sel = 0;
+	return panel_filter_key(c->filter, sizeof(c->filter), &c->editing, key);
+}
+
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
+{
+	struct commands *c = (struct commands *)p;
 	if (c->detail) {
-		if (key == 27 || key == KEY_BACKSPACE || key == KEY_LEFT || key == 'h') {
-			c->detail = 0;
-			return PF_HANDLED | PF_REDRAW;
-		}
-		return 0;
+		if (cmd != TC_BACK && cmd != TC_LEFT)
+			return 0;
+		c->detail = 0;
+		return PF_HANDLED | PF_REDRAW;
 	}
-	int f = panel_list_key(p, key, c->nrows);
+	int f = panel_list_cmd(p, cmd, c->nrows);
 	if (f)
 		return f;
-	switch (key) {
-	case '/': case KEY_F(4):
+	switch (cmd) {
+	case TC_FILTER:
 		c->editing = 1;
 		return PF_HANDLED | PF_REDRAW;
-	case 27:
+	case TC_BACK:
 		if (!c->filter[0])
 			return 0;
 		c->filter[0] = 0;
 		return PF_HANDLED | PF_REDRAW;
-	case '<': case ',':
+	case TC_SORT_PREV:
 		c->sort = (c->sort + C_N - 1) % C_N;
 		return PF_HANDLED | PF_REDRAW;
-	case '>': case '.': case KEY_F(6):
+	case TC_SORT_NEXT:
 		c->sort = (c->sort + 1) % C_N;
 		return PF_HANDLED | PF_REDRAW;
-	case 'I':
+	case TC_REVERSE:
 		c->reverse = !c->reverse;
 		return PF_HANDLED | PF_REDRAW;
-	case 'n':
+	case TC_BY_NS:
 		c->ns = !c->ns;
 		p->sel = 0;
 		return PF_HANDLED | PF_REDRAW;
-	case '\n': case '\r': case KEY_ENTER: case KEY_RIGHT:
+	case TC_ENTER:
 		build(c, t);
 		if (p->sel < c->nrows) {
 			snprintf(c->detail_name, sizeof(c->detail_name), "%s", c->rows[p->sel].name);
@@ -354,8 +356,9 @@ static int on_key(struct panel *p, struct top *t, int key)
 			return PF_HANDLED | PF_RESCAN;
 		}
 		return PF_HANDLED;
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 /* ring scan for "slowest recent operations" of the detail's command */
@@ -416,8 +419,10 @@ static int text_input(const struct panel *p)
 
 static const struct panel_ops ops = {
 	.name = "Commands",
+	.scope = SC_COMMANDS,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
+	.on_text = on_text,
 	.on_refresh = on_refresh,
 	.text_input = text_input,
 };

@@ -99,16 +99,16 @@ void panel_list_clamp(struct panel *p, int n, int rows)
 		p->scroll = 0;
 }
 
-int panel_list_key(struct panel *p, int key, int n)
+int panel_list_cmd(struct panel *p, enum top_cmd cmd, int n)
 {
 	int page = p->rows > 1 ? p->rows - 1 : 1;
-	switch (key) {
-	case KEY_UP: case 'k': p->sel--; break;
-	case KEY_DOWN: case 'j': p->sel++; break;
-	case KEY_PPAGE: p->sel -= page; break;
-	case KEY_NPAGE: p->sel += page; break;
-	case KEY_HOME: case 'g': p->sel = 0; break;
-	case KEY_END: case 'G': p->sel = n - 1; break;
+	switch (cmd) {
+	case TC_UP: p->sel--; break;
+	case TC_DOWN: p->sel++; break;
+	case TC_PGUP: p->sel -= page; break;
+	case TC_PGDN: p->sel += page; break;
+	case TC_HOME: p->sel = 0; break;
+	case TC_END: p->sel = n - 1; break;
 	default: return 0;
 	}
 	panel_list_clamp(p, n, p->rows);

@@ -82,25 +82,30 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	(void)total_match;
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_text(struct panel *p, struct top *t, int key)
 {
 	struct events *e = (struct events *)p;
-	if (e->editing)
-		return panel_filter_key(e->filter, sizeof(e->filter), &e->editing, key);
-	int page = p->rows > 2 ? p->rows - 2 : 1;
+	(void)t;
+	return panel_filter_key(e->filter, sizeof(e->filter), &e->editing, key);
+}
+
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
+{
+	struct events *e = (struct events *)p;
+	int page = p->rows > 1 ? p->rows : 1;
 	int max = (int)(t->ntail < TOP_TAIL ? t->ntail : TOP_TAIL);
-	switch (key) {
-	case '/': case KEY_F(4):
+	switch (cmd) {
+	case TC_FILTER:
 		e->editing = 1;
 		return PF_HANDLED | PF_REDRAW;
-	case 27:
+	case TC_BACK:
 		if (!e->filter[0] && !e->type[0] && !e->back)
 			return 0;
 		e->filter[0] = 0;
 		e->type[0] = 0;
 		e->back = 0;
 		return PF_HANDLED | PF_REDRAW;
-	case 't': {
+	case TC_TYPE_NEXT: {
 		/* next type after the current one; "" after the last */
 		int cur = e->type[0] ? top_type_find(t, e->type) : -1;
 		int next = cur + 1;
@@ -110,12 +115,14 @@ static int on_key(struct panel *p, struct top *t, int key)
 			snprintf(e->type, sizeof(e->type), "%s", t->types[next].name);
 		return PF_HANDLED | PF_REDRAW;
 	}
-	case KEY_UP: case 'k': e->back++; break;
-	case KEY_DOWN: case 'j': e->back--; break;
-	case KEY_PPAGE: e->back += page; break;
-	case KEY_NPAGE: e->back -= page; break;
-	case KEY_HOME: case 'g': e->back = max; break;
-	case KEY_END: case 'G': e->back = 0; break;
+	/* back counts matching lines scrolled back from the newest; draw()
+	 * clamps it so that a whole screenful stays shown */
+	case TC_UP: e->back++; break;
+	case TC_DOWN: e->back--; break;
+	case TC_PGUP: e->back += page; break;
+	case TC_PGDN: e->back -= page; break;
+	case TC_HOME: e->back = max; break;
+	case TC_END: e->back = 0; break;
 	default: return 0;
 	}
 	if (!t->paused && e->back > 0) {
@@ -123,8 +130,8 @@ static int on_key(struct panel *p, struct top *t, int key)
 		t->paused = 1;
 		top_message(t, "paused to scroll back: p resumes");
 	}
-	if (e->back > max - 1)
-		e->back = max > 0 ? max - 1 : 0;
+	if (e->back > max)
+		e->back = max;
 	if (e->back < 0)
 		e->back = 0;
 	return PF_HANDLED | PF_REDRAW;
@@ -164,8 +171,10 @@ static int text_input(const struct panel *p)
 
 static const struct panel_ops ops = {
 	.name = "Events",
+	.scope = SC_EVENTS,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
+	.on_text = on_text,
 	.on_refresh = on_refresh,
 	.on_resize = on_resize,
 	.on_tick = on_tick,

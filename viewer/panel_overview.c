@@ -60,12 +60,12 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		    (unsigned long long)wr, c, (unsigned long long)bad);
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
 {
-	int f = panel_list_key(p, key, t->ntypes);
+	int f = panel_list_cmd(p, cmd, t->ntypes);
 	if (f)
 		return f;
-	if ((key == '\n' || key == '\r' || key == KEY_ENTER) && p->sel < t->ntypes) {
+	if (cmd == TC_ENTER && p->sel < t->ntypes) {
 		panel_events_set_type(t->types[p->sel].name);
 		top_show_view(t, 4);
 		return PF_HANDLED | PF_REDRAW;
@@ -75,8 +75,9 @@ static int on_key(struct panel *p, struct top *t, int key)
 
 static const struct panel_ops ops = {
 	.name = "Overview",
+	.scope = SC_OVERVIEW,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
 };
 
 struct panel *panel_overview(void)

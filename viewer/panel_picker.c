@@ -108,14 +108,14 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			   " Pick a process: Up/Down, Enter attaches; Esc back; q quits");
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
 {
 	struct picker *k = (struct picker *)p;
 	int extra = has_all(k), n = k->n + extra;
-	int f = panel_list_key(p, key, n);
+	int f = panel_list_cmd(p, cmd, n);
 	if (f)
 		return f;
-	if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+	if (cmd == TC_ENTER) {
 		if (p->sel >= n)
 			return PF_HANDLED;
 		if (extra && p->sel == 0) {
@@ -128,10 +128,8 @@ static int on_key(struct panel *p, struct top *t, int key)
 		}
 		return PF_HANDLED | PF_CLOSE | PF_RESCAN;
 	}
-	if (key == 27 && t->nsrc)
-		return PF_HANDLED | PF_CLOSE;
-	if (key == 27)
-		return PF_HANDLED;
+	if (cmd == TC_BACK) /* back to the views, if there is a process to show */
+		return t->nsrc ? PF_HANDLED | PF_CLOSE : PF_HANDLED;
 	return 0;
 }
 
@@ -144,8 +142,9 @@ static void on_refresh(struct panel *p, struct top *t, int active)
 
 static const struct panel_ops ops = {
 	.name = "Processes",
+	.scope = SC_PICKER,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
 	.on_refresh = on_refresh,
 };
 

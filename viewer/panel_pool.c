@@ -81,18 +81,10 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	panel_draw_hist(s, row + 1, x, y + h - row - 1, w);
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
-{
-	(void)p;
-	(void)t;
-	(void)key;
-	return 0;
-}
-
 static const struct panel_ops ops = {
 	.name = "Pool",
+	.scope = SC_POOL,
 	.draw = draw,
-	.on_key = on_key,
 };
 
 struct panel *panel_pool(void)

@@ -251,16 +251,17 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		term_print(ty + 1, x, w, TR_DIM, 1, " (no changes seen yet)");
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
 {
 	uint64_t kept = t->nchanges < TOP_CHANGES ? t->nchanges : TOP_CHANGES;
-	return panel_list_key(p, key, (int)kept);
+	return panel_list_cmd(p, cmd, (int)kept);
 }
 
 static const struct panel_ops ops = {
 	.name = "Servers",
+	.scope = SC_SERVERS,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
 	.on_refresh = on_refresh,
 };
 

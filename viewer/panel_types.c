@@ -37,32 +37,35 @@ static int set(struct top *t, int i, int on)
 	return 0;
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
 {
-	int f = panel_list_key(p, key, t->ntypes);
+	int f = panel_list_cmd(p, cmd, t->ntypes);
 	if (f)
 		return f;
-	switch (key) {
-	case ' ': case '\n': case '\r': case KEY_ENTER:
+	switch (cmd) {
+	case TC_ENTER:
 		if (p->sel < t->ntypes && set(t, p->sel, !t->types[p->sel].enabled) == 0)
 			top_message(t, "%s %s", t->types[p->sel].name,
 				    t->types[p->sel].enabled ? "on" : "off");
 		return PF_HANDLED | PF_RESCAN;
-	case 'a': case 'A':
+	case TC_ALL_ON: case TC_ALL_OFF:
 		for (int i = 0; i < t->ntypes; i++)
-			set(t, i, key == 'a');
-		top_message(t, "every type %s", key == 'a' ? "on" : "off");
+			set(t, i, cmd == TC_ALL_ON);
+		top_message(t, "every type %s", cmd == TC_ALL_ON ? "on" : "off");
 		return PF_HANDLED | PF_RESCAN;
-	case 27: case 'e': case 'q':
+	case TC_BACK:
 		return PF_HANDLED | PF_CLOSE;
+	default:
+		break;
 	}
 	return 0;
 }
 
 static const struct panel_ops ops = {
 	.name = "Types",
+	.scope = SC_TYPES,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
 };
 
 struct panel *panel_types(void)

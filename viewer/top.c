@@ -3,6 +3,7 @@
 #include <curses.h>
 #include <errno.h>
 #include <getopt.h>
+#include <sys/ioctl.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,6 @@
 #include "panel.h"
 #include "term.h"
 
-#define MIN_INTERVAL_MS 100
-#define MAX_INTERVAL_MS 10000
 
 static void usage(FILE *f)
 {
@@ -35,12 +34,14 @@ static void usage(FILE *f)
 		"      --no-color      no colours (also when NO_COLOR is set)\n"
 		"      --ascii         ASCII bars and sparklines (default when the locale is\n"
 		"                      not UTF-8)\n"
-		"  -1, --once          print the event types once as text after one interval,\n"
-		"                      and exit (no terminal needed)\n"
+		"  -1, --once          print the view (-v, default Overview) once as plain\n"
+		"                      text after one interval, and exit (no terminal needed;\n"
+		"                      width: the terminal's, else $COLUMNS, else 120)\n"
 		"  -h, --help          this help\n"
 		"\n"
-		"Keys: q/F10 quit, ?/F1 help, 1-5/Tab/F2-F6 views, p/space pause, r reset,\n"
-		"+/- refresh interval, e event types, / filter, Enter details, Esc back.\n"
+		"Keys: q/F10 quit, ?/F1 help, 1-5/Tab views, p/space pause, r reset,\n"
+		"+/- refresh interval, e/F9 event types, / or F4 filter, < > or F6 sort,\n"
+		"Enter details, Esc back. `?` in top lists every key.\n"
 		"See docs/viewer.md.\n");
 }
 
@@ -154,161 +155,13 @@ static void maintain(struct top *t, uint64_t now)
 	}
 }
 
-/* ---- global actions (the key table) ---- */
+/* ---- what panels and keys.c may ask of the main loop ---- */
 
 void top_show_view(struct top *t, int i)
 {
 	if (i >= 0 && i < 5)
 		t->view = i;
 	t->overlay = NULL;
-}
-
-static int act_quit(struct top *t, int key)
-{
-	(void)key;
-	t->quit = 1;
-	return PF_QUIT;
-}
-
-static int act_help(struct top *t, int key)
-{
-	(void)key;
-	t->overlay = panel_help();
-	t->overlay->sel = t->overlay->scroll = 0;
-	return PF_REDRAW;
-}
-
-static int act_view(struct top *t, int key)
-{
-	int v = key >= '1' && key <= '5' ? key - '1' : key - KEY_F(2);
-	top_show_view(t, v);
-	return PF_REDRAW;
-}
-
-static int act_tab(struct top *t, int key)
-{
-	t->view = (t->view + (key == KEY_BTAB ? 4 : 1)) % 5;
-	return PF_REDRAW;
-}
-
-static int act_pause(struct top *t, int key)
-{
-	(void)key;
-	t->paused = !t->paused;
-	return PF_REDRAW | (t->paused ? 0 : PF_RESCAN);
-}
-
-static int act_reset(struct top *t, int key)
-{
-	(void)key;
-	top_reset(t);
-	top_message(t, "reset: figures count from now (the producer's totals are unchanged)");
-	return PF_RESCAN;
-}
-
-static int act_speed(struct top *t, int key)
-{
-	int ms = t->interval_ms;
-	if (key == '+' || key == '=')
-		ms = ms > 1000 ? ms - 1000 : ms > 200 ? ms - 100 : MIN_INTERVAL_MS;
-	else
-		ms = ms >= 1000 ? ms + 1000 : ms + 100;
-	if (ms < MIN_INTERVAL_MS)
-		ms = MIN_INTERVAL_MS;
-	if (ms > MAX_INTERVAL_MS)
-		ms = MAX_INTERVAL_MS;
-	t->interval_ms = ms;
-	top_message(t, "refresh every %.1f s", ms / 1000.0);
-	return PF_REDRAW;
-}
-
-static int act_types(struct top *t, int key)
-{
-	(void)key;
-	t->overlay = panel_types();
-	return PF_REDRAW;
-}
-
-static int act_picker(struct top *t, int key)
-{
-	(void)key;
-	t->overlay = panel_picker();
-	return PF_RESCAN;
-}
-
-static int act_redraw(struct top *t, int key)
-{
-	(void)t;
-	(void)key;
-	clearok(curscr, TRUE);
-	return PF_REDRAW;
-}
-
-/* Every key of `ringmon top`, global or per view; the help screen lists this. */
-const struct top_binding top_bindings[] = {
-	{{'q', KEY_F(10)}, "q F10", "", "quit", act_quit},
-	{{'?', 'h', KEY_F(1)}, "? h F1", "", "this help (any key closes it)", act_help},
-	{{'1', KEY_F(2)}, "1 F2", "", "Overview: process and event types", act_view},
-	{{'2', KEY_F(3)}, "2 F3", "", "Commands: MongoDB commands, latency", act_view},
-	{{'3', KEY_F(4)}, "3 F4", "", "Servers: topology, heartbeats, changes", act_view},
-	{{'4', KEY_F(5)}, "4 F5", "", "Pool: checkouts, waits", act_view},
-	{{'5', KEY_F(6)}, "5 F6", "", "Events: live tail of the ring", act_view},
-	{{'\t', KEY_BTAB}, "Tab S-Tab", "", "next / previous view", act_tab},
-	{{'p', ' ', 'z'}, "p space", "", "pause / resume (figures freeze)", act_pause},
-	{{'r'}, "r", "", "reset the viewer's baseline (not the producer)", act_reset},
-	{{'+', '='}, "+", "", "refresh faster (down to 0.1 s)", act_speed},
-	{{'-'}, "-", "", "refresh slower", act_speed},
-	{{'e', KEY_F(9)}, "e F9", "", "event types: turn types on/off in the producer", act_types},
-	{{'o'}, "o", "", "open another process (picker)", act_picker},
-	{{12}, "^L", "", "redraw the screen", act_redraw},
-	{{0}, "Up Dn j k", "lists", "move the selection", NULL},
-	{{0}, "PgUp PgDn", "lists", "move a page", NULL},
-	{{0}, "Home End g G", "lists", "first / last row", NULL},
-	{{0}, "Enter", "lists", "details (Commands), attach (picker), toggle (types)", NULL},
-	{{0}, "Esc", "", "back: close details, overlay, or clear the filter", NULL},
-	{{0}, "/ F4", "Commands Events", "filter by text (Enter keeps it, Esc clears)", NULL},
-	{{0}, "< > F6", "Commands", "sort by the previous / next column", NULL},
-	{{0}, "I", "Commands", "reverse the sort order", NULL},
-	{{0}, "n", "Commands", "by command name / by db.collection", NULL},
-	{{0}, "t", "Events", "cycle the type filter", NULL},
-	{{0}, "space Enter", "types", "toggle the selected type", NULL},
-	{{0}, "a A", "types", "all types on / all off", NULL},
-};
-const int top_nbindings = (int)(sizeof(top_bindings) / sizeof(top_bindings[0]));
-
-static int dispatch_global(struct top *t, int key)
-{
-	for (int i = 0; i < top_nbindings; i++) {
-		const struct top_binding *b = &top_bindings[i];
-		if (!b->act)
-			continue;
-		for (int j = 0; j < 4 && b->code[j]; j++)
-			if (b->code[j] == key)
-				return b->act(t, key) | PF_HANDLED;
-	}
-	return 0;
-}
-
-static int dispatch(struct top *t, int key)
-{
-	if (t->overlay) {
-		int f = t->overlay->ops->on_key(t->overlay, t, key);
-		if (f & PF_CLOSE)
-			t->overlay = NULL;
-		if (f & PF_HANDLED)
-			return f | PF_REDRAW;
-		if (key == 27)
-			return (t->overlay = NULL, PF_REDRAW);
-	}
-	struct panel *p = t->views[t->view];
-	if (!t->overlay && p->ops->text_input && p->ops->text_input(p))
-		return p->ops->on_key(p, t, key);
-	if (!t->overlay) {
-		int f = p->ops->on_key(p, t, key);
-		if (f & PF_HANDLED)
-			return f;
-	}
-	return dispatch_global(t, key);
 }
 
 /* ---- drawing: header, tab bar, footer ---- */
@@ -436,28 +289,51 @@ static void draw_all(struct top *t)
 
 /* ---- --once ---- */
 
+/* Width of the text: the terminal's when stdout is one, else $COLUMNS, else 120. */
+static int once_width(void)
+{
+	struct winsize ws;
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col > 1024 ? 1024 : ws.ws_col;
+	const char *c = getenv("COLUMNS");
+	int n = c ? atoi(c) : 0;
+	return n >= 40 && n <= 1024 ? n : 120;
+}
+
+/* The view as plain text, after one interval: the process line, then the
+ * view drawn by its own panel into a text grid (same layout as on screen,
+ * no escape codes). */
 static int print_once(struct top *t)
 {
-	struct timespec ts = {t->interval_ms / 1000, (long)(t->interval_ms % 1000) * 1000000};
-	nanosleep(&ts, NULL);
+	struct panel *p = t->views[t->view];
+	if (p->ops->on_refresh)
+		p->ops->on_refresh(p, t, 1);
+	uint64_t end = vm_now_ns() + (uint64_t)t->interval_ms * 1000000ull;
+	for (uint64_t now; (now = vm_now_ns()) < end;) {
+		/* the Events view drains the rings while it waits, as on screen */
+		uint64_t nap = p->ops->on_tick ? (uint64_t)t->tick_ms * 1000000ull : end - now;
+		if (nap > end - now)
+			nap = end - now;
+		struct timespec ts = {(time_t)(nap / 1000000000ull), (long)(nap % 1000000000ull)};
+		nanosleep(&ts, NULL);
+		if (p->ops->on_tick)
+			p->ops->on_tick(p, t);
+	}
 	top_refresh(t, vm_now_ns());
-	char a[32], b[32], c[32];
-	if (t->all)
-		printf("all processes (%d)\n", t->nsrc);
-	else
-		printf("pid %d %s  up %s  state %s\n", t->src[0]->p.pid, t->src[0]->p.v.name,
-		       top_fmt_dur_s(vm_uptime(&t->src[0]->p), a, sizeof(a)),
-		       vm_liveness_name(t->src[0]->p.state));
-	printf("%-28s %14s %10s %10s %s\n", "TYPE", "TOTAL", "RATE/1s", "RATE/10s", "ENABLED");
-	for (int i = 0; i < t->ntypes; i++)
-		printf("%-28s %14llu %10s %10s %s\n", t->types[i].name,
-		       (unsigned long long)t->types[i].sum.count,
-		       top_fmt_count(top_type_rate(t, i, 1), a, sizeof(a)),
-		       top_fmt_count(top_type_rate(t, i, 10), b, sizeof(b)),
-		       t->types[i].enabled ? "yes" : "no");
-	printf("%-28s %14llu %10s\n", "(all records)", (unsigned long long)top_written(t),
-	       top_fmt_count(top_type_rate(t, -1, 1), c, sizeof(c)));
-	return 0;
+	for (int i = 0; i < 5; i++)
+		if (t->views[i]->ops->on_refresh && i != t->view)
+			t->views[i]->ops->on_refresh(t->views[i], t, 0);
+	if (p->ops->on_refresh && p->ops->on_tick == NULL)
+		p->ops->on_refresh(p, t, 1);
+	int rows = 80, cols = once_width();
+	if (term_start_text(rows, cols) != 0) {
+		fprintf(stderr, "ringmon top: out of memory\n");
+		return 1;
+	}
+	draw_header(t, cols);
+	p->ops->draw(p, t, 1, 0, rows - 1, cols);
+	term_print_text(stdout);
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 /* ---- main loop ---- */
@@ -505,7 +381,7 @@ static void run(struct top *t)
 			redraw = 1;
 			continue;
 		}
-		int f = dispatch(t, key);
+		int f = top_dispatch(t, key);
 		if (f & PF_RESCAN)
 			next = 0;
 		redraw = 1;
@@ -536,9 +412,9 @@ int cmd_top(int argc, char **argv)
 		case 'd': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
-			if (*end || v < MIN_INTERVAL_MS || v > MAX_INTERVAL_MS) {
+			if (*end || v < TOP_MIN_INTERVAL_MS || v > TOP_MAX_INTERVAL_MS) {
 				fprintf(stderr, "ringmon top: --interval %s: want %d..%d ms\n", optarg,
-					MIN_INTERVAL_MS, MAX_INTERVAL_MS);
+					TOP_MIN_INTERVAL_MS, TOP_MAX_INTERVAL_MS);
 				return 2;
 			}
 			interval = (int)v;
@@ -635,6 +511,8 @@ int cmd_top(int argc, char **argv)
 	if (t->nsrc)
 		top_refresh(t, vm_now_ns());
 	if (once) {
+		setlocale(LC_ALL, "");
+		term_set_utf8(!ascii && term_locale_utf8());
 		if (t->nsrc == 0) {
 			fprintf(stderr, "ringmon top: no live ringmon process\n");
 			rc = 1;
@@ -649,8 +527,8 @@ int cmd_top(int argc, char **argv)
 	setlocale(LC_ALL, "");
 	term_set_utf8(!ascii && term_locale_utf8());
 	term_signals();
-	if (term_start(color) != 0) {
-		fprintf(stderr, "ringmon top: needs a terminal (use --once, or `ringmon stats`)\n");
+	if (term_start(color, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ringmon top: %s (use --once for text, or `ringmon stats`)\n", err);
 		top_clear(t);
 		free(t);
 		return 1;
@@ -662,5 +540,5 @@ int cmd_top(int argc, char **argv)
 	top_clear(t);
 	free(t->tail);
 	free(t);
-	return 0;
+	return term_exit_status();
 }
