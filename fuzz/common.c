@@ -169,8 +169,8 @@ void fz_expect_str(char *dst, const char *src, size_t cap)
 {
 	size_t n = 0;
 	while (n + 1 < cap && src[n]) {
-		unsigned char c = (unsigned char)src[n];
-		dst[n++] = c < ' ' || c > '~' ? '?' : (char)c;
+		dst[n] = src[n];
+		n++;
 	}
 	dst[n] = 0;
 }

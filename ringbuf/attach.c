@@ -28,6 +28,18 @@ void rb_copy_str(char *dst, const char *src, size_t cap)
 	dst[i] = 0;
 }
 
+void rb_copy_name(char *dst, const char *src, size_t cap)
+{
+	size_t i;
+	for (i = 0; i + 1 < cap; i++) {
+		char c = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+		if (!c)
+			break;
+		dst[i] = c;
+	}
+	dst[i] = 0;
+}
+
 /* "user NAME (uid N)", or "uid N" when the uid has no name */
 static const char *owner_name(uid_t uid, char *buf, size_t len)
 {

@@ -293,8 +293,8 @@ const char *ms_value_name(const char *type_name, const char *const *field_names,
 	case MS_NUM:
 	case MS_FLAG:
 		return NULL;
-	case MS_SERVER_TYPE: s = ms_server_type_name(v); break;
-	case MS_TOPOLOGY_TYPE: s = ms_topology_type_name(v); break;
+	case MS_SERVER_TYPE: s = v < 0 && !json ? "-" : ms_server_type_name(v); break;
+	case MS_TOPOLOGY_TYPE: s = v < 0 && !json ? "-" : ms_topology_type_name(v); break;
 	case MS_OUTCOME: s = ms_outcome_name(v); break;
 	case MS_ORIGIN: s = ms_origin_name(v); break;
 	case MS_DOMAIN: s = v == 0 ? NULL : ms_domain_name(v); break;

@@ -93,7 +93,7 @@ static void failed_commands_carry_their_server_code(void **state)
 	struct seg s;
 	seg_self(&s);
 	uint64_t f0 = seg_count(&s, "command.failed", "distinct");
-	uint64_t e0 = seg_count(&s, "command.error", "50");
+	uint64_t e0 = seg_count(&s, "command.error", "MaxTimeMSExpired(50)");
 	uint64_t ok0 = seg_count(&s, "command.succeeded", "distinct");
 	struct failed_seen before = {0};
 	seg_records(&s, "command.failed", check_failed, &before);
@@ -103,7 +103,7 @@ static void failed_commands_carry_their_server_code(void **state)
 		assert_int_equal(err.code, 50);
 	}
 	assert_int_equal(seg_count(&s, "command.failed", "distinct") - f0, 4);
-	assert_int_equal(seg_count(&s, "command.error", "50") - e0, 4);
+	assert_int_equal(seg_count(&s, "command.error", "MaxTimeMSExpired(50)") - e0, 4);
 	assert_int_equal(seg_count(&s, "command.succeeded", "distinct") - ok0, 0);
 	struct failed_seen after = {0};
 	seg_records(&s, "command.failed", check_failed, &after);

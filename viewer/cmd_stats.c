@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "escape.h"
 #include "model.h"
 
 static volatile sig_atomic_t stop;
@@ -63,6 +64,17 @@ static int shown(const struct vm_type *t)
 	return t->used && (!only || cli_type_match(only, t->name));
 }
 
+/* A member name for the name raw in o: raw escaped (escape.h: UTF-8 kept,
+ * distinct names stay distinct); a name already there (a key a program named
+ * "other" beside the table's own "other") gets "#id": every key is listed. */
+static const char *json_name(json_object *o, const char *raw, uint32_t id, char *buf, size_t len)
+{
+	esc_name(raw, ESC_UTF8, buf, len - 16);
+	if (json_object_object_get_ex(o, buf, NULL))
+		snprintf(buf + strlen(buf), 16, "#%u", id);
+	return buf;
+}
+
 static void print_json(const struct vm_proc *p, double window)
 {
 	json_object *o = json_object_new_object();
@@ -88,6 +100,7 @@ static void print_json(const struct vm_proc *p, double window)
 				round(vm_rate(p, (int)i, window) * 10) / 10));
 		json_object_object_add(to, "latency_ns", latency_json(&t->sum));
 		json_object *keys = json_object_new_object();
+		char kn[RB_KEY_LEN * 4 + 16];
 		for (uint32_t k = 1; k < p->nkeys; k++) {
 			const struct vm_key *key = &p->keys[k];
 			if (!key->used || key->type != i || (key->other && key->sum.count == 0))
@@ -95,10 +108,10 @@ static void print_json(const struct vm_proc *p, double window)
 			json_object *ko = json_object_new_object();
 			json_object_object_add(ko, "count", json_object_new_uint64(key->sum.count));
 			json_object_object_add(ko, "latency_ns", latency_json(&key->sum));
-			json_object_object_add(keys, key->name, ko);
+			json_object_object_add(keys, json_name(keys, key->name, k, kn, sizeof(kn)), ko);
 		}
 		json_object_object_add(to, "keys", keys);
-		json_object_object_add(types, t->name, to);
+		json_object_object_add(types, json_name(types, t->name, i, kn, sizeof(kn)), to);
 	}
 	json_object_object_add(o, "types", types);
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -112,9 +125,12 @@ static void row(const char *name, int indent, const struct rb_summary *s, double
 		const char *on)
 {
 	char b[6][32];
-	/* padded by display columns: a UTF-8 name keeps the columns aligned */
-	int pad = label_w - indent - vm_width(name);
-	printf("%*s%s%*s", indent, "", name, pad > 0 ? pad : 0, "");
+	/* escaped for the locale, padded by display columns: a UTF-8 name keeps
+	 * the columns aligned */
+	char text[RB_KEY_LEN * 4];
+	vm_name(name, text, sizeof(text));
+	int pad = label_w - indent - vm_width(text);
+	printf("%*s%s%*s", indent, "", text, pad > 0 ? pad : 0, "");
 	if (s->timed)
 		printf(" %12llu %10.1f %-3s %9s %9s %9s %9s %9s %9s\n",
 		       (unsigned long long)s->count, rate, on,
@@ -137,12 +153,12 @@ static void print_text(const struct vm_proc *p, double window)
 	       (unsigned long long)p->dropped_keys);
 	label_w = 10; /* "TYPE / KEY" */
 	for (uint32_t i = 0; i < p->ntypes; i++)
-		if (shown(&p->types[i]) && vm_width(p->types[i].name) > label_w)
-			label_w = vm_width(p->types[i].name);
+		if (shown(&p->types[i]) && vm_name_width(p->types[i].name) > label_w)
+			label_w = vm_name_width(p->types[i].name);
 	for (uint32_t k = 1; k < p->nkeys; k++)
 		if (p->keys[k].used && p->keys[k].type < RB_MAX_TYPES &&
-		    shown(&p->types[p->keys[k].type]) && 2 + vm_width(p->keys[k].name) > label_w)
-			label_w = 2 + vm_width(p->keys[k].name);
+		    shown(&p->types[p->keys[k].type]) && 2 + vm_name_width(p->keys[k].name) > label_w)
+			label_w = 2 + vm_name_width(p->keys[k].name);
 	printf("%-*s %12s %10s %-3s %9s %9s %9s %9s %9s %9s\n", label_w, "TYPE / KEY", "COUNT",
 	       window > 0 ? "RATE/S" : "AVG/S", "ON", "MEAN", "P50", "P90", "P99", "P99.9", "MAX");
 	double up = vm_uptime(p);

@@ -145,9 +145,20 @@ void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len);
  * display columns (longer names widen their column; nothing is cut). */
 void vm_event_text(const struct vm_event *e, int type_w, int key_w, char *buf, size_t len);
 
+/* Field i of e as text: the name of its value where the MongoDB schema names
+ * it ("RSPrimary", "timeout", "DuplicateKey(11000)", "-" for an unknown rtt),
+ * else the number. JSON keeps the number and adds "<field>_name". */
+const char *vm_field_text(const struct vm_event *e, uint32_t i, char *buf, size_t len);
+
 /* ---- formatting helpers shared by stats and top ---- */
-/* Display width of UTF-8 text: one column per code point (to align columns). */
+/* A name (of a type, field or key: the bytes as stored) as text output shows
+ * it: escaped for the locale's charset (escape.h: UTF-8 text in a UTF-8
+ * locale, \xNN for bytes that are not printable). */
+const char *vm_name(const char *raw, char *buf, size_t len);
+/* Display width of text as printed (wcwidth per character in a UTF-8 locale). */
 int vm_width(const char *s);
+/* Display width of a name as vm_name prints it. */
+int vm_name_width(const char *raw);
 /* "123ns", "4.56us", "7.89ms", "1.23s" into buf. */
 const char *vm_fmt_ns(double ns, char *buf, size_t len);
 /* Monotonic clock of the viewer, ns. */

@@ -5,16 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "mongo_schema.h"
 #include "panel.h"
 #include "term.h"
-
-/* libmongoc's enums, in their order (mongoc_server_description_type(),
- * mongoc_topology_description_type()); the adapter stores the index. */
-static const char *const server_types[] = {"Unknown", "Standalone", "Mongos",
-	"PossiblePrimary", "RSPrimary", "RSSecondary", "RSArbiter", "RSOther", "RSGhost",
-	"LoadBalancer"};
-static const char *const topo_types[] = {"Unknown", "Single", "ReplicaSetNoPrimary",
-	"ReplicaSetWithPrimary", "Sharded", "LoadBalanced"};
 
 struct servers {
 	struct panel super;
@@ -26,20 +19,12 @@ struct servers {
 
 static struct servers srv;
 
-static const char *enum_name(int is_topo, int64_t v)
+/* index of e's field named name, when e's type and fields are the MongoDB
+ * schema's (schema/mongo_schema.h), else -1 */
+static int schema_field(const struct vm_event *e, const char *name)
 {
-	if (is_topo)
-		return v >= 0 && v < (int64_t)(sizeof(topo_types) / sizeof(*topo_types)) ? topo_types[v] : "?";
-	return v >= 0 && v < (int64_t)(sizeof(server_types) / sizeof(*server_types)) ? server_types[v] : "?";
-}
-
-/* index of the field whose name contains any of the words, or -1 */
-static int field_like(const struct vm_event *e, const char *a, const char *b)
-{
-	for (uint32_t i = 0; i < e->nfields; i++)
-		if (strstr(e->field_name[i], a) || (b && strstr(e->field_name[i], b)))
-			return (int)i;
-	return -1;
+	int i = ms_field_index(ms_type_by_name(e->type), name);
+	return i >= 0 && (uint32_t)i < e->nfields && strcmp(e->field_name[i], name) == 0 ? i : -1;
 }
 
 static int is_change_type(const char *name)
@@ -49,29 +34,23 @@ static int is_change_type(const char *name)
 
 static void describe(const struct vm_event *e, char *buf, size_t len)
 {
-	int topo = strncmp(e->type, "topology.", 9) == 0;
-	int pf = field_like(e, "prev", "old"), nf = field_like(e, "new", NULL);
-	if (strstr(e->type, ".changed") && pf >= 0 && nf >= 0) {
-		int n = snprintf(buf, len, "%s -> %s", enum_name(topo, e->field[pf]), enum_name(topo, e->field[nf]));
-		int rf = field_like(e, "rtt", NULL);
+	char v[2][64];
+	int pf = schema_field(e, "prev_type"), nf = schema_field(e, "new_type");
+	if (pf >= 0 && nf >= 0) {
+		int n = snprintf(buf, len, "%s -> %s", vm_field_text(e, (uint32_t)pf, v[0], sizeof(v[0])),
+				 vm_field_text(e, (uint32_t)nf, v[1], sizeof(v[1])));
+		int rf = schema_field(e, "rtt_ms");
 		if (rf >= 0 && n > 0 && (size_t)n < len)
 			snprintf(buf + n, len - (size_t)n, "  rtt %s",
-				 e->field[rf] >= 0 ? "" : "-");
-		if (rf >= 0 && e->field[rf] >= 0) {
-			char r[16];
-			/* the adapter's rtt field is in microseconds when named *_us */
-			double ns = (double)e->field[rf] * (strstr(e->field_name[rf], "us") ? 1e3 :
-							    strstr(e->field_name[rf], "ms") ? 1e6 : 1);
-			snprintf(buf + strlen(buf), len - strlen(buf), "%s", top_fmt_lat(ns, r, sizeof(r)));
-		}
+				 e->field[rf] >= 0 ? top_fmt_lat((double)e->field[rf] * 1e6, v[0], sizeof(v[0])) : "-");
 		return;
 	}
 	size_t n = 0;
 	buf[0] = 0;
 	for (uint32_t i = 0; i < e->nfields && n < len; i++)
 		if (e->field_name[i][0])
-			n += (size_t)snprintf(buf + n, len - n, "%s%s=%lld", n ? " " : "", e->field_name[i],
-				      (long long)e->field[i]);
+			n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", n ? " " : "", e->field_name[i],
+					      vm_field_text(e, i, v[0], sizeof(v[0])));
 }
 
 static void scan_one(struct top *t, int si, const struct rb_record *r, void *arg)
@@ -94,9 +73,10 @@ static void scan_one(struct top *t, int si, const struct rb_record *r, void *arg
 	describe(&e, c->text, sizeof(c->text));
 	t->nchanges++;
 	if (strcmp(e.type, "topology.changed") == 0) {
-		int nf = field_like(&e, "new", NULL);
+		int nf = schema_field(&e, "new_type");
 		if (nf >= 0) {
-			snprintf(s->topology, sizeof(s->topology), "%s", enum_name(1, e.field[nf]));
+			char v[64];
+			snprintf(s->topology, sizeof(s->topology), "%s", vm_field_text(&e, (uint32_t)nf, v, sizeof(v)));
 			s->topology_wall = e.wall;
 		}
 	}
