@@ -51,8 +51,9 @@ Options:
   --fail-code-for name=code repeatable; that command always fails with that code,
                             as a server would say it: 11000 and 121 of insert,
                             update, delete as writeErrors and 64, 79, 100 of a write
-                            as writeConcernError (both in an ok: 1 reply), any other
-                            as {ok: 0, code, codeName, errmsg}
+                            as writeConcernError (both in an ok: 1 reply), 0 as
+                            {ok: 0, errmsg} with no code (as for getParameter), any
+                            other as {ok: 0, code, codeName, errmsg}
   --docs N                  documents a find/aggregate returns (default 3)
   --event-after S, --down-seconds D   scenario timing (defaults 3 and 2)
   --stdin-control           accept control commands on stdin (see below); EOF on
@@ -611,6 +612,9 @@ class Cluster(object):
         write concern errors of findAndModify and other writes), anything
         else as a command error {ok: 0, code, codeName, errmsg}."""
         ns = '%s.%s' % (db, _coll(req))
+        if code == 0:  # some commands fail with no code at all
+            return functools.partial(req.replies, SON([
+                ('ok', 0.0), ('errmsg', errmsg or 'no option found to get')]))
         if errmsg is None:
             errmsg = ERROR_MESSAGES.get(code, 'error %d' % code).format(
                 db=db, ns=ns, cmd=req.command_name)
