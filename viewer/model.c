@@ -399,6 +399,11 @@ const char *vm_field_text(const struct vm_event *e, uint32_t i, char *buf, size_
 	return field_value(e, i, 0, buf, len);
 }
 
+const char *vm_field_json_name(const struct vm_event *e, uint32_t i, char *buf, size_t len)
+{
+	return field_value(e, i, 1, buf, len);
+}
+
 /* a JSON member name not yet in o: name, else "field<i>", "field<i>_<n>" */
 static void json_member(json_object *o, const char *name, uint32_t i, char *out, size_t len)
 {
@@ -431,7 +436,7 @@ void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len)
 		/* the number's name beside it: "new_type":4,"new_type_name":"RSPrimary" */
 		for (uint32_t i = 0; i < e->nfields; i++) {
 			char v[64], nm[RB_FIELD_NAME_LEN + 8];
-			if (!field_value(e, i, 1, v, sizeof(v)))
+			if (!vm_field_json_name(e, i, v, sizeof(v)))
 				continue;
 			snprintf(nm, sizeof(nm), "%s_name", e->field_name[i]);
 			json_member(o, nm, i, name, sizeof(name));

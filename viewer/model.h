@@ -149,6 +149,8 @@ void vm_event_text(const struct vm_event *e, int type_w, int key_w, char *buf, s
  * it ("RSPrimary", "timeout", "DuplicateKey(11000)", "-" for an unknown rtt),
  * else the number. JSON keeps the number and adds "<field>_name". */
 const char *vm_field_text(const struct vm_event *e, uint32_t i, char *buf, size_t len);
+/* The name JSON adds beside field i's number ("RSPrimary"), NULL if none. */
+const char *vm_field_json_name(const struct vm_event *e, uint32_t i, char *buf, size_t len);
 
 /* ---- formatting helpers shared by stats and top ---- */
 /* A name (of a type, field or key: the bytes as stored) as text output shows
