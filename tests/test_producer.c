@@ -160,7 +160,7 @@ static void events_turn_off_and_on_from_the_api_and_from_a_reader(void **state)
 	assert_int_equal(vm_set_enabled(p, 1ull << vm_type_find(p, "ev"), 0, err, sizeof(err)), 0);
 	assert_int_equal(write(to_child[1], &c, 1), 1);
 	assert_int_equal(th_wait(pid, 10000), 0);
-	vm_refresh(p, vm_now_ns());
+	vm_refresh(p);
 	assert_int_equal(count_of(p, "ev"), 20);
 	assert_false(p->types[vm_type_find(p, "ev")].enabled);
 	vm_detach(p);

@@ -54,11 +54,11 @@ static void filter_matches_substrings_ignoring_case(void **state)
 static void latency_format_keeps_three_digits_in_six_columns(void **state)
 {
 	char b[16];
-	assert_string_equal(top_fmt_lat(999, b, sizeof(b)), "999ns");
-	assert_string_equal(top_fmt_lat(1234, b, sizeof(b)), "1.23us");
-	assert_string_equal(top_fmt_lat(45600000, b, sizeof(b)), "45.6ms");
-	assert_string_equal(top_fmt_lat(2.5e9, b, sizeof(b)), "2.50s");
-	assert_true(strlen(top_fmt_lat(999999, b, sizeof(b))) <= 6);
+	assert_string_equal(vm_fmt_lat(999, b, sizeof(b)), "999ns");
+	assert_string_equal(vm_fmt_lat(1234, b, sizeof(b)), "1.23us");
+	assert_string_equal(vm_fmt_lat(45600000, b, sizeof(b)), "45.6ms");
+	assert_string_equal(vm_fmt_lat(2.5e9, b, sizeof(b)), "2.50s");
+	assert_true(strlen(vm_fmt_lat(999999, b, sizeof(b))) <= 6);
 }
 
 static void interval_quantile_sees_only_the_new_events(void **state)
@@ -76,10 +76,10 @@ static void interval_quantile_sees_only_the_new_events(void **state)
 		newer.timed++, newer.count++;
 	}
 	newer.max = 5000000;
-	uint64_t q = top_interval_quantile(&newer, &older, 0.99);
+	uint64_t q = vm_interval_quantile(&newer, &older, 0.99);
 	assert_true(q > 4900000 && q <= 5000000);
 	assert_true(rb_summary_quantile(&newer, 0.5) < 2000); /* all-time p50 is still fast */
-	assert_int_equal(top_interval_quantile(&older, &older, 0.99), 0);
+	assert_int_equal(vm_interval_quantile(&older, &older, 0.99), 0);
 }
 
 static void list_keys_move_and_clamp_the_selection(void **state)

@@ -21,7 +21,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: ringmon tail PID [--json] [--from-start] [--type NAME] [--count N]\n\n"
 		   "Streams PID's events, one line each, from the newest record on (or from the\n"
-		   "oldest still in the ring with --from-start). Records the ring overwrote\n"
+		   "oldest still in the ring with --from-start), every shard merged in time\n"
+		   "order. Records the ring overwrote\n"
 		   "before they were read are counted in a line of their own: \"lost N\" (JSON:\n"
 		   "{\"lost\": N}). Stops at SIGINT, after --count records, or when the process\n"
 		   "exits (after printing what is left).\n"
@@ -30,17 +31,6 @@ static void usage(FILE *f)
 		   "  --type NAME    only this type (prefix with a trailing '*': command.*);\n"
 		   "                 a NAME that matches no type is an error (exit 1)\n"
 		   "  --count N      stop after N records\n");
-}
-
-/* 1 when every cursor has reached its shard's head: nothing is left to read or
- * to count. A record left half-written by a writer that died keeps its cursor
- * behind until RB_STALL_NS have passed, then is skipped and counted lost. */
-static int caught_up(const struct vm_tail *t)
-{
-	for (uint32_t i = 0; i < t->nshards; i++)
-		if ((int64_t)(rb_cursor_head(&t->cur[i]) - t->cur[i].pos) > 0)
-			return 0;
-	return 1;
 }
 
 /* Text columns sized to the names registered so far (they widen when a
@@ -137,7 +127,9 @@ int cmd_tail(int argc, char **argv)
 	char line[1024];
 	while (!stop && (count < 0 || printed < count)) {
 		uint64_t lost = 0;
-		size_t n = vm_tail_poll(t, recs, BATCH, &lost, vm_now_ns());
+		/* merged by time over every shard; once the process has ended no
+		 * record is on its way, so nothing is held back */
+		size_t n = vm_tail_poll_ex(t, recs, BATCH, &lost, vm_now_ns(), finishing);
 		if (lost) {
 			if (json)
 				printf("{\"lost\":%llu}\n", (unsigned long long)lost);
@@ -167,7 +159,9 @@ int cmd_tail(int argc, char **argv)
 		}
 		if (n == 0 && !lost) {
 			fflush(stdout);
-			if (finishing && caught_up(t))
+			/* a record left half-written by a writer that died holds its
+			 * shard until RB_STALL_NS have passed, then is counted lost */
+			if (finishing && vm_tail_drained(t))
 				break;
 			int st = rb_view_state(&v);
 			if (!finishing && (st == RB_STATE_EXITED || !rb_proc_alive(pid, v.start_time))) {

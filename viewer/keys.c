@@ -52,7 +52,7 @@ static int act_pause(struct top *t, int key)
 static int act_reset(struct top *t, int key)
 {
 	(void)key;
-	top_reset(t);
+	vm_set_reset(&t->set);
 	top_message(t, "reset: figures count from now (the producer's totals are unchanged)");
 	return PF_RESCAN;
 }
@@ -102,11 +102,11 @@ static int act_redraw(struct top *t, int key)
 const struct top_binding top_bindings[] = {
 	{{'q', KEY_F(10)}, "q F10", SC_ALL, "quit", act_quit, 0},
 	{{'?', 'h', KEY_F(1)}, "? h F1", SC_ALL & ~SC_HELP, "this help", act_help, 0},
-	{{'1'}, "1", SC_ALL, "Overview: event rate and event types", act_view, 0},
-	{{'2'}, "2", SC_ALL, "Commands: MongoDB commands and their latency", act_view, 0},
-	{{'3'}, "3", SC_ALL, "Servers: topology, heartbeats, changes", act_view, 0},
-	{{'4'}, "4", SC_ALL, "Pool: checkouts, waits, timeouts", act_view, 0},
-	{{'5'}, "5", SC_ALL, "Events: live tail of the rings", act_view, 0},
+	{{'1'}, "1", SC_ALL, "view 1, Overview: event rate and event types", act_view, 0},
+	{{'2'}, "2", SC_ALL, "view 2, Commands: MongoDB commands and their latency", act_view, 0},
+	{{'3'}, "3", SC_ALL, "view 3, Servers: topology, heartbeats, changes", act_view, 0},
+	{{'4'}, "4", SC_ALL, "view 4, Pool: checkouts, waits, timeouts", act_view, 0},
+	{{'5'}, "5", SC_ALL, "view 5, Events: live tail of the rings", act_view, 0},
 	{{'\t', KEY_BTAB}, "Tab S-Tab", SC_ALL, "next / previous view", act_tab, 0},
 	{{' ', ENTER}, "space Enter", SC_TYPES, "turn the selected type on / off", NULL, TC_ENTER},
 	{{'a'}, "a", SC_TYPES, "every type on", NULL, TC_ALL_ON},
@@ -145,7 +145,7 @@ const char *top_scope_names(unsigned scope, char *buf, size_t len)
 					    "help", "event types", "picker"};
 	size_t n = 0;
 	buf[0] = 0;
-	if ((scope & SC_VIEWS) == SC_VIEWS)
+	if ((scope & SC_VIEWS) == SC_VIEWS || scope == SC_LISTS) /* everywhere it can mean something */
 		return buf;
 	for (int i = 0; i < 8 && n < len; i++)
 		if (scope & (1u << i))
@@ -194,10 +194,10 @@ int top_dispatch(struct top *t, int key)
 		t->overlay = NULL;
 		return PF_HANDLED | PF_REDRAW;
 	}
-	if (elsewhere) {
-		char where[96];
-		top_message(t, "%s: %s (in %s)", elsewhere->keys, elsewhere->help,
-			    top_scope_names(elsewhere->scope, where, sizeof(where)));
+	char where[96];
+	if (elsewhere && top_scope_names(elsewhere->scope, where, sizeof(where))[0]) {
+		/* say where the key works instead of doing something else here */
+		top_message(t, "%s: %s (in %s)", elsewhere->keys, elsewhere->help, where);
 		return PF_HANDLED | PF_REDRAW;
 	}
 	return 0;

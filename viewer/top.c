@@ -3,6 +3,7 @@
 #include <curses.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <sys/ioctl.h>
 #include <locale.h>
 #include <stdio.h>
@@ -47,18 +48,18 @@ static void usage(FILE *f)
 
 /* ---- attaching ---- */
 
+void top_message(struct top *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->msg, sizeof(t->msg), fmt, ap);
+	va_end(ap);
+	t->msg_until = vm_now_ns() + 4000000000ull;
+}
+
 static int attach_into(struct top *t, int pid, char *err, size_t errlen)
 {
-	struct vm_proc p;
-	int rc = vm_attach(&p, pid, err, errlen);
-	if (rc)
-		return rc;
-	if (top_add_src(t, &p) < 0) {
-		vm_detach(&p);
-		snprintf(err, errlen, "too many processes (at most %d)", TOP_MAXPROC);
-		return -ENOSPC;
-	}
-	return 0;
+	return vm_set_attach(&t->set, pid, err, errlen);
 }
 
 int top_attach_pid(struct top *t, int pid)
@@ -70,36 +71,15 @@ int top_attach_pid(struct top *t, int pid)
 	if (rc)
 		top_message(t, "pid %d: %s", pid, err);
 	else
-		top_refresh(t, vm_now_ns());
+		vm_set_refresh(&t->set, vm_now_ns());
 	return rc;
-}
-
-static int attached(const struct top *t, int pid)
-{
-	for (int i = 0; i < t->nsrc; i++)
-		if (t->src[i]->p.pid == pid)
-			return 1;
-	return 0;
 }
 
 /* Adds every live process not attached yet. Returns how many were added. */
 static int add_live(struct top *t)
 {
-	char err[RB_ERR_MAX];
-	struct vm_seginfo *list;
-	int n = vm_list(&list, err, sizeof(err));
-	if (n < 0)
-		return 0;
-	int added = 0, left_out = 0;
-	for (int i = 0; i < n; i++) {
-		if (list[i].state != VM_LIVE || attached(t, list[i].pid))
-			continue;
-		if (t->nsrc >= TOP_MAXPROC)
-			left_out++;
-		else if (attach_into(t, list[i].pid, err, sizeof(err)) == 0)
-			added++;
-	}
-	free(list);
+	int left_out;
+	int added = vm_set_attach_live(&t->set, &left_out);
 	if (left_out)
 		top_message(t, "%d live processes left out: top aggregates at most %d", left_out,
 			    TOP_MAXPROC);
@@ -111,8 +91,8 @@ int top_attach_all(struct top *t)
 	top_clear(t);
 	t->all = 1;
 	int n = add_live(t);
-	if (t->nsrc)
-		top_refresh(t, vm_now_ns());
+	if (t->set.nsrc)
+		vm_set_refresh(&t->set, vm_now_ns());
 	return n;
 }
 
@@ -135,13 +115,13 @@ static int find_name(const char *name)
 static void maintain(struct top *t, uint64_t now)
 {
 	static uint64_t last_scan;
-	if (now - last_scan < 1000000000ull && t->nsrc)
+	if (now - last_scan < 1000000000ull && t->set.nsrc)
 		return;
-	if (t->name && (t->nsrc == 0 || t->src[0]->p.state != VM_LIVE)) {
+	if (t->name && (t->set.nsrc == 0 || t->set.src[0]->p.state != VM_LIVE)) {
 		last_scan = now;
 		int pid = find_name(t->name);
-		if (pid > 0 && (t->nsrc == 0 || pid != t->src[0]->p.pid)) {
-			int was = t->nsrc ? t->src[0]->p.pid : 0;
+		if (pid > 0 && (t->set.nsrc == 0 || pid != t->set.src[0]->p.pid)) {
+			int was = t->set.nsrc ? t->set.src[0]->p.pid : 0;
 			if (top_attach_pid(t, pid) == 0 && was) {
 				t->restarts++;
 				top_message(t, "%s restarted: pid %d is now pid %d", t->name, was, pid);
@@ -149,9 +129,9 @@ static void maintain(struct top *t, uint64_t now)
 		}
 	} else if (t->all) {
 		last_scan = now;
-		int before = t->nsrc;
+		int before = t->set.nsrc;
 		if (add_live(t) && before)
-			top_message(t, "%d more process(es) joined", t->nsrc - before);
+			top_message(t, "%d more process(es) joined", t->set.nsrc - before);
 	}
 }
 
@@ -169,12 +149,12 @@ void top_show_view(struct top *t, int i)
 static void draw_header(struct top *t, int cols)
 {
 	char up[32], rate[32], buf[512];
-	double r = top_type_rate(t, -1, 1.0);
-	uint64_t w = top_written(t), cap = top_capacity(t);
+	double r = vm_set_type_rate(&t->set, -1, 1.0);
+	uint64_t w = vm_set_written(&t->set), cap = vm_set_capacity(&t->set);
 	double use = cap ? (w >= cap ? 100.0 : 100.0 * (double)w / (double)cap) : 0;
 	enum term_role role = TR_TITLE;
 	const char *state = "";
-	if (t->nsrc == 0) {
+	if (t->set.nsrc == 0) {
 		if (t->name)
 			snprintf(buf, sizeof(buf), " ringmon top: waiting for a process named %s", t->name);
 		else
@@ -184,13 +164,13 @@ static void draw_header(struct top *t, int cols)
 	}
 	if (t->all) {
 		int live = 0;
-		for (int i = 0; i < t->nsrc; i++)
-			live += t->src[i]->p.state == VM_LIVE;
-		snprintf(buf, sizeof(buf), " all processes (%d live of %d)", live, t->nsrc);
+		for (int i = 0; i < t->set.nsrc; i++)
+			live += t->set.src[i]->p.state == VM_LIVE;
+		snprintf(buf, sizeof(buf), " all processes (%d live of %d)", live, t->set.nsrc);
 	} else {
-		const struct vm_proc *p = &t->src[0]->p;
+		const struct vm_proc *p = &t->set.src[0]->p;
 		snprintf(buf, sizeof(buf), " pid %d %s  up %s", p->pid, p->v.name,
-			 top_fmt_dur_s(vm_uptime(p), up, sizeof(up)));
+			 vm_fmt_dur_s(vm_uptime(p), up, sizeof(up)));
 		if (p->state == VM_EXITED) {
 			state = "EXITED";
 			role = TR_BAD;
@@ -201,9 +181,9 @@ static void draw_header(struct top *t, int cols)
 	}
 	int x = term_print(0, 0, cols, role, 0, buf);
 	uint64_t dropped = 0;
-	for (int i = 0; i < t->nsrc; i++)
-		dropped += t->src[i]->p.dropped_keys;
-	snprintf(buf, sizeof(buf), "  %s ev/s  ring %.0f%%  lost %llu", top_fmt_count(r, rate, sizeof(rate)),
+	for (int i = 0; i < t->set.nsrc; i++)
+		dropped += t->set.src[i]->p.dropped_keys;
+	snprintf(buf, sizeof(buf), "  %s ev/s  ring %.0f%%  lost %llu", vm_fmt_rate(r, rate, sizeof(rate)),
 		 use, (unsigned long long)t->tail_lost);
 	x += term_print(0, x, cols - x, TR_NORMAL, 0, buf);
 	if (dropped) {
@@ -211,7 +191,7 @@ static void draw_header(struct top *t, int cols)
 		x += term_print(0, x, cols - x, TR_WARN, 0, buf);
 	}
 	if (*state) {
-		const struct vm_proc *p = &t->src[0]->p;
+		const struct vm_proc *p = &t->set.src[0]->p;
 		char when[64] = "";
 		uint64_t ex = rb_view_exit_realtime(&p->v);
 		if (p->state == VM_EXITED && ex) {
@@ -253,15 +233,18 @@ static void draw_tabs(struct top *t, int cols)
 static void draw_footer(struct top *t, int row, int cols)
 {
 	if (t->msg[0] && vm_now_ns() < t->msg_until) {
-		term_print(row, 0, cols, TR_WARN, 1, t->msg);
+		term_print_words(row, 0, cols, TR_WARN, 1, t->msg);
 		return;
 	}
 	static const char *const hints[][2] = {
-		{"F1", "Help"}, {"1-5", "Views"}, {"/", "Filter"}, {"p", "Pause"},
-		{"r", "Reset"}, {"e", "Types"}, {"+-", "Rate"}, {"q", "Quit"},
+		{"F1", "Help"}, {"1-5", "Views"}, {"F4", "Filter"}, {"F6", "Sort"}, {"p", "Pause"},
+		{"e", "Types"}, {"r", "Reset"}, {"+-", "Rate"}, {"q", "Quit"},
 	};
 	int x = 0;
-	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]) && x < cols; i++) {
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		int hw = vm_width(hints[i][0]) + vm_width(hints[i][1]) + 1;
+		if (x + hw > cols)
+			break; /* whole hints only */
 		x += term_print(row, x, cols - x, TR_KEY, 0, hints[i][0]);
 		x += term_printf(row, x, cols - x, TR_STATUS, 0, "%s ", hints[i][1]);
 	}
@@ -319,7 +302,7 @@ static int print_once(struct top *t)
 		if (p->ops->on_tick)
 			p->ops->on_tick(p, t);
 	}
-	top_refresh(t, vm_now_ns());
+	vm_set_refresh(&t->set, vm_now_ns());
 	for (int i = 0; i < 5; i++)
 		if (t->views[i]->ops->on_refresh && i != t->view)
 			t->views[i]->ops->on_refresh(t->views[i], t, 0);
@@ -347,8 +330,8 @@ static void run(struct top *t)
 		if (now >= next) {
 			if (!t->paused) {
 				maintain(t, now);
-				if (t->nsrc)
-					top_refresh(t, now);
+				if (t->set.nsrc)
+					vm_set_refresh(&t->set, now);
 				for (int i = 0; i < 5; i++)
 					if (t->views[i]->ops->on_refresh)
 						t->views[i]->ops->on_refresh(t->views[i], t,
@@ -365,7 +348,7 @@ static void run(struct top *t)
 		now = vm_now_ns();
 		int wait = now < next ? (int)((next - now + 999999) / 1000000) : 0;
 		struct panel *cur = t->views[t->view];
-		int ticking = cur->ops->on_tick && !t->paused && !t->overlay && t->nsrc;
+		int ticking = cur->ops->on_tick && !t->paused && !t->overlay && t->set.nsrc;
 		if (ticking && wait > t->tick_ms)
 			wait = t->tick_ms;
 		int key = term_getkey(wait);
@@ -480,7 +463,7 @@ int cmd_top(int argc, char **argv)
 		int p = find_name(name);
 		if (p > 0 && attach_into(t, p, err, sizeof(err)) != 0)
 			fprintf(stderr, "ringmon top: %s (waiting for another)\n", err);
-		if (once && t->nsrc == 0) {
+		if (once && t->set.nsrc == 0) {
 			fprintf(stderr, "ringmon top: no live process named %s\n", name);
 			free(t);
 			return 1;
@@ -498,7 +481,7 @@ int cmd_top(int argc, char **argv)
 			free(list);
 		if (live == 1 && attach_into(t, last, err, sizeof(err)) != 0)
 			fprintf(stderr, "ringmon top: %s\n", err);
-		if (live != 1 || t->nsrc == 0) {
+		if (live != 1 || t->set.nsrc == 0) {
 			if (once) {
 				fprintf(stderr, "ringmon top: %d live ringmon processes in %s: give a PID, "
 					"--name or --all with --once\n", live, rb_dir());
@@ -508,12 +491,12 @@ int cmd_top(int argc, char **argv)
 			t->overlay = panel_picker();
 		}
 	}
-	if (t->nsrc)
-		top_refresh(t, vm_now_ns());
+	if (t->set.nsrc)
+		vm_set_refresh(&t->set, vm_now_ns());
 	if (once) {
 		setlocale(LC_ALL, "");
 		term_set_utf8(!ascii && term_locale_utf8());
-		if (t->nsrc == 0) {
+		if (t->set.nsrc == 0) {
 			fprintf(stderr, "ringmon top: no live ringmon process\n");
 			rc = 1;
 		} else {
