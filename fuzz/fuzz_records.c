@@ -285,7 +285,17 @@ static void check_cli(uint8_t flags)
 	args[a] = NULL;
 	char *text;
 	int rc = fz_run(cmd_tail, args, &text);
-	FZ_CHECK(rc == 0, "ringmon tail exit status %d", rc);
+	/* a --type that names no type of the process is an error (exit 1) */
+	int named = !pat;
+	for (uint32_t i = 0; pat && i < RB_MAX_TYPES; i++) {
+		struct rb_type_info ti;
+		named |= rb_view_type(v, i, &ti) == 0 && fz_pattern_match(pat, ti.name);
+	}
+	FZ_CHECK(rc == (named ? 0 : 1), "ringmon tail exit status %d", rc);
+	if (!named) {
+		free(text);
+		return;
+	}
 	uint64_t read = 0, lost = 0;
 	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
