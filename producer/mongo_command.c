@@ -2,6 +2,7 @@
  * command.* records. Hot path: no locks, no allocation; key ids come from small
  * per-thread caches, the database and collection of a command from a
  * per-thread table keyed by request id. */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -16,7 +17,8 @@ struct inflight {
 	const struct mongo_ctx *ctx;
 	int64_t request_id;
 	uint64_t start_ns;
-	int ns_key; /* key of command.ns, 0 = none */
+	int ns_key;  /* key of command.ns, 0 = none */
+	int cmd_key; /* key of command.started (the command name) */
 };
 static __thread struct inflight inflight[16];
 
@@ -75,6 +77,26 @@ static int classify(const char *name)
 	if (strcasecmp(name, "getMore") == 0)
 		return CLS_GETMORE;
 	return IN(name, coll_cmds) ? CLS_COLL : IN(name, fullns_cmds) ? CLS_FULLNS : CLS_PLAIN;
+}
+
+/* The key of a command name under another command type (succeeded,
+ * failed, write_error), by the name's command.started key: cached per thread,
+ * so that only started hashes the name. */
+static __thread uint16_t key_cache_by_started[3][1024];
+
+static int key_for(int which, int type, const struct inflight *f, const char *name)
+{
+	int k = f ? f->cmd_key : 0;
+	if (k <= 0 || k >= 1024)
+		return mongo_key_of(type, name);
+	uint16_t *slot = &key_cache_by_started[which][k];
+	if (!*slot) {
+		int id = mongo_key_of(type, name);
+		if (id <= 0 || id > UINT16_MAX)
+			return id;
+		*slot = (uint16_t)id;
+	}
+	return *slot;
 }
 
 static int class_of(const char *name, int key)
@@ -155,10 +177,58 @@ struct write_errs {
 	int has_wc;
 };
 
+/* 1 when a top-level key of reply is writeErrors or writeConcernError. Walks
+ * the document's bytes (libbson's iterator costs about 100 instructions per
+ * element, and this runs on every succeeded reply); write_errors() then reads
+ * what it found with libbson. Bounds-checked: a malformed document is 0. */
+static int has_write_errors(const bson_t *reply)
+{
+	const uint8_t *d = bson_get_data(reply);
+	size_t len = reply->len, i = 4;
+	while (i < len) {
+		uint8_t t = d[i++];
+		const char *k = (const char *)d + i;
+		size_t kl = t ? strnlen(k, len - i) : 0;
+		if (!t || i + kl >= len)
+			return 0;
+		if (k[0] == 'w' && (strcmp(k, "writeErrors") == 0 || strcmp(k, "writeConcernError") == 0))
+			return 1;
+		i += kl + 1;
+		size_t left = len - i, sz;
+		uint32_t n = 0;
+		if (left >= 4)
+			memcpy(&n, d + i, 4); /* little-endian, as the host */
+		switch (t) {
+		case 0x06: case 0x0a: case 0x7f: case 0xff: sz = 0; break;
+		case 0x08: sz = 1; break;
+		case 0x10: sz = 4; break;
+		case 0x01: case 0x09: case 0x11: case 0x12: sz = 8; break;
+		case 0x07: sz = 12; break;
+		case 0x13: sz = 16; break;
+		case 0x02: case 0x0d: case 0x0e: sz = 4 + (size_t)n; break;
+		case 0x03: case 0x04: case 0x0f: sz = n; break;
+		case 0x05: sz = 5 + (size_t)n; break;
+		case 0x0c: sz = 16 + (size_t)n; break;
+		case 0x0b: { /* regex: two C strings */
+			size_t a = strnlen((const char *)d + i, left);
+			sz = a < left ? a + 1 + strnlen((const char *)d + i + a + 1, left - a - 1) + 1 : left + 1;
+			break;
+		}
+		default: return 0;
+		}
+		if (left < 4 && strchr("\x02\x03\x04\x05\x0c\x0d\x0e\x0f", t))
+			return 0; /* no room for the length read above */
+		if (sz > left)
+			return 0;
+		i += sz;
+	}
+	return 0;
+}
+
 static int write_errors(const bson_t *reply, struct write_errs *w)
 {
 	bson_iter_t it, sub, doc;
-	if (!reply || !bson_iter_init(&it, reply))
+	if (!reply || !has_write_errors(reply) || !bson_iter_init(&it, reply))
 		return 0;
 	int found = 0;
 	while (bson_iter_next(&it)) {
@@ -231,6 +301,7 @@ void mongo_on_command_started(const mongoc_apm_command_started_t *e)
 		f->start_ns = ringmon_now_ns();
 		f->ns_key = 0;
 		int key = mongo_key_of(mongo_type.cmd_started, name);
+		f->cmd_key = key;
 		int cls = class_of(name, key);
 		if ((cls == CLS_COLL || cls == CLS_FULLNS || cls == CLS_GETMORE) &&
 		    ringmon_enabled(mongo_type.cmd_ns)) {
@@ -261,7 +332,7 @@ void mongo_on_command_succeeded(const mongoc_apm_command_succeeded_t *e)
 	uint64_t dur = f ? ringmon_now_ns() - f->start_ns
 			 : (uint64_t)mongoc_apm_command_succeeded_get_duration(e) * 1000u;
 	if (name && ringmon_enabled(mongo_type.cmd_succeeded))
-		ringmon_emit(mongo_type.cmd_succeeded, mongo_key_of(mongo_type.cmd_succeeded, name), dur, rid,
+		ringmon_emit(mongo_type.cmd_succeeded, key_for(0, mongo_type.cmd_succeeded, f, name), dur, rid,
 			     mongoc_apm_command_succeeded_get_operation_id(e),
 			     mongoc_apm_command_succeeded_get_server_connection_id(e),
 			     mongo_port_of(mongoc_apm_command_succeeded_get_host(e)));
@@ -273,7 +344,7 @@ void mongo_on_command_succeeded(const mongoc_apm_command_succeeded_t *e)
 		code = w.n ? w.first.code : w.wc.code;
 		if (name && ringmon_enabled(mongo_type.cmd_write_error))
 			ringmon_emit(mongo_type.cmd_write_error,
-				     mongo_key_of(mongo_type.cmd_write_error, name), dur,
+				     key_for(2, mongo_type.cmd_write_error, f, name), dur,
 				     w.n ? w.first.code : 0, w.n, w.has_wc ? w.wc.code : 0, rid);
 		if (ringmon_enabled(mongo_type.cmd_error)) {
 			if (w.n)
@@ -300,7 +371,7 @@ void mongo_on_command_failed(const mongoc_apm_command_failed_t *e)
 	bson_error_t err = {0};
 	mongoc_apm_command_failed_get_error(e, &err);
 	if (name && ringmon_enabled(mongo_type.cmd_failed))
-		ringmon_emit(mongo_type.cmd_failed, mongo_key_of(mongo_type.cmd_failed, name), dur, rid,
+		ringmon_emit(mongo_type.cmd_failed, key_for(1, mongo_type.cmd_failed, f, name), dur, rid,
 			     mongoc_apm_command_failed_get_operation_id(e), err.code, err.domain);
 	struct err_doc d = {0};
 	int64_t origin = failure_origin(&err, mongoc_apm_command_failed_get_reply(e), &d);
