@@ -181,10 +181,9 @@ struct write_errs {
  * the document's bytes (libbson's iterator costs about 100 instructions per
  * element, and this runs on every succeeded reply); write_errors() then reads
  * what it found with libbson. Bounds-checked: a malformed document is 0. */
-static int has_write_errors(const bson_t *reply)
+int mongo_reply_has_write_errors(const uint8_t *d, size_t len)
 {
-	const uint8_t *d = bson_get_data(reply);
-	size_t len = reply->len, i = 4;
+	size_t i = 4;
 	while (i < len) {
 		uint8_t t = d[i++];
 		const char *k = (const char *)d + i;
@@ -228,7 +227,8 @@ static int has_write_errors(const bson_t *reply)
 static int write_errors(const bson_t *reply, struct write_errs *w)
 {
 	bson_iter_t it, sub, doc;
-	if (!reply || !has_write_errors(reply) || !bson_iter_init(&it, reply))
+	if (!reply || !mongo_reply_has_write_errors(bson_get_data(reply), reply->len) ||
+	    !bson_iter_init(&it, reply))
 		return 0;
 	int found = 0;
 	while (bson_iter_next(&it)) {
