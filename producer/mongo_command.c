@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "mongo_internal.h"
 #include "mongo_schema.h"
 

@@ -3,7 +3,7 @@
  * events, on libmongoc's monitor threads with a pool; may allocate. */
 #include <string.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "mongo_internal.h"
 #include "mongo_schema.h"
 

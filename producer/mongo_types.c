@@ -3,7 +3,7 @@
  * key ids from a per-thread cache (no lock, no allocation after the first use). */
 #include <string.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "mongo_internal.h"
 #include "mongo_schema.h"
 

@@ -20,6 +20,9 @@ $RM bogus >/dev/null 2>&1; check "unknown command exits 2" [ $? -eq 2 ]
 $RM tail >/dev/null 2>&1; check "tail without pid exits 2" [ $? -eq 2 ]
 $RM stats notapid 2>&1 | grep -q "not a process id"; check "bad pid explained" [ $? -eq 0 ]
 $RM stats 999999 >/dev/null 2>&1; check "missing segment exits 1" [ $? -eq 1 ]
+for c in "tail 1 --count 0" "stats 1 --count 0" "top --view 9 1" "events 1 --bogus"; do
+	$RM $c >/dev/null 2>&1; check "$c: usage error, exit 2 (same rule in every command)" [ $? -eq 2 ]
+done
 $RM --version | grep -q '^ringmon [0-9]'; check "--version" [ $? -eq 0 ]
 for c in ls gc tail stats events top; do $RM $c --help >/dev/null || bad "$c --help"; done; ok "--help everywhere"
 

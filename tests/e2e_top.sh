@@ -132,7 +132,7 @@ for _ in $(seq 50); do [ -e "$RINGMON_DIR/ringmon.$F" ] && break; sleep 0.1; don
 start_top "$F"
 expect "top attaches to the fast writer" "pid $F ringmon-loadgen"
 keys 5; sleep 4
-if cap | grep -Eq "kept [0-9]+  lost 0" && cap | grep -q "synthetic\."; then ok "Events view at 200k ev/s: lost 0"
+if cap | grep -Eq "kept [0-9]+, lost 0" && cap | grep -q "synthetic\."; then ok "Events view at 200k ev/s: lost 0"
 else bad "Events view lost records at 200k ev/s"; cap | sed 's/^/     | /'; fi
 
 # ---- --once ----

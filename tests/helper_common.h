@@ -3,6 +3,7 @@
 #ifndef RINGMON_TEST_HELPER_H
 #define RINGMON_TEST_HELPER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -18,6 +19,10 @@ pid_t th_spawn(int (*fn)(void *), void *arg);
 int th_wait(pid_t pid, int timeout_ms);
 /* Exit status of pid if it has ended (as th_wait), else -1; never kills. */
 int th_try_wait(pid_t pid);
+/* Runs cmd(argc, argv) (a ringmon command) in a child with its stdout and
+ * stderr into out (NUL-terminated, cut at len - 1); returns its exit status
+ * as th_wait does (10 s limit). */
+int th_run_cmd(int (*cmd)(int, char **), char **argv, char *out, size_t len);
 /* Sleeps ms milliseconds. */
 void th_sleep_ms(int ms);
 /* Monotonic ms. */

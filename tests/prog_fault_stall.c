@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "../ringbuf/ring.h"
 #include "../ringbuf/segment.h"
 

@@ -167,6 +167,41 @@ static void enter_is_described_in_every_view(void **state)
 	assert_string_equal(top_scope_names(SC_ALL, buf, sizeof(buf)), "");
 }
 
+/* Text is cut with a marker only when something other than blanks is left
+ * out, and counted in code points (UTF-8). */
+static void cut_needs_a_marker_only_for_lost_text(void **state)
+{
+	size_t b;
+	assert_int_equal(term_fit("findAndModify", 8, &b), 1);
+	assert_int_equal(b, 8);
+	assert_int_equal(term_fit("insert    ", 6, &b), 0);
+	assert_int_equal(term_fit("insert", 10, &b), 0);
+	assert_int_equal(b, 6);
+	assert_int_equal(term_fit("caf\xc3\xa9s", 4, &b), 1);
+	assert_int_equal(b, 5); /* "café": four columns, five bytes */
+}
+
+/* Columns give way in their drop order until the row fits; the kept ones
+ * (drop 0) never go; then the text column narrows, not below its minimum. */
+static void columns_give_way_in_order(void **state)
+{
+	struct panel_col c[] = {{"NAME", 13, 0, 1, 0}, {"A", 9, 0, 0, 0}, {"B", 7, 2, 0, 0},
+				{"C", 7, 1, 0, 0}, {"D", 7, 0, 0, 0}};
+	panel_cols_fit(c, 5, 80, 10);
+	assert_true(c[1].shown && c[2].shown && c[3].shown && c[4].shown);
+	assert_int_equal(panel_cols_width(c, 5), 1 + 13 + 10 + 8 + 8 + 8);
+	panel_cols_fit(c, 5, 40, 10);
+	assert_false(c[3].shown); /* drop 1 first */
+	assert_true(c[2].shown);
+	assert_int_equal(c[0].w, 13);
+	panel_cols_fit(c, 5, 30, 10);
+	assert_false(c[2].shown);
+	assert_true(c[1].shown && c[4].shown);
+	assert_int_equal(c[0].w, 30 - 1 - 10 - 8);
+	panel_cols_fit(c, 5, 20, 10);
+	assert_int_equal(c[0].w, 10); /* not below the minimum */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +215,8 @@ int main(void)
 		cmocka_unit_test(key_table_has_quit_help_and_every_view),
 		cmocka_unit_test(f_keys_mean_one_thing_everywhere),
 		cmocka_unit_test(enter_is_described_in_every_view),
+		cmocka_unit_test(cut_needs_a_marker_only_for_lost_text),
+		cmocka_unit_test(columns_give_way_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

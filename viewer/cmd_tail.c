@@ -80,8 +80,8 @@ int cmd_tail(int argc, char **argv)
 		case 'n': {
 			char *end;
 			count = strtoll(optarg, &end, 10);
-			if (*end || count < 0) {
-				fprintf(stderr, "ringmon tail: --count wants a number >= 0, not '%s'\n", optarg);
+			if (*end || count < 1) { /* as stats: 0 would print nothing */
+				fprintf(stderr, "ringmon tail: --count wants a number >= 1, not '%s'\n", optarg);
 				return 2;
 			}
 			break;
@@ -129,7 +129,8 @@ int cmd_tail(int argc, char **argv)
 		uint64_t lost = 0;
 		/* merged by time over every shard; once the process has ended no
 		 * record is on its way, so nothing is held back */
-		size_t n = vm_tail_poll_ex(t, recs, BATCH, &lost, vm_now_ns(), finishing);
+		size_t n = vm_tail_poll_ex(t, recs, BATCH, &lost, vm_now_ns(),
+					   finishing ? 0 : VM_MERGE_HOLD_NS);
 		if (lost) {
 			if (json)
 				printf("{\"lost\":%llu}\n", (unsigned long long)lost);

@@ -244,9 +244,12 @@ void vm_summary_since(struct rb_summary *s, const struct rb_summary *base);
 /* ---- the records, merged by time (model_merge.c) ---- */
 
 /* A record that was not yet in the rings when a reader saw a shard empty
- * was stamped at most this long before: merged output holds records back
- * this long so that a late one cannot come out after a newer one. */
-#define VM_MERGE_HOLD_NS (20ull * 1000 * 1000)
+ * was stamped shortly before (its writer takes the time, then claims its
+ * slot): a live merge holds records back this long so that such a record
+ * comes out in its place. A writer preempted longer than this between the
+ * two steps can still come out late. Short, because a held record stays in
+ * the ring, where a fast writer may overwrite it. */
+#define VM_MERGE_HOLD_NS (2ull * 1000 * 1000)
 
 struct vm_tail {
 	const struct rb_view *v;
@@ -261,12 +264,13 @@ struct vm_tail {
 void vm_tail_init(struct vm_tail *t, const struct rb_view *v, int from_start);
 /* Returns up to max records of every shard, merged in time order across
  * shards and across calls: a record comes out once every shard either has
- * a later one waiting or has been empty for VM_MERGE_HOLD_NS of its time
- * (final = 1: the process has ended, no record is on its way: no wait).
+ * a later one waiting or is empty and the record is hold_ns old (pass
+ * VM_MERGE_HOLD_NS while the process lives, 0 once it has ended: then no
+ * record is on its way).
  * *lost is set to the records lost since the last call (lapped or skipped).
  * now_ns: the viewer's clock. Never blocks. */
 size_t vm_tail_poll_ex(struct vm_tail *t, struct rb_record *out, size_t max, uint64_t *lost,
-		       uint64_t now_ns, int final);
+		       uint64_t now_ns, uint64_t hold_ns);
 size_t vm_tail_poll(struct vm_tail *t, struct rb_record *out, size_t max, uint64_t *lost,
 		    uint64_t now_ns);
 /* 1 when every shard is read up to its head and nothing is held back. */
@@ -316,7 +320,8 @@ struct vm_sdam_change {
 	double wall;
 	char type[RB_NAME_LEN];
 	char key[RB_KEY_LEN];
-	char text[96]; /* "RSSecondary -> RSPrimary  rtt 3.00ms", or the fields */
+	char text[96]; /* "RSSecondary -> RSPrimary  rtt 3ms", or the fields */
+	int topology;  /* its topology's number (1 = first seen), 0 when none */
 };
 
 struct vm_sdam_server {

@@ -88,23 +88,6 @@ double vm_seginfo_uptime(const struct vm_seginfo *s, uint64_t wall_now)
 	return end > s->created_realtime_ns ? (double)(end - s->created_realtime_ns) / 1e9 : 0;
 }
 
-/* pid from "ringmon.<pid>", or -1 */
-static int name_pid(const char *name)
-{
-	if (strncmp(name, "ringmon.", 8) != 0)
-		return -1;
-	const char *p = name + 8;
-	if (!*p)
-		return -1;
-	long pid = 0;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9' || pid > 1 << 30)
-			return -1;
-		pid = pid * 10 + (*p - '0');
-	}
-	return pid > 0 ? (int)pid : -1;
-}
-
 static int cmp_pid(const void *a, const void *b)
 {
 	const struct vm_seginfo *x = a, *y = b;
@@ -158,7 +141,7 @@ int vm_list(struct vm_seginfo **out, char *err, size_t errlen)
 	struct vm_seginfo *list = NULL;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		int pid = name_pid(de->d_name);
+		int pid = rb_path_pid(de->d_name);
 		if (pid < 0)
 			continue;
 		if (n == cap) {

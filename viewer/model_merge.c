@@ -41,15 +41,15 @@ static int cmp_ts(const void *a, const void *b)
 }
 
 size_t vm_tail_poll_ex(struct vm_tail *t, struct rb_record *out, size_t max, uint64_t *lost,
-		       uint64_t now_ns, int final)
+		       uint64_t now_ns, uint64_t hold_ns)
 {
 	uint64_t lost_now = 0;
 	/* The bound: no shard can still deliver a record older than it. An
-	 * empty shard's next record was stamped after now - HOLD (a writer takes
+	 * empty shard's next record was stamped after now - hold (a writer takes
 	 * its time just before it claims its slot); a shard whose next slot is
 	 * claimed but not published holds everything (until the cursor gives
 	 * that record up: RB_STALL_NS). */
-	uint64_t bound = final ? UINT64_MAX : now_ns > VM_MERGE_HOLD_NS ? now_ns - VM_MERGE_HOLD_NS : 0;
+	uint64_t bound = !hold_ns ? UINT64_MAX : now_ns > hold_ns ? now_ns - hold_ns : 0;
 	uint64_t stalled = 0;
 	for (uint32_t s = 0; s < t->nshards; s++)
 		if (!fill(t, s, &lost_now, now_ns) && !t->has_next[s])
@@ -91,7 +91,7 @@ size_t vm_tail_poll_ex(struct vm_tail *t, struct rb_record *out, size_t max, uin
 size_t vm_tail_poll(struct vm_tail *t, struct rb_record *out, size_t max, uint64_t *lost,
 		    uint64_t now_ns)
 {
-	return vm_tail_poll_ex(t, out, max, lost, now_ns, 0);
+	return vm_tail_poll_ex(t, out, max, lost, now_ns, VM_MERGE_HOLD_NS);
 }
 
 uint32_t vm_tail_held(const struct vm_tail *t)

@@ -88,23 +88,20 @@ static void rtt_text(int64_t rtt_ms, char *buf, size_t len)
 		snprintf(buf, len, "rtt %lldms", (long long)rtt_ms);
 }
 
-static void describe(const struct vm_sdam *d, const struct vm_event *e, char *buf, size_t len)
+static void describe(const struct vm_event *e, char *buf, size_t len)
 {
-	int64_t id = field(e, "topology_id", 0);
 	if (strcmp(e->type, "server.changed") == 0) {
 		char rtt[32];
 		int64_t now = field(e, "new_type", -1);
 		rtt_text(now == 0 ? -1 : field(e, "rtt_ms", -1), rtt, sizeof(rtt));
-		snprintf(buf, len, "%s -> %s  %s  (topology %d)",
-			 vm_server_type_name(field(e, "prev_type", -1)), vm_server_type_name(now), rtt,
-			 topology_number(d, id));
+		snprintf(buf, len, "%s -> %s  %s", vm_server_type_name(field(e, "prev_type", -1)),
+			 vm_server_type_name(now), rtt);
 	} else if (strcmp(e->type, "topology.changed") == 0) {
-		snprintf(buf, len, "%s -> %s  %lld servers  (topology %d)",
+		snprintf(buf, len, "%s -> %s  %lld servers",
 			 vm_topology_type_name(field(e, "prev_type", -1)),
-			 vm_topology_type_name(field(e, "new_type", -1)),
-			 (long long)field(e, "servers", 0), topology_number(d, id));
+			 vm_topology_type_name(field(e, "new_type", -1)), (long long)field(e, "servers", 0));
 	} else if (vm_event_field(e, "topology_id") >= 0) {
-		snprintf(buf, len, "(topology %d)", topology_number(d, id));
+		buf[0] = 0; /* opening, closed: the type and the host say it all */
 	} else {
 		size_t n = 0;
 		buf[0] = 0;
@@ -132,7 +129,8 @@ static void timeline_add(struct vm_sdam *d, const struct vm_event *e)
 	c->wall = e->wall;
 	snprintf(c->type, sizeof(c->type), "%s", e->type);
 	snprintf(c->key, sizeof(c->key), "%s", e->key);
-	describe(d, e, c->text, sizeof(c->text));
+	describe(e, c->text, sizeof(c->text));
+	c->topology = vm_event_field(e, "topology_id") >= 0 ? topology_number(d, field(e, "topology_id", 0)) : 0;
 	if (d->nchanges < VM_SDAM_CHANGES)
 		d->nchanges++;
 }
@@ -191,7 +189,7 @@ void vm_sdam_scan(struct vm_sdam *d, struct vm_set *s)
 		size_t got;
 		uint64_t lost, read = 0;
 		/* final: a record still on its way is taken by the next scan */
-		while (read < cap && (got = vm_tail_poll_ex(&tail, recs, 1024, &lost, now, 1)) > 0) {
+		while (read < cap && (got = vm_tail_poll_ex(&tail, recs, 1024, &lost, now, 0)) > 0) {
 			read += got;
 			for (size_t i = 0; i < got; i++) {
 				const struct rb_record *r = &recs[i];

@@ -131,15 +131,17 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	for (int ti = 0; ti < d->ntopologies && row < y + budget; ti++) {
 		const struct vm_sdam_topology *tp = &d->topologies[ti];
 		char ago[32];
+		char name[16] = "Topology"; /* numbered when there are several */
+		if (d->ntopologies > 1)
+			snprintf(name, sizeof(name), "Topology %d", ti + 1);
 		if (tp->type >= 0)
 			term_printf(row++, x, w, tp->closed ? TR_DIM : TR_TITLE, 1,
-				    " Topology %d: %s  (since %s ago)%s", ti + 1, vm_topology_type_name(tp->type),
+				    " %s: %s  (since %s ago)%s", name, vm_topology_type_name(tp->type),
 				    vm_fmt_dur_s(wall - tp->type_wall, ago, sizeof(ago)),
 				    tp->closed ? "  closed" : "");
 		else
 			term_printf(row++, x, w, tp->closed ? TR_DIM : TR_TITLE, 1,
-				    " Topology %d: (type not seen in the ring yet)%s", ti + 1,
-				    tp->closed ? "  closed" : "");
+				    " %s: (no type seen in the ring yet)%s", name, tp->closed ? "  closed" : "");
 		for (int si = 0; si < d->nservers && row < y + budget; si++) {
 			const struct vm_sdam_server *sv = &d->servers[si];
 			if (sv->topology_id != tp->id)
@@ -180,14 +182,20 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	panel_list_clamp(p, d->nchanges, rows);
 	/* type and key columns as wide as what is shown; the change itself is
 	 * cut after a word, with a marker */
-	int tw = 1, kw = 1;
+	int tw = 1, kw = 1, hw = 1;
 	for (int i = 0; i < rows && p->scroll + i < d->nchanges; i++) {
 		const struct vm_sdam_change *c = &d->changes[p->scroll + i];
 		if (vm_width(c->type) > tw)
 			tw = vm_width(c->type);
 		if (vm_width(c->key) > kw)
 			kw = vm_width(c->key);
+		if (strncmp(c->type, "server.", 7) == 0 && vm_width(c->key) > hw)
+			hw = vm_width(c->key);
 	}
+	/* narrow: the key column fits the hosts; a topology row's key (its new
+	 * type, which its change shows too) is cut with a marker instead */
+	if (w < 100 && hw > 1 && hw < kw)
+		kw = hw;
 	if (kw > w / 3)
 		kw = w / 3;
 	for (int i = 0; i < rows && p->scroll + i < d->nchanges; i++) {
@@ -200,11 +208,21 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		enum term_role role = strstr(c->type, "closed") ? TR_WARN : TR_NORMAL;
 		int cx = x + term_printf(ty + 1 + i, x, w, role, 0, " %s.%03d %-*s ", when,
 					 (int)((c->wall - (double)sec) * 1000), tw, c->type);
-		cx += term_print(ty + 1 + i, cx, kw < x + w - cx ? kw : x + w - cx, role, 1,
-				 c->key[0] ? c->key : "-");
+		/* narrow: a key the change names anyway ("... -> KEY", a topology's
+		 * new type) gives its column to the change */
+		char arrow[sizeof(c->key) + 4];
+		snprintf(arrow, sizeof(arrow), "-> %s", c->key);
+		if (w < 100 && c->key[0] && strstr(c->text, arrow))
+			cx--; /* the change's leading space lands in the key column */
+		else
+			cx += term_print(ty + 1 + i, cx, kw < x + w - cx ? kw : x + w - cx, role, 1,
+					 c->key[0] ? c->key : "-");
 		if (cx < x + w) {
-			char text[sizeof(c->text) + 1];
-			snprintf(text, sizeof(text), " %s", c->text);
+			char text[sizeof(c->text) + 32];
+			if (d->ntopologies > 1 && c->topology) /* which one, when there are several */
+				snprintf(text, sizeof(text), " %s  (topology %d)", c->text, c->topology);
+			else
+				snprintf(text, sizeof(text), " %s", c->text);
 			term_print_words(ty + 1 + i, cx, x + w - cx, role, 1, text);
 		}
 	}

@@ -44,7 +44,7 @@ int panel_draw_hist(const struct rb_summary *s, int y, int x, int h, int w)
 		vm_fmt_lat((double)(1ull << (first + r * step)), lo, sizeof(lo));
 		vm_fmt_lat((double)(1ull << (e_hi < 63 ? e_hi : 62)), hi, sizeof(hi));
 		vm_fmt_count((double)rowc[r], cnt, sizeof(cnt));
-		term_printf(y + r, x, 16, TR_NORMAL, 1, "%6s-%-6s ", lo, hi);
+		term_printf(y + r, x, 16, TR_NORMAL, 1, " %6s-%-6s", lo, hi);
 		term_bar(y + r, x + 16, barw, max ? (double)rowc[r] / (double)max : 0, TR_BAR);
 		term_printf(y + r, x + 16 + barw, 14, TR_NORMAL, 1, " %6s %5.1f%%", cnt,
 			    100.0 * (double)rowc[r] / (double)s->timed);

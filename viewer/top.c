@@ -503,6 +503,7 @@ int cmd_top(int argc, char **argv)
 			rc = print_once(t);
 		}
 		top_clear(t);
+		free(t->tail); /* the Events view's buffer, if it read the rings */
 		free(t);
 		return rc;
 	}

@@ -29,7 +29,7 @@ size_t top_scan_rings(struct top *t, size_t max, top_scan_fn fn, void *arg)
 		vm_tail_init(&tl, &t->set.src[si]->p.v, 1);
 		size_t n, got = 0;
 		uint64_t lost;
-		while (got < max && (n = vm_tail_poll_ex(&tl, recbuf, 4096, &lost, now, 1)) > 0) {
+		while (got < max && (n = vm_tail_poll_ex(&tl, recbuf, 4096, &lost, now, 0)) > 0) {
 			for (size_t i = 0; i < n; i++)
 				fn(t, si, &recbuf[i], arg);
 			got += n;
@@ -96,8 +96,8 @@ void top_tail_poll(struct top *t, size_t max)
 			pos0[sh] = r->tail.cur[sh].pos;
 		size_t got = 0, n;
 		uint64_t lost;
-		int final = p->state != VM_LIVE;
-		while (got < max && (n = vm_tail_poll_ex(&r->tail, recbuf, 4096, &lost, now, final)) > 0) {
+		uint64_t hold = p->state == VM_LIVE ? VM_MERGE_HOLD_NS : 0;
+		while (got < max && (n = vm_tail_poll_ex(&r->tail, recbuf, 4096, &lost, now, hold)) > 0) {
 			got += n;
 			t->tail_lost += lost;
 			for (size_t i = 0; i < n; i++) {
