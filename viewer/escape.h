@@ -30,8 +30,9 @@ const char *esc_text(const char *text, enum esc_mode mode, char *out, size_t len
 size_t esc_len(const char *raw, enum esc_mode mode);
 /* ESC_UTF8 when LC_CTYPE's charset is UTF-8 (call after setlocale). */
 enum esc_mode esc_mode(void);
-/* Terminal columns text takes (wcwidth per character in ESC_UTF8 mode, one
- * per byte otherwise); text is already escaped. */
+/* Terminal columns text takes (ESC_UTF8: per character, wcwidth's where the
+ * locale knows the character, else 1; ESC_ASCII: one per byte); text is
+ * already escaped. */
 size_t esc_width(const char *text, enum esc_mode mode);
 /* Prints text escaped, left-aligned and padded with spaces to width columns
  * (like "%-*s", by columns rather than bytes). */

@@ -372,8 +372,8 @@ const char *vm_topology_type_name(int64_t v);
  * it: escaped for the locale's charset (escape.h: UTF-8 text in a UTF-8
  * locale, \xNN for bytes that are not printable). */
 const char *vm_name(const char *raw, char *buf, size_t len);
-/* Display width of text as printed (wcwidth per character in a UTF-8 locale,
- * one column per byte otherwise). */
+/* Display width of text as printed: one column per UTF-8 character, or
+ * wcwidth's where the locale knows it (a CJK character takes two). */
 int vm_width(const char *s);
 /* Display width of a name as vm_name prints it. */
 int vm_name_width(const char *raw);

@@ -11,7 +11,9 @@ const char *vm_name(const char *raw, char *buf, size_t len)
 
 int vm_width(const char *s)
 {
-	return (int)esc_width(s, esc_mode());
+	/* by character, and by wcwidth where the locale knows it (CJK: 2); text
+	 * already escaped for a non-UTF-8 locale is ASCII, one column a byte */
+	return (int)esc_width(s, ESC_UTF8);
 }
 
 int vm_name_width(const char *raw)
