@@ -68,7 +68,7 @@ once=$($RM top --once -d 100 $kp); rc=$?
 check "top --once exits 0 on a dead process" [ $rc -eq 0 ]
 echo "$once" | head -1 | grep -q "^pid $kp ringmon-loadgen .*state dead$"; check "top --once says dead" [ $? -eq 0 ]
 echo "$once" | grep -Eq "^synthetic\.op +$op " && echo "$once" | grep -Eq "^synthetic\.tick +$tick " \
-	&& echo "$once" | grep -Eq "^\(all records\) +$written "
+	&& echo "$once" | grep -Eq "^ring: .* written $written = "
 check "top --once shows the same totals" [ $? -eq 0 ]
 start_top dead $kp
 expect "top shows it died, figures kept" "pid $kp ringmon-loadgen .*process died: last figures kept"
@@ -221,7 +221,7 @@ kill -STOP $live "${many[@]}"; sleep 0.2
 sum=$($RM ls --json | py "import json,sys; print(sum(s['written'] for s in json.load(sys.stdin) if s['state']=='live'))")
 all=$($RM top --all --once -d 100)
 echo "$all" | head -1 | grep -qx "all processes (101)"; check "top --all attaches all 101" [ $? -eq 0 ]
-echo "$all" | grep -Eq "^\(all records\) +$sum "; check "top --all sums them (written $sum)" [ $? -eq 0 ]
+echo "$all" | grep -Eq "^ring: .* written $sum = "; check "top --all sums them (written $sum)" [ $? -eq 0 ]
 kill -9 "${many[@]}"; kill -CONT $live; wait "${many[@]}" 2>/dev/null
 n=$($RM ls | grep -c " ringmon-loadgen .* dead$")
 check "killed, ls lists 100 dead ($n)" [ "$n" -eq 100 ]

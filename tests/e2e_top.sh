@@ -24,21 +24,25 @@ start_loadgen() { # seconds rate -> pid in $LG
 	"$BUILD/ringmon-loadgen" --synthetic --threads 2 --rate "$2" --seconds "$1" >/dev/null 2>&1 &
 	LG=$!
 	pids+=("$LG")
-	for _ in $(seq 50); do [ -e "$RINGMON_DIR/ringmon.$LG" ] && return 0; sleep 0.1; done
+	# live, not only created: top with no PID attaches to the only live one
+	for _ in $(seq 100); do "$BUILD/ringmon" ls | grep -Eq "^$LG .* live$" && return 0; sleep 0.1; done
 	echo "loadgen $LG made no segment"; exit 1
 }
 start_top() { # args...
-	"${T[@]}" kill-session -t "$CUR" 2>/dev/null
+	# the new session first: a server left without sessions exits, and a
+	# new-session racing that exit fails ("no server running")
+	local old=$CUR
 	CUR=$S-$((${CUR##*-} + 1))
 	"${T[@]}" new-session -d -s "$CUR" -x 120 -y 40 \
 		"env RINGMON_DIR=$RINGMON_DIR LANG=C.UTF-8 $BUILD/ringmon top $*; echo TOP-EXIT=\$?; stty -a | tr ' ' '\n' | grep -x -- '-\?icanon'; sleep 30"
+	"${T[@]}" kill-session -t "$old" 2>/dev/null
 }
 
 [ -x "$BUILD/ringmon" ] && [ -x "$BUILD/ringmon-loadgen" ] || { echo "build first"; exit 1; }
 command -v tmux >/dev/null || { echo "tmux missing (scripts/deps.sh installs it)"; exit 1; }
 
 # ---- one producer: attaches at once ----
-start_loadgen 50 100000
+start_loadgen 150 100000 # outlives the test even on a loaded machine (it is killed below)
 A=$LG
 start_top
 expect "attaches to the only producer (pid, name)" "pid $A ringmon-loadgen"
@@ -103,7 +107,7 @@ if wait_for "^-?icanon$" 3 && cap | grep -qx "icanon"; then ok "terminal back in
 else bad "terminal left raw"; cap | sed 's/^/     | /'; fi
 
 # ---- picker: two producers, "all processes" ----
-start_loadgen 40 20000
+start_loadgen 120 20000
 B=$LG
 start_top
 expect "picker shows all processes" "all processes"
