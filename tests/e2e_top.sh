@@ -128,8 +128,9 @@ expect "exit shown on screen" "process (exited|died)" 8
 cap | grep -q "synthetic\.op" && ok "last figures kept after exit" || bad "figures gone after exit"
 
 # ---- Events view keeps up with one fast writer at the default ring size ----
-# 200k events/s into one 8192-record ring laps it every 41 ms: top must drain
-# faster than its 50 ms longest period, and lose nothing
+# 200k events/s into one 8192-record ring (the default with 3 shards) laps it
+# every 41 ms: top must drain faster than its 50 ms longest period (it starts at
+# its shortest), and lose nothing
 "$BUILD/ringmon-loadgen" --synthetic --threads 1 --rate 200000 --seconds 6 >/dev/null 2>&1 &
 F=$!; pids+=("$F")
 for _ in $(seq 50); do [ -e "$RINGMON_DIR/ringmon.$F" ] && break; sleep 0.1; done
