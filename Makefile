@@ -61,7 +61,7 @@ endif
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers -Wno-format-truncation
-BASEFLAGS := -std=c11 -fPIC -MMD -MP $(WARN) $(SANFLAGS) -Iinclude -Iproducer -Iringbuf -Iviewer
+BASEFLAGS := -std=c11 -fPIC -MMD -MP $(WARN) $(SANFLAGS) -Iinclude -Iproducer -Iringbuf -Iviewer -Ischema
 URCU_CFLAGS := $(shell pkg-config --cflags $(PKGS_PRODUCER) 2>/dev/null)
 URCU_LIBS := $(shell pkg-config --libs $(PKGS_PRODUCER) 2>/dev/null)
 MONGO_CFLAGS := $(shell pkg-config --cflags $(PKGS_MONGO) 2>/dev/null)
@@ -76,6 +76,8 @@ RINGBUF_SRC := $(wildcard ringbuf/*.c)
 PRODUCER_SRC := $(filter-out producer/mongo_% producer/loadgen%,$(wildcard producer/*.c))
 MONGO_SRC := $(filter-out producer/mongo_preload.c,$(wildcard producer/mongo_*.c))
 PRELOAD_SRC := producer/mongo_preload.c producer/mongo_getters.c
+# the MongoDB schema: linked by the adapter and by the readers (docs/mongodb.md)
+SCHEMA_SRC := $(wildcard schema/*.c)
 VIEWER_LIB_SRC := $(filter-out viewer/main.c,$(wildcard viewer/*.c))
 VIEWER_MAIN := viewer/main.c
 LOADGEN_SRC := $(wildcard producer/loadgen*.c)
@@ -84,7 +86,8 @@ HEADERS := include/ringmon/ringmon.h include/ringmon/ringmon_mongoc.h
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 RINGBUF_OBJ := $(call obj,$(RINGBUF_SRC))
 PRODUCER_OBJ := $(call obj,$(PRODUCER_SRC))
-MONGO_OBJ := $(call obj,$(MONGO_SRC))
+MONGO_OBJ := $(call obj,$(MONGO_SRC) $(SCHEMA_SRC))
+SCHEMA_OBJ := $(call obj,$(SCHEMA_SRC))
 PRELOAD_OBJ := $(call obj,$(PRELOAD_SRC))
 VIEWER_LIB_OBJ := $(call obj,$(VIEWER_LIB_SRC))
 LOADGEN_OBJ := $(call obj,$(LOADGEN_SRC))
@@ -112,6 +115,7 @@ $(BUILD)/obj/producer/%.o: CFLAGS_EXTRA = $(URCU_CFLAGS) -fvisibility=hidden
 $(BUILD)/obj/producer/mongo_%.o: CFLAGS_EXTRA = $(MONGO_CFLAGS) -fvisibility=hidden
 $(BUILD)/obj/ringbuf/%.o: CFLAGS_EXTRA = -fvisibility=hidden
 $(BUILD)/obj/viewer/%.o: CFLAGS_EXTRA = $(VIEWER_CFLAGS)
+$(BUILD)/obj/schema/%.o: CFLAGS_EXTRA = -fvisibility=hidden
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
@@ -143,7 +147,7 @@ $(STATIC_MONGO): $(MONGO_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/ringmon: $(call obj,$(VIEWER_MAIN)) $(VIEWER_LIB_OBJ) $(RINGBUF_OBJ)
+$(BUILD)/ringmon: $(call obj,$(VIEWER_MAIN)) $(VIEWER_LIB_OBJ) $(SCHEMA_OBJ) $(RINGBUF_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(VIEWER_LIBS) -lm
 

@@ -167,8 +167,8 @@ void fz_expect_str(char *dst, const char *src, size_t cap)
 {
 	size_t n = 0;
 	while (n + 1 < cap && src[n]) {
-		unsigned char c = (unsigned char)src[n];
-		dst[n++] = c < ' ' || c > '~' ? '?' : (char)c;
+		dst[n] = src[n];
+		n++;
 	}
 	dst[n] = 0;
 }
@@ -180,6 +180,27 @@ void fz_check_str(const char *what, const char *s, size_t cap)
 	for (size_t i = 0; i < n; i++)
 		FZ_CHECK(s[i] >= ' ' && s[i] <= '~', "%s has byte 0x%02x at %zu", what,
 			 (unsigned char)s[i], i);
+}
+
+void fz_check_name(const char *what, const char *s, size_t cap)
+{
+	FZ_CHECK(strnlen(s, cap) < cap, "%s is not NUL-terminated within %zu bytes", what, cap);
+}
+
+void fz_check_utf8(const char *what, const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+	FZ_CHECK(n < cap, "%s is not NUL-terminated within %zu bytes", what, cap);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t l = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+			 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		FZ_CHECK(l && c >= ' ' && c != 0x7f, "%s has byte 0x%02x at %zu", what, c, i);
+		for (size_t k = 1; k < l; k++)
+			FZ_CHECK(i + k < n && ((unsigned char)s[i + k] & 0xc0) == 0x80,
+				 "%s has a broken UTF-8 sequence at %zu", what, i);
+		i += l;
+	}
 }
 
 int fz_pattern_match(const char *pat, const char *name)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "escape.h"
 #include "model.h"
 #include "stat.h"
 
@@ -72,12 +73,17 @@ struct rb_stat_writer fz_writer(struct fz_seg *z, uint32_t shard);
 
 /* ---- oracles ---- */
 
-/* What a reader must show for a string of at most cap bytes in shared
- * memory: up to the first NUL or cap - 1 bytes, each byte outside 0x20..0x7e
- * shown as '?'. */
+/* What a reader must return for a name of at most cap bytes in shared
+ * memory: up to the first NUL or cap - 1 bytes, the bytes as they are
+ * (readers escape names only when they print them: viewer/escape.h). */
 void fz_expect_str(char *dst, const char *src, size_t cap);
 /* Checks s is NUL-terminated within cap and printable ASCII. */
 void fz_check_str(const char *what, const char *s, size_t cap);
+/* Checks s is NUL-terminated within cap (a name: any bytes). */
+void fz_check_name(const char *what, const char *s, size_t cap);
+/* Checks s is NUL-terminated within cap, well-formed UTF-8, and holds no
+ * control byte (a JSON line with escaped names). */
+void fz_check_utf8(const char *what, const char *s, size_t cap);
 /* The CLI's NAME patterns: exact, or a prefix ending in '*'. */
 int fz_pattern_match(const char *pat, const char *name);
 

@@ -145,10 +145,10 @@ static void check_decode(const struct rb_record *r)
 {
 	struct vm_event e;
 	vm_decode(v, r, &e);
-	fz_check_str("event type", e.type, sizeof(e.type));
-	fz_check_str("event key", e.key, sizeof(e.key));
+	fz_check_name("event type", e.type, sizeof(e.type));
+	fz_check_name("event key", e.key, sizeof(e.key));
 	const struct rb_type *t = r->type < RB_MAX_TYPES ? &rb_seg_types(&z->s)[r->type] : NULL;
-	char want[64];
+	char want[RB_KEY_LEN * 4];
 	if (t && t->state == RB_SLOT_READY)
 		fz_expect_str(want, t->name, sizeof(t->name));
 	else
@@ -177,7 +177,7 @@ static void check_decode(const struct rb_record *r)
 	FZ_CHECK(o && json_object_is_type(o, json_type_object), "JSON line does not parse: %s", line);
 	json_object *x;
 	FZ_CHECK(json_object_object_get_ex(o, "type", &x) && json_object_is_type(x, json_type_string) &&
-			 strcmp(json_object_get_string(x), e.type) == 0,
+			 strcmp(json_object_get_string(x), esc_name(e.type, ESC_UTF8, want, sizeof(want))) == 0,
 		 "JSON type: %s", line);
 	FZ_CHECK(json_object_object_get_ex(o, "ts_ns", &x) && json_object_get_uint64(x) == r->ts_ns,
 		 "JSON ts_ns: %s", line);

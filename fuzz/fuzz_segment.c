@@ -188,7 +188,7 @@ static void read_all(const struct rb_view *v)
 	for (uint32_t i = 0; i < rb_view_ntypes(v) + 1; i++) {
 		struct rb_type_info ti;
 		if (rb_view_type(v, i, &ti) == 0) {
-			fz_check_str("type", ti.name, sizeof(ti.name));
+			fz_check_name("type", ti.name, sizeof(ti.name));
 			FZ_CHECK(ti.nfields <= RB_NFIELDS && ti.other_key < v->g.max_keys, "type info");
 		}
 		rb_view_summary(v, 0, i, sum);
@@ -201,7 +201,7 @@ static void read_all(const struct rb_view *v)
 	for (uint32_t i = 0; i < rb_view_nkeys(v) + 1; i++) {
 		struct rb_key_info ki;
 		if (rb_view_key(v, i, &ki) == 0)
-			fz_check_str("key", ki.name, sizeof(ki.name));
+			fz_check_name("key", ki.name, sizeof(ki.name));
 		rb_view_summary(v, 1, i, sum);
 		rb_summary_quantile(sum, 0.5);
 	}
@@ -217,7 +217,10 @@ static void read_all(const struct rb_view *v)
 			char line[1024];
 			vm_decode(v, &recs[i], &e);
 			vm_event_format(&e, round & 1, line, sizeof(line));
-			fz_check_str("event", line, sizeof(line));
+			if (round & 1)
+				fz_check_utf8("event", line, sizeof(line));
+			else
+				fz_check_str("event", line, sizeof(line));
 			/* whatever the header's clocks say, a text line starts HH:MM:SS.uuuuuu */
 			FZ_CHECK((round & 1) || (strlen(line) > 16 && line[2] == ':' && line[5] == ':' &&
 						 line[8] == '.' && strspn(line + 9, "0123456789") == 6),

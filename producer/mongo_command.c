@@ -2,12 +2,14 @@
  * command.* records. Hot path: no locks, no allocation; key ids come from small
  * per-thread caches, the database and collection of a command from a
  * per-thread table keyed by request id. */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include <ringmon/ringmon.h>
 #include "mongo_internal.h"
+#include "mongo_schema.h"
 
 /* Commands in flight on this thread, by request id: what the succeeded and
  * failed events need but do not carry (database, collection, start time). */
@@ -15,7 +17,8 @@ struct inflight {
 	const struct mongo_ctx *ctx;
 	int64_t request_id;
 	uint64_t start_ns;
-	int ns_key; /* key of command.ns, 0 = none */
+	int ns_key;  /* key of command.ns, 0 = none */
+	int cmd_key; /* key of command.started (the command name) */
 };
 static __thread struct inflight inflight[16];
 
@@ -33,82 +36,67 @@ static const char *const sensitive[] = {
 	"copydbgetnonce", "copydbsaslstart", "copydb",
 };
 
-/* Commands whose first element's value names a collection. */
+/* Commands whose first element's value names a collection of the command's
+ * database (the server's command list, 4.4 to 7.0). */
 static const char *const coll_cmds[] = {
-	"insert", "find", "update", "delete", "aggregate", "count", "findAndModify",
-	"distinct", "create", "drop", "listIndexes", "createIndexes", "dropIndexes",
-	"collMod", "mapReduce", "validate", "collStats", "renameCollection",
+	"insert", "find", "update", "delete", "findAndModify", "aggregate", "count",
+	"distinct", "mapReduce", "geoNear", "create", "drop", "collMod", "createIndexes",
+	"dropIndexes", "listIndexes", "reIndex", "validate", "collStats", "compact",
+	"convertToCapped", "cloneCollectionAsCapped", "killCursors", "planCacheClear",
+	"planCacheClearFilters", "planCacheListFilters", "planCacheSetFilter",
+	"createSearchIndexes", "dropSearchIndex", "updateSearchIndex",
+};
+/* Commands whose first element's value is a whole namespace "db.collection"
+ * (they run on admin, or name another database). */
+static const char *const fullns_cmds[] = {
+	"renameCollection", "shardCollection", "reshardCollection", "refineCollectionShardKey",
+	"unshardCollection", "analyzeShardKey", "configureQueryAnalyzer", "dataSize",
+	"splitVector", "split", "moveChunk", "mergeChunks", "cleanupOrphaned",
 };
 
-static int names_collection(const char *name)
+static int in_list(const char *name, const char *const *list, size_t n)
 {
-	for (size_t i = 0; i < sizeof(coll_cmds) / sizeof(coll_cmds[0]); i++)
-		if (strcasecmp(name, coll_cmds[i]) == 0)
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(name, list[i]) == 0)
 			return 1;
 	return 0;
 }
+#define IN(name, list) in_list(name, list, sizeof(list) / sizeof(list[0]))
 
-/* "db.collection" of a command that names one (class CLS_COLL or CLS_GETMORE,
- * never a sensitive one) into buf; 0 if it names none. */
-static int command_ns(const char *name, const char *db, const bson_t *cmd, char *buf,
-		      size_t len)
-{
-	bson_iter_t it;
-	const char *coll = NULL;
-	uint32_t clen = 0;
-	if (!cmd || !db)
-		return 0;
-	if (strcasecmp(name, "getMore") == 0) {
-		if (!bson_iter_init_find(&it, cmd, "collection") || !BSON_ITER_HOLDS_UTF8(&it))
-			return 0;
-	} else {
-		if (!bson_iter_init(&it, cmd) || !bson_iter_next(&it) || !BSON_ITER_HOLDS_UTF8(&it))
-			return 0;
-	}
-	coll = bson_iter_utf8(&it, &clen);
-	size_t dlen = strlen(db);
-	if (!clen || dlen + 1 + clen + 1 > len) {
-		/* cut like ringmon_key would, keeping the database whole if it fits */
-		if (dlen + 2 > len)
-			return 0;
-		clen = (uint32_t)(len - dlen - 2);
-	}
-	memcpy(buf, db, dlen);
-	buf[dlen] = '.';
-	memcpy(buf + dlen + 1, coll, clen);
-	buf[dlen + 1 + clen] = 0;
-	return 1;
-}
-
-/* The key of a command.error: the server's code in decimal ("11000") when
- * the server answered ok: 0 with a code, else "client D.C" (domain and code
- * of an error the driver raised: network, timeout, ...). Only the reply's
- * integer "code" is read; sensitive commands' replies are empty. */
-static const char *error_key(const bson_error_t *e, const bson_t *reply, char *buf, size_t len)
-{
-	bson_iter_t it;
-	if (reply && bson_iter_init_find(&it, reply, "code") && BSON_ITER_HOLDS_NUMBER(&it))
-		snprintf(buf, len, "%lld", (long long)bson_iter_as_int64(&it));
-	else
-		snprintf(buf, len, "client %u.%u", e->domain, e->code);
-	return buf;
-}
-
-/* What a command name is, for redaction and collections; a pure function of
+/* What a command name is, for redaction and namespaces; a pure function of
  * the name, so cached per thread by its command.started key id. */
-enum { CLS_UNKNOWN, CLS_PLAIN, CLS_COLL, CLS_GETMORE, CLS_SENSITIVE, CLS_HELLO };
+enum { CLS_UNKNOWN, CLS_PLAIN, CLS_COLL, CLS_FULLNS, CLS_GETMORE, CLS_SENSITIVE, CLS_HELLO };
 static __thread uint8_t cls_cache[1024];
 
 static int classify(const char *name)
 {
-	for (size_t i = 0; i < sizeof(sensitive) / sizeof(sensitive[0]); i++)
-		if (strcasecmp(name, sensitive[i]) == 0)
-			return CLS_SENSITIVE;
+	if (IN(name, sensitive))
+		return CLS_SENSITIVE;
 	if (strcasecmp(name, "hello") == 0 || strcasecmp(name, "isMaster") == 0)
 		return CLS_HELLO;
 	if (strcasecmp(name, "getMore") == 0)
 		return CLS_GETMORE;
-	return names_collection(name) ? CLS_COLL : CLS_PLAIN;
+	return IN(name, coll_cmds) ? CLS_COLL : IN(name, fullns_cmds) ? CLS_FULLNS : CLS_PLAIN;
+}
+
+/* The key of a command name under another command type (succeeded,
+ * failed, write_error), by the name's command.started key: cached per thread,
+ * so that only started hashes the name. */
+static __thread uint16_t key_cache_by_started[3][1024];
+
+static int key_for(int which, int type, const struct inflight *f, const char *name)
+{
+	int k = f ? f->cmd_key : 0;
+	if (k <= 0 || k >= 1024)
+		return mongo_key_of(type, name);
+	uint16_t *slot = &key_cache_by_started[which][k];
+	if (!*slot) {
+		int id = mongo_key_of(type, name);
+		if (id <= 0 || id > UINT16_MAX)
+			return id;
+		*slot = (uint16_t)id;
+	}
+	return *slot;
 }
 
 static int class_of(const char *name, int key)
@@ -118,6 +106,185 @@ static int class_of(const char *name, int key)
 	if (!cls_cache[key])
 		cls_cache[key] = (uint8_t)classify(name);
 	return cls_cache[key];
+}
+
+/* "db.collection" of a command of class cls that names one (never a
+ * sensitive one) into buf, cut to len - 1 bytes at a UTF-8 character boundary;
+ * 0 if it names none. */
+static int command_ns(int cls, const char *db, const bson_t *cmd, char *buf, size_t len)
+{
+	bson_iter_t it;
+	uint32_t clen = 0;
+	if (!cmd || !db)
+		return 0;
+	if (cls == CLS_GETMORE) {
+		if (!bson_iter_init_find(&it, cmd, "collection") || !BSON_ITER_HOLDS_UTF8(&it))
+			return 0;
+	} else {
+		if (!bson_iter_init(&it, cmd) || !bson_iter_next(&it) || !BSON_ITER_HOLDS_UTF8(&it))
+			return 0;
+	}
+	const char *coll = bson_iter_utf8(&it, &clen);
+	if (!clen)
+		return 0;
+	size_t n = 0;
+	if (cls != CLS_FULLNS) {
+		size_t dlen = strlen(db);
+		if (dlen + 2 > len)
+			return 0;
+		memcpy(buf, db, dlen);
+		buf[dlen] = '.';
+		n = dlen + 1;
+	}
+	size_t take = clen < len - 1 - n ? clen : len - 1 - n;
+	if (take < clen) /* cut: never inside a UTF-8 character */
+		while (take > 0 && ((uint8_t)coll[take] & 0xc0) == 0x80)
+			take--;
+	memcpy(buf + n, coll, take);
+	buf[n + take] = 0;
+	return 1;
+}
+
+/* ---- errors ---- */
+
+/* code and codeName of an error document (a reply, a write error, a write
+ * concern error): top-level keys only. */
+struct err_doc {
+	int64_t code;
+	const char *code_name;
+	uint32_t code_name_len;
+};
+
+static void err_doc_read(bson_iter_t *it, struct err_doc *d)
+{
+	while (bson_iter_next(it)) {
+		const char *k = bson_iter_key(it);
+		if (k[0] != 'c')
+			continue;
+		if (strcmp(k, "code") == 0 && BSON_ITER_HOLDS_NUMBER(it))
+			d->code = bson_iter_as_int64(it);
+		else if (strcmp(k, "codeName") == 0 && BSON_ITER_HOLDS_UTF8(it))
+			d->code_name = bson_iter_utf8(it, &d->code_name_len);
+	}
+}
+
+/* What an ok: 1 reply says failed: its writeErrors (how many, the first
+ * one's code) and its writeConcernError. Reads the reply's top-level keys,
+ * and only on a hit the first write error's: cheap, never stores a body. */
+struct write_errs {
+	int64_t n;                /* entries in writeErrors */
+	struct err_doc first, wc; /* first write error; the write concern error */
+	int has_wc;
+};
+
+/* 1 when a top-level key of reply is writeErrors or writeConcernError. Walks
+ * the document's bytes (libbson's iterator costs about 100 instructions per
+ * element, and this runs on every succeeded reply); write_errors() then reads
+ * what it found with libbson. Bounds-checked: a malformed document is 0. */
+int mongo_reply_has_write_errors(const uint8_t *d, size_t len)
+{
+	size_t i = 4;
+	while (i < len) {
+		uint8_t t = d[i++];
+		const char *k = (const char *)d + i;
+		size_t kl = t ? strnlen(k, len - i) : 0;
+		if (!t || i + kl >= len)
+			return 0;
+		if (k[0] == 'w' && (strcmp(k, "writeErrors") == 0 || strcmp(k, "writeConcernError") == 0))
+			return 1;
+		i += kl + 1;
+		size_t left = len - i, sz;
+		uint32_t n = 0;
+		if (left >= 4)
+			memcpy(&n, d + i, 4); /* little-endian, as the host */
+		switch (t) {
+		case 0x06: case 0x0a: case 0x7f: case 0xff: sz = 0; break;
+		case 0x08: sz = 1; break;
+		case 0x10: sz = 4; break;
+		case 0x01: case 0x09: case 0x11: case 0x12: sz = 8; break;
+		case 0x07: sz = 12; break;
+		case 0x13: sz = 16; break;
+		case 0x02: case 0x0d: case 0x0e: sz = 4 + (size_t)n; break;
+		case 0x03: case 0x04: case 0x0f: sz = n; break;
+		case 0x05: sz = 5 + (size_t)n; break;
+		case 0x0c: sz = 16 + (size_t)n; break;
+		case 0x0b: { /* regex: two C strings */
+			size_t a = strnlen((const char *)d + i, left);
+			sz = a < left ? a + 1 + strnlen((const char *)d + i + a + 1, left - a - 1) + 1 : left + 1;
+			break;
+		}
+		default: return 0;
+		}
+		if (left < 4 && strchr("\x02\x03\x04\x05\x0c\x0d\x0e\x0f", t))
+			return 0; /* no room for the length read above */
+		if (sz > left)
+			return 0;
+		i += sz;
+	}
+	return 0;
+}
+
+static int write_errors(const bson_t *reply, struct write_errs *w)
+{
+	bson_iter_t it, sub, doc;
+	if (!reply || !mongo_reply_has_write_errors(bson_get_data(reply), reply->len) ||
+	    !bson_iter_init(&it, reply))
+		return 0;
+	int found = 0;
+	while (bson_iter_next(&it)) {
+		const char *k = bson_iter_key(&it);
+		if (k[0] != 'w')
+			continue;
+		if (strcmp(k, "writeErrors") == 0 && BSON_ITER_HOLDS_ARRAY(&it) &&
+		    bson_iter_recurse(&it, &sub)) {
+			while (bson_iter_next(&sub))
+				if (w->n++ == 0 && BSON_ITER_HOLDS_DOCUMENT(&sub) &&
+				    bson_iter_recurse(&sub, &doc))
+					err_doc_read(&doc, &w->first);
+			found |= w->n > 0;
+		} else if (strcmp(k, "writeConcernError") == 0 && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+			   bson_iter_recurse(&it, &doc)) {
+			err_doc_read(&doc, &w->wc);
+			w->has_wc = 1;
+			found = 1;
+		}
+	}
+	return found;
+}
+
+static void emit_error(int64_t origin, const bson_error_t *err, const struct err_doc *d,
+		       uint64_t dur, int64_t rid)
+{
+	char k[64];
+	if (origin == MS_ORIGIN_DRIVER)
+		ms_driver_error_name(err->domain, err->code, err->message, k, sizeof(k));
+	else
+		ms_server_error_name(d->code, d->code_name, d->code_name_len, k, sizeof(k));
+	ringmon_emit(mongo_type.cmd_error, mongo_key_of(mongo_type.cmd_error, k), dur,
+		     origin == MS_ORIGIN_DRIVER ? err->code : d->code,
+		     origin == MS_ORIGIN_DRIVER || origin == MS_ORIGIN_SERVER ? err->domain : 0,
+		     origin, rid);
+}
+
+/* Where a failed command's error comes from, and the server's code and
+ * codeName if the server answered. A reply with "ok" is the server's (0 ok);
+ * a sensitive command's reply is empty, but libmongoc's server domains carry
+ * the server's code (MS_LIBMONGOC_NO_CODE: the reply had none). Everything
+ * else libmongoc raised itself: network, timeout, protocol. */
+static int64_t failure_origin(const bson_error_t *err, const bson_t *reply, struct err_doc *d)
+{
+	bson_iter_t it;
+	if (reply && bson_iter_init_find(&it, reply, "ok")) {
+		bson_iter_init(&it, reply);
+		err_doc_read(&it, d);
+		return MS_ORIGIN_SERVER;
+	}
+	if (ms_domain_is_server(err->domain)) {
+		d->code = err->code == MS_LIBMONGOC_NO_CODE && err->domain != MS_DOMAIN_WRITE_CONCERN
+				  ? 0 : err->code;
+		return MS_ORIGIN_SERVER;
+	}
+	return MS_ORIGIN_DRIVER;
 }
 
 void mongo_on_command_started(const mongoc_apm_command_started_t *e)
@@ -134,12 +301,14 @@ void mongo_on_command_started(const mongoc_apm_command_started_t *e)
 		f->start_ns = ringmon_now_ns();
 		f->ns_key = 0;
 		int key = mongo_key_of(mongo_type.cmd_started, name);
+		f->cmd_key = key;
 		int cls = class_of(name, key);
-		if ((cls == CLS_COLL || cls == CLS_GETMORE) && ringmon_enabled(mongo_type.cmd_ns)) {
+		if ((cls == CLS_COLL || cls == CLS_FULLNS || cls == CLS_GETMORE) &&
+		    ringmon_enabled(mongo_type.cmd_ns)) {
 			char ns[56];
 			/* sensitive commands never get here: nothing is derived from
 			 * their arguments */
-			if (command_ns(name, mongoc_apm_command_started_get_database_name(e),
+			if (command_ns(cls, mongoc_apm_command_started_get_database_name(e),
 				       mongoc_apm_command_started_get_command(e), ns, sizeof(ns)))
 				f->ns_key = mongo_key_of(mongo_type.cmd_ns, ns);
 		}
@@ -162,13 +331,30 @@ void mongo_on_command_succeeded(const mongoc_apm_command_succeeded_t *e)
 	struct inflight *f = inflight_take(c, rid);
 	uint64_t dur = f ? ringmon_now_ns() - f->start_ns
 			 : (uint64_t)mongoc_apm_command_succeeded_get_duration(e) * 1000u;
-	int64_t port = mongo_port_of(mongoc_apm_command_succeeded_get_host(e));
 	if (name && ringmon_enabled(mongo_type.cmd_succeeded))
-		ringmon_emit(mongo_type.cmd_succeeded, mongo_key_of(mongo_type.cmd_succeeded, name), dur, rid,
+		ringmon_emit(mongo_type.cmd_succeeded, key_for(0, mongo_type.cmd_succeeded, f, name), dur, rid,
 			     mongoc_apm_command_succeeded_get_operation_id(e),
-			     mongoc_apm_command_succeeded_get_server_connection_id(e), port);
+			     mongoc_apm_command_succeeded_get_server_connection_id(e),
+			     mongo_port_of(mongoc_apm_command_succeeded_get_host(e)));
+	/* ok: 1, yet writes failed: the server's writeErrors / writeConcernError */
+	struct write_errs w = {0};
+	int64_t origin = -1, code = 0;
+	if (write_errors(mongoc_apm_command_succeeded_get_reply(e), &w)) {
+		origin = w.n ? MS_ORIGIN_WRITE : MS_ORIGIN_WRITE_CONCERN;
+		code = w.n ? w.first.code : w.wc.code;
+		if (name && ringmon_enabled(mongo_type.cmd_write_error))
+			ringmon_emit(mongo_type.cmd_write_error,
+				     key_for(2, mongo_type.cmd_write_error, f, name), dur,
+				     w.n ? w.first.code : 0, w.n, w.has_wc ? w.wc.code : 0, rid);
+		if (ringmon_enabled(mongo_type.cmd_error)) {
+			if (w.n)
+				emit_error(MS_ORIGIN_WRITE, NULL, &w.first, dur, rid);
+			if (w.has_wc)
+				emit_error(MS_ORIGIN_WRITE_CONCERN, NULL, &w.wc, dur, rid);
+		}
+	}
 	if (f && f->ns_key)
-		ringmon_emit(mongo_type.cmd_ns, f->ns_key, dur, 1, 0, rid, port);
+		ringmon_emit(mongo_type.cmd_ns, f->ns_key, dur, 1, code, origin, rid);
 	mongo_chain(c, CB_CMD_SUCCEEDED, e);
 }
 
@@ -182,19 +368,17 @@ void mongo_on_command_failed(const mongoc_apm_command_failed_t *e)
 	struct inflight *f = inflight_take(c, rid);
 	uint64_t dur = f ? ringmon_now_ns() - f->start_ns
 			 : (uint64_t)mongoc_apm_command_failed_get_duration(e) * 1000u;
-	int64_t port = mongo_port_of(mongoc_apm_command_failed_get_host(e));
 	bson_error_t err = {0};
 	mongoc_apm_command_failed_get_error(e, &err);
 	if (name && ringmon_enabled(mongo_type.cmd_failed))
-		ringmon_emit(mongo_type.cmd_failed, mongo_key_of(mongo_type.cmd_failed, name), dur, rid,
+		ringmon_emit(mongo_type.cmd_failed, key_for(1, mongo_type.cmd_failed, f, name), dur, rid,
 			     mongoc_apm_command_failed_get_operation_id(e), err.code, err.domain);
-	if (ringmon_enabled(mongo_type.cmd_error)) {
-		char k[40];
-		const bson_t *reply = mongoc_apm_command_failed_get_reply(e);
-		ringmon_emit(mongo_type.cmd_error, mongo_key_of(mongo_type.cmd_error, error_key(&err, reply, k, sizeof(k))),
-			     dur, err.code, err.domain, rid, port);
-	}
+	struct err_doc d = {0};
+	int64_t origin = failure_origin(&err, mongoc_apm_command_failed_get_reply(e), &d);
+	if (ringmon_enabled(mongo_type.cmd_error))
+		emit_error(origin, &err, &d, dur, rid);
 	if (f && f->ns_key)
-		ringmon_emit(mongo_type.cmd_ns, f->ns_key, dur, 0, err.code, rid, port);
+		ringmon_emit(mongo_type.cmd_ns, f->ns_key, dur, 0,
+			     origin == MS_ORIGIN_DRIVER ? 0 : d.code, origin, rid);
 	mongo_chain(c, CB_CMD_FAILED, e);
 }

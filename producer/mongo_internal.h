@@ -146,11 +146,18 @@ mongoc_apm_callbacks_t *mongo_apm_callbacks(void);
 /* Copies the application's callbacks out of an opaque callbacks object. */
 void mongo_app_cbs_copy(struct mongo_app_cbs *dst, const mongoc_apm_callbacks_t *src);
 
+/* ---- mongo_command.c ---- */
+
+/* 1 when a top-level key of the BSON document d (len bytes) is writeErrors
+ * or writeConcernError; 0 otherwise and for a malformed document. Walks the
+ * bytes without libbson (this runs on every succeeded reply). */
+int mongo_reply_has_write_errors(const uint8_t *d, size_t len);
+
 /* ---- mongo_types.c: ringmon types of the events, key ids ---- */
 
 /* Type ids, registered once by mongo_apm_setup. */
 struct mongo_types {
-	int cmd_started, cmd_succeeded, cmd_failed, cmd_ns, cmd_error;
+	int cmd_started, cmd_succeeded, cmd_failed, cmd_write_error, cmd_ns, cmd_error;
 	int srv_opening, srv_changed, srv_closed;
 	int top_opening, top_changed, top_closed;
 	int hb_started, hb_succeeded, hb_failed;

@@ -10,16 +10,15 @@
 #include <ringmon/ringmon.h>
 #include <ringmon/ringmon_mongoc.h>
 #include "mongo_internal.h"
+#include "mongo_schema.h"
 
 /* ---- pool.checkout and pool.checkin records ---- */
-
-static const char *const outcome_key[] = {"ok", "timeout", "empty"};
 
 void mongo_pool_checkout(struct mongo_ctx *c, uint64_t wait_ns, int outcome, int blocking)
 {
 	if (!ringmon_enabled(mongo_type.pool_checkout))
 		return;
-	ringmon_emit(mongo_type.pool_checkout, mongo_key_of(mongo_type.pool_checkout, outcome_key[outcome % 3]), wait_ns,
+	ringmon_emit(mongo_type.pool_checkout, mongo_key_of(mongo_type.pool_checkout, ms_outcome_name(outcome % MS_NOUTCOMES)), wait_ns,
 		     outcome, __atomic_load_n(&c->in_use, __ATOMIC_RELAXED), c->pool_id, blocking);
 }
 

@@ -5,6 +5,7 @@
 
 #include <ringmon/ringmon.h>
 #include "mongo_internal.h"
+#include "mongo_schema.h"
 
 static int64_t topo_id(const bson_oid_t *oid)
 {
@@ -14,28 +15,9 @@ static int64_t topo_id(const bson_oid_t *oid)
 	return v;
 }
 
-static const char *const server_types[] = {
-	"Unknown", "Standalone", "Mongos", "PossiblePrimary", "RSPrimary",
-	"RSSecondary", "RSArbiter", "RSOther", "RSGhost", "LoadBalancer",
-};
-static const char *const topology_types[] = {
-	"Unknown", "Single", "ReplicaSetNoPrimary", "ReplicaSetWithPrimary", "Sharded",
-	"LoadBalanced",
-};
-
-static int64_t enum_of(const char *s, const char *const *names, size_t n)
-{
-	for (size_t i = 0; s && i < n; i++)
-		if (strcmp(s, names[i]) == 0)
-			return (int64_t)i;
-	return -1;
-}
-#define SERVER_TYPE(sd)                                                            \
-	enum_of(mongoc_server_description_type(sd), server_types,                  \
-		sizeof(server_types) / sizeof(server_types[0]))
-#define TOPOLOGY_TYPE(td)                                                          \
-	enum_of(mongoc_topology_description_type(td), topology_types,              \
-		sizeof(topology_types) / sizeof(topology_types[0]))
+/* libmongoc's type names as the schema's numbers (-1 anything else) */
+#define SERVER_TYPE(sd) ms_server_type_value(mongoc_server_description_type(sd))
+#define TOPOLOGY_TYPE(td) ms_topology_type_value(mongoc_topology_description_type(td))
 
 void mongo_on_server_changed(const mongoc_apm_server_changed_t *e)
 {

@@ -1,38 +1,43 @@
-/* mongo_types.c - the ringmon types the MongoDB events are recorded as, and
- * key ids from a per-thread cache (no lock, no allocation after the first use).
- * The record mapping (types, keys, fields) is documented in docs/mongodb.md;
- * keep both in step. */
+/* mongo_types.c - the ringmon types the MongoDB events are recorded as (from
+ * the schema, schema/mongo_schema.h, which docs/mongodb.md describes), and
+ * key ids from a per-thread cache (no lock, no allocation after the first use). */
 #include <string.h>
 
 #include <ringmon/ringmon.h>
 #include "mongo_internal.h"
+#include "mongo_schema.h"
 
 struct mongo_types mongo_type;
 
-static int reg(const char *name, const char *f0, const char *f1, const char *f2, const char *f3)
+/* A type of the schema, registered with exactly its fields. */
+static int reg(enum ms_type_id id)
 {
-	const char *f[4] = {f0, f1, f2, f3};
-	return ringmon_type_register(name, f, 4);
+	const struct ms_type *t = &ms_types[id];
+	const char *f[MS_NFIELDS];
+	for (unsigned i = 0; i < t->nfields; i++)
+		f[i] = t->field[i].name;
+	return ringmon_type_register(t->name, f, t->nfields);
 }
 
 void mongo_types_register(void)
 {
-	mongo_type.cmd_started = reg("command.started", "request_id", "operation_id", "conn_id", "port");
-	mongo_type.cmd_succeeded = reg("command.succeeded", "request_id", "operation_id", "conn_id", "port");
-	mongo_type.cmd_failed = reg("command.failed", "request_id", "operation_id", "code", "domain");
-	mongo_type.cmd_ns = reg("command.ns", "ok", "code", "request_id", "port");
-	mongo_type.cmd_error = reg("command.error", "code", "domain", "request_id", "port");
-	mongo_type.srv_opening = reg("server.opening", "topology_id", "port", "", "");
-	mongo_type.srv_changed = reg("server.changed", "prev_type", "new_type", "rtt_ms", "topology_id");
-	mongo_type.srv_closed = reg("server.closed", "topology_id", "port", "", "");
-	mongo_type.top_opening = reg("topology.opening", "topology_id", "", "", "");
-	mongo_type.top_changed = reg("topology.changed", "prev_type", "new_type", "servers", "topology_id");
-	mongo_type.top_closed = reg("topology.closed", "topology_id", "", "", "");
-	mongo_type.hb_started = reg("heartbeat.started", "awaited", "port", "", "");
-	mongo_type.hb_succeeded = reg("heartbeat.succeeded", "awaited", "duration_us", "port", "");
-	mongo_type.hb_failed = reg("heartbeat.failed", "awaited", "duration_us", "code", "domain");
-	mongo_type.pool_checkout = reg("pool.checkout", "outcome", "in_use", "pool_id", "blocking");
-	mongo_type.pool_checkin = reg("pool.checkin", "in_use", "pool_id", "", "");
+	mongo_type.cmd_started = reg(MS_COMMAND_STARTED);
+	mongo_type.cmd_succeeded = reg(MS_COMMAND_SUCCEEDED);
+	mongo_type.cmd_failed = reg(MS_COMMAND_FAILED);
+	mongo_type.cmd_write_error = reg(MS_COMMAND_WRITE_ERROR);
+	mongo_type.cmd_ns = reg(MS_COMMAND_NS);
+	mongo_type.cmd_error = reg(MS_COMMAND_ERROR);
+	mongo_type.srv_opening = reg(MS_SERVER_OPENING);
+	mongo_type.srv_changed = reg(MS_SERVER_CHANGED);
+	mongo_type.srv_closed = reg(MS_SERVER_CLOSED);
+	mongo_type.top_opening = reg(MS_TOPOLOGY_OPENING);
+	mongo_type.top_changed = reg(MS_TOPOLOGY_CHANGED);
+	mongo_type.top_closed = reg(MS_TOPOLOGY_CLOSED);
+	mongo_type.hb_started = reg(MS_HEARTBEAT_STARTED);
+	mongo_type.hb_succeeded = reg(MS_HEARTBEAT_SUCCEEDED);
+	mongo_type.hb_failed = reg(MS_HEARTBEAT_FAILED);
+	mongo_type.pool_checkout = reg(MS_POOL_CHECKOUT);
+	mongo_type.pool_checkin = reg(MS_POOL_CHECKIN);
 }
 
 /* ---- per-thread key cache ---- */

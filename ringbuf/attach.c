@@ -16,16 +16,28 @@
 #include "errmsg.h"
 #include "hist.h"
 
-void rb_copy_str(char *dst, const char *src, size_t cap)
+/* at most cap - 1 bytes of src up to its NUL; bytes outside printable ASCII
+ * as '?' when printable_only */
+static void copy_out(char *dst, const char *src, size_t cap, int printable_only)
 {
 	size_t i;
 	for (i = 0; i + 1 < cap; i++) {
 		char c = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 		if (!c)
 			break;
-		dst[i] = (c >= 0x20 && c < 0x7f) ? c : '?';
+		dst[i] = !printable_only || (c >= 0x20 && c < 0x7f) ? c : '?';
 	}
 	dst[i] = 0;
+}
+
+void rb_copy_str(char *dst, const char *src, size_t cap)
+{
+	copy_out(dst, src, cap, 1);
+}
+
+void rb_copy_name(char *dst, const char *src, size_t cap)
+{
+	copy_out(dst, src, cap, 0);
 }
 
 /* "user NAME (uid N)", or "uid N" when the uid has no name */

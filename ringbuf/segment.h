@@ -183,7 +183,8 @@ const struct rb_stat *rb_view_stat(const struct rb_view *v, uint32_t shard, int 
 
 /* Type and key descriptions, copied out of shared memory and checked:
  * returns 0 when the slot is ready, -ENOENT when not (yet) used, -EINVAL when
- * the id is out of range. Strings are NUL-terminated and printable. */
+ * the id is out of range. Names are NUL-terminated, the bytes as stored
+ * (rb_copy_name): escape them before printing. */
 struct rb_type_info {
 	char name[RB_NAME_LEN];
 	char field[RB_NFIELDS][RB_FIELD_NAME_LEN];
@@ -216,12 +217,16 @@ void rb_control_unmap(struct rb_control *ctl);
 uint64_t rb_control_update(struct rb_control *ctl, uint64_t mask, int on);
 
 /* Copies a NUL-terminated string of at most cap bytes out of shared memory,
- * replacing non-printable bytes with '?'. */
+ * replacing non-printable bytes with '?' (the process name and command line). */
 void rb_copy_str(char *dst, const char *src, size_t cap);
 /* Replaces the userinfo (user:password) of every URI in s with "***", in
  * place; s holds at most cap bytes with its NUL and stays NUL-terminated (a
  * line that grows is cut). Used on the command line stored at creation
  * (redact.c). */
 void rb_redact_cmdline(char *s, size_t cap);
+/* Copies a name (of a type, field or key) of at most cap - 1 bytes out of
+ * shared memory as the bytes it is (any byte but NUL, so UTF-8 names stay
+ * distinct); readers escape it for output (viewer/escape.h). */
+void rb_copy_name(char *dst, const char *src, size_t cap);
 
 #endif

@@ -91,11 +91,11 @@ int rb_view_type(const struct rb_view *v, uint32_t id, struct rb_type_info *out)
 	/* pairs with the release store of state in the producer's type registration */
 	if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != RB_SLOT_READY)
 		return -ENOENT;
-	rb_copy_str(out->name, t->name, sizeof(out->name));
+	rb_copy_name(out->name, t->name, sizeof(out->name));
 	uint16_t nf = __atomic_load_n(&t->nfields, __ATOMIC_RELAXED);
 	out->nfields = nf > RB_NFIELDS ? RB_NFIELDS : nf;
 	for (uint32_t i = 0; i < out->nfields; i++)
-		rb_copy_str(out->field[i], t->field[i], sizeof(out->field[i]));
+		rb_copy_name(out->field[i], t->field[i], sizeof(out->field[i]));
 	uint32_t ok = __atomic_load_n(&t->other_key, __ATOMIC_RELAXED);
 	out->other_key = ok < v->g.max_keys ? ok : 0;
 	return 0;
@@ -110,7 +110,7 @@ int rb_view_key(const struct rb_view *v, uint32_t id, struct rb_key_info *out)
 	/* pairs with the release store of state in the producer's key registration */
 	if (__atomic_load_n(&k->state, __ATOMIC_ACQUIRE) != RB_SLOT_READY)
 		return -ENOENT;
-	rb_copy_str(out->name, k->name, sizeof(out->name));
+	rb_copy_name(out->name, k->name, sizeof(out->name));
 	uint16_t type = __atomic_load_n(&k->type, __ATOMIC_RELAXED);
 	if (type >= RB_MAX_TYPES)
 		return -EINVAL;

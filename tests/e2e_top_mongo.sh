@@ -29,6 +29,9 @@ expect "Commands view lists commands" "^ (find|insert) +[0-9]+" 8
 sleep 2
 cap | awk '$1 == "insert" || $1 == "find" { if ($4 + 0 > 0) f = 1 } END { exit !f }' \
 	&& ok "failures counted (FAIL column > 0)" || { bad "no failures shown"; cap | sed 's/^/     | /'; }
+# duplicate-key inserts (ok: 1 with writeErrors, as from a real server) are write errors
+cap | awk '$1 == "insert" { if ($5 + 0 > 0) f = 1 } END { exit !f }' \
+	&& ok "write errors counted (WERR column > 0 for insert)" || { bad "no write errors shown"; cap | sed 's/^/     | /'; }
 [ "$(first_row)" = insert ] || [ "$(first_row)" = find ] && ok "sorted by COUNT by default ($(first_row) first)" || bad "default sort: $(first_row)"
 keys '<'; expect "< sorts by COMMAND" "COMMAND▼"
 [ "$(first_row)" = aggregate ] && ok "by name: aggregate first" || bad "name sort: $(first_row)"

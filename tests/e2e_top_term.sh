@@ -79,7 +79,7 @@ start_top 80 24
 expect "top at 80x24" "pid $LG ringmon-loadgen" 8
 keys 2
 expect "Commands: findAndModify's name whole at 80 columns" "^ findAndModify +[0-9]+ " 10
-expect "Commands: COUNT RATE/s FAIL P50 P99 kept" "COMMAND +COUNT. +RATE/s +FAIL .*P50 .*P99"
+expect "Commands: COUNT RATE/s FAIL WERR P50 P99 kept" "COMMAND +COUNT. +RATE/s +FAIL +WERR .*P50 .*P99"
 if cap | sed -n 24p | grep -q "F1Help" && cap | sed -n 23p | grep -Eq "commands, sort: COUNT( +[^ ].*[a-z])?$"; then
 	ok "Commands: status line ends with a whole hint"
 else bad "Commands status line"; cap | sed 's/^/     | /'; fi
@@ -96,8 +96,11 @@ expect "Pool: histogram share with its %" " [0-9]+ +[0-9.]+%$"
 keys 5
 expect "Events at 80 columns" "command\.(started|succeeded)" 5
 sleep 1.2
-# every event row ends with a whole field (name=number), a marker, or a duration/-
-cut_rows=$(body 24 | sed 1d | awk '{ print $NF }' | grep -Evc '^([a-z_0-9]+=-?[0-9]+|…|-|[0-9.]+[num]?s)$')
+# every event row ends with a whole field (name=number, or name=the value's name:
+# origin=server, code=MaxTimeMSExpired(50)), perhaps with the marker right after
+# it, a marker, or a duration/-
+cut_rows=$(body 24 | sed 1d | awk '{ print $NF }' |
+	grep -Evc '^([a-z_0-9]+=(-?[0-9]+|[A-Za-z_]+|[A-Za-z]+\([0-9]+\)|-)…?|…|-|[0-9.]+[num]?s)$')
 [ "$cut_rows" = 0 ] && ok "Events: fields whole or cut with a marker at 80 columns" \
 	|| { bad "Events: $cut_rows row(s) cut mid-field"; cap | sed 's/^/     | /'; }
 
@@ -138,7 +141,7 @@ expect "q quits" "TOP-EXIT=0"
 start_top 200 50
 expect "top at 200x50" "pid $LG ringmon-loadgen" 8
 keys 2
-expect "Commands at 200 columns: MEAN P90 P99.9 MAX too" "COUNT. +RATE/s +FAIL +MEAN +P50 +P90 +P99 +P99\.9 +MAX"
+expect "Commands at 200 columns: WERR MEAN P90 P99.9 MAX too" "COUNT. +RATE/s +FAIL +WERR +MEAN +P50 +P90 +P99 +P99\.9 +MAX"
 keys 3
 expect "Servers at 200 columns: RTT P99 and HEARTBEATS too" "SERVER +TYPE +RTT P50 +RTT P99 +HEARTBEATS +LAST +ERRORS"
 keys 5

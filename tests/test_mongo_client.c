@@ -2,6 +2,7 @@
  * server: exact counts, failures with codes, latency, collections, the
  * application's own callbacks, redaction, fork. */
 #include "test_mongo_util.h"
+#include "mongo_internal.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,6 +47,50 @@ static int run(mongoc_client_t *c, const char *db, const char *json, bson_error_
 	bson_destroy(&reply);
 	bson_destroy(cmd);
 	return ok;
+}
+
+
+/* The walk over a reply's top-level keys that finds write errors on every
+ * succeeded command: past every BSON type, never past the document's end. */
+static void write_errors_are_found_past_every_bson_type(void **state)
+{
+	(void)state;
+	bson_t *b = BCON_NEW("d", BCON_DOUBLE(1.5), "s", "str", "doc", "{", "a", BCON_INT32(1), "}",
+			     "arr", "[", BCON_INT32(1), "]", "bin", BCON_BIN(0, (const uint8_t *)"xy", 2),
+			     "u", BCON_UNDEFINED, "oid", BCON_OID(&(bson_oid_t){{1}}), "b", BCON_BOOL(true),
+			     "dt", BCON_DATE_TIME(1), "nul", BCON_NULL, "re", BCON_REGEX("a.*", "i"),
+			     "code", BCON_CODE("x"), "sym", BCON_SYMBOL("y"), "i32", BCON_INT32(2),
+			     "ts", BCON_TIMESTAMP(1, 2), "i64", BCON_INT64(3),
+			     "dec", BCON_DECIMAL128(&(bson_decimal128_t){0}), "min", BCON_MINKEY,
+			     "max", BCON_MAXKEY, "cws", BCON_CODEWSCOPE("z", &(bson_t)BSON_INITIALIZER),
+			     "writtenBy", "not it", "ok", BCON_DOUBLE(1));
+	assert_non_null(b);
+	assert_int_equal(mongo_reply_has_write_errors(bson_get_data(b), b->len), 0);
+	const char *keys[] = {"writeErrors", "writeConcernError"};
+	for (int k = 0; k < 2; k++) {
+		bson_t *c = bson_copy(b);
+		bson_t sub;
+		if (k == 0) {
+			BSON_APPEND_ARRAY_BEGIN(c, keys[k], &sub);
+			bson_append_array_end(c, &sub);
+		} else {
+			BSON_APPEND_DOCUMENT_BEGIN(c, keys[k], &sub);
+			bson_append_document_end(c, &sub);
+		}
+		assert_int_equal(mongo_reply_has_write_errors(bson_get_data(c), c->len), 1);
+		/* cut anywhere before the key: never found, never read past the end */
+		for (size_t cut = 0; cut < b->len; cut++) {
+			uint8_t *copy = malloc(cut ? cut : 1);
+			memcpy(copy, bson_get_data(c), cut);
+			assert_int_equal(mongo_reply_has_write_errors(copy, cut), 0);
+			free(copy);
+		}
+		bson_destroy(c);
+	}
+	bson_destroy(b);
+	/* a lying length inside: refused, not followed */
+	uint8_t bad[] = {20, 0, 0, 0, 0x02, 's', 0, 0xff, 0xff, 0xff, 0x7f, 'x', 0, 0x04, 'w', 0, 5, 0, 0, 0, 0};
+	assert_int_equal(mongo_reply_has_write_errors(bad, sizeof(bad)), 0);
 }
 
 static void commands_are_counted_exactly_per_name(void **state)
@@ -93,7 +138,7 @@ static void failed_commands_carry_their_server_code(void **state)
 	struct seg s;
 	seg_self(&s);
 	uint64_t f0 = seg_count(&s, "command.failed", "distinct");
-	uint64_t e0 = seg_count(&s, "command.error", "50");
+	uint64_t e0 = seg_count(&s, "command.error", "MaxTimeMSExpired(50)");
 	uint64_t ok0 = seg_count(&s, "command.succeeded", "distinct");
 	struct failed_seen before = {0};
 	seg_records(&s, "command.failed", check_failed, &before);
@@ -103,7 +148,7 @@ static void failed_commands_carry_their_server_code(void **state)
 		assert_int_equal(err.code, 50);
 	}
 	assert_int_equal(seg_count(&s, "command.failed", "distinct") - f0, 4);
-	assert_int_equal(seg_count(&s, "command.error", "50") - e0, 4);
+	assert_int_equal(seg_count(&s, "command.error", "MaxTimeMSExpired(50)") - e0, 4);
 	assert_int_equal(seg_count(&s, "command.succeeded", "distinct") - ok0, 0);
 	struct failed_seen after = {0};
 	seg_records(&s, "command.failed", check_failed, &after);
@@ -333,6 +378,7 @@ int main(void)
 	mongoc_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bad_arguments_are_refused_with_a_reason),
+		cmocka_unit_test(write_errors_are_found_past_every_bson_type),
 		cmocka_unit_test_teardown(commands_are_counted_exactly_per_name, stop_mock),
 		cmocka_unit_test_teardown(failed_commands_carry_their_server_code, stop_mock),
 		cmocka_unit_test_teardown(durations_follow_injected_latency, stop_mock),

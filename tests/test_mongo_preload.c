@@ -193,7 +193,7 @@ static void preload_records_an_unmodified_client_program(void **state)
 	assert_int_equal(seg_count(&s, "command.succeeded", "insert"), 3);
 	assert_int_equal(seg_count(&s, "command.succeeded", "find"), 2);
 	assert_int_equal(seg_count(&s, "command.failed", "distinct"), 2);
-	assert_int_equal(seg_count(&s, "command.error", "2"), 2);
+	assert_int_equal(seg_count(&s, "command.error", "BadValue(2)"), 2);
 	assert_int_equal(seg_count(&s, "command.ns", "app.items"), 7);
 	assert_int_equal(seg_count(&s, "topology.opening", NULL), 1);
 	drop_child_seg(&s, &pre);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "escape.h"
+#include "escape.h"
 #include "model.h"
 
 static void usage(FILE *f)
@@ -29,10 +31,12 @@ static uint64_t match(const struct vm_proc *p, const char *pat)
 
 static void print(const struct vm_proc *p, int json)
 {
+	char name[RB_NAME_LEN * 4];
 	if (!json) {
 		for (uint32_t i = 0; i < p->ntypes; i++)
 			if (p->types[i].used)
-				printf("%-3s %s\n", p->types[i].enabled ? "on" : "off", p->types[i].name);
+				printf("%-3s %s\n", p->types[i].enabled ? "on" : "off",
+				       vm_name(p->types[i].name, name, sizeof(name)));
 		return;
 	}
 	json_object *o = json_object_new_object(), *arr = json_object_new_array();
@@ -42,7 +46,8 @@ static void print(const struct vm_proc *p, int json)
 		if (!p->types[i].used)
 			continue;
 		json_object *t = json_object_new_object();
-		json_object_object_add(t, "type", json_object_new_string(p->types[i].name));
+		json_object_object_add(t, "type", json_object_new_string(
+			esc_name(p->types[i].name, ESC_UTF8, name, sizeof(name))));
 		json_object_object_add(t, "enabled", json_object_new_boolean(p->types[i].enabled));
 		json_object_array_add(arr, t);
 	}

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "escape.h"
 #include "fleet.h"
 #include "model.h"
 #include "openmetrics.h"
@@ -115,6 +116,17 @@ static int shown(const struct vm_set *set, int type)
 	return !only || cli_type_match(only, set->types[type].name);
 }
 
+/* A member name for the name raw in o: raw escaped (escape.h: UTF-8 kept,
+ * distinct names stay distinct); a name already there (a key a program named
+ * "other" beside the table's own "other") gets "#id": every key is listed. */
+static const char *json_name(json_object *o, const char *raw, int id, char *buf, size_t len)
+{
+	esc_name(raw, ESC_UTF8, buf, len - 16);
+	if (json_object_object_get_ex(o, buf, NULL))
+		snprintf(buf + strlen(buf), 16, "#%d", id);
+	return buf;
+}
+
 /* keys listed under a type: every key of it, and "other" once it counted */
 static int listed(const struct vm_set *set, int key, int type)
 {
@@ -156,15 +168,16 @@ static void print_json(const struct report *r)
 		add_figures(r, to, i, -1);
 		json_object_object_add(to, "enabled", json_object_new_boolean(set->types[i].enabled));
 		json_object *keys = json_object_new_object();
+		char kn[RB_KEY_LEN * 4 + 16];
 		for (int k = 0; k < set->nkeys; k++) {
 			if (!listed(set, k, i))
 				continue;
 			json_object *ko = json_object_new_object();
 			add_figures(r, ko, i, k);
-			json_object_object_add(keys, set->keys[k]->name, ko);
+			json_object_object_add(keys, json_name(keys, set->keys[k]->name, k, kn, sizeof(kn)), ko);
 		}
 		json_object_object_add(to, "keys", keys);
-		json_object_object_add(types, set->types[i].name, to);
+		json_object_object_add(types, json_name(types, set->types[i].name, i, kn, sizeof(kn)), to);
 	}
 	json_object_object_add(o, "types", types);
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -182,9 +195,12 @@ static void row(const struct report *r, const char *name, int indent, int type, 
 	const struct rb_summary *s = latency_of(r, type, key, &scratch);
 	double rate = rate_of(r, type, key, total->count);
 	char b[6][32], rb[32];
-	/* padded by display columns: a UTF-8 name keeps the columns aligned */
-	int pad = label_w - indent - vm_width(name);
-	printf("%*s%s%*s", indent, "", name, pad > 0 ? pad : 0, "");
+	/* escaped for the locale, padded by display columns: a UTF-8 name keeps
+	 * the columns aligned */
+	char text[RB_KEY_LEN * 4];
+	vm_name(name, text, sizeof(text));
+	int pad = label_w - indent - vm_width(text);
+	printf("%*s%s%*s", indent, "", text, pad > 0 ? pad : 0, "");
 	if (rate >= 0)
 		snprintf(rb, sizeof(rb), "%.1f", rate);
 	else
@@ -225,12 +241,12 @@ static void print_text(const struct report *r)
 		       r->cumulative ? "(since the start) percentiles" : "percentiles", r->interval);
 	label_w = 10; /* "TYPE / KEY" */
 	for (int i = 0; i < set->ntypes; i++)
-		if (shown(set, i) && vm_width(set->types[i].name) > label_w)
-			label_w = vm_width(set->types[i].name);
+		if (shown(set, i) && vm_name_width(set->types[i].name) > label_w)
+			label_w = vm_name_width(set->types[i].name);
 	for (int k = 0; k < set->nkeys; k++)
 		if (shown(set, set->keys[k]->type) && listed(set, k, set->keys[k]->type) &&
-		    2 + vm_width(set->keys[k]->name) > label_w)
-			label_w = 2 + vm_width(set->keys[k]->name);
+		    2 + vm_name_width(set->keys[k]->name) > label_w)
+			label_w = 2 + vm_name_width(set->keys[k]->name);
 	printf("%-*s %12s %10s %-3s %9s %9s %9s %9s %9s %9s\n", label_w, "TYPE / KEY", "COUNT",
 	       r->interval > 0 ? "RATE/S" : "AVG/S", "ON", "MEAN", "P50", "P90", "P99", "P99.9", "MAX");
 	for (int i = 0; i < set->ntypes; i++) {

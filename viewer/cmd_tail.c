@@ -47,7 +47,7 @@ static int size_columns(const struct rb_view *v, int pid, const char *type, int 
 		if (rb_view_type(v, i, &ti[n]) != 0)
 			continue;
 		found |= type && cli_type_match(type, ti[n].name);
-		int w = vm_width(ti[n].name);
+		int w = vm_name_width(ti[n].name);
 		if (w > *type_w)
 			*type_w = w;
 		names[n] = ti[n].name;
@@ -55,8 +55,8 @@ static int size_columns(const struct rb_view *v, int pid, const char *type, int 
 	}
 	for (uint32_t i = 1; i <= nk; i++) {
 		struct rb_key_info k;
-		if (rb_view_key(v, i, &k) == 0 && vm_width(k.name) > *key_w)
-			*key_w = vm_width(k.name);
+		if (rb_view_key(v, i, &k) == 0 && vm_name_width(k.name) > *key_w)
+			*key_w = vm_name_width(k.name);
 	}
 	if (!found)
 		cli_no_type("tail", pid, type, names, n);
@@ -145,10 +145,10 @@ int cmd_tail(int argc, char **argv)
 			if (json) {
 				vm_event_format(&e, 1, line, sizeof(line));
 			} else {
-				if (vm_width(e.type) > type_w)
-					type_w = vm_width(e.type);
-				if (vm_width(e.key) > key_w)
-					key_w = vm_width(e.key);
+				if (vm_name_width(e.type) > type_w)
+					type_w = vm_name_width(e.type);
+				if (vm_name_width(e.key) > key_w)
+					key_w = vm_name_width(e.key);
 				vm_event_text(&e, type_w, key_w, line, sizeof(line));
 			}
 			puts(line);

@@ -1,5 +1,6 @@
 /* main.c - the ringmon CLI: dispatch to a subcommand. */
 #include <json-c/json.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* names print as UTF-8 text in a UTF-8 locale (viewer/escape.h) */
+	setlocale(LC_CTYPE, "");
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -313,6 +313,13 @@ void vm_event_text(const struct vm_event *e, int type_w, int key_w, char *buf, s
 /* Index of the field named name, or -1. */
 int vm_event_field(const struct vm_event *e, const char *name);
 
+/* Field i of e as text: the name of its value where the MongoDB schema names
+ * it ("RSPrimary", "timeout", "DuplicateKey(11000)", "-" for an unknown rtt),
+ * else the number. The one place a field value becomes a name. */
+const char *vm_field_text(const struct vm_event *e, uint32_t i, char *buf, size_t len);
+/* The name JSON adds beside field i's number ("RSPrimary"), NULL if none. */
+const char *vm_field_json_name(const struct vm_event *e, uint32_t i, char *buf, size_t len);
+
 /* ---- the MongoDB deployment seen in the records (model_sdam.c) ---- */
 
 #define VM_SDAM_CHANGES 256 /* timeline entries kept */
@@ -372,9 +379,16 @@ void vm_sdam_clear(struct vm_sdam *d);
 const char *vm_server_type_name(int64_t v);
 const char *vm_topology_type_name(int64_t v);
 
-/* ---- numbers as text (model_format.c) ---- */
-/* Display width of UTF-8 text: one column per code point (to align columns). */
+/* ---- names and numbers as text (model_format.c) ---- */
+/* A name (of a type, field or key: the bytes as stored) as text output shows
+ * it: escaped for the locale's charset (escape.h: UTF-8 text in a UTF-8
+ * locale, \xNN for bytes that are not printable). */
+const char *vm_name(const char *raw, char *buf, size_t len);
+/* Display width of text as printed: one column per UTF-8 character, or
+ * wcwidth's where the locale knows it (a CJK character takes two). */
 int vm_width(const char *s);
+/* Display width of a name as vm_name prints it. */
+int vm_name_width(const char *raw);
 /* A duration or latency, the same everywhere (stats, tail, top): 3
  * significant digits, at most 6 columns: "123ns" "4.56us" "78.9ms" "1.23s". */
 const char *vm_fmt_lat(double ns, char *buf, size_t len);

@@ -1,6 +1,8 @@
 /* model_event.c - one record for people: decoded with its type's and key's
  * names, printed as a line of text or of JSON (docs/cli.md). */
 #include "model.h"
+#include "escape.h"
+#include "mongo_schema.h"
 
 #include <json-c/json.h>
 #include <math.h>
@@ -35,11 +37,48 @@ void vm_decode(const struct rb_view *v, const struct rb_record *r, struct vm_eve
 		e->field[i] = r->field[i];
 }
 
+/* e's field i: its value as text ("RSPrimary", "DuplicateKey(11000)", or
+ * the number) or, for JSON, the value's name when the MongoDB schema gives it
+ * one. The one place a field value becomes a name. */
+static const char *field_value(const struct vm_event *e, uint32_t i, int json, char *buf,
+			       size_t len)
+{
+	const char *names[RB_NFIELDS];
+	for (uint32_t f = 0; f < RB_NFIELDS; f++)
+		names[f] = e->field_name[f];
+	const char *s = ms_value_name(e->type, names, e->nfields, i, e->field, json, buf, len);
+	if (!s && !json) {
+		snprintf(buf, len, "%lld", (long long)e->field[i]);
+		s = buf;
+	}
+	return s;
+}
+
+const char *vm_field_text(const struct vm_event *e, uint32_t i, char *buf, size_t len)
+{
+	return field_value(e, i, 0, buf, len);
+}
+
+const char *vm_field_json_name(const struct vm_event *e, uint32_t i, char *buf, size_t len)
+{
+	return field_value(e, i, 1, buf, len);
+}
+
+/* a JSON member name not yet in o: name, else "field<i>", "field<i>_<n>" */
+static void json_member(json_object *o, const char *name, uint32_t i, char *out, size_t len)
+{
+	snprintf(out, len, "%s", name);
+	for (unsigned n = 0; !out[0] || json_object_object_get_ex(o, out, NULL); n++)
+		snprintf(out, len, n ? "field%u_%u" : "field%u", i, n);
+}
+
 void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len)
 {
 	if (json) {
+		/* names as UTF-8 text, other bytes escaped (escape.h) */
+		char t[RB_NAME_LEN * 4], k[RB_KEY_LEN * 4];
 		json_object *o = json_object_new_object();
-		json_object_object_add(o, "type", json_object_new_string(e->type));
+		json_object_object_add(o, "type", json_object_new_string(esc_name(e->type, ESC_UTF8, t, sizeof(t))));
 		json_object_object_add(o, "ts_ns", json_object_new_uint64(e->ts_ns));
 		/* microseconds, printed as such: json-c's default keeps 17
 		 * significant digits only with a format of our own */
@@ -48,17 +87,25 @@ void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len)
 		json_object_object_add(o, "time", json_object_new_double_s(e->wall, when));
 		json_object_object_add(o, "tid", json_object_new_int64(e->tid));
 		if (e->key[0])
-			json_object_object_add(o, "key", json_object_new_string(e->key));
+			json_object_object_add(o, "key", json_object_new_string(esc_name(e->key, ESC_UTF8, k, sizeof(k))));
 		if (e->has_dur)
 			json_object_object_add(o, "dur_ns", json_object_new_uint64(e->dur_ns));
+		char name[RB_FIELD_NAME_LEN * 4 + 24], fname[RB_FIELD_NAME_LEN * 4];
 		for (uint32_t i = 0; i < e->nfields; i++) {
 			/* a field with no name, or with a name already taken (a member
 			 * above or an earlier field), becomes "field<i>": never lost */
-			char name[RB_FIELD_NAME_LEN + 24];
-			snprintf(name, sizeof(name), "%s", e->field_name[i]);
-			for (unsigned n = 0; !name[0] || json_object_object_get_ex(o, name, NULL); n++)
-				snprintf(name, sizeof(name), n ? "field%u_%u" : "field%u", i, n);
+			json_member(o, esc_name(e->field_name[i], ESC_UTF8, fname, sizeof(fname)), i,
+				    name, sizeof(name));
 			json_object_object_add(o, name, json_object_new_int64(e->field[i]));
+		}
+		/* the number's name beside it: "new_type":4,"new_type_name":"RSPrimary" */
+		for (uint32_t i = 0; i < e->nfields; i++) {
+			char v[64], nm[RB_FIELD_NAME_LEN + 8];
+			if (!vm_field_json_name(e, i, v, sizeof(v)))
+				continue;
+			snprintf(nm, sizeof(nm), "%s_name", e->field_name[i]);
+			json_member(o, nm, i, name, sizeof(name));
+			json_object_object_add(o, name, json_object_new_string(v));
 		}
 		snprintf(buf, len, "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
@@ -67,9 +114,11 @@ void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len)
 	vm_event_text(e, 20, 16, buf, len);
 }
 
-/* s padded with spaces to w display columns, and a space */
-static int put_col(char *buf, size_t len, const char *s, int w)
+/* the name raw, escaped, padded with spaces to w display columns, and a space */
+static int put_col(char *buf, size_t len, const char *raw, int w)
 {
+	char s[RB_KEY_LEN * 4];
+	vm_name(raw, s, sizeof(s));
 	int cols = vm_width(s);
 	return snprintf(buf, len, "%s%*s ", s, w > cols ? w - cols : 0, "");
 }
@@ -93,10 +142,12 @@ void vm_event_text(const struct vm_event *e, int type_w, int key_w, char *buf, s
 		n += snprintf(buf + n, len - (size_t)n, "%9s",
 			      e->has_dur ? vm_fmt_lat((double)e->dur_ns, dur, sizeof(dur)) : "-");
 	for (uint32_t i = 0; i < e->nfields && n > 0 && (size_t)n < len; i++) {
-		char unnamed[16]; /* as in JSON */
-		snprintf(unnamed, sizeof(unnamed), "field%u", i);
-		n += snprintf(buf + n, len - (size_t)n, " %s=%lld",
-			      e->field_name[i][0] ? e->field_name[i] : unnamed, (long long)e->field[i]);
+		char fname[RB_FIELD_NAME_LEN * 4], v[64];
+		if (e->field_name[i][0])
+			vm_name(e->field_name[i], fname, sizeof(fname));
+		else /* as in JSON */
+			snprintf(fname, sizeof(fname), "field%u", i);
+		n += snprintf(buf + n, len - (size_t)n, " %s=%s", fname, vm_field_text(e, i, v, sizeof(v)));
 	}
 }
 

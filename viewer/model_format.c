@@ -1,14 +1,25 @@
-/* model_format.c - numbers, durations and latencies as the readers print them. */
+/* model_format.c - names, numbers, durations and latencies as the readers print them. */
 #include "model.h"
+#include "escape.h"
 
 #include <stdio.h>
 
+const char *vm_name(const char *raw, char *buf, size_t len)
+{
+	return esc_name(raw, esc_mode(), buf, len);
+}
+
 int vm_width(const char *s)
 {
-	int n = 0;
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
+	/* by character, and by wcwidth where the locale knows it (CJK: 2); text
+	 * already escaped for a non-UTF-8 locale is ASCII, one column a byte */
+	return (int)esc_width(s, ESC_UTF8);
+}
+
+int vm_name_width(const char *raw)
+{
+	char buf[RB_CMDLINE_LEN * 4];
+	return vm_width(vm_name(raw, buf, sizeof(buf)));
 }
 
 const char *vm_fmt_lat(double ns, char *buf, size_t len)

@@ -3,31 +3,23 @@
  * closed, all from the newest record by time, and the timeline of changes in
  * time order. The fields are the adapter's (docs/mongodb.md). */
 #include "model.h"
+#include "mongo_schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* libmongoc's names, in the order the adapter stores (docs/mongodb.md) */
-static const char *const server_types[] = {"Unknown", "Standalone", "Mongos",
-	"PossiblePrimary", "RSPrimary", "RSSecondary", "RSArbiter", "RSOther", "RSGhost",
-	"LoadBalancer"};
-static const char *const topology_types[] = {"Unknown", "Single", "ReplicaSetNoPrimary",
-	"ReplicaSetWithPrimary", "Sharded", "LoadBalanced"};
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
+/* the schema's names (schema/mongo_schema.h); "-" unknown, "?" out of range */
 const char *vm_server_type_name(int64_t v)
 {
-	if (v == -1)
-		return "-";
-	return v >= 0 && v < (int64_t)NELEM(server_types) ? server_types[v] : "?";
+	const char *s = ms_server_type_name(v);
+	return v == -1 ? "-" : s ? s : "?";
 }
 
 const char *vm_topology_type_name(int64_t v)
 {
-	if (v == -1)
-		return "-";
-	return v >= 0 && v < (int64_t)NELEM(topology_types) ? topology_types[v] : "?";
+	const char *s = ms_topology_type_name(v);
+	return v == -1 ? "-" : s ? s : "?";
 }
 
 int vm_sdam_type(const char *name)
@@ -113,10 +105,12 @@ static void describe(const struct vm_event *e, char *buf, size_t len)
 	} else {
 		size_t n = 0;
 		buf[0] = 0;
-		for (uint32_t i = 0; i < e->nfields && n < len; i++)
+		for (uint32_t i = 0; i < e->nfields && n < len; i++) {
+			char v[64];
 			if (e->field_name[i][0])
-				n += (size_t)snprintf(buf + n, len - n, "%s%s=%lld", n ? " " : "",
-						      e->field_name[i], (long long)e->field[i]);
+				n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", n ? " " : "",
+						      e->field_name[i], vm_field_text(e, i, v, sizeof(v)));
+		}
 	}
 }
 

@@ -4,6 +4,7 @@
  * every producer. Durations are written from integer nanoseconds, so an
  * le bound or a _sum is exact in decimal. */
 #include "openmetrics.h"
+#include "escape.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -57,9 +58,13 @@ __attribute__((format(printf, 2, 3))) static void putf(struct om_buf *b, const c
 		put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* a label value: backslash, double quote and newline escaped (both formats) */
-static void put_value(struct om_buf *b, const char *s)
+/* a label value: a name as the bytes it is, with control bytes and invalid
+ * UTF-8 as \xNN (escape.h; the exposition must be UTF-8), then backslash,
+ * double quote and newline escaped (both formats) */
+static void put_value(struct om_buf *b, const char *raw)
 {
+	char text[1024];
+	const char *s = esc_text(raw, ESC_UTF8, text, sizeof(text));
 	for (; *s; s++) {
 		if (*s == '\\')
 			puts_(b, "\\\\");

@@ -9,13 +9,16 @@
 #include "term.h"
 
 /* Columns; the sort key is one of them. */
-enum col { C_NAME, C_COUNT, C_RATE, C_FAIL, C_MEAN, C_P50, C_P90, C_P99, C_P999, C_MAX, C_N };
-static const char *const col_name[C_N] = {"COMMAND", "COUNT", "RATE/s", "FAIL", "MEAN",
+/* FAIL: command.failed (the server refused, or the driver gave up); WERR:
+ * command.write_error (ok: 1 replies carrying writeErrors or a
+ * writeConcernError, which APM calls succeeded) */
+enum col { C_NAME, C_COUNT, C_RATE, C_FAIL, C_WERR, C_MEAN, C_P50, C_P90, C_P99, C_P999, C_MAX, C_N };
+static const char *const col_name[C_N] = {"COMMAND", "COUNT", "RATE/s", "FAIL", "WERR", "MEAN",
 					  "P50", "P90", "P99", "P99.9", "MAX"};
 
 struct cmd_row {
 	char name[RB_KEY_LEN];
-	int ok, fail;  /* top key indices, -1 */
+	int ok, fail, werr; /* top key indices, -1 */
 	double v[C_N]; /* numbers of the columns */
 };
 
@@ -52,6 +55,8 @@ static int type_role(const struct commands *c, const char *name)
 			return 1;
 		if (strcmp(name, "command.failed") == 0)
 			return 2;
+		if (strcmp(name, "command.write_error") == 0)
+			return 3;
 		return 0;
 	}
 	if (strncmp(name, "command.ns", 10) != 0)
@@ -75,7 +80,7 @@ static struct cmd_row *row_for(struct commands *c, const char *name)
 	struct cmd_row *r = &c->rows[c->nrows++];
 	memset(r, 0, sizeof(*r));
 	snprintf(r->name, sizeof(r->name), "%s", name);
-	r->ok = r->fail = -1;
+	r->ok = r->fail = r->werr = -1;
 	return r;
 }
 
@@ -126,8 +131,10 @@ static void build(struct commands *c, const struct top *t)
 			break;
 		if (role == 1)
 			r->ok = k;
-		else
+		else if (role == 2)
 			r->fail = k;
+		else
+			r->werr = k;
 	}
 	for (int i = 0; i < c->nrows; i++) {
 		struct cmd_row *r = &c->rows[i];
@@ -137,6 +144,7 @@ static void build(struct commands *c, const struct top *t)
 		/* command.ns keeps one key per namespace for both outcomes (the
 		 * record's "ok" field tells them apart): no failure count there */
 		r->v[C_FAIL] = r->fail >= 0 ? (double)t->set.keys[r->fail]->sum->count : c->ns ? -1 : 0;
+		r->v[C_WERR] = r->werr >= 0 ? (double)t->set.keys[r->werr]->sum->count : c->ns ? -1 : 0;
 		r->v[C_MEAN] = rb_summary_mean(s);
 		r->v[C_P50] = (double)rb_summary_quantile(s, 0.50);
 		r->v[C_P90] = (double)rb_summary_quantile(s, 0.90);
@@ -157,7 +165,7 @@ static int any_commands(const struct top *t)
 
 static void fmt_cell(int col, double v, char *buf, size_t len)
 {
-	if (col == C_COUNT || col == C_RATE || col == C_FAIL)
+	if (col == C_COUNT || col == C_RATE || col == C_FAIL || col == C_WERR)
 		vm_fmt_count(v, buf, len);
 	else
 		vm_fmt_lat(v, buf, len);
@@ -173,12 +181,13 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		term_printf(y, x, w, TR_HEADER, 1, " %s: no data (Esc: back)", c->detail_name);
 		return;
 	}
-	char a[16], b[16], m[16], p50[16], p99[16], mx[16], mn[16];
+	char a[16], b[16], we[16], m[16], p50[16], p99[16], mx[16], mn[16];
 	char head[512];
 	/* most telling first: what a narrow terminal cuts is the least */
-	snprintf(head, sizeof(head), " %s: %s calls, %s failed, %s/s, p99 %s, max %s, p50 %s, mean %s",
+	snprintf(head, sizeof(head), " %s: %s calls, %s failed, %s write errors, %s/s, p99 %s, max %s, p50 %s, mean %s",
 		 r->name, vm_fmt_count(r->v[C_COUNT], a, sizeof(a)),
-		 vm_fmt_count(r->v[C_FAIL], b, sizeof(b)), vm_fmt_count(r->v[C_RATE], m, sizeof(m)),
+		 vm_fmt_count(r->v[C_FAIL], b, sizeof(b)), vm_fmt_count(r->v[C_WERR], we, sizeof(we)),
+		 vm_fmt_count(r->v[C_RATE], m, sizeof(m)),
 		 vm_fmt_lat(r->v[C_P99], p99, sizeof(p99)), vm_fmt_lat(r->v[C_MAX], mx, sizeof(mx)),
 		 vm_fmt_lat(r->v[C_P50], p50, sizeof(p50)), vm_fmt_lat(r->v[C_MEAN], mn, sizeof(mn)));
 	term_print_words(y, x, w, TR_HEADER, 1, head);
@@ -229,9 +238,11 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		int len = snprintf(line, sizeof(line), " %s.%03d %8s %-6s", when,
 				   (int)((e->wall - (double)sec) * 1000),
 				   vm_fmt_lat((double)e->dur_ns, a, sizeof(a)), c->slow[i].failed ? "FAILED" : "ok");
-		for (uint32_t f = 0; f < e->nfields && len > 0 && (size_t)len < sizeof(line); f++)
-			len += snprintf(line + len, sizeof(line) - (size_t)len, " %s=%lld",
-					e->field_name[f], (long long)e->field[f]);
+		for (uint32_t f = 0; f < e->nfields && len > 0 && (size_t)len < sizeof(line); f++) {
+			char v[64];
+			len += snprintf(line + len, sizeof(line) - (size_t)len, " %s=%s",
+					e->field_name[f], vm_field_text(e, f, v, sizeof(v)));
+		}
 		term_print_words(sy + 1 + i, x, w, c->slow[i].failed ? TR_BAD : TR_NORMAL, 1, line);
 	}
 	if (c->nslow == 0)
@@ -260,7 +271,7 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	 * names are cut with a marker */
 	struct panel_col col[C_N] = {
 		{NULL, 0, 0, 1, 0}, {NULL, 9, 0, 0, 0}, {NULL, 8, 0, 0, 0}, {NULL, 6, 0, 0, 0},
-		{NULL, 7, 3, 0, 0}, {NULL, 7, 0, 0, 0}, {NULL, 7, 2, 0, 0}, {NULL, 7, 0, 0, 0},
+		{NULL, 6, 0, 0, 0}, {NULL, 7, 3, 0, 0}, {NULL, 7, 0, 0, 0}, {NULL, 7, 2, 0, 0}, {NULL, 7, 0, 0, 0},
 		{NULL, 7, 1, 0, 0}, {NULL, 7, 4, 0, 0},
 	};
 	const char *arrow = c->reverse ? (term_utf8() ? "▲" : "^") : (term_utf8() ? "▼" : "v");
@@ -296,7 +307,7 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 				snprintf(v[i], sizeof(v[i]), "-");
 			else
 				fmt_cell(i, row->v[i], v[i], sizeof(v[i]));
-			if (i == C_FAIL && row->v[i] > 0 && !sel)
+			if ((i == C_FAIL || i == C_WERR) && row->v[i] > 0 && !sel)
 				role[i] = TR_BAD;
 			cell[i] = v[i];
 		}

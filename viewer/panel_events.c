@@ -74,11 +74,11 @@ static void draw_event(int y, int x, int w, const struct ev_cols *c, const struc
 	size_t n = 0;
 	fields[0] = 0;
 	for (uint32_t i = 0; i < ev->nfields && n < sizeof(fields); i++) {
-		char unnamed[16];
+		char unnamed[16], v[64];
 		snprintf(unnamed, sizeof(unnamed), "field%u", i);
-		n += (size_t)snprintf(fields + n, sizeof(fields) - n, " %s=%lld",
+		n += (size_t)snprintf(fields + n, sizeof(fields) - n, " %s=%s",
 				      ev->field_name[i][0] ? ev->field_name[i] : unnamed,
-				      (long long)ev->field[i]);
+				      vm_field_text(ev, i, v, sizeof(v)));
 	}
 	if (cx < x + w)
 		term_print_words(y, cx, x + w - cx, TR_NORMAL, 1, fields);

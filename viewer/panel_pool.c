@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mongo_schema.h"
 #include "panel.h"
 #include "term.h"
 
@@ -29,19 +30,13 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		return;
 	}
 	const struct rb_summary *s = &t->set.types[co].sum;
-	/* timeouts: a key or a type whose name says so */
-	uint64_t timeouts = 0;
-	for (int k = 0; k < t->set.nkeys; k++)
-		if (t->set.keys[k]->type == co && (strstr(t->set.keys[k]->name, "timeout") || strstr(t->set.keys[k]->name, "fail")))
-			timeouts += t->set.keys[k]->sum->count;
-	for (int i = 0; i < t->set.ntypes; i++)
-		if (strncmp(t->set.types[i].name, "pool.", 5) == 0 &&
-		    (strstr(t->set.types[i].name, "timeout") || strstr(t->set.types[i].name, "fail")))
-			timeouts += t->set.types[i].sum.count;
+	/* timeouts: pool.checkout's key for that outcome (schema/mongo_schema.h) */
+	int tk = vm_set_key_find(&t->set, co, ms_outcome_name(MS_OUT_TIMEOUT));
+	uint64_t timeouts = tk >= 0 ? t->set.keys[tk]->sum->count : 0;
 	/* in use: checkouts that got a client (key "ok", or all of them when the
 	 * type has no keys) minus checkins, since the process started */
 	uint64_t out = raw_count(t, co), in = raw_count(t, ci);
-	int okk = vm_set_key_find(&t->set, co, "ok");
+	int okk = vm_set_key_find(&t->set, co, ms_outcome_name(MS_OUT_OK));
 	if (okk >= 0)
 		out = t->set.keys[okk]->sum->count + (t->set.keys[okk]->base ? t->set.keys[okk]->base->count : 0);
 	else

@@ -1,6 +1,7 @@
 /* term.c - the terminal of `ringmon top`: curses start/end, signals, colour roles, glyphs. */
 #define _GNU_SOURCE
 #include "term.h"
+#include "escape.h"
 #include "model.h"
 
 #include <curses.h>
@@ -318,10 +319,14 @@ int term_fit(const char *text, int w, size_t *bytes)
 	return 0;
 }
 
-static int print_fitted(int y, int x, int w, enum term_role r, int pad, const char *text, int words)
+static int print_fitted(int y, int x, int w, enum term_role r, int pad, const char *raw, int words)
 {
 	if (w <= 0)
 		return 0;
+	/* names come as the bytes they are: control bytes and what the
+	 * terminal's charset cannot show become \xNN (escape.h) */
+	char text[2048];
+	esc_text(raw, use_utf8 ? ESC_UTF8 : ESC_ASCII, text, sizeof(text));
 	size_t b;
 	int cut = term_fit(text, w, &b);
 	if (cut) {

@@ -34,15 +34,26 @@ Options:
   --latency-dist fixed|lognormal   (default fixed) lognormal: median MS, long tail
   --latency-sigma S         lognormal sigma (default 0.8); delays are clamped at 2 s
   --seed N                  seed for latency / error / hangup draws (default 1)
-  --error-rate F            share of non-hello commands answered with a server error;
-                            codes drawn from 11000 DuplicateKey, 50 MaxTimeMSExpired,
-                            2 BadValue, 13 Unauthorized, 112 WriteConflict,
-                            26 NamespaceNotFound (none of them changes SDAM state
-                            and none is retryable)
+  --error-rate F            share of non-hello commands refused, as a real server
+                            refuses that command (none of these changes SDAM state
+                            and none is retryable):
+                              insert, update: 11000 DuplicateKey, 121
+                                DocumentValidationFailure (in writeErrors of an ok: 1
+                                reply), 64 WriteConcernFailed (writeConcernError, ok: 1)
+                              delete: 64 (writeConcernError), 50 MaxTimeMSExpired
+                              findAndModify: 11000, 112 WriteConflict, 50 (ok: 0)
+                              find, aggregate, count, distinct, getMore: 50,
+                                2 BadValue, 13 Unauthorized (ok: 0)
+                              anything else: 13, 2 (ok: 0)
   --hangup-rate F           share of non-hello commands answered by closing the
                             connection (driver sees a network error)
   --error-commands a,b      these commands always fail with code 2 BadValue
-  --fail-code-for name=code repeatable; that command always fails with that code
+  --fail-code-for name=code repeatable; that command always fails with that code,
+                            as a server would say it: 11000 and 121 of insert,
+                            update, delete as writeErrors and 64, 79, 100 of a write
+                            as writeConcernError (both in an ok: 1 reply), 0 as
+                            {ok: 0, errmsg} with no code (as for getParameter), any
+                            other as {ok: 0, code, codeName, errmsg}
   --docs N                  documents a find/aggregate returns (default 3)
   --event-after S, --down-seconds D   scenario timing (defaults 3 and 2)
   --stdin-control           accept control commands on stdin (see below); EOF on
@@ -53,6 +64,9 @@ Options:
 Command names are matched case-insensitively (--error-commands Count == count).
 Hello/isMaster (handshake and heartbeats) are never delayed or failed by the
 latency/error/hangup options. Secondaries answer writes with 10107 NotWritablePrimary.
+Every error carries codeName beside code. An insert whose document has an _id the
+collection already holds (the mock remembers the _ids inserted) gets a DuplicateKey
+write error, as from a real server.
 A find (or aggregate) with a batchSize smaller than the result gets a non-zero
 cursor id; getMore then returns the rest with id 0 (unknown id: 43 CursorNotFound).
 
@@ -110,29 +124,52 @@ SET_NAME = 'rs0'
 HOST = '127.0.0.1'
 LATENCY_CLAMP_S = 2.0
 
-RANDOM_ERRORS = [
-    (11000, 'DuplicateKey',
-     'E11000 duplicate key error collection: {ns} index: _id_ dup key: {{ _id: 1 }}'),
-    (50, 'MaxTimeMSExpired', 'operation exceeded time limit'),
-    (2, 'BadValue', 'invalid value for command {cmd}'),
-    (13, 'Unauthorized', 'not authorized on {db} to execute command {{ {cmd}: ... }}'),
-    (112, 'WriteConflict', 'WriteConflict error: this operation conflicted '
-     'with another operation. Please retry your operation or multi-document '
-     'transaction.'),
-    (26, 'NamespaceNotFound', 'ns not found: {ns}'),
-]
-
+# What a real server (4.4 .. 7.0) answers, per code: (codeName, errmsg).
+# docs/mongodb.md's table of code names lists the same names.
 CODE_NAMES = {
     1: 'InternalError', 2: 'BadValue', 6: 'HostUnreachable', 7: 'HostNotFound',
     11: 'UserNotFound', 13: 'Unauthorized', 18: 'AuthenticationFailed',
     26: 'NamespaceNotFound', 43: 'CursorNotFound', 48: 'NamespaceExists',
-    50: 'MaxTimeMSExpired', 59: 'CommandNotFound', 89: 'NetworkTimeout',
-    91: 'ShutdownInProgress', 112: 'WriteConflict', 121: 'DocumentValidationFailure',
-    189: 'PrimarySteppedDown', 211: 'KeyNotFound', 262: 'ExceededTimeLimit',
-    9001: 'SocketException', 10107: 'NotWritablePrimary', 11000: 'DuplicateKey',
-    11600: 'InterruptedAtShutdown', 11602: 'InterruptedDueToReplStateChange',
-    13435: 'NotPrimaryNoSecondaryOk', 13436: 'NotPrimaryOrSecondary',
+    50: 'MaxTimeMSExpired', 59: 'CommandNotFound', 64: 'WriteConcernFailed',
+    79: 'UnknownReplWriteConcern', 89: 'NetworkTimeout', 91: 'ShutdownInProgress',
+    100: 'UnsatisfiableWriteConcern', 112: 'WriteConflict',
+    121: 'DocumentValidationFailure', 189: 'PrimarySteppedDown', 211: 'KeyNotFound',
+    262: 'ExceededTimeLimit', 9001: 'SocketException', 10107: 'NotWritablePrimary',
+    11000: 'DuplicateKey', 11600: 'InterruptedAtShutdown',
+    11602: 'InterruptedDueToReplStateChange', 13435: 'NotPrimaryNoSecondaryOk',
+    13436: 'NotPrimaryOrSecondary',
 }
+
+ERROR_MESSAGES = {
+    2: 'invalid value for command {cmd}',
+    13: 'not authorized on {db} to execute command {{ {cmd}: ... }}',
+    26: 'ns not found: {ns}',
+    50: 'operation exceeded time limit',
+    64: 'waiting for replication timed out',
+    100: 'Not enough data-bearing nodes',
+    112: 'WriteConflict error: this operation conflicted with another operation. '
+         'Please retry your operation or multi-document transaction.',
+    121: 'Document failed validation',
+    11000: 'E11000 duplicate key error collection: {ns} index: _id_ dup key: {{ _id: 1 }}',
+}
+
+# A real server reports these inside an ok: 1 reply of insert/update/delete:
+# per document in "writeErrors", or once in "writeConcernError". Every other
+# refusal is a command error: {ok: 0, code, codeName, errmsg}.
+WRITE_ERROR_CODES = frozenset([11000, 121])
+WRITE_CONCERN_CODES = frozenset([64, 79, 100])
+BATCH_WRITES = frozenset(['insert', 'update', 'delete'])
+
+# --error-rate draws one of these codes, by command: what a server says to it
+RANDOM_ERRORS = {
+    'insert': [11000, 121, 64],          # writeErrors / writeConcernError
+    'update': [11000, 121, 64],
+    'delete': [64, 50],
+    'findandmodify': [11000, 112, 50],   # command errors (ok: 0)
+    'read': [50, 2, 13],
+    'other': [13, 2],
+}
+READ_COMMANDS = frozenset(['find', 'aggregate', 'count', 'distinct', 'getmore'])
 
 WRITE_COMMANDS = frozenset([
     'insert', 'update', 'delete', 'findandmodify', 'create', 'drop',
@@ -258,6 +295,7 @@ class Cluster(object):
         self.rng = random.Random(opts.seed)
         self.rng_lock = threading.Lock()
         self.sched = Scheduler()
+        self.ids = {}                 # ns -> _ids inserted (for DuplicateKey)
         self.fail_codes = dict(opts.fail_code_for)
         for name in opts.error_commands:
             self.fail_codes.setdefault(name, 2)
@@ -537,38 +575,96 @@ class Cluster(object):
         db = req.namespace or 'test'
         code = self.fail_codes.get(name)
         if code is not None:
-            return functools.partial(
-                req.command_err, code=code,
-                errmsg='injected failure for command %s' % req.command_name,
-                codeName=CODE_NAMES.get(code, 'Location%d' % code))
+            return self.refusal(m, req, name, db, code,
+                                'injected failure for command %s' % req.command_name)
         o = self.opts
         if o.hangup_rate > 0 or o.error_rate > 0:
+            kind = name if name in RANDOM_ERRORS else (
+                'read' if name in READ_COMMANDS else 'other')
             with self.rng_lock:
                 r_hang = self.rng.random()
                 r_err = self.rng.random()
-                pick = self.rng.choice(RANDOM_ERRORS)
+                pick = self.rng.choice(RANDOM_ERRORS[kind])
             if r_hang < o.hangup_rate:
                 return req.hangup
             if r_err < o.error_rate:
-                ecode, ename, emsg = pick
-                emsg = emsg.format(db=db, ns='%s.%s' % (db, _coll(req)),
-                                   cmd=req.command_name)
-                return functools.partial(req.command_err, code=ecode,
-                                         errmsg=emsg, codeName=ename)
+                return self.refusal(m, req, name, db, pick, None)
         with self.lock:
             writable = (not self.rs) or (m.idx == self.primary
                                          and m.idx not in self.removed)
             ghost = self.rs and m.idx in self.removed
         if ghost and name not in ('endsessions', 'ping', 'buildinfo'):
-            return functools.partial(
-                req.command_err, code=13436, codeName='NotPrimaryOrSecondary',
-                errmsg='node is not in primary or recovering state')
+            return self.refusal(m, req, name, db, 13436,
+                                'node is not in primary or recovering state')
         if name in WRITE_COMMANDS and not writable:
-            return functools.partial(req.command_err, code=10107,
-                                     codeName='NotWritablePrimary',
-                                     errmsg='not primary')
+            return self.refusal(m, req, name, db, 10107, 'not primary')
+        if name == 'insert':
+            dup = self.duplicate_id(db, req)
+            if dup is not None:
+                return functools.partial(req.replies, self.write_error_reply(
+                    req, name, db, 11000, None, dup))
         reply = self.reply_for(m, req, name, db)
         return functools.partial(req.replies, reply)
+
+    def refusal(self, m, req, name, db, code, errmsg):
+        """How a real server refuses name with code: write errors and write
+        concern errors of insert/update/delete inside an ok: 1 reply (as do
+        write concern errors of findAndModify and other writes), anything
+        else as a command error {ok: 0, code, codeName, errmsg}."""
+        ns = '%s.%s' % (db, _coll(req))
+        if code == 0:  # some commands fail with no code at all
+            return functools.partial(req.replies, SON([
+                ('ok', 0.0), ('errmsg', errmsg or 'no option found to get')]))
+        if errmsg is None:
+            errmsg = ERROR_MESSAGES.get(code, 'error %d' % code).format(
+                db=db, ns=ns, cmd=req.command_name)
+        code_name = CODE_NAMES.get(code, 'Location%d' % code)
+        if name in BATCH_WRITES and code in WRITE_ERROR_CODES:
+            return functools.partial(req.replies, self.write_error_reply(
+                req, name, db, code, errmsg, 0))
+        if name in WRITE_COMMANDS and code in WRITE_CONCERN_CODES:
+            reply = SON(self.reply_for(m, req, name, db))
+            reply['writeConcernError'] = SON([
+                ('code', code), ('codeName', code_name), ('errmsg', errmsg),
+                ('errInfo', {'wtimeout': True})])
+            return functools.partial(req.replies, reply)
+        return functools.partial(req.command_err, code=code, errmsg=errmsg,
+                                 codeName=code_name)
+
+    def write_error_reply(self, req, name, db, code, errmsg, index):
+        """ok: 1 with one write error at index (ordered writes stop there)."""
+        if errmsg is None:
+            errmsg = ERROR_MESSAGES[code].format(db=db, ns='%s.%s' % (db, _coll(req)),
+                                                 cmd=req.command_name)
+        reply = SON([('n', index)])
+        if name == 'update':
+            reply['nModified'] = index
+        reply['writeErrors'] = [SON([('index', index), ('code', code),
+                                     ('codeName', CODE_NAMES[code]),
+                                     ('errmsg', errmsg)])]
+        reply['ok'] = 1.0
+        return reply
+
+    def duplicate_id(self, db, req):
+        """Index of the first inserted document whose _id this collection
+        already holds (the mock remembers up to 100000 _ids), else None."""
+        ns = '%s.%s' % (db, _coll(req))
+        docs = req.doc.get('documents') or []
+        with self.lock:
+            seen = self.ids.setdefault(ns, set())
+            if len(seen) > 100000:
+                seen.clear()
+            for i, d in enumerate(docs):
+                if not isinstance(d, dict) or '_id' not in d:
+                    continue
+                try:
+                    key = repr(d['_id'])
+                except Exception:
+                    continue
+                if key in seen:
+                    return i
+                seen.add(key)
+        return None
 
     def reply_for(self, m, req, name, db):
         doc = req.doc
