@@ -108,7 +108,9 @@ mongoc_client_t *ringmon_mongoc_pool_try_pop(mongoc_client_pool_t *pool);
  * through these wrappers (or the preload). */
 void ringmon_mongoc_pool_push(mongoc_client_pool_t *pool, mongoc_client_t *client);
 
-/* libmongoc's destroy, then releases ringmon's record of the client or pool.
+/* Call INSTEAD of mongoc_client_destroy / mongoc_client_pool_destroy (never both:
+ * that destroys the object twice): libmongoc's destroy, then releases ringmon's
+ * record of the client or pool.
  * NULL is a no-op. */
 void ringmon_mongoc_client_destroy(mongoc_client_t *client);
 void ringmon_mongoc_pool_destroy(mongoc_client_pool_t *pool);
