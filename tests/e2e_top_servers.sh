@@ -84,6 +84,19 @@ expect "the removed member is marked closed" "^ 127\.0\.0\.1:$((rs_port + 2)) +c
 row "$H0" | grep -q RSPrimary && row "$H1" | grep -q RSSecondary && ok "the other members stay" ||
 	{ bad "the other members after the removal"; cap | sed 's/^/     | /'; }
 keys q
+
+# a ring that no longer holds the changes: the view says they were overwritten
+# (their counts are exact), never "no changes seen yet"
+RINGMON_RECORDS=64 RINGMON_SHARDS=1 LD_PRELOAD=$PWD/$BUILD/libringmon-preload.so "$BUILD/tests/prog_mongo_two" 60 \
+	"$sa_uri&serverSelectionTimeoutMS=3000" "$rs_uri&serverSelectionTimeoutMS=3000" >/dev/null 2>&1 &
+W=$!
+pids+=("$W")
+once3() { env RINGMON_DIR="$RINGMON_DIR" LC_ALL=C COLUMNS=120 "$BUILD/ringmon" top --once -v 3 "$W" 2>&1; }
+deadline=$((SECONDS + 60))
+until once3 | grep -q "were overwritten" || [ $SECONDS -ge $deadline ]; do sleep 0.5; done
+once3 | grep -q "were overwritten" && ! once3 | grep -q "no changes seen yet" &&
+	ok "changes no longer in the ring are said to be overwritten, with their count" ||
+	{ bad "a wrapped ring: no 'were overwritten' in the Servers view within 60 s"; once3 | sed 's/^/     | /'; }
 echo
 [ $failures -eq 0 ] && echo "e2e_top_servers: all passed" || echo "e2e_top_servers: $failures failed"
 [ $failures -eq 0 ]

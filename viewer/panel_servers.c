@@ -164,7 +164,7 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		if (dup)
 			continue;
 		if (!header++)
-			term_print(row++, x, w, TR_TITLE, 1, " Topology unknown (no server record in the ring)");
+			term_print(row++, x, w, TR_TITLE, 1, " Topology unknown (its records are no longer in the ring)");
 		draw_server(t, col, key->name, "-", 0, row++, x, w, now);
 	}
 	if (d->nservers == 0 && !header)
@@ -226,8 +226,22 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			term_print_words(ty + 1 + i, cx, x + w - cx, role, 1, text);
 		}
 	}
-	if (d->nchanges == 0)
-		term_print(ty + 1, x, w, TR_DIM, 1, " (no changes seen yet)");
+	if (d->nchanges == 0) {
+		/* the counts are exact even when the rings no longer hold the records */
+		uint64_t counted = 0;
+		for (int i = 0; i < t->set.ntypes; i++)
+			if (strcmp(t->set.types[i].name, "server.changed") == 0 ||
+			    strcmp(t->set.types[i].name, "topology.changed") == 0)
+				counted += t->set.types[i].sum.count;
+		char line[200];
+		if (counted)
+			snprintf(line, sizeof(line), " (none in the ring: the %llu changes counted were overwritten "
+				 "before they were read; attach earlier, or raise RINGMON_RECORDS)",
+				 (unsigned long long)counted);
+		else
+			snprintf(line, sizeof(line), " (no changes seen yet)");
+		term_print_words(ty + 1, x, w, TR_DIM, 1, line);
+	}
 }
 
 static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
