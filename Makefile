@@ -76,7 +76,7 @@ TEST_PROGS := $(patsubst tests/prog_%.c,$(BUILD)/tests/prog_%,$(wildcard tests/p
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test test-unit test-e2e bench demo install clean fuzz soak check-headers
+.PHONY: all test test-repeat test-unit test-e2e bench demo install clean fuzz soak check-headers
 all: $(LIBS_RINGMON) $(PRELOAD_LIB) $(BINS) $(BUILD)/ringmon.pc
 
 $(BUILD)/obj/producer/%.o: CFLAGS_EXTRA = $(URCU_CFLAGS) $(MONGO_CFLAGS) -fvisibility=hidden
@@ -143,6 +143,11 @@ $(TEST_PROGS): $(BUILD)/libringmon.a
 test: all $(TEST_BINS) $(TEST_PROGS)
 	$(Q)BUILD=$(BUILD) tests/run.sh $(TEST_BINS)
 
+# N full runs of the suite in a row (N=10; LOAD=1 keeps one core busy meanwhile):
+# the proof that it is green every time
+test-repeat: all $(TEST_BINS) $(TEST_PROGS)
+	$(Q)BUILD=$(BUILD) scripts/repeat-tests.sh $(or $(N),10) $(if $(LOAD),--load) $(TEST_BINS)
+
 # the cmocka programs alone (unit and stress), e.g. under SAN=asan or SAN=tsan
 test-unit: all $(TEST_BINS) $(TEST_PROGS)
 	$(Q)BUILD=$(BUILD) NO_E2E=1 tests/run.sh $(TEST_BINS)
@@ -178,5 +183,8 @@ install: all
 
 clean:
 	rm -rf build
+
+# keep the test objects between runs (make would delete them as intermediates)
+.SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
