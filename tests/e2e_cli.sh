@@ -6,13 +6,11 @@ B=${BUILD:-build}
 RM=$B/ringmon LG=$B/ringmon-loadgen
 export RINGMON_DIR; RINGMON_DIR=$(mktemp -d /dev/shm/ringmon-e2e.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$RINGMON_DIR"; }
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$RINGMON_DIR"; }
 trap cleanup EXIT
-pass=0 failn=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { failn=$((failn + 1)); echo "FAIL $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-wait_seg() { for _ in $(seq 200); do $RM stats "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+. tests/lib_check.sh
+wait_seg() { need 20 "the segment of $1 is readable" seg_ready "$1"; }
+count_of() { $RM stats "$1" --json | jq_ "d['types']['$2']['count']"; }
 jq_() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # usage errors exit 2 and say what to do
@@ -30,10 +28,8 @@ $RM ls | grep -E "^$lp +ringmon-loadgen .* live$" -q; check "ls shows the live p
 $RM ls --json | jq_ "[s['state'] for s in d if s['pid']==$lp][0]" | grep -qx live; check "ls --json state" [ $? -eq 0 ]
 
 # stats: counts rise between reports, JSON schema as documented
-a=$($RM stats $lp --json | jq_ "d['types']['synthetic.op']['count']")
-sleep 0.5
-b=$($RM stats $lp --json | jq_ "d['types']['synthetic.op']['count']")
-check "stats counts rise" [ "$b" -gt "$a" ]
+a=$(count_of $lp synthetic.op)
+expect_until 20 "stats counts rise (above $a)" counted $lp synthetic.op "$a"
 $RM stats $lp --json | jq_ "sorted(d['types']['synthetic.op']['latency_ns'].keys()), sorted(d['types']['synthetic.op']['keys'].keys())" \
 	| grep -q "'p50', 'p90', 'p99', 'p999'.*\['del', 'get', 'put', 'scan'\]"; check "stats --json percentiles and keys" [ $? -eq 0 ]
 n=$($RM stats $lp --interval 0.2 --count 3 | grep -c '^pid ')
@@ -41,13 +37,16 @@ check "stats --interval --count" [ "$n" -eq 3 ]
 
 # events: a reader turns a type off in the running producer
 $RM events $lp --disable synthetic.tick | grep -qx "off synthetic.tick"; check "events --disable" [ $? -eq 0 ]
-t1=$($RM stats $lp --json | jq_ "d['types']['synthetic.tick']['count']"); sleep 0.3
-t2=$($RM stats $lp --json | jq_ "d['types']['synthetic.tick']['count']")
-check "a disabled type stops counting" [ "$t1" -eq "$t2" ]
+# once op has gone on by 2000 events (the emits under way at the switch are
+# done), tick holds still while op goes on by 4000 more
+o=$(count_of $lp synthetic.op); need 20 "synthetic.op goes on after the switch" counted $lp synthetic.op $((o + 2000))
+t1=$(count_of $lp synthetic.tick) o=$(count_of $lp synthetic.op)
+need 20 "synthetic.op goes on" counted $lp synthetic.op $((o + 4000))
+t2=$(count_of $lp synthetic.tick)
+check "a disabled type stops counting ($t1 -> $t2)" [ "$t1" -eq "$t2" ]
 $RM stats $lp --json | jq_ "d['types']['synthetic.tick']['enabled']" | grep -qx False; check "stats shows it disabled" [ $? -eq 0 ]
-$RM events $lp --enable 'synthetic.*' >/dev/null; sleep 0.3
-t3=$($RM stats $lp --json | jq_ "d['types']['synthetic.tick']['count']")
-check "re-enabled type counts again" [ "$t3" -gt "$t2" ]
+$RM events $lp --enable 'synthetic.*' >/dev/null
+expect_until 20 "re-enabled type counts again (above $t2)" counted $lp synthetic.tick "$t2"
 $RM events $lp --disable nosuch >/dev/null 2>&1; check "unknown type is a usage error" [ $? -eq 2 ]
 
 # tail: one thread, small ring, every record printed or counted as lost, exactly
@@ -85,7 +84,7 @@ $RM ls | grep -E "^$kp .* exited$" -q; check "ls shows exited" [ $? -eq 0 ]
 
 # a producer killed with SIGKILL is dead; gc removes dead and exited ones, never the live one
 RINGMON_RECORDS=64 $LG --synthetic --seconds 30 >/dev/null & dp=$!; pids+=($dp)
-wait_seg $dp; sleep 0.2; kill -9 $dp; wait $dp 2>/dev/null
+need 20 "$dp counts synthetic.op" counted $dp synthetic.op; kill -9 $dp; wait $dp 2>/dev/null
 $RM ls | grep -E "^$dp .* dead$" -q; check "ls shows a killed producer dead" [ $? -eq 0 ]
 $RM stats $dp --json | jq_ "d['state'], d['types']['synthetic.op']['count'] > 0" | tr '\n' ' ' | grep -q "dead True"; check "stats reads a dead producer's totals" [ $? -eq 0 ]
 $RM gc | grep -q "segments removed"; check "gc runs" [ $? -eq 0 ]
@@ -93,5 +92,4 @@ check "gc removed the dead one" [ ! -e "$RINGMON_DIR/ringmon.$dp" ]
 check "gc removed the exited one" [ ! -e "$RINGMON_DIR/ringmon.$kp" ]
 check "gc kept the live one" [ -e "$RINGMON_DIR/ringmon.$lp" ]
 rm -f "$out" "$out.lg" "$out.lg2"
-echo "e2e_cli: $pass passed, $failn failed"
-[ $failn -eq 0 ]
+checks_done e2e_cli

@@ -10,10 +10,11 @@ S=rmtopm$$
 export RINGMON_DIR=$(mktemp -d /tmp/ringmon-e2e-topm.XXXXXX)
 pids=()
 cleanup() {
-	"${T[@]}" kill-server 2>/dev/null
+	tui_stop
 	local i
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null; done
-	sleep 0.5
+	all_gone() { local p; for p in "${pids[@]}"; do gone "$p" || return 1; done; }
+	wait_until 5 "test processes end on SIGTERM" all_gone
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$RINGMON_DIR"
@@ -26,43 +27,46 @@ first_row() { cap | sed -n 4p | awk '{print $1}'; }
 if ! /usr/bin/python3 -c 'import mockupdb' 2>/dev/null; then
 	echo "SKIP: python3-mockupdb missing (scripts/deps.sh installs it)"; exit 0
 fi
-port=$((20000 + RANDOM % 30000))
-coproc MS { exec /usr/bin/python3 tests/mongo/mockserver.py --port "$port" --topology rs \
-	--latency-ms 1 --latency-dist lognormal --error-rate 0.05 --max-seconds 120 2>/dev/null; }
-pids+=("$MS_PID")
-uri=
-read -r -t 20 word ports uri <&"${MS[0]}" || true
-[ "$word" = ready ] || { echo "mock server did not start"; exit 1; }
-"$BUILD/ringmon-loadgen" --uri "$uri" --pool --threads 4 --seconds 60 >/dev/null 2>&1 &
+# the replica set on 3 free ports; another test may take them between the check
+# and the bind (the server then exits): try again on others
+for try in 1 2 3; do
+	port=$(free_ports 3)
+	coproc MS { exec /usr/bin/python3 tests/mongo/mockserver.py --port "$port" --topology rs \
+		--latency-ms 1 --latency-dist lognormal --error-rate 0.05 --max-seconds 300 2>/dev/null; }
+	ms=$MS_PID
+	word= uri=
+	read -r -t 30 word ports uri <&"${MS[0]}" || true
+	[ "$word" = ready ] && break
+	kill "$ms" 2>/dev/null; wait "$ms" 2>/dev/null
+done
+pids+=("$ms")
+[ "$word" = ready ] || { bad "setup: the mock server did not start (3 tries)"; exit 1; }
+"$BUILD/ringmon-loadgen" --uri "$uri" --pool --threads 4 --seconds 300 >/dev/null 2>&1 &
 LG=$!
 pids+=("$LG")
-for _ in $(seq 50); do [ -e "$RINGMON_DIR/ringmon.$LG" ] && break; sleep 0.1; done
-if ! [ -e "$RINGMON_DIR/ringmon.$LG" ]; then
-	echo "SKIP: ringmon-loadgen --uri made no segment (MongoDB workload not built?)"; exit 0
-fi
-"${T[@]}" new-session -d -s "$S" -x 120 -y 40 "env RINGMON_DIR=$RINGMON_DIR LANG=C.UTF-8 $BUILD/ringmon top $LG --view 2"
-expect "Commands view lists commands" "^ (find|insert) +[0-9]+" 8
-sleep 2
-cap | awk '$1 == "insert" || $1 == "find" { if ($4 + 0 > 0) f = 1 } END { exit !f }' \
-	&& ok "failures counted (FAIL column > 0)" || { bad "no failures shown"; cap | sed 's/^/     | /'; }
+need 30 "ringmon-loadgen --uri $LG makes its segment" test -e "$RINGMON_DIR/ringmon.$LG"
+tui_run "$S" 120x40 "env RINGMON_DIR=$RINGMON_DIR LANG=C.UTF-8 $BUILD/ringmon top $LG --view 2"
+expect "Commands view lists commands" "^ (find|insert) +[0-9]+"
+failures_shown() { cap | awk '$1 == "insert" || $1 == "find" { if ($4 + 0 > 0) f = 1 } END { exit !f }'; }
+expect_screen 20 "failures counted (FAIL column > 0)" failures_shown
 [ "$(first_row)" = insert ] || [ "$(first_row)" = find ] && ok "sorted by COUNT by default ($(first_row) first)" || bad "default sort: $(first_row)"
 keys '<'; expect "< sorts by COMMAND" "COMMAND▼"
 [ "$(first_row)" = aggregate ] && ok "by name: aggregate first" || bad "name sort: $(first_row)"
-keys I; sleep 0.3
-f=$(first_row); [[ "$f" > "insert" ]] && ok "I reverses ($f first)" || bad "reverse: $f"
+keys I
+reversed() { [[ "$(first_row)" > "insert" ]]; }
+expect_screen 20 "I reverses (a name after insert first)" reversed
 keys I '>'
-keys / i n s Enter; sleep 0.3
-if cap | grep -q "filter: ins" && [ "$(cap | sed -n '4,37p' | grep -cE '^ [a-zA-Z]+ +[0-9]')" -eq 1 ] && [ "$(first_row)" = insert ]; then
-	ok "filter keeps only insert"
-else bad "filter"; cap | sed 's/^/     | /'; fi
+keys / i n s Enter
+only_insert() { on_screen "filter: ins" && [ "$(cap | sed -n '4,37p' | grep -cE '^ [a-zA-Z]+ +[0-9]')" -eq 1 ] && [ "$(first_row)" = insert ]; }
+expect_screen 20 "filter keeps only insert" only_insert
 keys Enter
 expect "Enter opens the detail" "latency histogram"
-expect "detail shows slowest recent operations" "^ [0-9:.]+ +[0-9.]+[mu]?s (ok|FAILED) +request_id=" 4
+expect "detail shows slowest recent operations" "^ [0-9:.]+ +[0-9.]+[mu]?s (ok|FAILED) +request_id="
 expect "detail has rate and p99 sparklines" "^ p99 "
 keys Escape Escape n
 expect "n shows per db.collection" "DB\.COLLECTION"
 keys n 3
-expect "Servers: topology type" "Topology: ReplicaSet(WithPrimary|NoPrimary)" 6
+expect "Servers: topology type" "Topology: ReplicaSet(WithPrimary|NoPrimary)"
 expect "Servers: primary with RTT" "RSPrimary +[0-9.]+[mu]s"
 expect "Servers: timeline" "server\.changed"
 keys 4
@@ -70,5 +74,4 @@ expect "Pool: checkouts/s and in use" "checkouts [0-9.]+k?/s +in use [0-9]+"
 expect "Pool: wait histogram" "checkout wait histogram"
 keys q
 echo
-[ $failures -eq 0 ] && echo "e2e_top_mongo: all passed" || echo "e2e_top_mongo: $failures failed"
-[ $failures -eq 0 ]
+checks_done e2e_top_mongo

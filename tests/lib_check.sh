@@ -70,3 +70,22 @@ counted() {
 		/usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['types']['$2']['count'])" 2>/dev/null)
 	[ -n "$c" ] && [ "$c" -gt "${3:-0}" ]
 }
+# free_ports N: prints a base port with N consecutive ports free on 127.0.0.1,
+# below the kernel's ephemeral range (32768 up), where no client connection
+# can take one between this check and the server's bind
+free_ports() {
+	/usr/bin/python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+for base in random.sample(range(20000, 32700 - n), 400):
+    socks = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket(); socks.append(s); s.bind(('127.0.0.1', p))
+    except OSError:
+        continue
+    finally:
+        for s in socks: s.close()
+    print(base); break
+PY
+}
