@@ -18,8 +18,16 @@ pid_t th_spawn(int (*fn)(void *), void *arg);
 int th_wait(pid_t pid, int timeout_ms);
 /* Exit status of pid if it has ended (as th_wait), else -1; never kills. */
 int th_try_wait(pid_t pid);
-/* Sleeps ms milliseconds. */
+/* Polls cond(arg) until it returns non-zero or timeout_ms pass (every 1 ms at
+ * first, backing off to 20 ms). Returns 0 when it came true; on timeout prints
+ * "# timed out after N ms: WHAT" on stderr and returns -1. WHAT names what
+ * did not happen. The one way a test waits for something. */
+int th_wait_until(int (*cond)(void *), void *arg, int timeout_ms, const char *what);
+/* Sleeps ms milliseconds: only to pace a workload (a writer stopped at a
+ * random moment), never to wait for something (th_wait_until does that). */
 void th_sleep_ms(int ms);
+/* Non-zero when every thread of pid is stopped (SIGSTOP has taken effect). */
+int th_all_stopped(pid_t pid);
 /* Monotonic ms. */
 uint64_t th_now_ms(void);
 
