@@ -29,7 +29,8 @@ start_loadgen() { # seconds rate -> pid in $LG
 	"$BUILD/ringmon-loadgen" --synthetic --threads 2 --rate "$2" --seconds "$1" >/dev/null 2>&1 &
 	LG=$!
 	pids+=("$LG")
-	need 20 "loadgen $LG makes its segment" test -e "$RINGMON_DIR/ringmon.$LG"
+	# readable, not only there: top must find it whole when it starts
+	need 20 "loadgen $LG makes its segment" seg_ready "$LG"
 }
 ntop=0
 start_top() { # args...: a new top in a 120x40 pane (the previous one ended)
@@ -118,8 +119,8 @@ start_loadgen 300 20000 # killed at the end
 B=$LG
 start_top
 expect "picker shows all processes" "all processes"
-expect "picker lists $A" " $A .*ringmon-loadgen"
-expect "picker lists $B" " $B .*ringmon-loadgen"
+expect "picker lists $A" "^ +$A +ringmon-loadgen"
+expect "picker lists $B" "^ +$B +ringmon-loadgen"
 keys Enter; expect "all processes attached" "all processes \(2 live of 2\)"
 keys q; expect "q quits" "TOP-EXIT=0"
 start_top
@@ -145,7 +146,7 @@ on_screen "synthetic\.op" && ok "last figures kept after exit" || bad "figures g
 # can hold top off the CPU longer than a lap: `make soak` checks that rate, idle.)
 "$BUILD/ringmon-loadgen" --synthetic --threads 1 --rate 20000 --seconds 4 >/dev/null 2>&1 &
 F=$!; pids+=("$F")
-need 20 "loadgen $F makes its segment" test -e "$RINGMON_DIR/ringmon.$F"
+need 20 "loadgen $F makes its segment" seg_ready "$F"
 start_top "$F" -v 5
 expect "top attaches to the fast writer" "pid $F ringmon-loadgen"
 expect "the writer ends (top says it exited)" "process exited" 30

@@ -44,7 +44,7 @@ pids+=("$ms")
 "$BUILD/ringmon-loadgen" --uri "$uri" --pool --threads 4 --seconds 300 >/dev/null 2>&1 &
 LG=$!
 pids+=("$LG")
-need 30 "ringmon-loadgen --uri $LG makes its segment" test -e "$RINGMON_DIR/ringmon.$LG"
+need 30 "ringmon-loadgen --uri $LG makes its segment" seg_ready "$LG"
 tui_run "$S" 120x40 "env RINGMON_DIR=$RINGMON_DIR LANG=C.UTF-8 $BUILD/ringmon top $LG --view 2"
 expect "Commands view lists commands" "^ (find|insert) +[0-9]+"
 failures_shown() { cap | awk '$1 == "insert" || $1 == "find" { if ($4 + 0 > 0) f = 1 } END { exit !f }'; }

@@ -10,7 +10,7 @@ p1= p2=
 cleanup() { tui_stop; kill -9 $p1 $p2 2>/dev/null; wait 2>/dev/null; rm -rf "$RINGMON_DIR"; }
 trap cleanup EXIT
 $B/ringmon-loadgen --synthetic --rate 1000 --seconds 300 >/dev/null & p1=$!
-need 20 "loadgen $p1 makes its segment" test -e "$RINGMON_DIR/ringmon.$p1"
+need 20 "loadgen $p1 makes its segment" seg_ready "$p1"
 tui_run "$S" 100x30 "RINGMON_DIR=$RINGMON_DIR $B/ringmon top --name ringmon-loadgen"
 expect "attaches by name" "pid $p1 ringmon-loadgen"
 kill $p1; wait $p1 2>/dev/null

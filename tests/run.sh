@@ -81,8 +81,10 @@ for i in "${solo[@]}"; do start "$i"; reap; done
 for name in "${failed[@]}"; do
 	echo
 	echo "== $name: failed checks"
-	grep -E '^(FAIL|not ok)\b|\[  (FAILED|ERROR) +\]|\[ +LINE +\]|ERROR: (Address|Thread)Sanitizer|runtime error:' \
-		"$logs/$name.log" | head -40 | sed 's/^/  /'
+	# cmocka lists the failed tests again after "listed below": once is enough
+	sed '/listed below:$/,$d' "$logs/$name.log" |
+		grep -E '^(FAIL|not ok)\b|\[  (FAILED|ERROR) +\]|\[ +LINE +\]|^ERROR: |^# timed out|runtime error:' |
+		head -40 | sed 's/^/  /'
 	grep -Eq '^(FAIL|not ok)\b|\[  FAILED  \]' "$logs/$name.log" ||
 		echo "  (no failed check printed: it crashed, hung or failed in its setup; see below)"
 	echo "-- $name: last lines of its log"
