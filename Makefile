@@ -49,8 +49,8 @@ VIEWER_LIBS := $(shell pkg-config --libs $(PKGS_VIEWER))
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 LDFLAGS_ALL := $(SANFLAGS) -pthread
 
-RINGBUF_SRC := ringbuf/segment.c ringbuf/cursor.c ringbuf/hist.c
-PRODUCER_SRC := producer/ringmon.c
+RINGBUF_SRC := $(wildcard ringbuf/*.c)
+PRODUCER_SRC := $(filter-out producer/mongo_% producer/loadgen%,$(wildcard producer/*.c))
 MONGO_SRC := $(filter-out producer/mongo_preload.c,$(wildcard producer/mongo_*.c))
 PRELOAD_SRC := $(wildcard producer/mongo_preload.c)
 VIEWER_LIB_SRC := $(filter-out viewer/main.c,$(wildcard viewer/*.c))

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+/* see ringmon_mongoc.h: strict C11 has not declared struct addrinfo */
+struct addrinfo;
 #include <mongoc/mongoc.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -16,6 +18,8 @@
 #if MONGOC_MAJOR_VERSION != 1
 #error "the ringmon MongoDB adapter knows libmongoc 1.x only"
 #endif
+
+/* ---- mongo_real.c: libmongoc's own functions ---- */
 
 /* The libmongoc functions the adapter calls and the preload interposes. */
 struct mongo_real {
@@ -36,15 +40,35 @@ int mongo_real_init(void);
  * libmongoc's own handle). NULL if absent. */
 void *mongo_real_sym(const char *name);
 
-/* The 12 application callbacks, in libmongoc 1.x's private order of
- * struct _mongoc_apm_callbacks_t (checked at start by mongo_real_init). */
-enum {
-	CB_CMD_STARTED, CB_CMD_SUCCEEDED, CB_CMD_FAILED,
-	CB_SRV_CHANGED, CB_SRV_OPENING, CB_SRV_CLOSED,
-	CB_TOP_CHANGED, CB_TOP_OPENING, CB_TOP_CLOSED,
-	CB_HB_STARTED, CB_HB_SUCCEEDED, CB_HB_FAILED,
-	CB_COUNT
-};
+/* The 12 APM events, listed once, in libmongoc 1.x's private order of
+ * struct _mongoc_apm_callbacks_t (checked at start by mongo_apm_setup):
+ * X(index, libmongoc's name of the event). The name gives the event type
+ * mongoc_apm_NAME_t, the setter mongoc_apm_set_NAME_cb, the getter
+ * mongoc_apm_NAME_get_context and ringmon's callback mongo_on_NAME. */
+#define MONGO_APM_EVENTS(X)                                                  \
+	X(CB_CMD_STARTED, command_started)                                   \
+	X(CB_CMD_SUCCEEDED, command_succeeded)                               \
+	X(CB_CMD_FAILED, command_failed)                                     \
+	X(CB_SRV_CHANGED, server_changed)                                    \
+	X(CB_SRV_OPENING, server_opening)                                    \
+	X(CB_SRV_CLOSED, server_closed)                                      \
+	X(CB_TOP_CHANGED, topology_changed)                                  \
+	X(CB_TOP_OPENING, topology_opening)                                  \
+	X(CB_TOP_CLOSED, topology_closed)                                    \
+	X(CB_HB_STARTED, server_heartbeat_started)                           \
+	X(CB_HB_SUCCEEDED, server_heartbeat_succeeded)                       \
+	X(CB_HB_FAILED, server_heartbeat_failed)
+
+#define MONGO_CB_INDEX(id, name) id,
+enum { MONGO_APM_EVENTS(MONGO_CB_INDEX) CB_COUNT };
+#undef MONGO_CB_INDEX
+
+/* ringmon's callbacks (mongo_command.c, mongo_sdam.c): record the event, then
+ * chain the application's callback of the same event. */
+#define MONGO_CB_DECLARE(id, name) void mongo_on_##name(const mongoc_apm_##name##_t *e);
+MONGO_APM_EVENTS(MONGO_CB_DECLARE)
+#undef MONGO_CB_DECLARE
+
 struct mongo_app_cbs {
 	void (*fn[CB_COUNT])(const void *event);
 };
@@ -68,6 +92,8 @@ struct mongo_ctx {
 };
 #define MONGO_CTX_MAGIC 0x6d6f6e67u /* "mong" */
 
+/* ---- mongo_ctx.c: contexts ---- */
+
 /* Finds a live ctx of target (client or pool), NULL if none. Lock-free. */
 struct mongo_ctx *mongo_ctx_find(const void *target);
 /* Takes a free slot for target; NULL when the arena is full. */
@@ -76,6 +102,21 @@ struct mongo_ctx *mongo_ctx_new(void *target, int kind);
 void mongo_ctx_release(struct mongo_ctx *c);
 /* 1 if p points at a ctx slot of the arena. */
 int mongo_ctx_is_ours(const void *p);
+/* The application's context for a context libmongoc hands out: the app_ctx of
+ * one of ours, any other pointer unchanged. */
+void *mongo_ctx_app_context(void *p);
+
+/* The ctx an event was delivered with (libmongoc's own getter, never ours). */
+#define MONGO_EVENT_CTX(i, e) ((struct mongo_ctx *)mongo_real.get_context[i](e))
+/* Calls the application's callback i of c, if it gave one, with event e. */
+static inline void mongo_chain(const struct mongo_ctx *c, int i, const void *e)
+{
+	if (c->app.fn[i])
+		c->app.fn[i](e);
+}
+
+/* ---- mongo_callbacks.c: the callback table, its layout check, arming ---- */
+
 
 /* Keeps the application's callbacks in c and sets ringmon's on target, c's
  * client or pool. 0, -ENOMEM, or refused when libmongoc refuses them (c is
@@ -88,6 +129,35 @@ int mongo_apm_setup(void);
 mongoc_apm_callbacks_t *mongo_apm_callbacks(void);
 /* Copies the application's callbacks out of an opaque callbacks object. */
 void mongo_app_cbs_copy(struct mongo_app_cbs *dst, const mongoc_apm_callbacks_t *src);
+
+/* ---- mongo_types.c: ringmon types of the events, key ids ---- */
+
+/* Type ids, registered once by mongo_apm_setup. */
+struct mongo_types {
+	int cmd_started, cmd_succeeded, cmd_failed, cmd_ns, cmd_error;
+	int srv_opening, srv_changed, srv_closed;
+	int top_opening, top_changed, top_closed;
+	int hb_started, hb_succeeded, hb_failed;
+	int pool_checkout, pool_checkin;
+};
+extern struct mongo_types mongo_type;
+/* Registers every type into mongo_type. */
+void mongo_types_register(void);
+/* Key id of s under type, from a per-thread cache; ringmon_key() only on a
+ * miss. No lock, no allocation after a thread's first use. */
+int mongo_key_of(int type, const char *s);
+
+static inline int64_t mongo_port_of(const mongoc_host_list_t *h)
+{
+	return h ? (int64_t)h->port : 0;
+}
+
+static inline const char *mongo_host_of(const mongoc_host_list_t *h)
+{
+	return h ? h->host_and_port : NULL;
+}
+
+/* ---- mongo_pool.c ---- */
 
 /* pool.checkout / pool.checkin records; in_use already updated.
  * outcome: 0 ok, 1 timed out (pop returned NULL), 2 empty (try_pop). */

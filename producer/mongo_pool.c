@@ -11,6 +11,25 @@
 #include "ringmon_mongoc.h"
 #include "mongo_internal.h"
 
+/* ---- pool.checkout and pool.checkin records ---- */
+
+static const char *const outcome_key[] = {"ok", "timeout", "empty"};
+
+void mongo_pool_checkout(struct mongo_ctx *c, uint64_t wait_ns, int outcome, int blocking)
+{
+	if (!ringmon_enabled(mongo_type.pool_checkout))
+		return;
+	ringmon_emit(mongo_type.pool_checkout, mongo_key_of(mongo_type.pool_checkout, outcome_key[outcome % 3]), wait_ns,
+		     outcome, __atomic_load_n(&c->in_use, __ATOMIC_RELAXED), c->pool_id, blocking);
+}
+
+void mongo_pool_checkin(struct mongo_ctx *c)
+{
+	if (ringmon_enabled(mongo_type.pool_checkin))
+		ringmon_emit(mongo_type.pool_checkin, 0, RINGMON_NO_DURATION,
+			     __atomic_load_n(&c->in_use, __ATOMIC_RELAXED), c->pool_id, 0, 0);
+}
+
 struct mongo_ctx *mongo_pool_ctx(mongoc_client_pool_t *pool)
 {
 	struct mongo_ctx *c = mongo_ctx_find(pool);

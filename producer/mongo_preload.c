@@ -6,7 +6,7 @@
  * APM setters (the application's callbacks are chained behind ringmon's and
  * see exactly the events and return values they saw before) and the destroys
  * (ringmon's record of the object is released). The mongoc_apm_*_get_context
- * getters are interposed by mongo_apm.c, linked in here too.
+ * getters are interposed by mongo_getters.c, linked in here too.
  *
  * The program must behave as without us: nothing is printed here (libringmon
  * prints its one line if it cannot start), every call returns what libmongoc

@@ -55,8 +55,9 @@ enum rb_next rb_cursor_next(struct rb_cursor *c, struct rb_record *rec, uint64_t
 		uint64_t *dst = (uint64_t *)rec;
 		for (unsigned i = 0; i < RB_RECORD_SIZE / 8; i++)
 			dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-		/* pairs with the writer's release fence after it zeroes seq: if the
-		 * copy saw any byte of a newer write, this load sees seq changed */
+		/* pairs with the release fence in rb_slot_claim, after the writer
+		 * marks seq busy with a newer position: if the copy saw any byte of
+		 * a newer write, this load sees seq changed */
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		uint64_t s2 = __atomic_load_n(&r->seq, __ATOMIC_RELAXED);
 		if (s2 != s1) /* overwritten while we copied */

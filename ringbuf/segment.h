@@ -6,6 +6,10 @@
  * parameters so that later changes by a buggy or hostile writer cannot move
  * them out of bounds.
  *
+ * geometry.c (sizes), process.c (paths, process identity), create.c (producer
+ * side), attach.c (open and validate), view.c (accessors), control.c (event
+ * set changes by the owner).
+ *
  * Functions return 0 or a negative errno. Readers also fill a message buffer
  * with what went wrong and what to do. */
 #ifndef RINGMON_SEGMENT_H

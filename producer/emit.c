@@ -1,0 +1,167 @@
+/* emit.c - the emit path: each thread owns a shard (or shares the last one),
+ * writes records into its ring and adds to its counters. No lock, syscall or
+ * allocation after a thread's first emit. */
+#define _GNU_SOURCE
+#include <time.h>
+#include <unistd.h>
+
+#include "ringmon.h"
+#include "producer.h"
+#include "../ringbuf/hist.h"
+#include "../ringbuf/ring.h"
+
+const uint64_t producer_off_mask = 0;
+EXPORT const uint64_t *ringmon__enabled = &producer_off_mask;
+
+/* Per thread: where this thread writes. */
+struct thread_slot {
+	uint32_t gen;       /* producer.gen this was set up for; 0 = never */
+	uint32_t tid;
+	int shared;         /* the shard may be used by other threads too */
+	struct rb_shard_head *shard;
+	struct rb_record *ring;
+	uint64_t mask;
+	struct rb_stat *stats;
+	struct rb_header *hdr;
+	uint32_t max_keys;
+};
+static __thread struct thread_slot self;
+
+void producer_release_shard(void *arg)
+{
+	struct rb_shard_head *sh = arg;
+	/* pairs with the acquire CAS in thread_attach: our plain stores to the
+	 * shard's stats happen before the next owner's */
+	if (sh && self.gen == __atomic_load_n(&producer.gen, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&sh->owner_tid, 0, __ATOMIC_RELEASE);
+	self.gen = 0;
+}
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+EXPORT uint64_t ringmon_now_ns(void)
+{
+	return now_ns();
+}
+
+/* A thread's first emit (or first after open, close or fork): pick a shard.
+ * Owned shards are written with plain stores, the shared one with atomics.
+ * Returns 0 when there is nothing to write into. */
+static __attribute__((noinline)) int thread_attach(void)
+{
+	uint32_t gen = __atomic_load_n(&producer.gen, __ATOMIC_ACQUIRE);
+	if (!__atomic_load_n(&producer.open, __ATOMIC_ACQUIRE)) {
+		if (!__atomic_load_n(&producer.forked, __ATOMIC_ACQUIRE))
+			return 0;
+		/* a forked child's first emit: its own segment (allocates, once) */
+		pthread_mutex_lock(&producer.lock);
+		if (!producer.open && producer.forked)
+			producer_open_locked(0);
+		pthread_mutex_unlock(&producer.lock);
+		if (!__atomic_load_n(&producer.open, __ATOMIC_ACQUIRE))
+			return 0;
+		gen = __atomic_load_n(&producer.gen, __ATOMIC_ACQUIRE);
+	}
+	if (!self.tid)
+		self.tid = (uint32_t)gettid(); /* once per thread */
+	/* pairs with the release store in open_locked */
+	struct rb_segment *s = __atomic_load_n(&producer.seg, __ATOMIC_ACQUIRE);
+	uint32_t n = s->g.nshards;
+	struct rb_shard_head *sh = rb_seg_shard(s, n - 1);
+	int shared = 1;
+	for (uint32_t i = 0; i + 1 < n; i++) {
+		struct rb_shard_head *c = rb_seg_shard(s, i);
+		uint32_t free_tid = 0;
+		/* pairs with the release store in producer_release_shard */
+		if (__atomic_compare_exchange_n(&c->owner_tid, &free_tid, self.tid, 0,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			sh = c;
+			shared = 0;
+			break;
+		}
+	}
+	self.shard = sh;
+	self.ring = rb_shard_records(sh);
+	self.mask = s->g.shard_records - 1;
+	self.stats = rb_shard_stats(s, sh);
+	self.hdr = rb_seg_header(s);
+	self.max_keys = s->g.max_keys;
+	self.shared = shared;
+	self.gen = gen;
+	if (!shared)
+		pthread_setspecific(producer.thread_key, sh);
+	return 1;
+}
+
+/* Adds v to *p: plain in an owned shard, atomic in the shared one. */
+#define ADD(p, v, shared)                                                            \
+	do {                                                                         \
+		if (shared)                                                          \
+			__atomic_fetch_add((p), (v), __ATOMIC_RELAXED);              \
+		else                                                                 \
+			__atomic_store_n((p), __atomic_load_n((p), __ATOMIC_RELAXED) + (v), \
+					 __ATOMIC_RELAXED);                          \
+	} while (0)
+
+static inline void stat_add(struct rb_stat *st, uint64_t dur, int shared)
+{
+	ADD(&st->count, 1, shared);
+	if (dur == RB_NO_DURATION)
+		return;
+	ADD(&st->timed, 1, shared);
+	ADD(&st->sum, dur, shared);
+	ADD(&st->bucket[rb_hist_index(dur)], 1, shared);
+	uint64_t cur = __atomic_load_n(&st->min, __ATOMIC_RELAXED);
+	while (dur < cur && !__atomic_compare_exchange_n(&st->min, &cur, dur, 1, __ATOMIC_RELAXED,
+							  __ATOMIC_RELAXED))
+		;
+	cur = __atomic_load_n(&st->max, __ATOMIC_RELAXED);
+	while (dur > cur && !__atomic_compare_exchange_n(&st->max, &cur, dur, 1, __ATOMIC_RELAXED,
+							  __ATOMIC_RELAXED))
+		;
+}
+
+EXPORT void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t f0, int64_t f1,
+			  int64_t f2, int64_t f3)
+{
+	if (__builtin_expect(self.gen != __atomic_load_n(&producer.gen, __ATOMIC_ACQUIRE), 0) &&
+	    !thread_attach())
+		return;
+	if (type >= RINGMON_MAX_TYPES || key >= self.max_keys) {
+		__atomic_fetch_add(&self.hdr->bad_calls, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	uint64_t ts = now_ns();
+	int shared = self.shared;
+	uint64_t pos;
+	struct rb_record *r = rb_slot_claim(self.shard, self.ring, self.mask, shared, &pos);
+	if (!r)
+		goto stats;
+	__atomic_store_n(&r->ts_ns, ts, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->tid, self.tid, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->type, (uint16_t)type, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->key, (uint16_t)key, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->dur_ns, dur_ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->field[0], f0, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->field[1], f1, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->field[2], f2, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->field[3], f3, __ATOMIC_RELAXED);
+	rb_slot_publish(r, pos);
+stats:
+	stat_add(&self.stats[type], dur_ns, shared);
+	if (key)
+		stat_add(&self.stats[RB_MAX_TYPES + key], dur_ns, shared);
+}
+
+EXPORT void ringmon_emit_str(int type, const char *key, uint64_t dur_ns, int64_t f0, int64_t f1,
+			     int64_t f2, int64_t f3)
+{
+	if (ringmon_enabled(type))
+		ringmon__emit((unsigned)type, (unsigned)ringmon_key(type, key), dur_ns, f0, f1, f2,
+			      f3);
+}

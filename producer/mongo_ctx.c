@@ -1,0 +1,83 @@
+/* mongo_ctx.c - what libmongoc gets as the APM context of an instrumented
+ * client or pool: a static arena of struct mongo_ctx, recycled, never freed, so
+ * that callbacks and context lookups never touch freed memory. Lookups are
+ * lock-free; taking and giving back a slot takes a mutex (not on the emit path). */
+#include <pthread.h>
+#include <string.h>
+
+#include "mongo_internal.h"
+
+#define ARENA 1024
+static struct mongo_ctx arena[ARENA];
+static unsigned arena_used; /* slots ever handed out (atomic, only grows) */
+static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
+static int next_pool_id;
+
+int mongo_ctx_is_ours(const void *p)
+{
+	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)&arena[0], hi = (uintptr_t)&arena[ARENA];
+	return a >= lo && a < hi && (a - lo) % sizeof(struct mongo_ctx) == 0;
+}
+
+struct mongo_ctx *mongo_ctx_find(const void *target)
+{
+	if (!target)
+		return NULL;
+	/* pairs with the release store of arena_used in mongo_ctx_new */
+	unsigned n = __atomic_load_n(&arena_used, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n; i++) {
+		struct mongo_ctx *c = &arena[i];
+		if (__atomic_load_n(&c->target, __ATOMIC_ACQUIRE) == target &&
+		    __atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) != MONGO_FREE)
+			return c;
+	}
+	return NULL;
+}
+
+struct mongo_ctx *mongo_ctx_new(void *target, int kind)
+{
+	struct mongo_ctx *c = NULL;
+	pthread_mutex_lock(&arena_lock);
+	for (unsigned i = 0; i < arena_used; i++) {
+		if (__atomic_load_n(&arena[i].kind, __ATOMIC_RELAXED) == MONGO_FREE) {
+			c = &arena[i];
+			break;
+		}
+	}
+	if (!c && arena_used < ARENA)
+		c = &arena[arena_used];
+	if (c) {
+		memset(&c->app, 0, sizeof(c->app));
+		c->magic = MONGO_CTX_MAGIC;
+		c->app_ctx = NULL;
+		c->app_set = 0;
+		c->in_use = 0;
+		c->popped = 0;
+		c->armed = 0;
+		c->pool_id = kind == MONGO_POOL ? ++next_pool_id : 0;
+		__atomic_store_n(&c->target, target, __ATOMIC_RELEASE);
+		/* pairs with the acquire loads in mongo_ctx_find */
+		__atomic_store_n(&c->kind, kind, __ATOMIC_RELEASE);
+		if (c == &arena[arena_used])
+			__atomic_store_n(&arena_used, arena_used + 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&arena_lock);
+	return c;
+}
+
+void mongo_ctx_release(struct mongo_ctx *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&arena_lock);
+	__atomic_store_n(&c->target, NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->kind, MONGO_FREE, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&arena_lock);
+}
+
+void *mongo_ctx_app_context(void *p)
+{
+	if (mongo_ctx_is_ours(p))
+		return ((struct mongo_ctx *)p)->app_ctx;
+	return p;
+}

@@ -1,0 +1,97 @@
+/* producer.h - libringmon's process-wide state, shared by its files. Not installed.
+ *
+ *   settings.c  environment variables (RINGMON_RECORDS, _SHARDS, _KEYS, _EVENTS, ...)
+ *   open.c      creating the segment (first registration or ringmon_open), closing it
+ *   registry.c  type and key registration, event sets
+ *   emit.c      the emit path: a shard per thread, records, counters
+ *   fork.c      fork (the child gets its own segment) and exit handling
+ */
+#ifndef RINGMON_PRODUCER_H
+#define RINGMON_PRODUCER_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <urcu/rculfhash.h>
+
+#include "../ringbuf/segment.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define DEFAULT_RECORDS 8192u
+#define DEFAULT_KEYS 256u
+
+/* A registered key, for the in-process string -> id lookup. Never freed. */
+struct key_node {
+	struct cds_lfht_node node;
+	uint32_t type;
+	uint32_t id;
+	char name[RB_KEY_LEN];
+};
+
+/* Process-wide state; changed only under producer.lock. Emitters read
+ * seg->base, gen and the shard pointers, all stable while gen is unchanged. */
+struct producer {
+	pthread_mutex_t lock;
+	int open;            /* seg is this process's live segment */
+	int off;             /* tried and failed, or disabled: stay off */
+	int told;            /* the one stderr line was written */
+	int forked;          /* we are a child; seg is the parent's (read-only) */
+	int hooks;           /* atexit/atfork/pthread key installed */
+	uint32_t gen;        /* bumped when seg changes: threads re-attach */
+	pid_t pid;           /* owner of seg */
+	struct rb_segment *seg; /* immutable once published; never freed */
+	struct retired *retired; /* earlier segments, still mapped for late emitters */
+	uint64_t records;    /* per-shard capacity asked for */
+	uint64_t mask_after_fork; /* the child's enabled set until it reopens */
+	struct cds_lfht *keys;
+	pthread_key_t thread_key;
+};
+extern struct producer producer;
+
+/* A segment replaced by close+open or fork stays mapped (a thread may still
+ * be writing into it) and listed here. */
+struct retired {
+	struct rb_segment *seg;
+	struct retired *prev;
+};
+
+/* The enabled set before open, after close, and when ringmon is off: empty. */
+extern const uint64_t producer_off_mask;
+
+static inline struct rb_header *producer_header(void)
+{
+	return rb_seg_header(producer.seg);
+}
+
+/* ---- settings.c ---- */
+/* The environment variable name as a positive integer, def if unset, empty or
+ * not a positive decimal number. */
+uint64_t producer_env_u64(const char *name, uint64_t def);
+/* 1 if the variable is set, non-empty and not "0". */
+int producer_env_flag(const char *name);
+/* The power of two >= v within [RB_MIN_RECORDS, RB_MAX_RECORDS]. */
+uint64_t producer_pow2_at_least(uint64_t v);
+/* Whether RINGMON_EVENTS enables a type of this name at registration. */
+int producer_initially_enabled(const char *name);
+
+/* ---- open.c (all called with producer.lock held) ---- */
+/* Writes "ringmon: monitoring is off for this process: WHY" to stderr, once. */
+void producer_say_once(const char *why);
+/* Creates a new segment (records per shard, 0 = as before or from the
+ * environment), carrying an earlier one's tables over. 0 or -errno. */
+int producer_open_locked(uint64_t records);
+/* Opens on first use unless ringmon is off. 0 or -errno. */
+int producer_ensure_open(void);
+
+/* ---- emit.c ---- */
+/* pthread key destructor: gives the exiting thread's shard back. */
+void producer_release_shard(void *arg);
+
+/* ---- fork.c ---- */
+void producer_at_exit(void);
+void producer_before_fork(void);
+void producer_after_fork_parent(void);
+void producer_after_fork_child(void);
+
+#endif

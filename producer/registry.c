@@ -1,0 +1,167 @@
+/* registry.c - type and key registration (names to small ids, in the segment's
+ * tables and an in-process lock-free hash for lookups), and event sets. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include <urcu-bp.h>
+
+#include "ringmon.h"
+#include "producer.h"
+
+static void copy_name(char *dst, const char *src, size_t cap)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	memset(dst + n, 0, cap - n);
+}
+
+/* A free key slot, or 0 when the table is full. Called with producer.lock held. */
+static uint32_t new_key(uint32_t type, const char *name, uint16_t flags)
+{
+	struct rb_header *h = producer_header();
+	if (h->nkeys >= producer.seg->g.max_keys)
+		return 0;
+	uint32_t id = h->nkeys;
+	struct rb_key *k = &rb_seg_keys(producer.seg)[id];
+	k->type = (uint16_t)type;
+	k->flags = flags;
+	copy_name(k->name, name, sizeof(k->name));
+	/* pairs with the acquire load of state in rb_view_key */
+	__atomic_store_n(&k->state, RB_SLOT_READY, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->nkeys, id + 1, __ATOMIC_RELEASE);
+	return id;
+}
+
+EXPORT int ringmon_type_register(const char *name, const char *const *field_names,
+				 unsigned nfields)
+{
+	if (!name || !*name)
+		return RINGMON_TYPE_NONE;
+	int id = RINGMON_TYPE_NONE;
+	pthread_mutex_lock(&producer.lock);
+	if (producer_ensure_open() != 0)
+		goto out;
+	struct rb_header *h = producer_header();
+	struct rb_type *types = rb_seg_types(producer.seg);
+	char cut[RB_NAME_LEN];
+	copy_name(cut, name, sizeof(cut));
+	for (uint32_t i = 0; i < h->ntypes; i++)
+		if (strcmp(types[i].name, cut) == 0) {
+			id = (int)i;
+			goto out;
+		}
+	if (h->ntypes >= RINGMON_MAX_TYPES)
+		goto out;
+	uint32_t t = h->ntypes;
+	struct rb_type *ty = &types[t];
+	memcpy(ty->name, cut, sizeof(cut));
+	if (nfields > RB_NFIELDS)
+		nfields = RB_NFIELDS;
+	ty->nfields = (uint16_t)nfields;
+	for (unsigned i = 0; i < nfields; i++)
+		copy_name(ty->field[i], field_names && field_names[i] ? field_names[i] : "",
+			  RB_FIELD_NAME_LEN);
+	ty->other_key = new_key(t, "other", RB_KEY_OTHER);
+	/* pairs with the acquire load of state in rb_view_type */
+	__atomic_store_n(&ty->state, RB_SLOT_READY, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->ntypes, t + 1, __ATOMIC_RELEASE);
+	if (producer_initially_enabled(cut))
+		__atomic_fetch_or(&rb_seg_control(producer.seg)->enabled, 1ull << t, __ATOMIC_RELAXED);
+	id = (int)t;
+out:
+	pthread_mutex_unlock(&producer.lock);
+	return id;
+}
+
+static unsigned long hash_key(uint32_t type, const char *s)
+{
+	uint64_t h = 1469598103934665603ull ^ type;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (unsigned long)h;
+}
+
+struct key_probe {
+	uint32_t type;
+	const char *name;
+};
+
+static int key_match(struct cds_lfht_node *node, const void *arg)
+{
+	const struct key_node *k = caa_container_of(node, struct key_node, node);
+	const struct key_probe *p = arg;
+	return k->type == p->type && strncmp(k->name, p->name, RB_KEY_LEN - 1) == 0;
+}
+
+static int lookup_key(uint32_t type, const char *name, unsigned long hash)
+{
+	struct key_probe probe = {type, name};
+	struct cds_lfht_iter it;
+	int id = -1;
+	urcu_bp_read_lock();
+	cds_lfht_lookup(producer.keys, hash, key_match, &probe, &it);
+	struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
+	if (n)
+		id = (int)caa_container_of(n, struct key_node, node)->id;
+	urcu_bp_read_unlock();
+	return id;
+}
+
+EXPORT int ringmon_key(int type, const char *key)
+{
+	if (!key || type < 0 || type >= RINGMON_MAX_TYPES || !producer.keys)
+		return 0;
+	char cut[RB_KEY_LEN];
+	copy_name(cut, key, sizeof(cut));
+	unsigned long hash = hash_key((uint32_t)type, cut);
+	int id = lookup_key((uint32_t)type, cut, hash);
+	if (id >= 0)
+		return id;
+	pthread_mutex_lock(&producer.lock);
+	id = 0;
+	if (producer_ensure_open() != 0 || (uint32_t)type >= producer_header()->ntypes)
+		goto out;
+	id = lookup_key((uint32_t)type, cut, hash);
+	if (id >= 0)
+		goto out;
+	struct key_node *n = calloc(1, sizeof(*n));
+	if (!n) {
+		id = (int)rb_seg_types(producer.seg)[type].other_key;
+		goto out;
+	}
+	uint32_t k = new_key((uint32_t)type, cut, 0);
+	if (!k) {
+		/* table full: count under the type's "other" key, never lose it */
+		k = rb_seg_types(producer.seg)[type].other_key;
+		__atomic_fetch_add(&producer_header()->dropped_keys, 1, __ATOMIC_RELAXED);
+	}
+	n->type = (uint32_t)type;
+	n->id = k;
+	memcpy(n->name, cut, sizeof(cut));
+	cds_lfht_node_init(&n->node);
+	urcu_bp_read_lock();
+	cds_lfht_add(producer.keys, hash, &n->node);
+	urcu_bp_read_unlock();
+	id = (int)k;
+out:
+	pthread_mutex_unlock(&producer.lock);
+	return id;
+}
+
+EXPORT void ringmon_set_events(uint64_t mask)
+{
+	pthread_mutex_lock(&producer.lock);
+	if (producer_ensure_open() == 0) {
+		struct rb_control *c = rb_seg_control(producer.seg);
+		__atomic_store_n(&c->enabled, mask & ~(1ull << RB_TYPE_NONE), __ATOMIC_RELAXED);
+		__atomic_fetch_add(&c->changes, 1, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&producer.lock);
+}
+
+EXPORT uint64_t ringmon_get_events(void)
+{
+	return __atomic_load_n(__atomic_load_n(&ringmon__enabled, __ATOMIC_ACQUIRE),
+			       __ATOMIC_RELAXED);
+}

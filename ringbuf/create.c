@@ -1,0 +1,225 @@
+/* create.c - the producer side: create, publish and finish a segment. */
+#define _GNU_SOURCE
+#include "segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errmsg.h"
+#include "hist.h"
+
+static void read_proc_file(const char *path, char *dst, size_t cap, int nul_to_space)
+{
+	memset(dst, 0, cap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, dst, cap - 1);
+	close(fd);
+	if (n <= 0) {
+		dst[0] = 0;
+		return;
+	}
+	dst[n] = 0;
+	while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == 0))
+		dst[--n] = 0;
+	for (ssize_t i = 0; i < n; i++)
+		if (nul_to_space && dst[i] == 0)
+			dst[i] = ' ';
+}
+
+/* The directory must be one where nobody else can replace or remove our file:
+ * owned by us or root, and writable by others only with the sticky bit (like
+ * /dev/shm, 1777). Returns an O_PATH descriptor of it, or a negative errno. */
+static int open_dir(const char *dir, char *errbuf, size_t errlen)
+{
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		int e = errno;
+		return rb_errf(errbuf, errlen, -e, "cannot use %s: %s (create it, or set RINGMON_DIR "
+			    "to a writable directory)", dir, strerror(e));
+	}
+	struct stat st;
+	int rc = 0;
+	if (fstat(dfd, &st) != 0)
+		rc = rb_errf(errbuf, errlen, -errno, "cannot stat %s: %s", dir, strerror(errno));
+	else if (st.st_uid != geteuid() && st.st_uid != 0)
+		rc = rb_errf(errbuf, errlen, -EPERM, "%s belongs to uid %u, who could replace the "
+			  "segment: not creating it there (set RINGMON_DIR to a directory of your "
+			  "own, or use /dev/shm)", dir, (unsigned)st.st_uid);
+	else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		rc = rb_errf(errbuf, errlen, -EPERM, "%s is writable by other users and has no sticky "
+			  "bit, so they could replace the segment: not creating it there (chmod "
+			  "go-w or +t it, or set RINGMON_DIR to a private directory)", dir);
+	if (rc) {
+		close(dfd);
+		return rc;
+	}
+	return dfd;
+}
+
+/* An existing file at our name: replace it only if it is our own regular file
+ * left by an earlier process that had our pid; else puts in `what` what it is. */
+static int remove_stale(int dfd, const char *name, int pid, char *what, size_t len)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		snprintf(what, len, "a symbolic link");
+	else if (S_ISDIR(st.st_mode))
+		snprintf(what, len, "a directory");
+	else if (!S_ISREG(st.st_mode))
+		snprintf(what, len, "not a regular file");
+	else if (st.st_uid != geteuid())
+		snprintf(what, len, "a file of another user (uid %u)", (unsigned)st.st_uid);
+	else
+		snprintf(what, len, "not a stale ringmon segment of this process");
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+		return -EEXIST;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	struct rb_header h;
+	int rc = -EEXIST;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) && h.magic == RB_MAGIC &&
+	    (int)h.pid == pid && h.start_time != rb_proc_start_time(pid))
+		rc = unlinkat(dfd, name, 0) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_records,
+		      uint32_t max_keys, char *errbuf, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	int rc = rb_geometry(nshards, shard_records, max_keys, &s->g);
+	if (rc)
+		return rb_errf(errbuf, errlen, rc,
+			    "invalid configuration (shards %u, records %llu, keys %u)", nshards,
+			    (unsigned long long)shard_records, max_keys);
+	s->pid = getpid();
+	rb_path(s->path, sizeof(s->path), s->pid);
+
+	char name[32], what[64] = "not a stale ringmon segment of this process";
+	snprintf(name, sizeof(name), "ringmon.%d", s->pid);
+	/* every step below works on this directory, whatever its path later names */
+	int dfd = open_dir(rb_dir(), errbuf, errlen);
+	if (dfd < 0)
+		return dfd;
+	int fd = -1;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		/* O_EXCL: never through a symlink, never into an existing file */
+		fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST || attempt > 0)
+			break;
+		if (remove_stale(dfd, name, s->pid, what, sizeof(what)) != 0) {
+			errno = EEXIST;
+			break;
+		}
+	}
+	if (fd < 0) {
+		rc = -errno;
+		close(dfd);
+		if (rc == -EEXIST)
+			return rb_errf(errbuf, errlen, rc,
+				    "%s already exists and is %s: not using it (remove it, or set "
+				    "RINGMON_DIR to a private directory)", s->path, what);
+		return rb_errf(errbuf, errlen, rc, "cannot create %s: %s (check that %s exists and is "
+				"writable, or set RINGMON_DIR)", s->path, strerror(-rc), rb_dir());
+	}
+	/* mode 0600 whatever the umask did */
+	if (fchmod(fd, 0600) != 0)
+		goto fail_errno;
+	rc = posix_fallocate(fd, 0, (off_t)s->g.segment_size);
+	if (rc) {
+		rc = -rc;
+		rb_errf(errbuf, errlen, rc, "cannot allocate %llu bytes for %s: %s (free space in %s, "
+		     "or lower RINGMON_RECORDS)", (unsigned long long)s->g.segment_size, s->path,
+		     strerror(-rc), rb_dir());
+		goto fail_unlink;
+	}
+	s->base = mmap(NULL, s->g.segment_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (s->base == MAP_FAILED) {
+		s->base = NULL;
+		goto fail_errno;
+	}
+	close(fd);
+	close(dfd);
+
+	struct rb_header *h = rb_seg_header(s);
+	struct timespec rt, mono;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	h->magic = RB_MAGIC;
+	h->header_size = sizeof(*h);
+	h->pid = (uint32_t)s->pid;
+	h->uid = geteuid();
+	h->start_time = rb_proc_start_time(s->pid);
+	h->created_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+	h->created_clock_ns = (uint64_t)mono.tv_sec * 1000000000ull + (uint64_t)mono.tv_nsec;
+	h->clock_id = CLOCK_MONOTONIC;
+	h->clock_mult = 1;
+	h->clock_shift = 0;
+	h->state = RB_STATE_RUNNING;
+	h->segment_size = s->g.segment_size;
+	h->record_size = RB_RECORD_SIZE;
+	h->nshards = nshards;
+	h->shard_records = shard_records;
+	h->max_types = RB_MAX_TYPES;
+	h->max_keys = max_keys;
+	h->hist_buckets = RB_HIST_BUCKETS;
+	h->hist_sub_bits = RB_HIST_SUB_BITS;
+	h->shard_size = s->g.shard_size;
+	for (int i = 0; i < RB_SEC_COUNT; i++) {
+		h->sec[i].offset = s->g.sec_off[i];
+		h->sec[i].size = s->g.sec_size[i];
+	}
+	h->nkeys = 1; /* id 0 = no key */
+	read_proc_file("/proc/self/comm", h->name, sizeof(h->name), 0);
+	read_proc_file("/proc/self/cmdline", h->cmdline, sizeof(h->cmdline), 1);
+	for (uint32_t i = 0; i < nshards; i++) {
+		struct rb_shard_head *sh = rb_seg_shard(s, i);
+		struct rb_stat *st = rb_shard_stats(s, sh);
+		for (uint64_t j = 0; j < RB_MAX_TYPES + (uint64_t)max_keys; j++)
+			st[j].min = UINT64_MAX;
+	}
+	return 0;
+
+fail_errno:
+	rc = -errno;
+	rb_errf(errbuf, errlen, rc, "cannot set up %s: %s", s->path, strerror(-rc));
+fail_unlink:
+	unlinkat(dfd, name, 0);
+	close(fd);
+	close(dfd);
+	return rc;
+}
+
+void rb_segment_publish(struct rb_segment *s)
+{
+	/* pairs with the acquire load of version in rb_attach_path */
+	__atomic_store_n(&rb_seg_header(s)->version, RB_VERSION, __ATOMIC_RELEASE);
+}
+
+void rb_segment_finish(struct rb_segment *s, int keep)
+{
+	if (!s->base)
+		return;
+	struct rb_header *h = rb_seg_header(s);
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	__atomic_store_n(&h->exit_realtime_ns,
+			 (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->state, RB_STATE_EXITED, __ATOMIC_RELEASE);
+	if (!keep)
+		unlink(s->path);
+}

@@ -1,0 +1,141 @@
+/* view.c - the reader's accessors of an attached segment: state, tables,
+ * shards, rings and counters, each bounded by the validated geometry. */
+#include "segment.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "hist.h"
+
+static const struct rb_header *hdr(const struct rb_view *v)
+{
+	return (const struct rb_header *)v->base;
+}
+
+uint32_t rb_view_state(const struct rb_view *v)
+{
+	return __atomic_load_n(&hdr(v)->state, __ATOMIC_ACQUIRE);
+}
+
+uint64_t rb_view_exit_realtime(const struct rb_view *v)
+{
+	return __atomic_load_n(&hdr(v)->exit_realtime_ns, __ATOMIC_RELAXED);
+}
+
+uint32_t rb_view_ntypes(const struct rb_view *v)
+{
+	uint32_t n = __atomic_load_n(&hdr(v)->ntypes, __ATOMIC_ACQUIRE);
+	return n > RB_MAX_TYPES ? RB_MAX_TYPES : n;
+}
+
+uint32_t rb_view_nkeys(const struct rb_view *v)
+{
+	uint32_t n = __atomic_load_n(&hdr(v)->nkeys, __ATOMIC_ACQUIRE);
+	return n > v->g.max_keys ? v->g.max_keys : n;
+}
+
+uint64_t rb_view_header_u64(const struct rb_view *v, size_t offset)
+{
+	if (offset % 8 || offset + 8 > sizeof(struct rb_header))
+		return 0;
+	return __atomic_load_n((const uint64_t *)(v->base + offset), __ATOMIC_RELAXED);
+}
+
+const struct rb_control *rb_view_control(const struct rb_view *v)
+{
+	return (const struct rb_control *)(v->base + v->g.sec_off[RB_SEC_CONTROL]);
+}
+
+const struct rb_shard_head *rb_view_shard(const struct rb_view *v, uint32_t i)
+{
+	if (i >= v->g.nshards)
+		return NULL;
+	return (const struct rb_shard_head *)(v->base + v->g.sec_off[RB_SEC_SHARDS] +
+					      i * v->g.shard_size);
+}
+
+const struct rb_record *rb_view_ring(const struct rb_view *v, uint32_t shard)
+{
+	const struct rb_shard_head *h = rb_view_shard(v, shard);
+	return h ? (const struct rb_record *)(h + 1) : NULL;
+}
+
+const struct rb_stat *rb_view_stat(const struct rb_view *v, uint32_t shard, int is_key,
+				   uint32_t id)
+{
+	const struct rb_shard_head *h = rb_view_shard(v, shard);
+	if (!h || id >= (is_key ? v->g.max_keys : RB_MAX_TYPES))
+		return NULL;
+	const struct rb_stat *st = (const struct rb_stat *)((const uint8_t *)h + v->g.stats_off);
+	return st + (is_key ? RB_MAX_TYPES + id : id);
+}
+
+int rb_view_type(const struct rb_view *v, uint32_t id, struct rb_type_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (id >= RB_MAX_TYPES)
+		return -EINVAL;
+	const struct rb_type *t =
+		(const struct rb_type *)(v->base + v->g.sec_off[RB_SEC_TYPES]) + id;
+	/* pairs with the release store of state in the producer's type registration */
+	if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != RB_SLOT_READY)
+		return -ENOENT;
+	rb_copy_str(out->name, t->name, sizeof(out->name));
+	uint16_t nf = __atomic_load_n(&t->nfields, __ATOMIC_RELAXED);
+	out->nfields = nf > RB_NFIELDS ? RB_NFIELDS : nf;
+	for (uint32_t i = 0; i < out->nfields; i++)
+		rb_copy_str(out->field[i], t->field[i], sizeof(out->field[i]));
+	uint32_t ok = __atomic_load_n(&t->other_key, __ATOMIC_RELAXED);
+	out->other_key = ok < v->g.max_keys ? ok : 0;
+	return 0;
+}
+
+int rb_view_key(const struct rb_view *v, uint32_t id, struct rb_key_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (id == 0 || id >= v->g.max_keys)
+		return -EINVAL;
+	const struct rb_key *k = (const struct rb_key *)(v->base + v->g.sec_off[RB_SEC_KEYS]) + id;
+	/* pairs with the release store of state in the producer's key registration */
+	if (__atomic_load_n(&k->state, __ATOMIC_ACQUIRE) != RB_SLOT_READY)
+		return -ENOENT;
+	rb_copy_str(out->name, k->name, sizeof(out->name));
+	uint16_t type = __atomic_load_n(&k->type, __ATOMIC_RELAXED);
+	if (type >= RB_MAX_TYPES)
+		return -EINVAL;
+	out->type = type;
+	out->other = (__atomic_load_n(&k->flags, __ATOMIC_RELAXED) & RB_KEY_OTHER) != 0;
+	return 0;
+}
+
+void rb_view_summary(const struct rb_view *v, int is_key, uint32_t id, struct rb_summary *out)
+{
+	rb_summary_clear(out);
+	for (uint32_t s = 0; s < v->g.nshards; s++) {
+		const struct rb_stat *st = rb_view_stat(v, s, is_key, id);
+		if (!st)
+			return;
+		uint64_t timed = __atomic_load_n(&st->timed, __ATOMIC_RELAXED);
+		out->count += __atomic_load_n(&st->count, __ATOMIC_RELAXED);
+		out->timed += timed;
+		out->sum += __atomic_load_n(&st->sum, __ATOMIC_RELAXED);
+		uint64_t mn = __atomic_load_n(&st->min, __ATOMIC_RELAXED);
+		uint64_t mx = __atomic_load_n(&st->max, __ATOMIC_RELAXED);
+		if (timed && mn < out->min)
+			out->min = mn;
+		if (timed && mx > out->max)
+			out->max = mx;
+		for (uint32_t i = 0; i < RB_HIST_BUCKETS; i++)
+			out->bucket[i] += __atomic_load_n(&st->bucket[i], __ATOMIC_RELAXED);
+	}
+	if (!out->timed)
+		out->min = out->max = 0;
+}
+
+uint64_t rb_view_written(const struct rb_view *v)
+{
+	uint64_t n = 0;
+	for (uint32_t s = 0; s < v->g.nshards; s++)
+		n += __atomic_load_n(&rb_view_shard(v, s)->head, __ATOMIC_ACQUIRE);
+	return n;
+}
