@@ -15,7 +15,7 @@ export MONGOC_DISABLE_SHM=1
 # TSan builds: suppress reports inside uninstrumented Debian libraries
 [[ $BUILD == *tsan* ]] && export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp ${TSAN_OPTIONS:-}"
 jobs_max=${TEST_JOBS:-2}
-limit=300 # seconds per test
+limit=600 # seconds per test (a busy machine makes a 20 s test take minutes)
 logs=$(mktemp -d /tmp/ringmon-tests.XXXXXX)
 trap 'rm -rf "$logs"' EXIT
 
