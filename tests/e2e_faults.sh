@@ -166,12 +166,15 @@ else
 	if mnt 8m; then
 		fill=$MNT
 		RINGMON_DIR=$fill RINGMON_KEEP=1 RINGMON_EVENTS=none RINGMON_RECORDS=4096 RINGMON_SHARDS=3 RINGMON_KEYS=8 \
-			$LG --synthetic --threads 2 --rate 100000 --seconds 3 >"$out" 2>"$out.err" & fp=$!; pids+=("$fp")
+			$LG --synthetic --threads 2 --rate 100000 --seconds 300 >"$out" 2>"$out.err" & fp=$!; pids+=("$fp")
 		RINGMON_DIR=$fill wait_seg $fp
 		dd if=/dev/zero of="$fill/filler" bs=64k >/dev/null 2>&1
 		check "the directory is full" [ "$(df -k --output=avail "$fill" | tail -1)" -lt 64 ]
 		RINGMON_DIR=$fill $RM events $fp --enable all >/dev/null
-		need 30 "the producer on the full directory ends" gone $fp
+		# more than its rings hold (3 x 4096), then it ends as asked (SIGTERM)
+		RINGMON_DIR=$fill need 60 "the producer on the full directory records 12289 events" counted $fp synthetic.op 12288
+		kill -TERM $fp
+		need 30 "the producer on the full directory ends on SIGTERM" gone $fp
 		wait $fp; rc=$?
 		check "filled while producing: no SIGBUS, exit 0 (status $rc)" [ $rc -eq 0 ]
 		read -r tot written <<<"$(RINGMON_DIR=$fill stats_json $fp "d['types']['synthetic.op']['count'] + d['types']['synthetic.tick']['count'], d['written']")"
