@@ -30,9 +30,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-wait_seg() { need 20 "the segment of $1 is readable" seg_ready "$1"; }
+wait_seg() { need 60 "the segment of $1 is readable" seg_ready "$1"; }
 # wait_records PID: PID has written both synthetic types (op and tick)
-wait_records() { need 20 "$1 counts synthetic.op and synthetic.tick" both_counted "$1"; }
+wait_records() { need 60 "$1 counts synthetic.op and synthetic.tick" both_counted "$1"; }
 both_counted() { counted "$1" synthetic.op && counted "$1" synthetic.tick; }
 py() { /usr/bin/python3 -c "$@"; }
 # stats_json PID EXPR: EXPR over d = `ringmon stats PID --json`

@@ -63,11 +63,12 @@ gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/
 stopped() { local p; for p; do [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" = T ] || return 1; done; }
 # seg_ready PID: `ringmon stats PID` reads its segment (RM: the ringmon binary)
 seg_ready() { "${RM:-${BUILD:-build}/ringmon}" stats "$1" >/dev/null 2>&1; }
-# counted PID TYPE [N]: PID's segment counts more than N (default 0) events of TYPE
+# counted PID TYPE [N]: PID's segment counts more than N (default 0) events of
+# TYPE (from the text of `ringmon stats`: awk, not a python3 start per poll,
+# which takes seconds on a busy machine)
 counted() {
 	local c
-	c=$("${RM:-${BUILD:-build}/ringmon}" stats "$1" --json 2>/dev/null |
-		/usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['types']['$2']['count'])" 2>/dev/null)
+	c=$("${RM:-${BUILD:-build}/ringmon}" stats "$1" 2>/dev/null | awk -v t="$2" '$1 == t { print $2; exit }')
 	[ -n "$c" ] && [ "$c" -gt "${3:-0}" ]
 }
 # free_ports N: prints a base port with N consecutive ports free on 127.0.0.1,
