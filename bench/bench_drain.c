@@ -11,7 +11,7 @@
 
 #include "bench_util.h"
 #include "model.h"
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 
 #define ROUNDS 5
 #define ROUND_NS 400000000ull

@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "bench_util.h"
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 
 #define N 4000000
 #define N_OFF 40000000 /* a disabled emit is ~100 times cheaper */

@@ -31,8 +31,8 @@
 #include <mongoc/mongoc.h>
 
 #include "bench_util.h"
-#include "ringmon.h"
-#include "ringmon_mongoc.h"
+#include <ringmon/ringmon.h>
+#include <ringmon/ringmon_mongoc.h>
 #include "mongo_internal.h"
 
 #define OP_REPLY 1

@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 /* this program defines the tracepoints; the probes are in libtp_peers.so */
 #define LTTNG_UST_TRACEPOINT_DEFINE
 #define LTTNG_UST_TRACEPOINT_PROBE_DYNAMIC_LINKAGE

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 
 /* CLOCK_MONOTONIC in ns: the clock ringmon's records carry. */
 static inline uint64_t bu_now_ns(void)

@@ -11,7 +11,7 @@
  *    [min, max], in the same histogram bucket as the exact quantile of the
  *    values written, non-decreasing in q, and max at q = 1; the mean finite;
  *  - rb_summary_sub of two snapshots gives the events in between;
- *  - vm_refresh samples and vm_rate: the events between two refreshes over
+ *  - vm_set_refresh samples and vm_set_type_rate: the events between two refreshes over
  *    the time between them, never negative;
  *  - `ringmon stats PID --json` reports every registered type and listed key
  *    with the summed count and the percentiles above; the text report has
@@ -201,7 +201,7 @@ static void check_quantiles(const struct want *w, const struct rb_summary *s, do
 	}
 }
 
-static struct vm_proc procs[4];
+static struct vm_set *sets[4]; /* one followed process each: the model as readers use it */
 
 /* rb_view_summary against what was written, then the quantiles */
 static void check_summary(const struct rb_view *v, int is_key, uint32_t id, double qx)
@@ -316,22 +316,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t cfg = fz_u8(&in);
 	uint32_t nshards = 1 + (cfg & 3);
 	z = segment(nshards);
-	struct vm_proc *p = &procs[nshards - 1];
+	struct vm_set **set = &sets[nshards - 1];
 	char err[RB_ERR_MAX + 64];
-	if (!p->attached)
-		FZ_CHECK(vm_attach(p, z->pid, err, sizeof(err)) == 0, "vm_attach: %s", err);
+	if (!*set) {
+		FZ_CHECK((*set = vm_set_new()) != NULL, "vm_set_new");
+		FZ_CHECK(vm_set_attach(*set, z->pid, err, sizeof(err)) == 0, "vm_set_attach: %s", err);
+	}
+	struct vm_proc *p = &(*set)->src[0]->p;
 	fz_reset(z);
 	memset(want, 0, sizeof(want));
 	double qx = (fz_u16(&in) + 1) / 65536.0;
 	size_t split = fz_u8(&in); /* blocks before the first refresh */
 
 	/* a first sample, then more events, then a second sample */
-	p->nhist = 0;
+	(*set)->nhist = 0;
 	uint64_t t0 = 1000000000ull;
 	size_t blocks = 0;
 	for (; in.n && blocks < split; blocks++)
 		write_block(&in, nshards);
-	vm_refresh(p, t0);
+	vm_set_refresh(*set, t0);
 	uint64_t c0[NTYPES];
 	struct rb_summary *s0 = &snap;
 	*s0 = p->types[0].sum;
@@ -341,7 +344,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (; in.n && blocks < 256; blocks++)
 		write_block(&in, nshards);
 	uint64_t dt = 1 + (uint64_t)(cfg >> 3) * 123456789;
-	vm_refresh(p, t0 + dt);
+	vm_set_refresh(*set, t0 + dt);
 
 	for (uint32_t id = 0; id < RB_MAX_TYPES; id++)
 		if (id < NTYPES + 2 || want[id].touched)
@@ -352,7 +355,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (uint32_t t = 0; t < NTYPES; t++) {
 		FZ_CHECK(memcmp(&p->types[t].sum, &want[t].sum, sizeof(struct rb_summary)) == 0,
 			 "vm_refresh's summary of type %u", t);
-		double r = vm_rate(p, (int)t, 1e9);
+		int ti = (*set)->src[0]->type_map[t];
+		FZ_CHECK(ti >= 0, "type %u has no place in the set", t);
+		double r = vm_set_type_rate(*set, ti, (double)dt / 1e9);
 		FZ_CHECK(isfinite(r) && r >= 0, "rate %g", r);
 		if (p->types[t].sum.count >= c0[t]) {
 			double want_r = (double)(p->types[t].sum.count - c0[t]) * 1e9 / (double)dt;
@@ -360,7 +365,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 want_r);
 		}
 	}
-	FZ_CHECK(vm_rate(p, -1, 1) == 0, "records rate with no records written");
+	FZ_CHECK(vm_set_type_rate(*set, -1, (double)dt / 1e9) == 0, "records rate with no records written");
 	if (!want[0].raw && !raw0) {
 		/* the events between the two samples, as `top` computes them */
 		struct rb_summary d = p->types[0].sum;

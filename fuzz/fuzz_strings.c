@@ -141,8 +141,7 @@ static void check_model(void)
 	/* forget what the last input registered, keep the attachment */
 	memset(p.types, 0, sizeof(p.types));
 	memset(p.keys, 0, p.v.g.max_keys * sizeof(*p.keys));
-	p.nhist = 0;
-	vm_refresh(&p, 1);
+	vm_refresh(&p);
 	uint32_t nt = rb_seg_header(&z->s)->ntypes;
 	FZ_CHECK(p.ntypes == (nt < RB_MAX_TYPES ? nt : RB_MAX_TYPES), "ntypes %u of %u", p.ntypes, nt);
 	for (uint32_t i = 0; i < RB_MAX_TYPES; i++) {

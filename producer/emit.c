@@ -5,7 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "producer.h"
 #include "../ringbuf/hist.h"
 #include "../ringbuf/ring.h"

@@ -6,13 +6,14 @@
 
 #include <urcu-bp.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "producer.h"
 
 void producer_at_exit(void)
 {
 	pthread_mutex_lock(&producer.lock);
 	if (producer.open && producer.pid == getpid()) {
+		producer_events_report();
 		__atomic_store_n(&ringmon__enabled, &producer_off_mask, __ATOMIC_RELEASE);
 		rb_segment_finish(producer.seg, producer_env_flag("RINGMON_KEEP"));
 		__atomic_store_n(&producer.open, 0, __ATOMIC_RELEASE);

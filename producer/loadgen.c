@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "loadgen.h"
 
 static volatile sig_atomic_t stop;

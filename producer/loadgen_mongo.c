@@ -20,8 +20,8 @@
 #include <mongoc/mongoc.h>
 
 #include "loadgen.h"
-#include "ringmon.h"
-#include "ringmon_mongoc.h"
+#include <ringmon/ringmon.h>
+#include <ringmon/ringmon_mongoc.h>
 
 static volatile sig_atomic_t stop;
 

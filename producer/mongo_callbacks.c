@@ -1,13 +1,50 @@
 /* mongo_callbacks.c - ringmon's APM callbacks object (all 12, each chaining the
  * application's), the check of libmongoc's callback layout, and arming a client
  * or pool with them; what the adapter's errors mean. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "ringmon.h"
-#include "ringmon_mongoc.h"
+#include <ringmon/ringmon.h>
+#include <ringmon/ringmon_mongoc.h>
 #include "mongo_internal.h"
+
+/* ---- the application's callbacks get their own context, or an error ----
+ *
+ * libmongoc hands a callback the context its callbacks were set with: ours.
+ * The application gets its own back only if the mongoc_apm_*_get_context it
+ * calls is ringmon's (mongo_getters.c), which depends on its link order: with
+ * libmongoc before libringmon-mongoc, the program binds libmongoc's. The
+ * dynamic linker resolves the program's calls in the order dlsym(RTLD_DEFAULT)
+ * searches, so that lookup tells which one it calls. */
+int mongo_app_getters_check(const mongoc_apm_callbacks_t *app_cbs)
+{
+	static int told;
+	if (!app_cbs)
+		return 0;
+	struct mongo_app_cbs app;
+	mongo_app_cbs_copy(&app, app_cbs);
+	for (int i = 0; i < CB_COUNT; i++) {
+		if (!app.fn[i])
+			continue;
+		void *getter = dlsym(RTLD_DEFAULT, mongo_getter_name[i]);
+		if (getter && getter != (void *)mongo_real.get_context[i])
+			continue;
+		if (!__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED)) {
+			char line[512];
+			int n = snprintf(line, sizeof(line), "ringmon: not instrumenting: %s\n",
+					 ringmon_mongoc_strerror(-ELIBBAD));
+			if (n > 0)
+				(void)!write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		}
+		return -ELIBBAD;
+	}
+	return 0;
+}
 
 /* ---- callbacks object, layout check ---- */
 
@@ -104,6 +141,11 @@ EXPORT const char *ringmon_mongoc_strerror(int err)
 		return "out of memory";
 	case -ENOTSUP:
 		return "this libmongoc's APM callback layout is unknown to ringmon";
+	case -ELIBBAD:
+		return "your APM callbacks would get ringmon's context, not yours: this program "
+		       "calls libmongoc's mongoc_apm_*_get_context, not ringmon's (libmongoc comes "
+		       "before libringmon-mongoc on its link line): link -lringmon-mongoc before "
+		       "-lmongoc-1.0, as `pkg-config --libs ringmon-mongoc` does";
 	case -ENOSYS:
 		return "libmongoc's functions could not be found (is libmongoc loaded?)";
 	default:

@@ -2,7 +2,7 @@
  * releasing ringmon's record of it. Pools: mongo_pool.c. */
 #include <errno.h>
 
-#include "ringmon_mongoc.h"
+#include <ringmon/ringmon_mongoc.h>
 #include "mongo_internal.h"
 
 EXPORT int ringmon_mongoc_client(mongoc_client_t *client, const mongoc_apm_callbacks_t *app_cbs,
@@ -14,6 +14,8 @@ EXPORT int ringmon_mongoc_client(mongoc_client_t *client, const mongoc_apm_callb
 	if (err)
 		return err;
 	struct mongo_ctx *c = mongo_ctx_find(client);
+	if ((err = mongo_app_getters_check(app_cbs)) != 0)
+		return err;
 	int fresh = 0;
 	if (!c) {
 		c = mongo_ctx_new(client, MONGO_CLIENT);
@@ -42,4 +44,18 @@ EXPORT void ringmon_mongoc_client_destroy(mongoc_client_t *client)
 	/* after the destroy: its topology_closed event still needed the ctx */
 	if (c && c->kind == MONGO_CLIENT)
 		mongo_ctx_release(c);
+}
+
+EXPORT bool ringmon_mongoc__client_set_apm(mongoc_client_t *client,
+					   mongoc_apm_callbacks_t *callbacks, void *context)
+{
+	if (mongo_real_init() != 0)
+		return false;
+	struct mongo_ctx *c = mongo_ctx_find(client);
+	/* ours: keep ringmon's callbacks, chain the application's (libmongoc
+	 * returns true here: a single-threaded client) */
+	if (c && c->kind == MONGO_CLIENT)
+		return ringmon_mongoc_client(client, callbacks, context) == 0;
+	/* a pooled client, or one we could not instrument: libmongoc decides */
+	return mongo_real.client_set_apm(client, callbacks, context);
 }

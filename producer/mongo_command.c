@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "mongo_internal.h"
 
 /* Commands in flight on this thread, by request id: what the succeeded and

@@ -3,6 +3,7 @@
  * that callbacks and context lookups never touch freed memory. Lookups are
  * lock-free; taking and giving back a slot takes a mutex (not on the emit path). */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mongo_internal.h"
@@ -27,8 +28,10 @@ struct mongo_ctx *mongo_ctx_find(const void *target)
 	unsigned n = __atomic_load_n(&arena_used, __ATOMIC_ACQUIRE);
 	for (unsigned i = 0; i < n; i++) {
 		struct mongo_ctx *c = &arena[i];
-		if (__atomic_load_n(&c->target, __ATOMIC_ACQUIRE) == target &&
-		    __atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) != MONGO_FREE)
+		if (__atomic_load_n(&c->target, __ATOMIC_ACQUIRE) != target)
+			continue;
+		int kind = __atomic_load_n(&c->kind, __ATOMIC_ACQUIRE);
+		if (kind != MONGO_FREE && kind != MONGO_POOL_LATE)
 			return c;
 	}
 	return NULL;
@@ -54,6 +57,12 @@ struct mongo_ctx *mongo_ctx_new(void *target, int kind)
 		c->in_use = 0;
 		c->popped = 0;
 		c->armed = 0;
+		c->clients_full = 0;
+		c->late = NULL;
+		if (kind == MONGO_POOL && !c->clients) /* kept when the slot is reused */
+			c->clients = calloc(MONGO_POOL_CLIENTS, sizeof(void *));
+		else if (c->clients)
+			memset(c->clients, 0, MONGO_POOL_CLIENTS * sizeof(void *));
 		c->pool_id = kind == MONGO_POOL ? ++next_pool_id : 0;
 		__atomic_store_n(&c->target, target, __ATOMIC_RELEASE);
 		/* pairs with the acquire loads in mongo_ctx_find */
@@ -80,4 +89,11 @@ void *mongo_ctx_app_context(void *p)
 	if (mongo_ctx_is_ours(p))
 		return ((struct mongo_ctx *)p)->app_ctx;
 	return p;
+}
+
+EXPORT void *ringmon_mongoc__get_context(int event, const void *e)
+{
+	if (event < 0 || event >= CB_COUNT || mongo_real_init() != 0)
+		return NULL;
+	return mongo_ctx_app_context(mongo_real.get_context[event](e));
 }

@@ -31,6 +31,9 @@ struct mongo_real {
 	void (*client_destroy)(mongoc_client_t *);
 	void (*pool_destroy)(mongoc_client_pool_t *);
 	void *(*get_context[12])(const void *event);
+	/* libmongoc 1.x's internal setter of one client's callbacks, exported by
+	 * 1.23; optional (NULL: a pool's late set cannot be followed exactly) */
+	bool (*client_set_apm_private)(mongoc_client_t *, mongoc_apm_callbacks_t *, void *);
 };
 extern struct mongo_real mongo_real;
 /* Fills mongo_real once (thread-safe). Returns 0 or -ENOSYS when libmongoc's
@@ -39,6 +42,8 @@ int mongo_real_init(void);
 /* Looks a libmongoc symbol up past any interposer (RTLD_NEXT, then
  * libmongoc's own handle). NULL if absent. */
 void *mongo_real_sym(const char *name);
+/* "mongoc_apm_command_started_get_context", ... by CB_* index. */
+extern const char *const mongo_getter_name[];
 
 /* The 12 APM events, listed once, in libmongoc 1.x's private order of
  * struct _mongoc_apm_callbacks_t (checked at start by mongo_apm_setup):
@@ -73,7 +78,14 @@ struct mongo_app_cbs {
 	void (*fn[CB_COUNT])(const void *event);
 };
 
-enum mongo_kind { MONGO_FREE = 0, MONGO_CLIENT = 1, MONGO_POOL = 2 };
+/* MONGO_POOL_LATE: the context of a pool's clients made after the
+ * application set the pool's callbacks late (after the first pop). */
+enum mongo_kind { MONGO_FREE = 0, MONGO_CLIENT = 1, MONGO_POOL = 2, MONGO_POOL_LATE = 3 };
+
+/* A pool's clients seen so far (popped through ringmon), to tell a client made
+ * before the application's late set of the pool's callbacks from one made
+ * after. Open addressing, insert-only, lock-free. */
+#define MONGO_POOL_CLIENTS 512
 
 /* What libmongoc gets as the APM context of an instrumented client or pool.
  * Lives in a static arena and is recycled, never freed, so that callbacks
@@ -89,12 +101,16 @@ struct mongo_ctx {
 	int in_use;         /* pool: clients popped and not pushed back (atomic) */
 	int popped;         /* pool: popped at least once (atomic) */
 	int armed;          /* pool: our callbacks are set (else only tracked) */
+	void **clients;     /* pool: MONGO_POOL_CLIENTS slots (atomic), or NULL */
+	int clients_full;   /* pool: a client found no slot (atomic) */
+	struct mongo_ctx *late; /* pool: ctx of clients made after a late set (atomic) */
 };
 #define MONGO_CTX_MAGIC 0x6d6f6e67u /* "mong" */
 
 /* ---- mongo_ctx.c: contexts ---- */
 
-/* Finds a live ctx of target (client or pool), NULL if none. Lock-free. */
+/* Finds a live ctx of target (client or pool; never a MONGO_POOL_LATE), NULL
+ * if none. Lock-free. */
 struct mongo_ctx *mongo_ctx_find(const void *target);
 /* Takes a free slot for target; NULL when the arena is full. */
 struct mongo_ctx *mongo_ctx_new(void *target, int kind);
@@ -159,11 +175,38 @@ static inline const char *mongo_host_of(const mongoc_host_list_t *h)
 
 /* ---- mongo_pool.c ---- */
 
+/* After a successful pop of client from c's pool: remembers the client, and
+ * gives one made after a late set of the application's callbacks the
+ * application's callbacks, as libmongoc would have. */
+void mongo_pool_note_client(struct mongo_ctx *c, mongoc_client_t *client);
+
 /* pool.checkout / pool.checkin records; in_use already updated.
  * outcome: 0 ok, 1 timed out (pop returned NULL), 2 empty (try_pop). */
 void mongo_pool_checkout(struct mongo_ctx *c, uint64_t wait_ns, int outcome, int blocking);
 void mongo_pool_checkin(struct mongo_ctx *c);
 /* The ctx of pool, made (tracking only, not armed) if it has none. */
 struct mongo_ctx *mongo_pool_ctx(mongoc_client_pool_t *pool);
+
+/* ---- exported for libringmon-preload.so only (not a stable API) ---- */
+
+/* The application's context of APM event e of kind event (CB_*): what the
+ * interposed getters return. */
+void *ringmon_mongoc__get_context(int event, const void *e);
+/* mongo_real_sym, for the preload. */
+void *ringmon_mongoc__real_sym(const char *name);
+/* What mongoc_client_set_apm_callbacks and mongoc_client_pool_set_apm_callbacks
+ * return and do under the preload: exactly what libmongoc would without
+ * ringmon, ringmon's own callbacks kept. */
+bool ringmon_mongoc__client_set_apm(mongoc_client_t *client, mongoc_apm_callbacks_t *callbacks,
+				    void *context);
+bool ringmon_mongoc__pool_set_apm(mongoc_client_pool_t *pool, mongoc_apm_callbacks_t *callbacks,
+				  void *context);
+
+/* ---- mongo_callbacks.c ---- */
+
+/* 0 if the application's callbacks in app_cbs (NULL: none) will get their own
+ * context from mongoc_apm_*_get_context, i.e. the getters the process
+ * resolves are ringmon's; else -ELIBBAD, said once on stderr. */
+int mongo_app_getters_check(const mongoc_apm_callbacks_t *app_cbs);
 
 #endif

@@ -6,7 +6,10 @@
  * APM setters (the application's callbacks are chained behind ringmon's and
  * see exactly the events and return values they saw before) and the destroys
  * (ringmon's record of the object is released). The mongoc_apm_*_get_context
- * getters are interposed by mongo_getters.c, linked in here too.
+ * getters are interposed by mongo_getters.c, linked in here too: a preloaded
+ * library comes before every library of the program, libmongoc included, but
+ * libringmon-mongoc.so (which it links, dynamically, as it links libringmon.so:
+ * one producer per process) may come after libmongoc.
  *
  * The program must behave as without us: nothing is printed here (libringmon
  * prints its one line if it cannot start), every call returns what libmongoc
@@ -17,8 +20,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 
-#include "ringmon.h"
-#include "ringmon_mongoc.h"
+#include <ringmon/ringmon.h>
+#include <ringmon/ringmon_mongoc.h>
 #include "mongo_internal.h"
 
 static __thread int depth;
@@ -28,7 +31,7 @@ static __thread int depth;
 	static ret (*real)(__VA_ARGS__);                                           \
 	ret (*r_)(__VA_ARGS__) = __atomic_load_n(&real, __ATOMIC_ACQUIRE);         \
 	if (!r_) {                                                                 \
-		*(void **)&r_ = mongo_real_sym(#name);                             \
+		*(void **)&r_ = ringmon_mongoc__real_sym(#name);                             \
 		__atomic_store_n(&real, r_, __ATOMIC_RELEASE);                     \
 	}
 
@@ -108,35 +111,13 @@ EXPORT mongoc_client_pool_t *mongoc_client_pool_new_with_error(const mongoc_uri_
 EXPORT bool mongoc_client_set_apm_callbacks(mongoc_client_t *client,
 					    mongoc_apm_callbacks_t *callbacks, void *context)
 {
-	if (mongo_real_init() != 0)
-		return false;
-	struct mongo_ctx *c = mongo_ctx_find(client);
-	/* ours: keep ringmon's callbacks, chain the application's (libmongoc
-	 * returns true here: a single-threaded client) */
-	if (c && c->kind == MONGO_CLIENT)
-		return ringmon_mongoc_client(client, callbacks, context) == 0;
-	/* a pooled client, or one we could not instrument: libmongoc decides */
-	return mongo_real.client_set_apm(client, callbacks, context);
+	return ringmon_mongoc__client_set_apm(client, callbacks, context);
 }
 
 EXPORT bool mongoc_client_pool_set_apm_callbacks(mongoc_client_pool_t *pool,
 						 mongoc_apm_callbacks_t *callbacks, void *context)
 {
-	if (mongo_real_init() != 0)
-		return false;
-	struct mongo_ctx *c = mongo_ctx_find(pool);
-	if (c && c->kind == MONGO_POOL && c->armed && !c->app_set &&
-	    !__atomic_load_n(&c->popped, __ATOMIC_ACQUIRE)) {
-		/* the application's first (and only allowed) call: what libmongoc
-		 * would have accepted. No event fires before the first pop. */
-		mongo_app_cbs_copy(&c->app, callbacks);
-		c->app_ctx = context;
-		c->app_set = 1;
-		return true;
-	}
-	/* a second call, or after the first pop: libmongoc answers (and logs)
-	 * as it would have */
-	return mongo_real.pool_set_apm(pool, callbacks, context);
+	return ringmon_mongoc__pool_set_apm(pool, callbacks, context);
 }
 
 EXPORT mongoc_client_t *mongoc_client_pool_pop(mongoc_client_pool_t *pool)

@@ -23,11 +23,16 @@ void *mongo_real_sym(const char *name)
 	return p;
 }
 
+EXPORT void *ringmon_mongoc__real_sym(const char *name)
+{
+	return mongo_real_sym(name);
+}
+
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
 static int real_err;
 
 #define GETTER_NAME(id, name) [id] = "mongoc_apm_" #name "_get_context",
-static const char *const ctx_getter[CB_COUNT] = {MONGO_APM_EVENTS(GETTER_NAME)};
+const char *const mongo_getter_name[CB_COUNT] = {MONGO_APM_EVENTS(GETTER_NAME)};
 #undef GETTER_NAME
 
 static void real_init_once(void)
@@ -47,8 +52,9 @@ static void real_init_once(void)
 	LOAD(client_destroy, "mongoc_client_destroy");
 	LOAD(pool_destroy, "mongoc_client_pool_destroy");
 	for (int i = 0; i < CB_COUNT; i++)
-		LOAD(get_context[i], ctx_getter[i]);
+		LOAD(get_context[i], mongo_getter_name[i]);
 #undef LOAD
+	*(void **)&r.client_set_apm_private = mongo_real_sym("_mongoc_client_set_apm_callbacks_private");
 	mongo_real = r;
 	return;
 fail:

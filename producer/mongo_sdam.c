@@ -3,7 +3,7 @@
  * events, on libmongoc's monitor threads with a pool; may allocate. */
 #include <string.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "mongo_internal.h"
 
 static int64_t topo_id(const bson_oid_t *oid)

@@ -4,7 +4,7 @@
  * keep both in step. */
 #include <string.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "mongo_internal.h"
 
 struct mongo_types mongo_type;

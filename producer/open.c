@@ -10,7 +10,7 @@
 #include <urcu-bp.h>
 #include <urcu/rculfhash.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "producer.h"
 
 struct producer producer = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -59,17 +59,15 @@ int producer_open_locked(uint64_t records)
 		return rc;
 	}
 	if (!records)
-		records = producer.records ? producer.records : producer_env_u64("RINGMON_RECORDS", DEFAULT_RECORDS);
+		records = producer.records ? producer.records
+					   : producer_env_u64("RINGMON_RECORDS", DEFAULT_RECORDS,
+							      RB_MIN_RECORDS, RB_MAX_RECORDS);
 	records = producer_pow2_at_least(records);
 	long cpus = sysconf(_SC_NPROCESSORS_CONF);
-	uint64_t shards = producer_env_u64("RINGMON_SHARDS", (uint64_t)(cpus > 0 ? cpus : 1) + 1);
-	if (shards > RB_MAX_SHARDS)
-		shards = RB_MAX_SHARDS;
-	uint64_t keys = producer_env_u64("RINGMON_KEYS", DEFAULT_KEYS);
-	if (keys < 2)
-		keys = 2;
-	if (keys > RB_MAX_KEYS)
-		keys = RB_MAX_KEYS;
+	uint64_t shards = (uint64_t)(cpus > 0 ? cpus : 1) + 1;
+	shards = producer_env_u64("RINGMON_SHARDS", shards < RB_MAX_SHARDS ? shards : RB_MAX_SHARDS,
+				  1, RB_MAX_SHARDS);
+	uint64_t keys = producer_env_u64("RINGMON_KEYS", DEFAULT_KEYS, 2, RB_MAX_KEYS);
 
 	struct rb_segment *old = producer.seg;
 	if (old && keys < rb_seg_header(old)->nkeys)
@@ -149,6 +147,7 @@ EXPORT void ringmon_close(void)
 {
 	pthread_mutex_lock(&producer.lock);
 	if (producer.open) {
+		producer_events_report();
 		__atomic_store_n(&ringmon__enabled, &producer_off_mask, __ATOMIC_RELEASE);
 		rb_segment_finish(producer.seg, producer_env_flag("RINGMON_KEEP"));
 		__atomic_store_n(&producer.open, 0, __ATOMIC_RELEASE);

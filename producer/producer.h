@@ -65,15 +65,23 @@ static inline struct rb_header *producer_header(void)
 }
 
 /* ---- settings.c ---- */
-/* The environment variable name as a positive integer, def if unset, empty or
- * not a positive decimal number. */
-uint64_t producer_env_u64(const char *name, uint64_t def);
+/* Writes "ringmon: MESSAGE" and a newline to stderr in one write. */
+void producer_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The environment variable name as a whole number in [min, max]: def if unset
+ * or empty. A value that is not a positive decimal number (def is used) or
+ * lies outside [min, max] (the nearest bound is used) is said once per
+ * variable on stderr, with the value used instead. */
+uint64_t producer_env_u64(const char *name, uint64_t def, uint64_t min, uint64_t max);
 /* 1 if the variable is set, non-empty and not "0". */
 int producer_env_flag(const char *name);
 /* The power of two >= v within [RB_MIN_RECORDS, RB_MAX_RECORDS]. */
 uint64_t producer_pow2_at_least(uint64_t v);
-/* Whether RINGMON_EVENTS enables a type of this name at registration. */
+/* Whether RINGMON_EVENTS enables a type of this name at registration; notes
+ * which entries of it matched. */
 int producer_initially_enabled(const char *name);
+/* Says once on stderr which entries of RINGMON_EVENTS matched no type
+ * registered so far (called at close and exit, when the types are known). */
+void producer_events_report(void);
 
 /* ---- open.c (all called with producer.lock held) ---- */
 /* Writes "ringmon: monitoring is off for this process: WHY" to stderr, once. */

@@ -6,7 +6,7 @@
 
 #include <urcu-bp.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "producer.h"
 
 static void copy_name(char *dst, const char *src, size_t cap)
@@ -51,13 +51,26 @@ EXPORT int ringmon_type_register(const char *name, const char *const *field_name
 			id = (int)i;
 			goto out;
 		}
-	if (h->ntypes >= RINGMON_MAX_TYPES)
+	if (h->ntypes >= RINGMON_MAX_TYPES) {
+		static int told_full;
+		if (!told_full++)
+			producer_warn("cannot register event type '%s': this process has %d types "
+				      "already, the most a segment holds; its events (and those of "
+				      "any later new type) are not recorded", cut, RINGMON_MAX_TYPES);
 		goto out;
+	}
 	uint32_t t = h->ntypes;
 	struct rb_type *ty = &types[t];
 	memcpy(ty->name, cut, sizeof(cut));
-	if (nfields > RB_NFIELDS)
+	if (strlen(name) >= sizeof(cut))
+		producer_warn("event type name '%s' is longer than %u bytes: registered as '%s'",
+			      name, RB_NAME_LEN - 1, cut);
+	if (nfields > RB_NFIELDS) {
+		producer_warn("event type '%s' has %u fields, a record holds %u: fields %u to %u "
+			      "(from '%s') are not recorded", cut, nfields, RB_NFIELDS, RB_NFIELDS + 1,
+			      nfields, field_names && field_names[RB_NFIELDS] ? field_names[RB_NFIELDS] : "");
 		nfields = RB_NFIELDS;
+	}
 	ty->nfields = (uint16_t)nfields;
 	for (unsigned i = 0; i < nfields; i++)
 		copy_name(ty->field[i], field_names && field_names[i] ? field_names[i] : "",
@@ -133,6 +146,12 @@ EXPORT int ringmon_key(int type, const char *key)
 	uint32_t k = new_key((uint32_t)type, cut, 0);
 	if (!k) {
 		/* table full: count under the type's "other" key, never lose it */
+		static int told_full;
+		if (!told_full++)
+			producer_warn("the key table is full (%u slots, RINGMON_KEYS): key '%s' of type "
+				      "'%s' and every later new key are counted under 'other' (raise "
+				      "RINGMON_KEYS)", producer.seg->g.max_keys, cut,
+				      rb_seg_types(producer.seg)[type].name);
 		k = rb_seg_types(producer.seg)[type].other_key;
 		__atomic_fetch_add(&producer_header()->dropped_keys, 1, __ATOMIC_RELAXED);
 	}

@@ -1,19 +1,65 @@
 /* settings.c - libringmon's settings from the environment (README.md lists them). */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "producer.h"
 
-uint64_t producer_env_u64(const char *name, uint64_t def)
+void producer_warn(const char *fmt, ...)
+{
+	char line[512] = "ringmon: ";
+	size_t n = strlen(line);
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		return;
+	n += (size_t)m < sizeof(line) - n - 1 ? (size_t)m : sizeof(line) - n - 2;
+	line[n++] = '\n';
+	(void)!write(2, line, n);
+}
+
+/* Whether name's bad value was said already (once per variable and process). */
+static int told_about(const char *name)
+{
+	static const char *told[8];
+	for (size_t i = 0; i < sizeof(told) / sizeof(told[0]); i++) {
+		if (told[i] && strcmp(told[i], name) == 0)
+			return 1;
+		if (!told[i]) {
+			told[i] = name;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+uint64_t producer_env_u64(const char *name, uint64_t def, uint64_t min, uint64_t max)
 {
 	const char *s = getenv(name);
 	if (!s || !*s)
 		return def;
 	char *end;
+	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	return *end || v == 0 ? def : v;
+	if (*end || s[0] == '-' || errno || v == 0) {
+		if (!told_about(name))
+			producer_warn("%s=%s is not a positive whole number: using %llu", name, s,
+				      (unsigned long long)def);
+		return def;
+	}
+	uint64_t used = v < min ? min : v > max ? max : v;
+	if (used != v && !told_about(name))
+		producer_warn("%s=%s is %s %llu: using %llu", name, s,
+			      v < min ? "below the least value," : "above the most,",
+			      (unsigned long long)(v < min ? min : max), (unsigned long long)used);
+	return used;
 }
 
 int producer_env_flag(const char *name)
@@ -30,6 +76,9 @@ uint64_t producer_pow2_at_least(uint64_t v)
 	return p;
 }
 
+/* Entries of RINGMON_EVENTS (by position, up to 64) that enabled a type. */
+static uint64_t events_matched;
+
 int producer_initially_enabled(const char *name)
 {
 	const char *spec = getenv("RINGMON_EVENTS");
@@ -38,15 +87,39 @@ int producer_initially_enabled(const char *name)
 	if (strcmp(spec, "none") == 0)
 		return 0;
 	const char *p = spec;
-	while (*p) {
+	int on = 0;
+	for (unsigned i = 0; *p; i++) {
 		size_t n = strcspn(p, ",");
-		if (n > 0 && p[n - 1] == '*') {
-			if (strncmp(name, p, n - 1) == 0)
-				return 1;
-		} else if (n == strlen(name) && strncmp(name, p, n) == 0) {
-			return 1;
-		}
+		int match = n > 0 && p[n - 1] == '*' ? strncmp(name, p, n - 1) == 0
+						       : n == strlen(name) && strncmp(name, p, n) == 0;
+		if (match && i < 64)
+			events_matched |= 1ull << i;
+		on |= match;
 		p += n + (p[n] == ',');
 	}
-	return 0;
+	return on;
+}
+
+void producer_events_report(void)
+{
+	static int told;
+	const char *spec = getenv("RINGMON_EVENTS");
+	if (told || !spec || !*spec || strcmp(spec, "all") == 0 || strcmp(spec, "none") == 0)
+		return;
+	char unmatched[256] = "";
+	size_t len = 0;
+	const char *p = spec;
+	for (unsigned i = 0; *p && i < 64; i++) {
+		size_t n = strcspn(p, ",");
+		if (!(events_matched & (1ull << i)) && len + n + 3 < sizeof(unmatched))
+			len += (size_t)snprintf(unmatched + len, sizeof(unmatched) - len, "%s'%.*s'",
+						len ? ", " : "", (int)n, p);
+		p += n + (p[n] == ',');
+	}
+	if (!len)
+		return;
+	told = 1;
+	producer_warn("RINGMON_EVENTS=%s: %s matched no event type of this process and enabled "
+		      "nothing (names are like command.started, or prefixes like command.*; "
+		      "`ringmon stats PID` lists the types)", spec, unmatched);
 }

@@ -40,6 +40,21 @@ static const char *owner_name(uid_t uid, char *buf, size_t len)
 	return buf;
 }
 
+int rb_path_pid(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	if (strncmp(base, "ringmon.", 8) != 0 || !base[8])
+		return -1;
+	long pid = 0;
+	for (const char *p = base + 8; *p; p++) {
+		if (*p < '0' || *p > '9' || pid > 1 << 30)
+			return -1;
+		pid = pid * 10 + (*p - '0');
+	}
+	return pid > 0 ? (int)pid : -1;
+}
+
 int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t errlen)
 {
 	memset(v, 0, sizeof(*v));
@@ -115,7 +130,20 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 	/* pairs with the release store in rb_segment_publish */
 	uint32_t version = __atomic_load_n(&h->version, __ATOMIC_ACQUIRE);
 	if (version == 0) {
-		rc = rb_errf(errbuf, errlen, -EAGAIN, "%s is still initialising (try again)", path);
+		/* Its producer may be filling it in, or may have died doing so:
+		 * only a process that still runs can finish it. The header names
+		 * the process once it is written (pid and start time, checked
+		 * against /proc as for any segment); before that, the file name. */
+		uint32_t hpid = __atomic_load_n(&h->pid, __ATOMIC_RELAXED);
+		uint64_t hstart = __atomic_load_n(&h->start_time, __ATOMIC_RELAXED);
+		int pid = rb_path_pid(path);
+		int alive = hpid ? rb_proc_alive((int)hpid, hstart) : pid > 0 && rb_proc_start_time(pid) != 0;
+		if (alive)
+			rc = rb_errf(errbuf, errlen, -EAGAIN, "%s is still initialising (try again)", path);
+		else
+			rc = rb_errf(errbuf, errlen, -ESRCH, "%s: process %d died before its segment was "
+				     "ready: nothing to read (`ringmon gc` removes it)", path,
+				     hpid ? (int)hpid : pid);
 		goto out_unmap;
 	}
 	if (RB_VERSION_MAJOR_OF(version) != RB_VERSION_MAJOR) {

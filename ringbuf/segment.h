@@ -121,9 +121,13 @@ struct rb_view {
  * refuse non-regular files, files of another user, sizes and versions it does
  * not understand, and any header field that disagrees with the file. Returns 0,
  * -ENOENT (no such segment), -EAGAIN (still initialising: retry shortly),
+ * -ESRCH (never finished: its process died while creating it),
  * -EACCES/-EPERM (not yours), -EPROTO (another major version), -EINVAL
  * (corrupt, truncated or not a segment), or another -errno. */
 int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t errlen);
+/* The pid a segment's file name says (".../ringmon.<pid>" or a bare
+ * "ringmon.<pid>"), or -1 when it is not a segment's name. */
+int rb_path_pid(const char *path);
 /* Same, by pid, waiting up to wait_ms while the segment initialises. */
 int rb_attach_pid(struct rb_view *v, int pid, int wait_ms, char *errbuf, size_t errlen);
 void rb_detach(struct rb_view *v);

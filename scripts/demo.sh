@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-scripts/deps.sh || exit 1 # installs what is missing (as root), else says what to run
+scripts/deps.sh demo || exit 1 # installs what is missing (as root), else says what to run; NO_DEPS=1 skips
 [ -x "$BUILD/ringmon" ] && [ -x "$BUILD/ringmon-loadgen" ] || make -j2 all || exit 1
 
 pids=()

@@ -21,7 +21,7 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 cflags="-g -O1 -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Iringbuf -Iviewer -Ifuzz $(pkg-config --cflags json-c ncursesw)"
 libs="$(pkg-config --libs json-c) -lm"
 # the reader code under test, built once with coverage
-lib_src="$(echo ringbuf/*.c) viewer/model.c viewer/cli.c
+lib_src="$(echo ringbuf/*.c viewer/model_*.c) viewer/cli.c
 	viewer/cmd_tail.c viewer/cmd_stats.c viewer/cmd_events.c viewer/cmd_ls.c fuzz/common.c"
 objs=
 for src in $lib_src; do

@@ -18,6 +18,9 @@ $RM bogus >/dev/null 2>&1; check "unknown command exits 2" [ $? -eq 2 ]
 $RM tail >/dev/null 2>&1; check "tail without pid exits 2" [ $? -eq 2 ]
 $RM stats notapid 2>&1 | grep -q "not a process id"; check "bad pid explained" [ $? -eq 0 ]
 $RM stats 999999 >/dev/null 2>&1; check "missing segment exits 1" [ $? -eq 1 ]
+for c in "tail 1 --count 0" "stats 1 --count 0" "top --view 9 1" "events 1 --bogus"; do
+	$RM $c >/dev/null 2>&1; check "$c: usage error, exit 2 (same rule in every command)" [ $? -eq 2 ]
+done
 $RM --version | grep -q '^ringmon [0-9]'; check "--version" [ $? -eq 0 ]
 for c in ls gc tail stats events top; do $RM $c --help >/dev/null || bad "$c --help"; done; ok "--help everywhere"
 
@@ -47,7 +50,19 @@ check "a disabled type stops counting ($t1 -> $t2)" [ "$t1" -eq "$t2" ]
 $RM stats $lp --json | jq_ "d['types']['synthetic.tick']['enabled']" | grep -qx False; check "stats shows it disabled" [ $? -eq 0 ]
 $RM events $lp --enable 'synthetic.*' >/dev/null
 expect_until 20 "re-enabled type counts again (above $t2)" counted $lp synthetic.tick "$t2"
-$RM events $lp --disable nosuch >/dev/null 2>&1; check "unknown type is a usage error" [ $? -eq 2 ]
+# a valid command line naming a type the process does not have: a runtime
+# error (1) that names the types it has, and nothing changes
+for cmd in "events $lp --disable nosuch" "events $lp --enable synthetic.op --disable nosuch" \
+	"tail $lp --type nosuch" "tail $lp --type 'nosuch.*'" "stats $lp --type nosuch" "stats $lp --json --type nosuch"; do
+	err=$(eval "$RM $cmd" 2>&1 >/dev/null); rc=$?
+	echo "$err" | grep -q "no event type 'nosuch.*synthetic.op, synthetic.tick"
+	check "$cmd: exit 1 naming the types it has" [ $rc -eq 1 -a $? -eq 0 ]
+done
+$RM events $lp --json | jq_ "[(t['type'], t['enabled']) for t in d['types']], d['pid']" \
+	| grep -qx "\[('synthetic.op', True), ('synthetic.tick', True)\] $lp"; check "events --json" [ $? -eq 0 ]
+$RM stats $lp --type 'synthetic.t*' | awk 'NR > 2 { print $1 }' | grep -qx synthetic.tick; check "stats --type prefix shows only that type" [ $? -eq 0 ]
+$RM stats $lp --json --type synthetic.op | jq_ "list(d['types'])" | grep -qx "\['synthetic.op'\]"; check "stats --json --type" [ $? -eq 0 ]
+$RM tail $lp --type synthetic.tick --count 3 | awk '{print $3}' | sort -u | grep -qx synthetic.tick; check "tail --type" [ $? -eq 0 ]
 
 # tail: one thread, small ring, every record printed or counted as lost, exactly.
 # The producer starts with every type off, so that tail is attached before the

@@ -136,3 +136,35 @@ int th_try_wait(pid_t pid)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
+
+int th_run_cmd(int (*cmd)(int, char **), char **argv, char *out, size_t len)
+{
+	int fd[2];
+	if (pipe(fd) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(fd[1], 1);
+		dup2(fd[1], 2);
+		close(fd[0]);
+		int argc = 0;
+		while (argv[argc])
+			argc++;
+		int rc = cmd(argc, argv);
+		fflush(NULL);
+		_exit(rc);
+	}
+	close(fd[1]);
+	size_t n = 0;
+	ssize_t r;
+	while (n + 1 < len && (r = read(fd[0], out + n, len - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = 0;
+	char rest[4096]; /* past len: read to the end, so the child never blocks */
+	while (read(fd[0], rest, sizeof(rest)) > 0)
+		;
+	close(fd[0]);
+	return th_wait(pid, 30000);
+}

@@ -3,6 +3,7 @@
 #ifndef RINGMON_TEST_HELPER_H
 #define RINGMON_TEST_HELPER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -18,6 +19,10 @@ pid_t th_spawn(int (*fn)(void *), void *arg);
 int th_wait(pid_t pid, int timeout_ms);
 /* Exit status of pid if it has ended (as th_wait), else -1; never kills. */
 int th_try_wait(pid_t pid);
+/* Runs cmd(argc, argv) (a ringmon command) in a child with its stdout and
+ * stderr into out (NUL-terminated, cut at len - 1); returns its exit status
+ * as th_wait does (30 s limit). */
+int th_run_cmd(int (*cmd)(int, char **), char **argv, char *out, size_t len);
 /* Polls cond(arg) until it returns non-zero or timeout_ms pass (every 1 ms at
  * first, backing off to 20 ms). Returns 0 when it came true; on timeout prints
  * "# timed out after N ms: WHAT" on stderr and returns -1. WHAT names what

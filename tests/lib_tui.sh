@@ -34,3 +34,30 @@ expect() {
 expect_screen() {
 	if wait_until "$@"; then ok "$2"; else bad "$WAITED"; show; fi
 }
+# mongo_loadgen THREADS SECONDS [mockserver options...]: the scripted replica set
+# (tests/mongo/mockserver.py, on 3 free ports) and the MongoDB loadgen (pool) on
+# it; sets LG to the loadgen's pid and adds both pids to the array pids. Exits 0
+# with SKIP when python3-mockupdb is missing.
+mongo_loadgen() {
+	local threads=$1 seconds=$2 word ports uri= try ms
+	shift 2
+	if ! /usr/bin/python3 -c 'import mockupdb' 2>/dev/null; then
+		echo "SKIP: python3-mockupdb missing (scripts/deps.sh installs it)"; exit 0
+	fi
+	# another test may take the ports between the check and the bind (the
+	# server then exits): try again on others
+	for try in 1 2 3; do
+		coproc MS { exec /usr/bin/python3 tests/mongo/mockserver.py --port "$(free_ports 3)" \
+			--topology rs "$@" 2>/dev/null; }
+		ms=$MS_PID word=
+		read -r -t 60 word ports uri <&"${MS[0]}" || true
+		[ "$word" = ready ] && break
+		kill "$ms" 2>/dev/null; wait "$ms" 2>/dev/null
+	done
+	pids+=("$ms")
+	[ "$word" = ready ] || { bad "setup: the mock server did not start (3 tries)"; exit 1; }
+	"$BUILD/ringmon-loadgen" --uri "$uri" --pool --threads "$threads" --seconds "$seconds" >/dev/null 2>&1 &
+	LG=$!
+	pids+=("$LG")
+	need 60 "ringmon-loadgen --uri $LG makes its segment" seg_ready "$LG"
+}

@@ -54,11 +54,23 @@ static void every_field_keeps_its_value_in_json(void **state)
 	assert_null(strstr(buf, "\"tid\":99"));
 }
 
+/* "time" is seconds since the epoch with microseconds, as ts_ns says
+ * (json-c's default keeps 10 significant digits: whole seconds) */
+static void json_time_keeps_microseconds(void **state)
+{
+	struct vm_event e = event();
+	e.wall = 1796085744.860613;
+	char buf[512];
+	vm_event_format(&e, 1, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"time\":1796085744.860613,"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_field_is_printed_with_a_name_in_text),
 		cmocka_unit_test(every_field_keeps_its_value_in_json),
+		cmocka_unit_test(json_time_keeps_microseconds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

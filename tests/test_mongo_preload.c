@@ -1,6 +1,7 @@
-/* test_mongo_preload.c - LD_PRELOAD=libringmon-preload.so on a program that
- * knows nothing of ringmon (prog_mongo_plain): same output and exit status,
- * its events recorded in its own segment, its own callbacks intact. */
+/* test_mongo_preload.c - LD_PRELOAD=libringmon-preload.so on programs that
+ * know nothing of ringmon (prog_mongo_plain, prog_mongo_apm_orders): same
+ * output and exit status, its events recorded in its own segment, its own
+ * callbacks, contexts and return values intact in every order of calls. */
 #include "test_mongo_util.h"
 
 #include <dirent.h>
@@ -28,11 +29,12 @@ static void slurp(const char *path, char *buf, size_t cap)
 		fclose(f);
 }
 
-/* Runs prog_mongo_plain URI mode, with the preload if preload; dir: RINGMON_DIR. */
-static void run_prog(struct result *r, const char *mode, int preload, const char *dir)
+/* Runs tests/prog_NAME URI [mode], with the preload if preload; dir: RINGMON_DIR. */
+static void run_prog(struct result *r, const char *name, const char *mode, int preload,
+		     const char *dir)
 {
 	char prog[PATH_MAX + 32], lib[PATH_MAX + 64], outp[128], errp[128];
-	snprintf(prog, sizeof(prog), "%s/prog_mongo_plain", bindir);
+	snprintf(prog, sizeof(prog), "%s/prog_%s", bindir, name);
 	snprintf(lib, sizeof(lib), "%s/../libringmon-preload.so", bindir);
 	snprintf(outp, sizeof(outp), "%s/out", tmpdir);
 	snprintf(errp, sizeof(errp), "%s/err", tmpdir);
@@ -50,7 +52,7 @@ static void run_prog(struct result *r, const char *mode, int preload, const char
 			unsetenv("LD_PRELOAD");
 		setenv("RINGMON_KEEP", "1", 1);
 		setenv("RINGMON_DIR", dir, 1);
-		execl(prog, prog, M.uri, mode, (char *)NULL);
+		execl(prog, prog, M.uri, mode, (char *)NULL); /* mode NULL: URI alone */
 		_exit(127);
 	}
 	r->pid = pid;
@@ -70,17 +72,43 @@ static int sanitized(void)
 #endif
 }
 
-/* Runs prog_mongo_plain MODE without and with the preload (skipped under a
+/* Runs prog_NAME [MODE] without and with the preload (skipped under a
  * sanitizer, whose runtime must come first); both exit 0 and print the same. */
-static void run_both(struct result *plain, struct result *pre, const char *mode, const char *dir)
+static void run_named(struct result *plain, struct result *pre, const char *name,
+		      const char *mode, const char *dir)
 {
 	if (sanitized())
 		skip();
-	run_prog(plain, mode, 0, dir);
-	run_prog(pre, mode, 1, dir);
+	run_prog(plain, name, mode, 0, dir);
+	run_prog(pre, name, mode, 1, dir);
 	assert_int_equal(plain->status, 0);
 	assert_int_equal(pre->status, 0);
 	assert_string_equal(plain->out, pre->out);
+}
+
+static void run_both(struct result *plain, struct result *pre, const char *mode, const char *dir)
+{
+	run_named(plain, pre, "mongo_plain", mode, dir);
+}
+
+/* text with each line's libmongoc log prefix ("2026/12/01 00:46:01.0922: [ 1967]:")
+ * cut, so that logs of two runs compare */
+static void strip_log_times(char *text)
+{
+	char *out = text;
+	for (char *line = text; *line;) {
+		char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
+		char *cut = memchr(line, ']', len);
+		if (cut && cut[1] == ':') {
+			len -= (size_t)(cut + 2 - line);
+			line = cut + 2;
+		}
+		memmove(out, line, len);
+		out += len;
+		line += len;
+	}
+	*out = 0;
 }
 
 static int setup(void **state)
@@ -208,6 +236,35 @@ static void preload_times_pool_checkouts_and_keeps_pool_callbacks(void **state)
 	drop_child_seg(&s, &pre);
 }
 
+static void preload_changes_no_answer_callback_or_context_in_any_order_of_apm_calls(void **state)
+{
+	(void)state;
+	struct result plain, pre;
+	/* clients set, replaced, cleared with NULL and set again; pools set
+	 * before and after the first pop, twice, NULL first; a pooled client's
+	 * own set: every return value, every callback and context the same */
+	run_named(&plain, &pre, "mongo_apm_orders", NULL, tmpdir);
+	/* libmongoc 1.23's own answers, as the program prints them */
+	assert_non_null(strstr(plain.out, "client A,B,NULL,A            returned tttt"));
+	assert_non_null(strstr(plain.out, "pool pop, set                returned t  "));
+	assert_non_null(strstr(plain.out, "pool pop, set                returned t                "
+					  "pings ok 3; A saw 1 started 1 succeeded;"));
+	assert_non_null(strstr(plain.out, "pool set A, set B, pop       returned tf"));
+	assert_non_null(strstr(plain.out, "pooled client set A          returned f"));
+	assert_null(strstr(plain.out, "foreign contexts 1"));
+	/* and what libmongoc logged where it refused, the same */
+	strip_log_times(plain.err);
+	strip_log_times(pre.err);
+	assert_string_equal(plain.err, pre.err);
+	assert_non_null(strstr(pre.err, "Can only set callbacks once"));
+	/* ringmon counted every ping, those the application does not see too */
+	struct seg s;
+	child_seg(&s, &pre);
+	assert_int_equal(seg_count(&s, "command.started", "ping"), 11);
+	assert_int_equal(seg_count(&s, "command.succeeded", "ping"), 11);
+	drop_child_seg(&s, &pre);
+}
+
 static void preload_runs_on_unmonitored_when_ringmon_cannot_start(void **state)
 {
 	(void)state;
@@ -226,6 +283,7 @@ int main(void)
 		cmocka_unit_test(preload_records_an_unmodified_client_program),
 		cmocka_unit_test(preload_keeps_a_clients_own_callbacks_and_their_events),
 		cmocka_unit_test(preload_times_pool_checkouts_and_keeps_pool_callbacks),
+		cmocka_unit_test(preload_changes_no_answer_callback_or_context_in_any_order_of_apm_calls),
 		cmocka_unit_test(preload_runs_on_unmonitored_when_ringmon_cannot_start),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

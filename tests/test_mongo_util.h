@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ringmon.h"
-#include "ringmon_mongoc.h"
+#include <ringmon/ringmon.h>
+#include <ringmon/ringmon_mongoc.h>
 #include "../ringbuf/cursor.h"
 #include "../ringbuf/hist.h"
 #include "../ringbuf/segment.h"

@@ -19,7 +19,7 @@
 #include "helper_common.h"
 #include "hist.h"
 #include "model.h"
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 
 static int setup(void **state)
 {
@@ -164,7 +164,7 @@ static void events_turn_off_and_on_from_the_api_and_from_a_reader(void **state)
 	assert_int_equal(vm_set_enabled(p, 1ull << vm_type_find(p, "ev"), 0, err, sizeof(err)), 0);
 	assert_int_equal(write(to_child[1], &c, 1), 1);
 	assert_int_equal(th_wait(pid, 30000), 0);
-	vm_refresh(p, vm_now_ns());
+	vm_refresh(p);
 	assert_int_equal(count_of(p, "ev"), 20);
 	assert_false(p->types[vm_type_find(p, "ev")].enabled);
 	vm_detach(p);
@@ -298,9 +298,9 @@ static int unwritable_child(void *arg)
 	return t == RINGMON_TYPE_NONE ? 0 : 1;
 }
 
-static void a_program_runs_on_when_ringmon_cannot_start_and_is_told_once(void **state)
+/* Runs fn in a forked child whose stdout and stderr go to buf; its exit status. */
+static int child_output(int (*fn)(void *), char *buf, size_t cap)
 {
-	(void)state;
 	int out[2];
 	assert_int_equal(pipe(out), 0);
 	fflush(NULL);
@@ -308,20 +308,129 @@ static void a_program_runs_on_when_ringmon_cannot_start_and_is_told_once(void **
 	if (pid == 0) {
 		dup2(out[1], 1);
 		dup2(out[1], 2);
-		exit(unwritable_child(NULL));
+		exit(fn(NULL));
 	}
 	close(out[1]);
-	assert_int_equal(th_wait(pid, 30000), 0);
-	char buf[4096] = {0};
-	ssize_t n = read(out[0], buf, sizeof(buf) - 1);
+	int status = th_wait(pid, 30000);
+	size_t n = 0;
+	ssize_t r;
+	while (n + 1 < cap && (r = read(out[0], buf + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = 0;
 	close(out[0]);
-	assert_true(n > 0);
-	int lines = 0;
-	for (char *s = buf; (s = strstr(s, "ringmon:")); s++)
-		lines++;
-	assert_int_equal(lines, 1);
+	return status;
+}
+
+/* How many times s occurs in text. */
+static int occurrences(const char *text, const char *s)
+{
+	int n = 0;
+	for (const char *p = text; (p = strstr(p, s)); p++)
+		n++;
+	return n;
+}
+
+static void a_program_runs_on_when_ringmon_cannot_start_and_is_told_once(void **state)
+{
+	(void)state;
+	char buf[4096];
+	assert_int_equal(child_output(unwritable_child, buf, sizeof(buf)), 0);
+	assert_int_equal(occurrences(buf, "ringmon:"), 1);
 	assert_non_null(strstr(buf, "monitoring is off"));
 	assert_non_null(strstr(buf, "RINGMON_DIR"));
+	assert_non_null(strstr(buf, "still running"));
+}
+
+static int bad_settings_child(void *arg)
+{
+	(void)arg;
+	unsetenv("RINGMON_KEEP"); /* close removes the segment: the reopen makes a new one */
+	setenv("RINGMON_EVENTS", "bogus,x", 1);
+	setenv("RINGMON_KEYS", "abc", 1);
+	setenv("RINGMON_SHARDS", "0", 1);
+	setenv("RINGMON_RECORDS", "abc", 1);
+	int t = ringmon_type_register("x", NULL, 0);
+	ringmon_emit(t, ringmon_key(t, "k"), 1, 0, 0, 0, 0);
+	ringmon_close();
+	ringmon_open(0); /* reads the settings again: nothing said twice */
+	ringmon_emit(t, 0, 1, 0, 0, 0, 0);
+	printf("still running\n");
+	return t == RINGMON_TYPE_NONE;
+}
+
+static void bad_settings_are_named_once_with_the_value_used(void **state)
+{
+	(void)state;
+	char buf[8192];
+	assert_int_equal(child_output(bad_settings_child, buf, sizeof(buf)), 0);
+	assert_int_equal(occurrences(buf, "ringmon: RINGMON_KEYS=abc is not a positive whole "
+					  "number: using 256\n"), 1);
+	assert_int_equal(occurrences(buf, "ringmon: RINGMON_RECORDS=abc is not a positive whole "
+					  "number: using 8192\n"), 1);
+	assert_int_equal(occurrences(buf, "ringmon: RINGMON_SHARDS=0 is not a positive whole "
+					  "number: using "), 1);
+	/* 'x' matched the type x; 'bogus' nothing: said when the types are known */
+	assert_int_equal(occurrences(buf, "ringmon: RINGMON_EVENTS=bogus,x: 'bogus' matched no "
+					  "event type"), 1);
+	assert_int_equal(occurrences(buf, "ringmon:"), 4);
+	assert_non_null(strstr(buf, "still running"));
+}
+
+static int out_of_range_child(void *arg)
+{
+	(void)arg;
+	setenv("RINGMON_SHARDS", "100000", 1);
+	setenv("RINGMON_KEYS", "1", 1);
+	int t = ringmon_type_register("x", NULL, 0);
+	return t == RINGMON_TYPE_NONE;
+}
+
+static void settings_out_of_range_are_named_with_the_bound_used(void **state)
+{
+	(void)state;
+	char buf[4096];
+	assert_int_equal(child_output(out_of_range_child, buf, sizeof(buf)), 0);
+	assert_non_null(strstr(buf, "ringmon: RINGMON_SHARDS=100000 is above the most, 64: using 64\n"));
+	assert_non_null(strstr(buf, "ringmon: RINGMON_KEYS=1 is below the least value, 2: using 2\n"));
+	assert_int_equal(occurrences(buf, "ringmon:"), 2);
+}
+
+static int limits_child(void *arg)
+{
+	(void)arg;
+	setenv("RINGMON_KEYS", "8", 1);
+	static const char *six[] = {"a", "b", "c", "d", "e", "f"};
+	int wide = ringmon_type_register("wide", six, 6);
+	if (ringmon_type_register("wide", six, 6) != wide) /* the same type: not said again */
+		return 1;
+	for (int i = 0; i < 12; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "key%d", i);
+		ringmon_emit(wide, ringmon_key(wide, k), 1, 0, 0, 0, 0);
+	}
+	int last = RINGMON_TYPE_NONE;
+	for (int i = 1; i < RINGMON_MAX_TYPES + 2; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "t%d", i);
+		last = ringmon_type_register(name, NULL, 0);
+	}
+	printf("still running\n");
+	return last == RINGMON_TYPE_NONE ? 0 : 2;
+}
+
+static void registration_limits_are_said_once(void **state)
+{
+	(void)state;
+	char buf[8192];
+	assert_int_equal(child_output(limits_child, buf, sizeof(buf)), 0);
+	assert_int_equal(occurrences(buf, "ringmon: event type 'wide' has 6 fields, a record holds "
+					  "4: fields 5 to 6 (from 'e') are not recorded\n"), 1);
+	assert_int_equal(occurrences(buf, "ringmon: the key table is full (8 slots, RINGMON_KEYS): "
+					  "key 'key"), 1);
+	/* "wide" and t1..t62 fill the 63 ids: t63 is the 64th type */
+	assert_int_equal(occurrences(buf, "ringmon: cannot register event type 't63': this process "
+					  "has 63 types already"), 1);
+	assert_int_equal(occurrences(buf, "ringmon:"), 3);
 	assert_non_null(strstr(buf, "still running"));
 }
 
@@ -335,6 +444,9 @@ int main(void)
 		cmocka_unit_test(a_forked_child_writes_its_own_segment_never_its_parents),
 		cmocka_unit_test(close_and_exit_remove_the_segment_unless_kept),
 		cmocka_unit_test(a_program_runs_on_when_ringmon_cannot_start_and_is_told_once),
+		cmocka_unit_test(bad_settings_are_named_once_with_the_value_used),
+		cmocka_unit_test(settings_out_of_range_are_named_with_the_bound_used),
+		cmocka_unit_test(registration_limits_are_said_once),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

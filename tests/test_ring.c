@@ -21,7 +21,7 @@
 #include "helper_common.h"
 #include "hist.h"
 #include "ring.h"
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 #include "segment.h"
 
 #define THREADS 4

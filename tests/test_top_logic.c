@@ -54,11 +54,11 @@ static void filter_matches_substrings_ignoring_case(void **state)
 static void latency_format_keeps_three_digits_in_six_columns(void **state)
 {
 	char b[16];
-	assert_string_equal(top_fmt_lat(999, b, sizeof(b)), "999ns");
-	assert_string_equal(top_fmt_lat(1234, b, sizeof(b)), "1.23us");
-	assert_string_equal(top_fmt_lat(45600000, b, sizeof(b)), "45.6ms");
-	assert_string_equal(top_fmt_lat(2.5e9, b, sizeof(b)), "2.50s");
-	assert_true(strlen(top_fmt_lat(999999, b, sizeof(b))) <= 6);
+	assert_string_equal(vm_fmt_lat(999, b, sizeof(b)), "999ns");
+	assert_string_equal(vm_fmt_lat(1234, b, sizeof(b)), "1.23us");
+	assert_string_equal(vm_fmt_lat(45600000, b, sizeof(b)), "45.6ms");
+	assert_string_equal(vm_fmt_lat(2.5e9, b, sizeof(b)), "2.50s");
+	assert_true(strlen(vm_fmt_lat(999999, b, sizeof(b))) <= 6);
 }
 
 static void interval_quantile_sees_only_the_new_events(void **state)
@@ -76,48 +76,130 @@ static void interval_quantile_sees_only_the_new_events(void **state)
 		newer.timed++, newer.count++;
 	}
 	newer.max = 5000000;
-	uint64_t q = top_interval_quantile(&newer, &older, 0.99);
+	uint64_t q = vm_interval_quantile(&newer, &older, 0.99);
 	assert_true(q > 4900000 && q <= 5000000);
 	assert_true(rb_summary_quantile(&newer, 0.5) < 2000); /* all-time p50 is still fast */
-	assert_int_equal(top_interval_quantile(&older, &older, 0.99), 0);
+	assert_int_equal(vm_interval_quantile(&older, &older, 0.99), 0);
 }
 
 static void list_keys_move_and_clamp_the_selection(void **state)
 {
 	struct panel p = {0};
 	panel_list_clamp(&p, 100, 10);
-	assert_int_equal(panel_list_key(&p, KEY_DOWN, 100), PF_HANDLED | PF_REDRAW);
+	assert_int_equal(panel_list_cmd(&p, TC_DOWN, 100), PF_HANDLED | PF_REDRAW);
 	assert_int_equal(p.sel, 1);
-	panel_list_key(&p, KEY_NPAGE, 100);
+	panel_list_cmd(&p, TC_PGDN, 100);
 	assert_int_equal(p.sel, 10);
 	assert_int_equal(p.scroll, 1);
-	panel_list_key(&p, KEY_END, 100);
+	panel_list_cmd(&p, TC_END, 100);
 	assert_int_equal(p.sel, 99);
 	assert_int_equal(p.scroll, 90);
-	panel_list_key(&p, 'g', 100);
+	panel_list_cmd(&p, TC_HOME, 100);
 	assert_int_equal(p.sel, 0);
-	panel_list_key(&p, 'k', 100);
+	panel_list_cmd(&p, TC_UP, 100);
 	assert_int_equal(p.sel, 0);
-	assert_int_equal(panel_list_key(&p, 'x', 100), 0);
+	assert_int_equal(panel_list_cmd(&p, TC_FILTER, 100), 0);
 	panel_list_clamp(&p, 0, 10);
 	assert_int_equal(p.sel, 0);
 }
 
+/* the binding of key in the view or overlay of scope bit sc, or NULL */
+static const struct top_binding *binding(int key, unsigned sc)
+{
+	for (int i = 0; i < top_nbindings; i++)
+		for (int j = 0; j < 6 && top_bindings[i].code[j]; j++)
+			if (top_bindings[i].code[j] == key && (top_bindings[i].scope & sc))
+				return &top_bindings[i];
+	return NULL;
+}
+
 static void key_table_has_quit_help_and_every_view(void **state)
 {
-	int quit = 0, help = 0, views = 0;
-	for (int i = 0; i < top_nbindings; i++) {
-		for (int j = 0; j < 4; j++) {
-			int c = top_bindings[i].code[j];
-			quit += c == 'q' || c == KEY_F(10);
-			help += c == '?' || c == KEY_F(1);
-			views += c >= '1' && c <= '5';
-		}
-		assert_non_null(top_bindings[i].help);
+	for (unsigned sc = 1; sc <= SC_PICKER; sc <<= 1) {
+		assert_ptr_equal(binding('q', sc)->act, binding(KEY_F(10), sc)->act);
+		for (int v = '1'; v <= '5'; v++)
+			assert_non_null(binding(v, sc));
 	}
-	assert_int_equal(quit, 2);
-	assert_int_equal(help, 2);
-	assert_int_equal(views, 5);
+	for (unsigned sc = 1; sc <= SC_PICKER; sc <<= 1)
+		if (sc != SC_HELP)
+			assert_ptr_equal(binding('?', sc)->act, binding(KEY_F(1), sc)->act);
+	for (int i = 0; i < top_nbindings; i++) {
+		assert_non_null(top_bindings[i].help);
+		/* each binding either acts or names a command for the panel */
+		assert_true((top_bindings[i].act != NULL) != (top_bindings[i].cmd != TC_NONE));
+	}
+}
+
+/* An F-key means one thing in every view where it means anything: the same
+ * action or the same panel command (htop's scheme: F4 filter, F6 sort). */
+static void f_keys_mean_one_thing_everywhere(void **state)
+{
+	for (int f = 1; f <= 12; f++) {
+		const struct top_binding *first = NULL;
+		for (unsigned sc = 1; sc <= SC_PICKER; sc <<= 1) {
+			const struct top_binding *b = binding(KEY_F(f), sc);
+			if (!b)
+				continue;
+			if (!first)
+				first = b;
+			assert_ptr_equal(b->act, first->act);
+			assert_int_equal(b->cmd, first->cmd);
+		}
+	}
+	assert_int_equal(binding(KEY_F(4), SC_COMMANDS)->cmd, TC_FILTER);
+	assert_int_equal(binding(KEY_F(4), SC_EVENTS)->cmd, TC_FILTER);
+	assert_int_equal(binding(KEY_F(6), SC_COMMANDS)->cmd, TC_SORT_NEXT);
+	assert_null(binding(KEY_F(4), SC_SERVERS)); /* no other meaning there */
+}
+
+/* Enter has a line of help in every view (what it opens, or that it opens
+ * nothing), and the help screen draws from the same table. */
+static void enter_is_described_in_every_view(void **state)
+{
+	for (unsigned sc = 1; sc <= SC_EVENTS; sc <<= 1) {
+		const struct top_binding *b = binding('\n', sc);
+		assert_non_null(b);
+		assert_int_equal(b->cmd, TC_ENTER);
+		assert_true(b->help[0] != 0);
+	}
+	char buf[96];
+	assert_string_equal(top_scope_names(SC_COMMANDS | SC_EVENTS, buf, sizeof(buf)), "Commands, Events");
+	assert_string_equal(top_scope_names(SC_ALL, buf, sizeof(buf)), "");
+}
+
+/* Text is cut with a marker only when something other than blanks is left
+ * out, and counted in code points (UTF-8). */
+static void cut_needs_a_marker_only_for_lost_text(void **state)
+{
+	size_t b;
+	assert_int_equal(term_fit("findAndModify", 8, &b), 1);
+	assert_int_equal(b, 8);
+	assert_int_equal(term_fit("insert    ", 6, &b), 0);
+	assert_int_equal(term_fit("insert", 10, &b), 0);
+	assert_int_equal(b, 6);
+	assert_int_equal(term_fit("caf\xc3\xa9s", 4, &b), 1);
+	assert_int_equal(b, 5); /* "café": four columns, five bytes */
+}
+
+/* Columns give way in their drop order until the row fits; the kept ones
+ * (drop 0) never go; then the text column narrows, not below its minimum. */
+static void columns_give_way_in_order(void **state)
+{
+	struct panel_col c[] = {{"NAME", 13, 0, 1, 0}, {"A", 9, 0, 0, 0}, {"B", 7, 2, 0, 0},
+				{"C", 7, 1, 0, 0}, {"D", 7, 0, 0, 0}};
+	panel_cols_fit(c, 5, 80, 10);
+	assert_true(c[1].shown && c[2].shown && c[3].shown && c[4].shown);
+	assert_int_equal(panel_cols_width(c, 5), 1 + 13 + 10 + 8 + 8 + 8);
+	panel_cols_fit(c, 5, 40, 10);
+	assert_false(c[3].shown); /* drop 1 first */
+	assert_true(c[2].shown);
+	assert_int_equal(c[0].w, 13);
+	panel_cols_fit(c, 5, 30, 10);
+	assert_false(c[2].shown);
+	assert_true(c[1].shown && c[4].shown);
+	assert_int_equal(c[0].w, 30 - 1 - 10 - 8);
+	panel_cols_fit(c, 5, 20, 10);
+	assert_int_equal(c[0].w, 10); /* not below the minimum */
 }
 
 int main(void)
@@ -131,6 +213,10 @@ int main(void)
 		cmocka_unit_test(interval_quantile_sees_only_the_new_events),
 		cmocka_unit_test(list_keys_move_and_clamp_the_selection),
 		cmocka_unit_test(key_table_has_quit_help_and_every_view),
+		cmocka_unit_test(f_keys_mean_one_thing_everywhere),
+		cmocka_unit_test(enter_is_described_in_every_view),
+		cmocka_unit_test(cut_needs_a_marker_only_for_lost_text),
+		cmocka_unit_test(columns_give_way_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,5 +14,11 @@ int cmd_events(int argc, char **argv);
 
 /* Parses a pid argument: > 0, or prints a usage error for cmd and returns -1. */
 int cli_pid(const char *cmd, const char *arg);
+/* 1 when a type name matches pat: the name itself, a prefix with a trailing
+ * '*' ("command.*"), or "all". */
+int cli_type_match(const char *pat, const char *name);
+/* Says on stderr that pid has no type matching pat, naming the n types it
+ * has; returns 1, the exit status of that runtime error. */
+int cli_no_type(const char *cmd, int pid, const char *pat, const char *const *names, int n);
 
 #endif

@@ -3,7 +3,6 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "cli.h"
 #include "model.h"
@@ -13,17 +12,20 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ringmon ls [--json]\n\n"
 		   "Lists ringmon segments: pid, process name, uptime, records written, ring\n"
 		   "capacity and state (live; exited: closed and kept with RINGMON_KEEP=1;\n"
-		   "dead: the process is gone; unreadable: with the reason).\n"
+		   "dead: the process is gone, whatever it left; unreadable: with the reason).\n"
 		   "  --json   one JSON array of objects\n");
 }
 
+/* up to its exit, or to its death (model.h: vm_end_realtime), or to now */
 static double uptime_s(const struct vm_seginfo *s)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t end = s->state == VM_EXITED && s->exit_realtime_ns ? s->exit_realtime_ns :
-		(uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	return end > s->created_realtime_ns ? (double)(end - s->created_realtime_ns) / 1e9 : 0;
+	return vm_seginfo_uptime(s, vm_wall_ns());
+}
+
+/* a segment its process never finished: nothing inside can be trusted */
+static int unfinished(const struct vm_seginfo *s)
+{
+	return s->state == VM_BAD || (s->state == VM_DEAD && s->err[0]);
 }
 
 int cmd_ls(int argc, char **argv)
@@ -61,7 +63,7 @@ int cmd_ls(int argc, char **argv)
 			json_object_object_add(o, "pid", json_object_new_int(s->pid));
 			json_object_object_add(o, "state", json_object_new_string(vm_liveness_name(s->state)));
 			json_object_object_add(o, "path", json_object_new_string(s->path));
-			if (s->state == VM_BAD) {
+			if (unfinished(s)) {
 				json_object_object_add(o, "error", json_object_new_string(s->err));
 			} else {
 				json_object_object_add(o, "name", json_object_new_string(s->name));
@@ -80,9 +82,9 @@ int cmd_ls(int argc, char **argv)
 		       "CAPACITY", "STATE");
 		for (int i = 0; i < n; i++) {
 			struct vm_seginfo *s = &list[i];
-			if (s->state == VM_BAD) {
-				printf("%-8d %-16s %10s %14s %10s  unreadable: %s\n", s->pid, "?", "-",
-				       "-", "-", s->err);
+			if (unfinished(s)) {
+				printf("%-8d %-16s %10s %14s %10s  %s: %s\n", s->pid, "?", "-", "-", "-",
+				       vm_liveness_name(s->state), s->err);
 				continue;
 			}
 			char up[32];

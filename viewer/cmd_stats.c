@@ -20,14 +20,26 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ringmon stats PID [--json] [--interval S] [--count N]\n\n"
+	fprintf(f, "usage: ringmon stats PID [--json] [--type NAME] [--interval S [--cumulative]] [--count N]\n\n"
 		   "Prints PID's exact counters and latency percentiles per event type and per\n"
 		   "key (p50 p90 p99 p99.9 max mean, from histograms with <1%% error). Keys\n"
 		   "that did not fit in the key table are counted under \"other\".\n"
-		   "  --json         one JSON object per report (schema: docs/cli.md)\n"
-		   "  --interval S   report every S seconds (rates over the interval)\n"
+		   "  --json         one JSON object per report (schema 1: docs/cli.md)\n"
+		   "  --type NAME    only this type (a prefix with a trailing '*': command.*);\n"
+		   "                 a NAME that matches no type is an error (exit 1)\n"
+		   "  --interval S   report every S seconds: rates and percentiles of the\n"
+		   "                 events of the last interval (counts stay totals)\n"
+		   "  --cumulative   with --interval: percentiles since the process started\n"
 		   "  --count N      stop after N reports (default: 1, or endless with --interval)\n");
 }
+
+/* What one report shows. */
+struct report {
+	const struct vm_set *set;
+	const struct vm_proc *p;
+	double interval;  /* 0: one report, figures since the start */
+	int cumulative;   /* percentiles since the start with --interval */
+};
 
 static json_object *latency_json(const struct rb_summary *s)
 {
@@ -43,68 +55,124 @@ static json_object *latency_json(const struct rb_summary *s)
 	return o;
 }
 
-static uint64_t overwritten(const struct vm_proc *p)
+/* rate of a type (key < 0) or key: over the interval, else the average since
+ * the start; -1 when unknown */
+static double rate_of(const struct report *r, int type, int key, uint64_t count)
 {
-	uint64_t n = 0;
-	for (uint32_t s = 0; s < p->v.g.nshards; s++) {
-		uint64_t h = __atomic_load_n(&rb_view_shard(&p->v, s)->head, __ATOMIC_RELAXED);
-		if (h > p->v.g.shard_records)
-			n += h - p->v.g.shard_records;
-	}
-	return n;
+	if (r->interval > 0)
+		return key >= 0 ? vm_set_key_rate(r->set, key, r->interval) :
+			vm_set_type_rate(r->set, type, r->interval);
+	double up = vm_uptime(r->p);
+	return up > 0 ? (double)count / up : 0;
 }
 
-static void print_json(const struct vm_proc *p, double window)
+/* the figures of one row: totals, and the summary its percentiles come from */
+static const struct rb_summary *latency_of(const struct report *r, int type, int key,
+					   struct rb_summary *scratch)
 {
+	const struct rb_summary *total = key >= 0 ? r->set->keys[key]->sum : &r->set->types[type].sum;
+	if (r->interval <= 0 || r->cumulative)
+		return total;
+	if (key >= 0)
+		vm_set_key_interval(r->set, key, scratch);
+	else
+		vm_set_type_interval(r->set, type, scratch);
+	return scratch;
+}
+
+static void add_figures(const struct report *r, json_object *o, int type, int key)
+{
+	static struct rb_summary scratch;
+	const struct rb_summary *total = key >= 0 ? r->set->keys[key]->sum : &r->set->types[type].sum;
+	json_object_object_add(o, "count", json_object_new_uint64(total->count));
+	if (r->interval > 0) {
+		double rate = rate_of(r, type, key, total->count);
+		if (rate >= 0)
+			json_object_object_add(o, "rate", json_object_new_double(round(rate * 10) / 10));
+	}
+	json_object_object_add(o, "latency_ns", latency_json(total));
+	if (r->interval > 0)
+		json_object_object_add(o, "interval_latency_ns",
+				       latency_json(latency_of(&(struct report){r->set, r->p, r->interval, 0},
+							       type, key, &scratch)));
+}
+
+static const char *only; /* --type */
+
+/* types shown: all, or those --type matches */
+static int shown(const struct vm_set *set, int type)
+{
+	return !only || cli_type_match(only, set->types[type].name);
+}
+
+/* keys listed under a type: every key of it, and "other" once it counted */
+static int listed(const struct vm_set *set, int key, int type)
+{
+	const struct vm_agg_key *k = set->keys[key];
+	return k->type == type && !(k->other && k->sum->count == 0);
+}
+
+static void print_json(const struct report *r)
+{
+	const struct vm_proc *p = r->p;
+	const struct vm_set *set = r->set;
 	json_object *o = json_object_new_object();
+	json_object_object_add(o, "schema", json_object_new_int(1));
 	json_object_object_add(o, "pid", json_object_new_int(p->pid));
 	json_object_object_add(o, "name", json_object_new_string(p->v.name));
 	json_object_object_add(o, "state", json_object_new_string(vm_liveness_name(p->state)));
 	json_object_object_add(o, "uptime_s", json_object_new_double(round(vm_uptime(p) * 1000) / 1000));
 	json_object_object_add(o, "written", json_object_new_uint64(p->written));
-	json_object_object_add(o, "overwritten", json_object_new_uint64(overwritten(p)));
+	json_object_object_add(o, "overwritten", json_object_new_uint64(vm_overwritten(p)));
 	json_object_object_add(o, "capacity",
 			       json_object_new_uint64(p->v.g.shard_records * p->v.g.nshards));
 	json_object_object_add(o, "dropped_keys", json_object_new_uint64(p->dropped_keys));
+	if (r->interval > 0)
+		json_object_object_add(o, "interval_s", json_object_new_double(r->interval));
 	json_object *types = json_object_new_object();
-	for (uint32_t i = 0; i < p->ntypes; i++) {
-		const struct vm_type *t = &p->types[i];
-		if (!t->used)
+	for (int i = 0; i < set->ntypes; i++) {
+		if (!shown(set, i))
 			continue;
 		json_object *to = json_object_new_object();
-		json_object_object_add(to, "count", json_object_new_uint64(t->sum.count));
-		json_object_object_add(to, "enabled", json_object_new_boolean(t->enabled));
-		if (window > 0)
-			json_object_object_add(to, "rate", json_object_new_double(
-				round(vm_rate(p, (int)i, window) * 10) / 10));
-		json_object_object_add(to, "latency_ns", latency_json(&t->sum));
+		add_figures(r, to, i, -1);
+		json_object_object_add(to, "enabled", json_object_new_boolean(set->types[i].enabled));
 		json_object *keys = json_object_new_object();
-		for (uint32_t k = 1; k < p->nkeys; k++) {
-			const struct vm_key *key = &p->keys[k];
-			if (!key->used || key->type != i || (key->other && key->sum.count == 0))
+		for (int k = 0; k < set->nkeys; k++) {
+			if (!listed(set, k, i))
 				continue;
 			json_object *ko = json_object_new_object();
-			json_object_object_add(ko, "count", json_object_new_uint64(key->sum.count));
-			json_object_object_add(ko, "latency_ns", latency_json(&key->sum));
-			json_object_object_add(keys, key->name, ko);
+			add_figures(r, ko, i, k);
+			json_object_object_add(keys, set->keys[k]->name, ko);
 		}
 		json_object_object_add(to, "keys", keys);
-		json_object_object_add(types, t->name, to);
+		json_object_object_add(types, set->types[i].name, to);
 	}
 	json_object_object_add(o, "types", types);
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 }
 
-static void row(const char *name, int indent, const struct rb_summary *s, double rate,
+/* the first column, as wide as the longest label (set by print_text) */
+static int label_w = 30;
+
+static void row(const struct report *r, const char *name, int indent, int type, int key,
 		const char *on)
 {
-	char b[6][32];
-	char label[64];
-	snprintf(label, sizeof(label), "%*s%s", indent, "", name);
+	static struct rb_summary scratch;
+	const struct rb_summary *total = key >= 0 ? r->set->keys[key]->sum : &r->set->types[type].sum;
+	const struct rb_summary *s = latency_of(r, type, key, &scratch);
+	double rate = rate_of(r, type, key, total->count);
+	char b[6][32], rb[32];
+	/* padded by display columns: a UTF-8 name keeps the columns aligned */
+	int pad = label_w - indent - vm_width(name);
+	printf("%*s%s%*s", indent, "", name, pad > 0 ? pad : 0, "");
+	if (rate >= 0)
+		snprintf(rb, sizeof(rb), "%.1f", rate);
+	else
+		snprintf(rb, sizeof(rb), "-");
 	if (s->timed)
-		printf("%-30s %12llu %10.1f %-3s %9s %9s %9s %9s %9s %9s\n", label,
-		       (unsigned long long)s->count, rate, on,
+		printf(" %12llu %10s %-3s %9s %9s %9s %9s %9s %9s\n",
+		       (unsigned long long)total->count, rb, on,
 		       vm_fmt_ns(rb_summary_mean(s), b[0], 32),
 		       vm_fmt_ns((double)rb_summary_quantile(s, 0.5), b[1], 32),
 		       vm_fmt_ns((double)rb_summary_quantile(s, 0.9), b[2], 32),
@@ -112,33 +180,38 @@ static void row(const char *name, int indent, const struct rb_summary *s, double
 		       vm_fmt_ns((double)rb_summary_quantile(s, 0.999), b[4], 32),
 		       vm_fmt_ns((double)s->max, b[5], 32));
 	else
-		printf("%-30s %12llu %10.1f %-3s %9s %9s %9s %9s %9s %9s\n", label,
-		       (unsigned long long)s->count, rate, on, "-", "-", "-", "-", "-", "-");
+		printf(" %12llu %10s %-3s %9s %9s %9s %9s %9s %9s\n",
+		       (unsigned long long)total->count, rb, on, "-", "-", "-", "-", "-", "-");
 }
 
-static void print_text(const struct vm_proc *p, double window)
+static void print_text(const struct report *r)
 {
+	const struct vm_proc *p = r->p;
+	const struct vm_set *set = r->set;
 	printf("pid %d  %s  %s  up %.0fs  written %llu  overwritten %llu  dropped keys %llu\n",
 	       p->pid, p->v.name, vm_liveness_name(p->state), vm_uptime(p),
-	       (unsigned long long)p->written, (unsigned long long)overwritten(p),
+	       (unsigned long long)p->written, (unsigned long long)vm_overwritten(p),
 	       (unsigned long long)p->dropped_keys);
-	printf("%-30s %12s %10s %-3s %9s %9s %9s %9s %9s %9s\n", "TYPE / KEY", "COUNT",
-	       window > 0 ? "RATE/S" : "AVG/S", "ON", "MEAN", "P50", "P90", "P99", "P99.9", "MAX");
-	double up = vm_uptime(p);
-	for (uint32_t i = 0; i < p->ntypes; i++) {
-		const struct vm_type *t = &p->types[i];
-		if (!t->used)
+	if (r->interval > 0)
+		printf("rates and %s over the last %gs; counts since the start\n",
+		       r->cumulative ? "(since the start) percentiles" : "percentiles", r->interval);
+	label_w = 10; /* "TYPE / KEY" */
+	for (int i = 0; i < set->ntypes; i++)
+		if (shown(set, i) && vm_width(set->types[i].name) > label_w)
+			label_w = vm_width(set->types[i].name);
+	for (int k = 0; k < set->nkeys; k++)
+		if (shown(set, set->keys[k]->type) && listed(set, k, set->keys[k]->type) &&
+		    2 + vm_width(set->keys[k]->name) > label_w)
+			label_w = 2 + vm_width(set->keys[k]->name);
+	printf("%-*s %12s %10s %-3s %9s %9s %9s %9s %9s %9s\n", label_w, "TYPE / KEY", "COUNT",
+	       r->interval > 0 ? "RATE/S" : "AVG/S", "ON", "MEAN", "P50", "P90", "P99", "P99.9", "MAX");
+	for (int i = 0; i < set->ntypes; i++) {
+		if (!shown(set, i))
 			continue;
-		double rate = window > 0 ? vm_rate(p, (int)i, window) :
-			(up > 0 ? (double)t->sum.count / up : 0);
-		row(t->name, 0, &t->sum, rate, t->enabled ? "on" : "off");
-		for (uint32_t k = 1; k < p->nkeys; k++) {
-			const struct vm_key *key = &p->keys[k];
-			if (!key->used || key->type != i || (key->other && key->sum.count == 0))
-				continue;
-			row(key->name, 2, &key->sum, up > 0 && window <= 0 ? (double)key->sum.count / up : 0,
-			    "");
-		}
+		row(r, set->types[i].name, 0, i, -1, set->types[i].enabled ? "on" : "off");
+		for (int k = 0; k < set->nkeys; k++)
+			if (listed(set, k, i))
+				row(r, set->keys[k]->name, 2, i, k, "");
 	}
 }
 
@@ -146,15 +219,18 @@ int cmd_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'}, {"interval", required_argument, NULL, 'i'},
-		{"count", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
-	int json = 0, c;
+		{"count", required_argument, NULL, 'n'}, {"cumulative", no_argument, NULL, 'c'},
+		{"type", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	int json = 0, cumulative = 0, c;
 	double interval = 0;
 	long count = -1;
 	char *end;
-	while ((c = getopt_long(argc, argv, "ji:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ji:t:n:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
+		case 't': only = optarg; break;
+		case 'c': cumulative = 1; break;
 		case 'i':
 			interval = strtod(optarg, &end);
 			if (*end || !(interval >= 0.01) || interval > 86400) {
@@ -180,14 +256,39 @@ int cmd_stats(int argc, char **argv)
 	int pid = cli_pid("stats", argv[optind]);
 	if (pid < 0)
 		return 2;
+	if (cumulative && interval <= 0) {
+		fprintf(stderr, "ringmon stats: --cumulative goes with --interval (without it every "
+			"figure is since the start)\n");
+		return 2;
+	}
 	if (count < 0)
 		count = interval > 0 ? -1 : 1;
-	static struct vm_proc p;
+	struct vm_set *set = vm_set_new();
 	char err[RB_ERR_MAX + 64];
-	if (vm_attach(&p, pid, err, sizeof(err)) != 0) {
-		fprintf(stderr, "ringmon stats: %s\n", err);
+	if (!set) {
+		fprintf(stderr, "ringmon stats: out of memory\n");
 		return 1;
 	}
+	if (vm_set_attach(set, pid, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ringmon stats: %s\n", err);
+		vm_set_free(set);
+		return 1;
+	}
+	vm_set_refresh(set, vm_now_ns()); /* the first sample: rates count from here */
+	if (only) {
+		const char *names[RB_MAX_TYPES];
+		int n = 0, found = 0;
+		for (int i = 0; i < set->ntypes && n < (int)RB_MAX_TYPES; i++) {
+			names[n++] = set->types[i].name;
+			found |= shown(set, i);
+		}
+		if (!found) {
+			cli_no_type("stats", pid, only, names, n);
+			vm_set_free(set);
+			return 1;
+		}
+	}
+	struct report r = {set, &set->src[0]->p, interval, cumulative};
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -199,15 +300,16 @@ int cmd_stats(int argc, char **argv)
 			if (stop)
 				break;
 		}
-		vm_refresh(&p, vm_now_ns());
+		if (n > 0 || interval > 0)
+			vm_set_refresh(set, vm_now_ns());
 		if (json)
-			print_json(&p, interval);
+			print_json(&r);
 		else
-			print_text(&p, interval);
+			print_text(&r);
 		fflush(stdout);
-		if (p.state != VM_LIVE && interval > 0)
+		if (r.p->state != VM_LIVE && interval > 0)
 			break;
 	}
-	vm_detach(&p);
+	vm_set_free(set);
 	return 0;
 }

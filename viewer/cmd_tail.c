@@ -21,33 +21,46 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: ringmon tail PID [--json] [--from-start] [--type NAME] [--count N]\n\n"
 		   "Streams PID's events, one line each, from the newest record on (or from the\n"
-		   "oldest still in the ring with --from-start). Records the ring overwrote\n"
+		   "oldest still in the ring with --from-start), every shard merged in time\n"
+		   "order. Records the ring overwrote\n"
 		   "before they were read are counted in a line of their own: \"lost N\" (JSON:\n"
 		   "{\"lost\": N}). Stops at SIGINT, after --count records, or when the process\n"
 		   "exits (after printing what is left).\n"
 		   "  --json         JSON lines: type, ts_ns, time, tid, key, dur_ns, fields\n"
 		   "  --from-start   begin with the oldest record still in the ring\n"
-		   "  --type NAME    only this type (prefix with a trailing '*': command.*)\n"
+		   "  --type NAME    only this type (prefix with a trailing '*': command.*);\n"
+		   "                 a NAME that matches no type is an error (exit 1)\n"
 		   "  --count N      stop after N records\n");
 }
 
-/* 1 when every cursor has reached its shard's head: nothing is left to read or
- * to count. A record left half-written by a writer that died keeps its cursor
- * behind until RB_STALL_NS have passed, then is skipped and counted lost. */
-static int caught_up(const struct vm_tail *t)
+/* Text columns sized to the names registered so far (they widen when a
+ * longer name appears later). With --type: 1 if a type matches, else says
+ * which exist and returns 0. */
+static int size_columns(const struct rb_view *v, int pid, const char *type, int *type_w,
+			int *key_w)
 {
-	for (uint32_t i = 0; i < t->nshards; i++)
-		if ((int64_t)(rb_cursor_head(&t->cur[i]) - t->cur[i].pos) > 0)
-			return 0;
-	return 1;
-}
-
-static int type_match(const char *pat, const char *name)
-{
-	size_t n = strlen(pat);
-	if (n && pat[n - 1] == '*')
-		return strncmp(pat, name, n - 1) == 0;
-	return strcmp(pat, name) == 0;
+	static struct rb_type_info ti[RB_MAX_TYPES];
+	const char *names[RB_MAX_TYPES];
+	int n = 0, found = !type;
+	uint32_t nt = rb_view_ntypes(v), nk = rb_view_nkeys(v);
+	for (uint32_t i = 0; i < nt; i++) {
+		if (rb_view_type(v, i, &ti[n]) != 0)
+			continue;
+		found |= type && cli_type_match(type, ti[n].name);
+		int w = vm_width(ti[n].name);
+		if (w > *type_w)
+			*type_w = w;
+		names[n] = ti[n].name;
+		n++;
+	}
+	for (uint32_t i = 1; i <= nk; i++) {
+		struct rb_key_info k;
+		if (rb_view_key(v, i, &k) == 0 && vm_width(k.name) > *key_w)
+			*key_w = vm_width(k.name);
+	}
+	if (!found)
+		cli_no_type("tail", pid, type, names, n);
+	return found;
 }
 
 int cmd_tail(int argc, char **argv)
@@ -67,8 +80,8 @@ int cmd_tail(int argc, char **argv)
 		case 'n': {
 			char *end;
 			count = strtoll(optarg, &end, 10);
-			if (*end || count < 0) {
-				fprintf(stderr, "ringmon tail: --count wants a number >= 0, not '%s'\n", optarg);
+			if (*end || count < 1) { /* as stats: 0 would print nothing */
+				fprintf(stderr, "ringmon tail: --count wants a number >= 1, not '%s'\n", optarg);
 				return 2;
 			}
 			break;
@@ -90,6 +103,11 @@ int cmd_tail(int argc, char **argv)
 		fprintf(stderr, "ringmon tail: %s\n", err);
 		return 1;
 	}
+	int type_w = 1, key_w = 1;
+	if (!size_columns(&v, pid, type, &type_w, &key_w)) {
+		rb_detach(&v);
+		return 1;
+	}
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -109,7 +127,10 @@ int cmd_tail(int argc, char **argv)
 	char line[1024];
 	while (!stop && (count < 0 || printed < count)) {
 		uint64_t lost = 0;
-		size_t n = vm_tail_poll(t, recs, BATCH, &lost, vm_now_ns());
+		/* merged by time over every shard; once the process has ended no
+		 * record is on its way, so nothing is held back */
+		size_t n = vm_tail_poll_ex(t, recs, BATCH, &lost, vm_now_ns(),
+					   finishing ? 0 : VM_MERGE_HOLD_NS);
 		if (lost) {
 			if (json)
 				printf("{\"lost\":%llu}\n", (unsigned long long)lost);
@@ -119,9 +140,17 @@ int cmd_tail(int argc, char **argv)
 		for (size_t i = 0; i < n && (count < 0 || printed < count); i++) {
 			struct vm_event e;
 			vm_decode(&v, &recs[i], &e);
-			if (type && !type_match(type, e.type))
+			if (type && !cli_type_match(type, e.type))
 				continue;
-			vm_event_format(&e, json, line, sizeof(line));
+			if (json) {
+				vm_event_format(&e, 1, line, sizeof(line));
+			} else {
+				if (vm_width(e.type) > type_w)
+					type_w = vm_width(e.type);
+				if (vm_width(e.key) > key_w)
+					key_w = vm_width(e.key);
+				vm_event_text(&e, type_w, key_w, line, sizeof(line));
+			}
 			puts(line);
 			printed++;
 		}
@@ -131,7 +160,9 @@ int cmd_tail(int argc, char **argv)
 		}
 		if (n == 0 && !lost) {
 			fflush(stdout);
-			if (finishing && caught_up(t))
+			/* a record left half-written by a writer that died holds its
+			 * shard until RB_STALL_NS have passed, then is counted lost */
+			if (finishing && vm_tail_drained(t))
 				break;
 			int st = rb_view_state(&v);
 			if (!finishing && (st == RB_STATE_EXITED || !rb_proc_alive(pid, v.start_time))) {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ringmon.h"
+#include <ringmon/ringmon.h>
 
 static const struct {
 	const char *name;

@@ -86,9 +86,9 @@ static const struct rb_summary *row_summary(const struct top *t, const struct cm
 {
 	rb_summary_clear(&scratch);
 	if (r->ok >= 0)
-		rb_summary_add(&scratch, t->keys[r->ok]->sum);
+		rb_summary_add(&scratch, t->set.keys[r->ok]->sum);
 	if (r->fail >= 0)
-		rb_summary_add(&scratch, t->keys[r->fail]->sum);
+		rb_summary_add(&scratch, t->set.keys[r->fail]->sum);
 	return &scratch;
 }
 
@@ -105,12 +105,20 @@ static int cmp_rows(const void *a, const void *b)
 	return cmds.reverse ? -d : d;
 }
 
+/* succeeded + failed per second over the last second; 0 until it is covered */
+static double rate_sum(const struct top *t, int ok, int fail)
+{
+	double a = ok >= 0 ? vm_set_key_rate(&t->set, ok, 1.0) : 0;
+	double b = fail >= 0 ? vm_set_key_rate(&t->set, fail, 1.0) : 0;
+	return (a > 0 ? a : 0) + (b > 0 ? b : 0);
+}
+
 static void build(struct commands *c, const struct top *t)
 {
 	c->nrows = 0;
-	for (int k = 0; k < t->nkeys; k++) {
-		const struct top_key *key = t->keys[k];
-		int role = type_role(c, t->types[key->type].name);
+	for (int k = 0; k < t->set.nkeys; k++) {
+		const struct vm_agg_key *key = t->set.keys[k];
+		int role = type_role(c, t->set.types[key->type].name);
 		if (!role || !top_match(key->name, c->filter) || (key->other && key->sum->count == 0))
 			continue;
 		struct cmd_row *r = row_for(c, key->name);
@@ -125,11 +133,10 @@ static void build(struct commands *c, const struct top *t)
 		struct cmd_row *r = &c->rows[i];
 		const struct rb_summary *s = row_summary(t, r);
 		r->v[C_COUNT] = (double)s->count;
-		r->v[C_RATE] = (r->ok >= 0 ? top_key_rate(t, r->ok, 1.0) : 0) +
-			       (r->fail >= 0 ? top_key_rate(t, r->fail, 1.0) : 0);
+		r->v[C_RATE] = rate_sum(t, r->ok, r->fail);
 		/* command.ns keeps one key per namespace for both outcomes (the
 		 * record's "ok" field tells them apart): no failure count there */
-		r->v[C_FAIL] = r->fail >= 0 ? (double)t->keys[r->fail]->sum->count : c->ns ? -1 : 0;
+		r->v[C_FAIL] = r->fail >= 0 ? (double)t->set.keys[r->fail]->sum->count : c->ns ? -1 : 0;
 		r->v[C_MEAN] = rb_summary_mean(s);
 		r->v[C_P50] = (double)rb_summary_quantile(s, 0.50);
 		r->v[C_P90] = (double)rb_summary_quantile(s, 0.90);
@@ -142,8 +149,8 @@ static void build(struct commands *c, const struct top *t)
 
 static int any_commands(const struct top *t)
 {
-	for (int i = 0; i < t->ntypes; i++)
-		if (strncmp(t->types[i].name, "command.", 8) == 0)
+	for (int i = 0; i < t->set.ntypes; i++)
+		if (strncmp(t->set.types[i].name, "command.", 8) == 0)
 			return 1;
 	return 0;
 }
@@ -151,9 +158,9 @@ static int any_commands(const struct top *t)
 static void fmt_cell(int col, double v, char *buf, size_t len)
 {
 	if (col == C_COUNT || col == C_RATE || col == C_FAIL)
-		top_fmt_count(v, buf, len);
+		vm_fmt_count(v, buf, len);
 	else
-		top_fmt_lat(v, buf, len);
+		vm_fmt_lat(v, buf, len);
 }
 
 static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, int w)
@@ -167,31 +174,33 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		return;
 	}
 	char a[16], b[16], m[16], p50[16], p99[16], mx[16], mn[16];
-	term_printf(y, x, w, TR_HEADER, 1,
-		    " %s: %s calls, %s failed, %s/s, mean %s, p50 %s, p99 %s, max %s   (Esc: back)",
-		    r->name, top_fmt_count(r->v[C_COUNT], a, sizeof(a)),
-		    top_fmt_count(r->v[C_FAIL], b, sizeof(b)), top_fmt_count(r->v[C_RATE], m, sizeof(m)),
-		    top_fmt_lat(r->v[C_MEAN], mn, sizeof(mn)), top_fmt_lat(r->v[C_P50], p50, sizeof(p50)),
-		    top_fmt_lat(r->v[C_P99], p99, sizeof(p99)), top_fmt_lat(r->v[C_MAX], mx, sizeof(mx)));
+	char head[512];
+	/* most telling first: what a narrow terminal cuts is the least */
+	snprintf(head, sizeof(head), " %s: %s calls, %s failed, %s/s, p99 %s, max %s, p50 %s, mean %s",
+		 r->name, vm_fmt_count(r->v[C_COUNT], a, sizeof(a)),
+		 vm_fmt_count(r->v[C_FAIL], b, sizeof(b)), vm_fmt_count(r->v[C_RATE], m, sizeof(m)),
+		 vm_fmt_lat(r->v[C_P99], p99, sizeof(p99)), vm_fmt_lat(r->v[C_MAX], mx, sizeof(mx)),
+		 vm_fmt_lat(r->v[C_P50], p50, sizeof(p50)), vm_fmt_lat(r->v[C_MEAN], mn, sizeof(mn)));
+	term_print_words(y, x, w, TR_HEADER, 1, head);
 	/* sparklines of the rate and the p99 of each refresh interval */
 	double rate[512], p[512];
 	int n = w - 32 > 512 ? 512 : w - 32, got = 0;
 	for (int i = n - 1; i >= 0; i--) {
-		long j = top_hist_back(t, (uint64_t)(n - 1 - i));
-		long j0 = top_hist_back(t, (uint64_t)(n - i));
+		long j = vm_set_hist_back(&t->set, (uint64_t)(n - 1 - i));
+		long j0 = vm_set_hist_back(&t->set, (uint64_t)(n - i));
 		rate[i] = p[i] = 0;
 		if (j < 0 || j0 < 0)
 			continue;
-		double dt = (double)(t->hist_t[j] - t->hist_t[j0]) / 1e9;
+		double dt = (double)(t->set.hist_t[j] - t->set.hist_t[j0]) / 1e9;
 		uint64_t cnt = 0, q = 0;
 		if (r->ok >= 0) {
-			cnt += t->keys[r->ok]->count[j] - t->keys[r->ok]->count[j0];
-			q = t->keys[r->ok]->p99[j];
+			cnt += t->set.keys[r->ok]->count[j] - t->set.keys[r->ok]->count[j0];
+			q = t->set.keys[r->ok]->p99[j];
 		}
 		if (r->fail >= 0) {
-			cnt += t->keys[r->fail]->count[j] - t->keys[r->fail]->count[j0];
-			if (t->keys[r->fail]->p99[j] > q)
-				q = t->keys[r->fail]->p99[j];
+			cnt += t->set.keys[r->fail]->count[j] - t->set.keys[r->fail]->count[j0];
+			if (t->set.keys[r->fail]->p99[j] > q)
+				q = t->set.keys[r->fail]->p99[j];
 		}
 		rate[i] = dt > 0 ? (double)cnt / dt : 0;
 		p[i] = (double)q;
@@ -205,7 +214,7 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		hist_rows = h - 4 - 4;
 		slow_rows = 3;
 	}
-	term_print(y + 3, x, w, TR_HEADER, 1, " latency histogram (log buckets, all calls since baseline)");
+	term_print_words(y + 3, x, w, TR_HEADER, 1, " latency histogram (log buckets, all calls since baseline)  Esc: back");
 	int used = panel_draw_hist(row_summary(t, r), y + 4, x, hist_rows, w);
 	int sy = y + 4 + (used > 0 ? used : 0);
 	term_print(sy, x, w, TR_HEADER, 1, " slowest recent operations in the ring: TIME DURATION RESULT FIELDS");
@@ -219,11 +228,11 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 		int len = snprintf(line, sizeof(line), " %s.%03d %8s %-6s", when,
 				   (int)((e->wall - (double)sec) * 1000),
-				   top_fmt_lat((double)e->dur_ns, a, sizeof(a)), c->slow[i].failed ? "FAILED" : "ok");
+				   vm_fmt_lat((double)e->dur_ns, a, sizeof(a)), c->slow[i].failed ? "FAILED" : "ok");
 		for (uint32_t f = 0; f < e->nfields && len > 0 && (size_t)len < sizeof(line); f++)
 			len += snprintf(line + len, sizeof(line) - (size_t)len, " %s=%lld",
 					e->field_name[f], (long long)e->field[f]);
-		term_print(sy + 1 + i, x, w, c->slow[i].failed ? TR_BAD : TR_NORMAL, 1, line);
+		term_print_words(sy + 1 + i, x, w, c->slow[i].failed ? TR_BAD : TR_NORMAL, 1, line);
 	}
 	if (c->nslow == 0)
 		term_print(sy + 1, x, w, TR_DIM, 1, " (none of this command in the ring right now)");
@@ -246,49 +255,52 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		draw_detail(c, t, y, x, h, w);
 		return;
 	}
-	int nw = w - 68;
-	if (nw < 10)
-		nw = 10;
-	int widths[C_N] = {nw, 9, 8, 6, 7, 7, 7, 7, 7, 7};
-	int cx = x;
-	for (int i = 0; i < C_N && cx < x + w; i++) {
-		char hd[32];
-		const char *arrow = i == c->sort ? (c->reverse ? (term_utf8() ? "▲" : "^") : (term_utf8() ? "▼" : "v")) : "";
+	/* names as wide as the longest (not the whole width: the numbers stay
+	 * near them); as the width shrinks P99.9, P90, MEAN, MAX give way, then
+	 * names are cut with a marker */
+	struct panel_col col[C_N] = {
+		{NULL, 0, 0, 1, 0}, {NULL, 9, 0, 0, 0}, {NULL, 8, 0, 0, 0}, {NULL, 6, 0, 0, 0},
+		{NULL, 7, 3, 0, 0}, {NULL, 7, 0, 0, 0}, {NULL, 7, 2, 0, 0}, {NULL, 7, 0, 0, 0},
+		{NULL, 7, 1, 0, 0}, {NULL, 7, 4, 0, 0},
+	};
+	const char *arrow = c->reverse ? (term_utf8() ? "▲" : "^") : (term_utf8() ? "▼" : "v");
+	char hd[C_N][32];
+	const char *head[C_N];
+	enum term_role hrole[C_N];
+	for (int i = 0; i < C_N; i++) {
 		const char *name = i == C_NAME && c->ns ? "DB.COLLECTION" : col_name[i];
-		if (i == C_NAME)
-			snprintf(hd, sizeof(hd), " %s%s", name, arrow);
-		else
-			snprintf(hd, sizeof(hd), "%*s%s", widths[i] - (int)(arrow[0] ? 1 : 0), name, arrow);
-		cx += term_print(y, cx, x + w - cx < widths[i] ? x + w - cx : widths[i],
-				 i == c->sort ? TR_SELECTED : TR_HEADER, 1, hd);
+		snprintf(hd[i], sizeof(hd[i]), "%s%s", name, i == c->sort ? arrow : "");
+		head[i] = hd[i];
+		hrole[i] = i == c->sort ? TR_SELECTED : TR_HEADER;
 	}
-	if (cx < x + w)
-		term_print(y, cx, x + w - cx, TR_HEADER, 1, "");
+	col[C_NAME].w = vm_width(hd[C_NAME]);
+	for (int i = 0; i < c->nrows; i++)
+		if (vm_width(c->rows[i].name) > col[C_NAME].w)
+			col[C_NAME].w = vm_width(c->rows[i].name);
+	col[c->sort].drop = 0;
+	panel_cols_fit(col, C_N, w, 10);
+	panel_cols_row(y, x, w, TR_HEADER, col, C_N, head, hrole);
 	int rows = h - 2;
 	panel_list_clamp(p, c->nrows, rows);
 	for (int r = 0; r < rows && p->scroll + r < c->nrows; r++) {
 		const struct cmd_row *row = &c->rows[p->scroll + r];
 		int sel = p->scroll + r == p->sel;
-		cx = x;
-		for (int i = 0; i < C_N && cx < x + w; i++) {
-			char cell[64], v[32];
-			enum term_role role = sel ? TR_SELECTED : TR_NORMAL;
+		char v[C_N][32];
+		const char *cell[C_N];
+		enum term_role role[C_N];
+		for (int i = 0; i < C_N; i++) {
+			role[i] = sel ? TR_SELECTED : TR_NORMAL;
 			if (i == C_NAME)
-				snprintf(cell, sizeof(cell), " %.*s", widths[i] - 2, row->name);
-			else {
-				if (row->v[i] < 0)
-					snprintf(v, sizeof(v), "-");
-				else
-					fmt_cell(i, row->v[i], v, sizeof(v));
-				snprintf(cell, sizeof(cell), "%*s", widths[i], v);
-				if (i == C_FAIL && row->v[i] > 0 && !sel)
-					role = TR_BAD;
-			}
-			int cw = x + w - cx < widths[i] ? x + w - cx : widths[i];
-			cx += term_print(y + 1 + r, cx, cw, role, 1, cell);
+				snprintf(v[i], sizeof(v[i]), "%s", row->name);
+			else if (row->v[i] < 0)
+				snprintf(v[i], sizeof(v[i]), "-");
+			else
+				fmt_cell(i, row->v[i], v[i], sizeof(v[i]));
+			if (i == C_FAIL && row->v[i] > 0 && !sel)
+				role[i] = TR_BAD;
+			cell[i] = v[i];
 		}
-		if (cx < x + w)
-			term_print(y + 1 + r, cx, x + w - cx, sel ? TR_SELECTED : TR_NORMAL, 1, "");
+		panel_cols_row(y + 1 + r, x, w, sel ? TR_SELECTED : TR_NORMAL, col, C_N, cell, role);
 	}
 	if (c->nrows == 0)
 		term_print(y + 1, x, w, TR_DIM, 1,
@@ -296,56 +308,61 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			   c->ns ? " (no per-collection statistics: command.ns types absent)" :
 				   " (no command completed yet)");
 	char st[256];
-	if (c->editing || c->filter[0])
+	if (c->editing || c->filter[0]) {
 		snprintf(st, sizeof(st), " filter: %s%s", c->filter, c->editing ? "_" : "   (Esc clears)");
-	else
-		snprintf(st, sizeof(st), " %d %s  sort: %s%s  < > sort, I reverse, / filter, n %s, Enter details",
-			 c->nrows, c->ns ? "collections" : "commands", col_name[c->sort],
-			 c->reverse ? " (reversed)" : "", c->ns ? "by command" : "by db.collection");
-	term_print(y + h - 1, x, w, c->editing ? TR_WARN : TR_STATUS, 1, st);
+		term_print(y + h - 1, x, w, c->editing ? TR_WARN : TR_STATUS, 1, st);
+		return;
+	}
+	snprintf(st, sizeof(st), " %d %s, sort: %s%s", c->nrows, c->ns ? "collections" : "commands",
+		 col_name[c->sort], c->reverse ? " (reversed)" : "");
+	const char *hints[] = {"Enter: detail", "< > F6: sort", "I: reverse", "/ F4: filter",
+			       c->ns ? "n: by command" : "n: by db.collection"};
+	panel_status(y + h - 1, x, w, TR_STATUS, st, hints, 5);
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_text(struct panel *p, struct top *t, int key)
 {
 	struct commands *c = (struct commands *)p;
-	if (c->editing) {
-		int f = panel_filter_key(c->filter, sizeof(c->filter), &c->editing, key);
-		p->sel = 0;
-		return f;
-	}
+	(void)t;
+	p->sel = 0;
+	return panel_filter_key(c->filter, sizeof(c->filter), &c->editing, key);
+}
+
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
+{
+	struct commands *c = (struct commands *)p;
 	if (c->detail) {
-		if (key == 27 || key == KEY_BACKSPACE || key == KEY_LEFT || key == 'h') {
-			c->detail = 0;
-			return PF_HANDLED | PF_REDRAW;
-		}
-		return 0;
+		if (cmd != TC_BACK && cmd != TC_LEFT)
+			return 0;
+		c->detail = 0;
+		return PF_HANDLED | PF_REDRAW;
 	}
-	int f = panel_list_key(p, key, c->nrows);
+	int f = panel_list_cmd(p, cmd, c->nrows);
 	if (f)
 		return f;
-	switch (key) {
-	case '/': case KEY_F(4):
+	switch (cmd) {
+	case TC_FILTER:
 		c->editing = 1;
 		return PF_HANDLED | PF_REDRAW;
-	case 27:
+	case TC_BACK:
 		if (!c->filter[0])
 			return 0;
 		c->filter[0] = 0;
 		return PF_HANDLED | PF_REDRAW;
-	case '<': case ',':
+	case TC_SORT_PREV:
 		c->sort = (c->sort + C_N - 1) % C_N;
 		return PF_HANDLED | PF_REDRAW;
-	case '>': case '.': case KEY_F(6):
+	case TC_SORT_NEXT:
 		c->sort = (c->sort + 1) % C_N;
 		return PF_HANDLED | PF_REDRAW;
-	case 'I':
+	case TC_REVERSE:
 		c->reverse = !c->reverse;
 		return PF_HANDLED | PF_REDRAW;
-	case 'n':
+	case TC_BY_NS:
 		c->ns = !c->ns;
 		p->sel = 0;
 		return PF_HANDLED | PF_REDRAW;
-	case '\n': case '\r': case KEY_ENTER: case KEY_RIGHT:
+	case TC_ENTER:
 		build(c, t);
 		if (p->sel < c->nrows) {
 			snprintf(c->detail_name, sizeof(c->detail_name), "%s", c->rows[p->sel].name);
@@ -354,8 +371,9 @@ static int on_key(struct panel *p, struct top *t, int key)
 			return PF_HANDLED | PF_RESCAN;
 		}
 		return PF_HANDLED;
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 /* ring scan for "slowest recent operations" of the detail's command */
@@ -369,7 +387,7 @@ static void scan_one(struct top *t, int si, const struct rb_record *r, void *arg
 	struct scan_arg *a = arg;
 	if (!r->key || r->dur_ns == RB_NO_DURATION)
 		return;
-	const struct top_src *s = t->src[si];
+	const struct vm_src *s = t->set.src[si];
 	if (r->key > s->p.v.g.max_keys)
 		return;
 	int k = s->key_map[r->key];
@@ -406,7 +424,7 @@ static void on_refresh(struct panel *p, struct top *t, int active)
 		return;
 	c->nslow = 0;
 	/* the whole ring, once per refresh: bounded by its size */
-	top_scan_rings(t, top_capacity(t) + 4096, scan_one, &a);
+	top_scan_rings(t, vm_set_capacity(&t->set) + 4096, scan_one, &a);
 }
 
 static int text_input(const struct panel *p)
@@ -416,8 +434,10 @@ static int text_input(const struct panel *p)
 
 static const struct panel_ops ops = {
 	.name = "Commands",
+	.scope = SC_COMMANDS,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
+	.on_text = on_text,
 	.on_refresh = on_refresh,
 	.text_input = text_input,
 };

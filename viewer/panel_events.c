@@ -2,6 +2,7 @@
 #include <curses.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "panel.h"
 #include "term.h"
@@ -23,99 +24,178 @@ void panel_events_set_type(const char *name)
 }
 
 static int matches(const struct events *e, const struct top *t, const struct top_tailrec *tr,
-		   char *line, size_t len)
+		   struct vm_event *ev)
 {
-	struct vm_event ev;
-	if (tr->src < 0 || tr->src >= t->nsrc)
+	char line[512];
+	if (tr->src < 0 || tr->src >= t->set.nsrc)
 		return 0;
-	vm_decode(&t->src[tr->src]->p.v, &tr->rec, &ev);
-	if (e->type[0] && strcmp(ev.type, e->type) != 0)
+	vm_decode(&t->set.src[tr->src]->p.v, &tr->rec, ev);
+	if (e->type[0] && strcmp(ev->type, e->type) != 0)
 		return 0;
-	vm_event_format(&ev, 0, line, len);
+	if (!e->filter[0])
+		return 1;
+	vm_event_format(ev, 0, line, sizeof(line)); /* the text filter sees the whole line */
 	return top_match(line, e->filter);
+}
+
+/* Column widths for what is on screen: TIME to the microsecond from 120
+ * columns (else the millisecond), TID from 100 columns, TYPE and KEY as wide
+ * as the widest shown (each at most a quarter of the width, cut with a
+ * marker beyond), DURATION; FIELDS take the rest, cut after a whole field. */
+struct ev_cols {
+	int time, tid, type, key;
+};
+
+static void draw_event(int y, int x, int w, const struct ev_cols *c, const struct vm_event *ev)
+{
+	char when[32], dur[32], buf[64];
+	time_t sec = (time_t)ev->wall;
+	struct tm tm;
+	localtime_r(&sec, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	double frac = ev->wall - (double)sec;
+	int cx = x;
+	if (c->time > 12)
+		snprintf(buf, sizeof(buf), " %s.%06d ", when, (int)(frac * 1e6));
+	else
+		snprintf(buf, sizeof(buf), " %s.%03d ", when, (int)(frac * 1e3));
+	cx += term_print(y, cx, x + w - cx, TR_NORMAL, 0, buf);
+	if (c->tid) {
+		snprintf(buf, sizeof(buf), "%-*u ", c->tid, ev->tid);
+		cx += term_print(y, cx, x + w - cx, TR_NORMAL, 0, buf);
+	}
+	cx += term_print(y, cx, c->type < x + w - cx ? c->type : x + w - cx, TR_NORMAL, 1, ev->type);
+	cx += term_print(y, cx, x + w - cx, TR_NORMAL, 0, " ");
+	cx += term_print(y, cx, c->key < x + w - cx ? c->key : x + w - cx, TR_NORMAL, 1,
+			 ev->key[0] ? ev->key : "-");
+	snprintf(buf, sizeof(buf), " %9s", ev->has_dur ? vm_fmt_ns((double)ev->dur_ns, dur, sizeof(dur)) : "-");
+	cx += term_print(y, cx, x + w - cx, TR_NORMAL, 0, buf);
+	char fields[256];
+	size_t n = 0;
+	fields[0] = 0;
+	for (uint32_t i = 0; i < ev->nfields && n < sizeof(fields); i++) {
+		char unnamed[16];
+		snprintf(unnamed, sizeof(unnamed), "field%u", i);
+		n += (size_t)snprintf(fields + n, sizeof(fields) - n, " %s=%lld",
+				      ev->field_name[i][0] ? ev->field_name[i] : unnamed,
+				      (long long)ev->field[i]);
+	}
+	if (cx < x + w)
+		term_print_words(y, cx, x + w - cx, TR_NORMAL, 1, fields);
 }
 
 static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 {
 	struct events *e = (struct events *)p;
-	char line[512];
-	int rows = h - 2;
+	static uint16_t match[TOP_TAIL]; /* kept events that match, newest first */
+	static struct vm_event shown[256];
+	int rows = h - 2 < 256 ? h - 2 : 256;
+	p->rows = rows > 1 ? rows : 1; /* a page, for PgUp/PgDn */
 	uint64_t kept = t->ntail < TOP_TAIL ? t->ntail : TOP_TAIL;
-	term_printf(y, x, w, TR_HEADER, 1, " %-15s %-7s %-20s %-16s %9s %s", "TIME", "TID", "TYPE",
-		    "KEY", "DURATION", "FIELDS");
-	/* walk back from the newest, skipping e->back matching lines */
-	int shown = 0, skipped = 0, total_match = 0;
-	const char *lines_at[256];
-	static char buf[256][512];
-	for (uint64_t i = 0; i < kept && shown < rows && shown < 256; i++) {
+	int nmatch = 0;
+	for (uint64_t i = 0; i < kept; i++) {
 		const struct top_tailrec *tr = top_tail_back(t, i);
-		if (!tr || !matches(e, t, tr, line, sizeof(line)))
-			continue;
-		total_match++;
-		if (skipped < e->back) {
-			skipped++;
-			continue;
-		}
-		snprintf(buf[shown], sizeof(buf[shown]), " %s", line);
-		lines_at[shown] = buf[shown];
-		shown++;
+		struct vm_event ev;
+		if (tr && matches(e, t, tr, &ev))
+			match[nmatch++] = (uint16_t)i;
 	}
+	/* scrolled back at most to the oldest screenful: a full screen always */
+	if (e->back > nmatch - rows)
+		e->back = nmatch - rows > 0 ? nmatch - rows : 0;
+	int n = 0;
+	for (int i = e->back; i < nmatch && n < rows; i++)
+		matches(e, t, top_tail_back(t, match[i]), &shown[n++]);
+	struct ev_cols c = {w >= 120 ? 15 : 12, 0, 4, 3};
+	for (int i = 0; i < n; i++) {
+		char tid[16];
+		int l = snprintf(tid, sizeof(tid), "%u", shown[i].tid);
+		if (w >= 100 && l > c.tid)
+			c.tid = l < 3 ? 3 : l;
+		if (vm_width(shown[i].type) > c.type)
+			c.type = vm_width(shown[i].type);
+		if (vm_width(shown[i].key) > c.key)
+			c.key = vm_width(shown[i].key);
+	}
+	if (c.type > w / 4)
+		c.type = w / 4;
+	if (c.key > w / 4)
+		c.key = w / 4;
+	char head[256];
+	int hl = snprintf(head, sizeof(head), " %-*s ", c.time, "TIME");
+	if (c.tid)
+		hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "%-*s ", c.tid, "TID");
+	snprintf(head + hl, sizeof(head) - (size_t)hl, "%-*s %-*s %9s FIELDS", c.type, "TYPE", c.key,
+		 "KEY", "DURATION");
+	term_print(y, x, w, TR_HEADER, 1, head);
 	/* newest at the bottom, like tail -f */
-	int top_row = y + 1 + (rows - shown);
-	for (int r = 0; r < shown; r++)
-		term_print(top_row + r, x, w, TR_NORMAL, 1, lines_at[shown - 1 - r]);
-	if (shown == 0)
+	int top_row = y + 1 + (rows - n);
+	for (int r = 0; r < n; r++)
+		draw_event(top_row + r, x, w, &c, &shown[n - 1 - r]);
+	if (n == 0)
 		term_print(y + 1, x, w, TR_DIM, 1,
-			   t->nsrc ? " (no events match yet)" : " (no process attached)");
+			   t->set.nsrc ? " (no events match yet)" : " (no process attached)");
 	char st[256];
-	if (e->editing || e->filter[0] || e->type[0]) {
-		snprintf(st, sizeof(st), " type: %s  filter: %s%s", e->type[0] ? e->type : "all",
-			 e->filter, e->editing ? "_" : "");
-	} else {
-		snprintf(st, sizeof(st), " t: type filter  /: text filter  p: pause to scroll back");
-	}
-	int sx = term_print(y + h - 1, x, w, e->editing ? TR_WARN : TR_STATUS, 0, st);
-	snprintf(st, sizeof(st), "  kept %llu  lost %llu%s", (unsigned long long)kept,
-		 (unsigned long long)t->tail_lost,
-		 t->paused ? (e->back ? "  [PAUSED, scrolled back]" : "  [PAUSED]") : "");
-	term_print(y + h - 1, x + sx, w - sx, t->tail_lost ? TR_WARN : TR_STATUS, 1, st);
-	(void)total_match;
+	int sl = 0;
+	if (e->editing || e->filter[0] || e->type[0])
+		sl = snprintf(st, sizeof(st), " type: %s  filter: %s%s ", e->type[0] ? e->type : "all",
+			      e->filter, e->editing ? "_" : "");
+	if (t->paused)
+		snprintf(st + sl, sizeof(st) - (size_t)sl, " PAUSED: %d-%d of %d%s, lost %llu",
+			 nmatch - e->back - n + 1, nmatch - e->back, nmatch,
+			 e->filter[0] || e->type[0] ? " matching" : " kept",
+			 (unsigned long long)t->tail_lost);
+	else
+		snprintf(st + sl, sizeof(st) - (size_t)sl, " kept %llu, lost %llu", (unsigned long long)kept,
+			 (unsigned long long)t->tail_lost);
+	static const char *const live_hints[] = {"p: pause to scroll back", "t: type filter",
+						 "/ F4: text filter"};
+	static const char *const paused_hints[] = {"PgUp PgDn Home End: scroll", "p: resume",
+						   "t: type filter", "/ F4: text filter"};
+	panel_status(y + h - 1, x, w, e->editing ? TR_WARN : t->tail_lost ? TR_WARN : TR_STATUS, st,
+		     t->paused ? paused_hints : live_hints, t->paused ? 4 : 3);
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_text(struct panel *p, struct top *t, int key)
 {
 	struct events *e = (struct events *)p;
-	if (e->editing)
-		return panel_filter_key(e->filter, sizeof(e->filter), &e->editing, key);
-	int page = p->rows > 2 ? p->rows - 2 : 1;
+	(void)t;
+	return panel_filter_key(e->filter, sizeof(e->filter), &e->editing, key);
+}
+
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
+{
+	struct events *e = (struct events *)p;
+	int page = p->rows > 1 ? p->rows : 1;
 	int max = (int)(t->ntail < TOP_TAIL ? t->ntail : TOP_TAIL);
-	switch (key) {
-	case '/': case KEY_F(4):
+	switch (cmd) {
+	case TC_FILTER:
 		e->editing = 1;
 		return PF_HANDLED | PF_REDRAW;
-	case 27:
+	case TC_BACK:
 		if (!e->filter[0] && !e->type[0] && !e->back)
 			return 0;
 		e->filter[0] = 0;
 		e->type[0] = 0;
 		e->back = 0;
 		return PF_HANDLED | PF_REDRAW;
-	case 't': {
+	case TC_TYPE_NEXT: {
 		/* next type after the current one; "" after the last */
-		int cur = e->type[0] ? top_type_find(t, e->type) : -1;
+		int cur = e->type[0] ? vm_set_type_find(&t->set, e->type) : -1;
 		int next = cur + 1;
-		if (next >= t->ntypes)
+		if (next >= t->set.ntypes)
 			e->type[0] = 0;
 		else
-			snprintf(e->type, sizeof(e->type), "%s", t->types[next].name);
+			snprintf(e->type, sizeof(e->type), "%s", t->set.types[next].name);
 		return PF_HANDLED | PF_REDRAW;
 	}
-	case KEY_UP: case 'k': e->back++; break;
-	case KEY_DOWN: case 'j': e->back--; break;
-	case KEY_PPAGE: e->back += page; break;
-	case KEY_NPAGE: e->back -= page; break;
-	case KEY_HOME: case 'g': e->back = max; break;
-	case KEY_END: case 'G': e->back = 0; break;
+	/* back counts matching lines scrolled back from the newest; draw()
+	 * clamps it so that a whole screenful stays shown */
+	case TC_UP: e->back++; break;
+	case TC_DOWN: e->back--; break;
+	case TC_PGUP: e->back += page; break;
+	case TC_PGDN: e->back -= page; break;
+	case TC_HOME: e->back = max; break;
+	case TC_END: e->back = 0; break;
 	default: return 0;
 	}
 	if (!t->paused && e->back > 0) {
@@ -123,8 +203,8 @@ static int on_key(struct panel *p, struct top *t, int key)
 		t->paused = 1;
 		top_message(t, "paused to scroll back: p resumes");
 	}
-	if (e->back > max - 1)
-		e->back = max > 0 ? max - 1 : 0;
+	if (e->back > max)
+		e->back = max;
 	if (e->back < 0)
 		e->back = 0;
 	return PF_HANDLED | PF_REDRAW;
@@ -135,8 +215,7 @@ static void on_refresh(struct panel *p, struct top *t, int active)
 	struct events *e = (struct events *)p;
 	if (!active) {
 		/* not shown: no reading; start again from the ring when shown */
-		for (int i = 0; i < t->nsrc; i++)
-			t->src[i]->tailing = 0;
+		top_tail_restart(t);
 		return;
 	}
 	e->back = 0;
@@ -149,14 +228,6 @@ static void on_tick(struct panel *p, struct top *t)
 	top_tail_poll(t, 65536);
 }
 
-static void on_resize(struct panel *p, struct top *t)
-{
-	(void)t;
-	int rows, cols;
-	term_size(&rows, &cols);
-	p->rows = rows - 5;
-}
-
 static int text_input(const struct panel *p)
 {
 	return ((const struct events *)p)->editing;
@@ -164,10 +235,11 @@ static int text_input(const struct panel *p)
 
 static const struct panel_ops ops = {
 	.name = "Events",
+	.scope = SC_EVENTS,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
+	.on_text = on_text,
 	.on_refresh = on_refresh,
-	.on_resize = on_resize,
 	.on_tick = on_tick,
 	.text_input = text_input,
 };

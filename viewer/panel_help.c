@@ -1,4 +1,5 @@
-/* panel_help.c - the help overlay (? or F1): every key of the key table, global and per view. */
+/* panel_help.c - the help overlay (? or F1): drawn from the key table, so it
+ * lists every key with what it does in each view. */
 #include <curses.h>
 #include <stdio.h>
 
@@ -8,45 +9,46 @@
 static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 {
 	(void)t;
-	term_print(y, x, w, TR_HEADER, 1, " ringmon top: keys (any other key closes this help)");
+	term_print(y, x, w, TR_HEADER, 1, " ringmon top: keys (Up/Down/PgUp/PgDn scroll; any other key closes)");
 	int rows = h - 2;
-	panel_list_clamp(p, top_nbindings, rows);
-	p->sel = p->scroll; /* scrolling, not selecting */
+	/* scrolling, not selecting: keep sel at the edge that moved */
+	if (p->scroll > top_nbindings - rows)
+		p->scroll = top_nbindings - rows;
+	if (p->scroll < 0)
+		p->scroll = 0;
+	p->rows = rows > 1 ? rows : 1;
 	for (int r = 0; r < rows && p->scroll + r < top_nbindings; r++) {
 		const struct top_binding *b = &top_bindings[p->scroll + r];
-		int c = term_printf(y + 1 + r, x, 16, TR_KEY, 1, " %s", b->keys);
-		c += term_printf(y + 1 + r, x + c, w - c, TR_NORMAL, 1, " %s%s%s%s", b->help,
-				 b->scope[0] ? " [" : "", b->scope, b->scope[0] ? "]" : "");
+		char where[96];
+		top_scope_names(b->scope, where, sizeof(where));
+		int c = term_printf(y + 1 + r, x, 14, TR_KEY, 1, " %s", b->keys);
+		term_printf(y + 1 + r, x + c, w - c, TR_NORMAL, 1, " %s%s%s", where, where[0] ? ": " : "",
+			    b->help);
 	}
 	term_print(y + h - 1, x, w, TR_DIM, 1,
-		   " Views 1-5 also with Tab. Colours off: --no-color or NO_COLOR. See docs/viewer.md.");
+		   " Colours off: --no-color or NO_COLOR. Text output: --once. See docs/viewer.md.");
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
 {
 	(void)t;
-	switch (key) {
-	case KEY_DOWN: case 'j': case KEY_NPAGE:
-		p->scroll += key == KEY_NPAGE ? p->rows : 1;
-		p->sel = p->scroll + p->rows - 1;
-		return PF_HANDLED | PF_REDRAW;
-	case KEY_UP: case 'k': case KEY_PPAGE:
-		p->scroll -= key == KEY_PPAGE ? p->rows : 1;
-		if (p->scroll < 0)
-			p->scroll = 0;
-		p->sel = p->scroll;
-		return PF_HANDLED | PF_REDRAW;
-	case KEY_RESIZE:
-		return PF_REDRAW;
-	default:
-		return PF_HANDLED | PF_CLOSE | PF_REDRAW;
+	switch (cmd) {
+	case TC_DOWN: p->scroll++; break;
+	case TC_UP: p->scroll--; break;
+	case TC_PGDN: p->scroll += p->rows; break;
+	case TC_PGUP: p->scroll -= p->rows; break;
+	case TC_HOME: p->scroll = 0; break;
+	case TC_END: p->scroll = top_nbindings; break;
+	default: return 0;
 	}
+	return PF_HANDLED | PF_REDRAW; /* draw clamps */
 }
 
 static const struct panel_ops ops = {
 	.name = "Help",
+	.scope = SC_HELP,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
 };
 
 struct panel *panel_help(void)

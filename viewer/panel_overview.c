@@ -15,14 +15,14 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	char a[32], b[32], c[32], d[32], e[32];
 	double series[512];
 	int sw = w - 2 > 512 ? 512 : w - 2;
-	top_type_series(t, -1, 60.0, series, sw);
+	vm_set_type_series(&t->set, -1, 60.0, series, sw);
 	double max = 0;
 	for (int i = 0; i < sw; i++)
 		if (series[i] > max)
 			max = series[i];
 	term_printf(y, x, w, TR_HEADER, 1, " Events/s over the last minute: now %s, peak %s",
-		    top_fmt_count(top_type_rate(t, -1, 1.0), a, sizeof(a)),
-		    top_fmt_count(max, b, sizeof(b)));
+		    vm_fmt_rate(vm_set_type_rate(&t->set, -1, 1.0), a, sizeof(a)),
+		    vm_fmt_count(max, b, sizeof(b)));
 	term_spark(y + 1, x + 1, series, sw, TR_SPARK);
 	int tw = w - 56; /* type column */
 	if (tw < 14)
@@ -30,43 +30,45 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	term_printf(y + 3, x, w, TR_HEADER, 1, " %-*s %12s %8s %8s %-3s %7s %7s", tw - 1, "TYPE",
 		    "TOTAL", "/s 1s", "/s 10s", "ON", "MEAN", "P99");
 	int rows = h - 5;
-	panel_list_clamp(p, t->ntypes, rows);
-	for (int r = 0; r < rows && p->scroll + r < t->ntypes; r++) {
+	panel_list_clamp(p, t->set.ntypes, rows);
+	for (int r = 0; r < rows && p->scroll + r < t->set.ntypes; r++) {
 		int i = p->scroll + r;
-		const struct top_type *ty = &t->types[i];
+		const struct vm_agg_type *ty = &t->set.types[i];
 		const char *mean = "-", *p99 = "-";
 		if (ty->sum.timed) {
-			mean = top_fmt_lat(rb_summary_mean(&ty->sum), d, sizeof(d));
-			p99 = top_fmt_lat((double)rb_summary_quantile(&ty->sum, 0.99), e, sizeof(e));
+			mean = vm_fmt_lat(rb_summary_mean(&ty->sum), d, sizeof(d));
+			p99 = vm_fmt_lat((double)rb_summary_quantile(&ty->sum, 0.99), e, sizeof(e));
 		}
 		enum term_role role = i == p->sel ? TR_SELECTED : ty->enabled ? TR_NORMAL : TR_DIM;
 		term_printf(y + 4 + r, x, w, role, 1, " %-*.*s %12llu %8s %8s %-3s %7s %7s", tw - 1,
 			    tw - 1, ty->name, (unsigned long long)ty->sum.count,
-			    top_fmt_count(top_type_rate(t, i, 1.0), a, sizeof(a)),
-			    top_fmt_count(top_type_rate(t, i, 10.0), b, sizeof(b)),
+			    vm_fmt_rate(vm_set_type_rate(&t->set, i, 1.0), a, sizeof(a)),
+			    vm_fmt_rate(vm_set_type_rate(&t->set, i, 10.0), b, sizeof(b)),
 			    ty->enabled ? "on" : "off", mean, p99);
 	}
-	if (t->ntypes == 0)
+	if (t->set.ntypes == 0)
 		term_print(y + 4, x, w, TR_DIM, 1, " (no event types registered yet)");
 	/* the segment, at the bottom */
-	uint64_t cap = top_capacity(t), wr = top_written(t);
+	uint64_t cap = vm_set_capacity(&t->set), wr = vm_set_written(&t->set);
 	uint64_t bad = 0;
-	for (int i = 0; i < t->nsrc; i++)
-		bad += t->src[i]->p.bad_calls;
+	for (int i = 0; i < t->set.nsrc; i++)
+		bad += t->set.src[i]->p.bad_calls;
 	snprintf(c, sizeof(c), "%.1f", cap ? (double)wr / (double)cap : 0);
-	term_printf(y + h - 1, x, w, TR_DIM, 1,
-		    " ring: %llu records (%u shards), written %llu = %s laps; bad calls %llu; Enter: events of the type",
-		    (unsigned long long)cap, t->nsrc ? t->src[0]->p.v.g.nshards : 0,
-		    (unsigned long long)wr, c, (unsigned long long)bad);
+	char st[256];
+	snprintf(st, sizeof(st), " ring: %llu records (%u shards), written %llu = %s laps; bad calls %llu",
+		 (unsigned long long)cap, t->set.nsrc ? t->set.src[0]->p.v.g.nshards : 0,
+		 (unsigned long long)wr, c, (unsigned long long)bad);
+	static const char *const hints[] = {"Enter: events of the type"};
+	panel_status(y + h - 1, x, w, TR_DIM, st, hints, 1);
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
 {
-	int f = panel_list_key(p, key, t->ntypes);
+	int f = panel_list_cmd(p, cmd, t->set.ntypes);
 	if (f)
 		return f;
-	if ((key == '\n' || key == '\r' || key == KEY_ENTER) && p->sel < t->ntypes) {
-		panel_events_set_type(t->types[p->sel].name);
+	if (cmd == TC_ENTER && p->sel < t->set.ntypes) {
+		panel_events_set_type(t->set.types[p->sel].name);
 		top_show_view(t, 4);
 		return PF_HANDLED | PF_REDRAW;
 	}
@@ -75,8 +77,9 @@ static int on_key(struct panel *p, struct top *t, int key)
 
 static const struct panel_ops ops = {
 	.name = "Overview",
+	.scope = SC_OVERVIEW,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
 };
 
 struct panel *panel_overview(void)

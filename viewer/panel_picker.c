@@ -83,17 +83,16 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 				sum += k->rate[j];
 			term_printf(y + 1 + r, x, w, i == p->sel ? TR_SELECTED : TR_TITLE, 1,
 				    " %-8s %-16s %9s %10s %-7s aggregate the %d live processes", "*",
-				    "all processes", "", top_fmt_count(sum, rate, sizeof(rate)), "live",
+				    "all processes", "", vm_fmt_count(sum, rate, sizeof(rate)), "live",
 				    k->live);
 			continue;
 		}
 		const struct vm_seginfo *s = &k->list[i - extra];
-		uint64_t end = s->state == VM_EXITED && s->exit_realtime_ns ? s->exit_realtime_ns : wall;
-		double secs = end > s->created_realtime_ns ? (double)(end - s->created_realtime_ns) / 1e9 : 0;
+		double secs = vm_seginfo_uptime(s, wall);
 		enum term_role role = i == p->sel ? TR_SELECTED : s->state == VM_LIVE ? TR_NORMAL : TR_DIM;
 		term_printf(y + 1 + r, x, w, role, 1, " %-8d %-16.16s %9s %10s %-7s %s", s->pid,
-			    s->state == VM_BAD ? "?" : s->name, top_fmt_dur_s(secs, up, sizeof(up)),
-			    top_fmt_count(k->rate[i - extra], rate, sizeof(rate)),
+			    s->state == VM_BAD ? "?" : s->name, vm_fmt_dur_s(secs, up, sizeof(up)),
+			    vm_fmt_count(k->rate[i - extra], rate, sizeof(rate)),
 			    vm_liveness_name(s->state), s->state == VM_BAD ? s->err : s->cmdline);
 	}
 	if (n == 0)
@@ -108,19 +107,19 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			   " Pick a process: Up/Down, Enter attaches; Esc back; q quits");
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
 {
 	struct picker *k = (struct picker *)p;
 	int extra = has_all(k), n = k->n + extra;
-	int f = panel_list_key(p, key, n);
+	int f = panel_list_cmd(p, cmd, n);
 	if (f)
 		return f;
-	if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+	if (cmd == TC_ENTER) {
 		if (p->sel >= n)
 			return PF_HANDLED;
 		if (extra && p->sel == 0) {
 			top_attach_all(t);
-			top_message(t, "attached to %d processes", t->nsrc);
+			top_message(t, "attached to %d processes", t->set.nsrc);
 		} else {
 			const struct vm_seginfo *s = &k->list[p->sel - extra];
 			if (top_attach_pid(t, s->pid) != 0)
@@ -128,10 +127,8 @@ static int on_key(struct panel *p, struct top *t, int key)
 		}
 		return PF_HANDLED | PF_CLOSE | PF_RESCAN;
 	}
-	if (key == 27 && t->nsrc)
-		return PF_HANDLED | PF_CLOSE;
-	if (key == 27)
-		return PF_HANDLED;
+	if (cmd == TC_BACK) /* back to the views, if there is a process to show */
+		return t->set.nsrc ? PF_HANDLED | PF_CLOSE : PF_HANDLED;
 	return 0;
 }
 
@@ -144,8 +141,9 @@ static void on_refresh(struct panel *p, struct top *t, int active)
 
 static const struct panel_ops ops = {
 	.name = "Processes",
+	.scope = SC_PICKER,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
 	.on_refresh = on_refresh,
 };
 

@@ -14,13 +14,13 @@ struct pool {
  * apply to a gauge like "in use") */
 static uint64_t raw_count(const struct top *t, int type)
 {
-	return type < 0 ? 0 : t->types[type].sum.count + t->types[type].base.count;
+	return type < 0 ? 0 : t->set.types[type].sum.count + t->set.types[type].base.count;
 }
 
 static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 {
 	(void)p;
-	int co = top_type_find(t, "pool.checkout"), ci = top_type_find(t, "pool.checkin");
+	int co = vm_set_type_find(&t->set, "pool.checkout"), ci = vm_set_type_find(&t->set, "pool.checkin");
 	if (co < 0) {
 		term_print(y, x, w, TR_HEADER, 1, " Pool");
 		term_print(y + 2, x, w, TR_DIM, 1, "  no MongoDB events in this process");
@@ -28,44 +28,46 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			   "  (pool.checkout and pool.checkin come from libringmon's pool wrappers or the preload library)");
 		return;
 	}
-	const struct rb_summary *s = &t->types[co].sum;
+	const struct rb_summary *s = &t->set.types[co].sum;
 	/* timeouts: a key or a type whose name says so */
 	uint64_t timeouts = 0;
-	for (int k = 0; k < t->nkeys; k++)
-		if (t->keys[k]->type == co && (strstr(t->keys[k]->name, "timeout") || strstr(t->keys[k]->name, "fail")))
-			timeouts += t->keys[k]->sum->count;
-	for (int i = 0; i < t->ntypes; i++)
-		if (strncmp(t->types[i].name, "pool.", 5) == 0 &&
-		    (strstr(t->types[i].name, "timeout") || strstr(t->types[i].name, "fail")))
-			timeouts += t->types[i].sum.count;
+	for (int k = 0; k < t->set.nkeys; k++)
+		if (t->set.keys[k]->type == co && (strstr(t->set.keys[k]->name, "timeout") || strstr(t->set.keys[k]->name, "fail")))
+			timeouts += t->set.keys[k]->sum->count;
+	for (int i = 0; i < t->set.ntypes; i++)
+		if (strncmp(t->set.types[i].name, "pool.", 5) == 0 &&
+		    (strstr(t->set.types[i].name, "timeout") || strstr(t->set.types[i].name, "fail")))
+			timeouts += t->set.types[i].sum.count;
 	/* in use: checkouts that got a client (key "ok", or all of them when the
 	 * type has no keys) minus checkins, since the process started */
 	uint64_t out = raw_count(t, co), in = raw_count(t, ci);
-	int okk = top_key_find(t, co, "ok");
+	int okk = vm_set_key_find(&t->set, co, "ok");
 	if (okk >= 0)
-		out = t->keys[okk]->sum->count + (t->keys[okk]->base ? t->keys[okk]->base->count : 0);
+		out = t->set.keys[okk]->sum->count + (t->set.keys[okk]->base ? t->set.keys[okk]->base->count : 0);
 	else
 		out -= timeouts;
 	long long inuse = (long long)out - (long long)in;
 	char a[16], b[16], c[16], d[16], e[16];
-	term_printf(y, x, w, TR_TITLE, 1, " checkouts %s/s   in use %lld   checkouts %llu   timeouts %llu",
-		    top_fmt_count(top_type_rate(t, co, 1.0), a, sizeof(a)), inuse < 0 ? 0 : inuse,
-		    (unsigned long long)s->count, (unsigned long long)timeouts);
-	term_printf(y + 1, x, w, timeouts ? TR_WARN : TR_NORMAL, 1,
-		    " wait  mean %s   p50 %s   p99 %s   p99.9 %s   max %s",
-		    top_fmt_lat(rb_summary_mean(s), a, sizeof(a)),
-		    top_fmt_lat((double)rb_summary_quantile(s, 0.5), b, sizeof(b)),
-		    top_fmt_lat((double)rb_summary_quantile(s, 0.99), c, sizeof(c)),
-		    top_fmt_lat((double)rb_summary_quantile(s, 0.999), d, sizeof(d)),
-		    top_fmt_lat(s->timed ? (double)s->max : 0, e, sizeof(e)));
+	char line[256];
+	snprintf(line, sizeof(line), " checkouts %llu (%s/s)   in use %lld   timeouts %llu",
+		 (unsigned long long)s->count, vm_fmt_rate(vm_set_type_rate(&t->set, co, 1.0), a, sizeof(a)),
+		 inuse < 0 ? 0 : inuse, (unsigned long long)timeouts);
+	term_print_words(y, x, w, TR_TITLE, 1, line);
+	snprintf(line, sizeof(line), " wait  mean %s   p50 %s   p99 %s   p99.9 %s   max %s",
+		    vm_fmt_lat(rb_summary_mean(s), a, sizeof(a)),
+		    vm_fmt_lat((double)rb_summary_quantile(s, 0.5), b, sizeof(b)),
+		    vm_fmt_lat((double)rb_summary_quantile(s, 0.99), c, sizeof(c)),
+		    vm_fmt_lat((double)rb_summary_quantile(s, 0.999), d, sizeof(d)),
+		    vm_fmt_lat(s->timed ? (double)s->max : 0, e, sizeof(e)));
+	term_print_words(y + 1, x, w, timeouts ? TR_WARN : TR_NORMAL, 1, line);
 	double series[512];
 	int n = w - 32 > 512 ? 512 : w - 32;
-	top_type_series(t, co, 60.0, series, n);
+	vm_set_type_series(&t->set, co, 60.0, series, n);
 	panel_draw_spark(" checkouts/s", series, n, 0, y + 2, x, w);
 	/* per pool (keys of pool.checkout), when there are several */
 	int row = y + 3, shown = 0;
-	for (int k = 0; k < t->nkeys && shown < 4; k++) {
-		const struct top_key *key = t->keys[k];
+	for (int k = 0; k < t->set.nkeys && shown < 4; k++) {
+		const struct vm_agg_key *key = t->set.keys[k];
 		if (key->type != co || (key->other && key->sum->count == 0))
 			continue;
 		if (!shown++)
@@ -73,26 +75,18 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 				    "WAIT P50", "WAIT P99", "MAX");
 		term_printf(row++, x, w, TR_NORMAL, 1, " %-30.30s %10llu %9s %9s %9s", key->name,
 			    (unsigned long long)key->sum->count,
-			    top_fmt_lat((double)rb_summary_quantile(key->sum, 0.5), a, sizeof(a)),
-			    top_fmt_lat((double)rb_summary_quantile(key->sum, 0.99), b, sizeof(b)),
-			    top_fmt_lat(key->sum->timed ? (double)key->sum->max : 0, c, sizeof(c)));
+			    vm_fmt_lat((double)rb_summary_quantile(key->sum, 0.5), a, sizeof(a)),
+			    vm_fmt_lat((double)rb_summary_quantile(key->sum, 0.99), b, sizeof(b)),
+			    vm_fmt_lat(key->sum->timed ? (double)key->sum->max : 0, c, sizeof(c)));
 	}
 	term_print(row, x, w, TR_HEADER, 1, " checkout wait histogram (log buckets)");
 	panel_draw_hist(s, row + 1, x, y + h - row - 1, w);
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
-{
-	(void)p;
-	(void)t;
-	(void)key;
-	return 0;
-}
-
 static const struct panel_ops ops = {
 	.name = "Pool",
+	.scope = SC_POOL,
 	.draw = draw,
-	.on_key = on_key,
 };
 
 struct panel *panel_pool(void)

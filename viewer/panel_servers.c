@@ -1,4 +1,6 @@
-/* panel_servers.c - view 3: topology type, each server's type and heartbeat RTT, and the timeline of server and topology changes. */
+/* panel_servers.c - view 3: each topology with its servers (type, heartbeat
+ * RTT, errors), and the timeline of server and topology changes, drawn from
+ * the model's picture of the deployment (model_sdam.c). */
 #include <curses.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,161 +10,99 @@
 #include "panel.h"
 #include "term.h"
 
-/* libmongoc's enums, in their order (mongoc_server_description_type(),
- * mongoc_topology_description_type()); the adapter stores the index. */
-static const char *const server_types[] = {"Unknown", "Standalone", "Mongos",
-	"PossiblePrimary", "RSPrimary", "RSSecondary", "RSArbiter", "RSOther", "RSGhost",
-	"LoadBalancer"};
-static const char *const topo_types[] = {"Unknown", "Single", "ReplicaSetNoPrimary",
-	"ReplicaSetWithPrimary", "Sharded", "LoadBalanced"};
-
 struct servers {
 	struct panel super;
-	uint64_t seen_changes; /* count of server.* and topology.* at the last scan */
-	char topology[48];
-	double topology_wall;
-	uint64_t newest[TOP_MAXPROC]; /* newest change record per process, this scan */
 };
 
 static struct servers srv;
 
-static const char *enum_name(int is_topo, int64_t v)
-{
-	if (is_topo)
-		return v >= 0 && v < (int64_t)(sizeof(topo_types) / sizeof(*topo_types)) ? topo_types[v] : "?";
-	return v >= 0 && v < (int64_t)(sizeof(server_types) / sizeof(*server_types)) ? server_types[v] : "?";
-}
-
-/* index of the field whose name contains any of the words, or -1 */
-static int field_like(const struct vm_event *e, const char *a, const char *b)
-{
-	for (uint32_t i = 0; i < e->nfields; i++)
-		if (strstr(e->field_name[i], a) || (b && strstr(e->field_name[i], b)))
-			return (int)i;
-	return -1;
-}
-
-static int is_change_type(const char *name)
-{
-	return strncmp(name, "server.", 7) == 0 || strncmp(name, "topology.", 9) == 0;
-}
-
-static void describe(const struct vm_event *e, char *buf, size_t len)
-{
-	int topo = strncmp(e->type, "topology.", 9) == 0;
-	int pf = field_like(e, "prev", "old"), nf = field_like(e, "new", NULL);
-	if (strstr(e->type, ".changed") && pf >= 0 && nf >= 0) {
-		int n = snprintf(buf, len, "%s -> %s", enum_name(topo, e->field[pf]), enum_name(topo, e->field[nf]));
-		int rf = field_like(e, "rtt", NULL);
-		if (rf >= 0 && n > 0 && (size_t)n < len)
-			snprintf(buf + n, len - (size_t)n, "  rtt %s",
-				 e->field[rf] >= 0 ? "" : "-");
-		if (rf >= 0 && e->field[rf] >= 0) {
-			char r[16];
-			/* the adapter's rtt field is in microseconds when named *_us */
-			double ns = (double)e->field[rf] * (strstr(e->field_name[rf], "us") ? 1e3 :
-							    strstr(e->field_name[rf], "ms") ? 1e6 : 1);
-			snprintf(buf + strlen(buf), len - strlen(buf), "%s", top_fmt_lat(ns, r, sizeof(r)));
-		}
-		return;
-	}
-	size_t n = 0;
-	buf[0] = 0;
-	for (uint32_t i = 0; i < e->nfields && n < len; i++)
-		if (e->field_name[i][0])
-			n += (size_t)snprintf(buf + n, len - n, "%s%s=%lld", n ? " " : "", e->field_name[i],
-				      (long long)e->field[i]);
-}
-
-static void scan_one(struct top *t, int si, const struct rb_record *r, void *arg)
-{
-	struct servers *s = arg;
-	struct top_src *src = t->src[si];
-	if (r->ts_ns <= src->scan_seen_ts || r->type >= RB_MAX_TYPES)
-		return;
-	int ti = src->type_map[r->type];
-	if (ti < 0 || !is_change_type(t->types[ti].name))
-		return;
-	struct vm_event e;
-	vm_decode(&src->p.v, r, &e);
-	if (r->ts_ns > s->newest[si])
-		s->newest[si] = r->ts_ns;
-	struct top_change *c = &t->changes[t->nchanges % TOP_CHANGES];
-	c->wall = e.wall;
-	snprintf(c->type, sizeof(c->type), "%s", e.type);
-	snprintf(c->key, sizeof(c->key), "%s", e.key);
-	describe(&e, c->text, sizeof(c->text));
-	t->nchanges++;
-	if (strcmp(e.type, "topology.changed") == 0) {
-		int nf = field_like(&e, "new", NULL);
-		if (nf >= 0) {
-			snprintf(s->topology, sizeof(s->topology), "%s", enum_name(1, e.field[nf]));
-			s->topology_wall = e.wall;
-		}
-	}
-}
-
-/* Server and topology changes are rare: read the rings only when their
- * counts moved, and keep what was found (the ring will overwrite it). */
+/* Server and topology changes are rare: the model reads the rings only when
+ * their counts moved, and keeps what it found (the ring will overwrite it). */
 static void on_refresh(struct panel *p, struct top *t, int active)
 {
-	struct servers *s = (struct servers *)p;
+	(void)p;
 	(void)active;
-	uint64_t n = 0;
-	for (int i = 0; i < t->ntypes; i++)
-		if (is_change_type(t->types[i].name))
-			n += t->types[i].sum.count + t->types[i].base.count;
-	if (n == s->seen_changes)
-		return;
-	s->seen_changes = n;
-	for (int i = 0; i < t->nsrc; i++)
-		s->newest[i] = t->src[i]->scan_seen_ts;
-	top_scan_rings(t, top_capacity(t) + 4096, scan_one, s);
-	for (int i = 0; i < t->nsrc; i++)
-		t->src[i]->scan_seen_ts = s->newest[i];
+	vm_sdam_scan(&t->sdam, &t->set);
 }
 
 static int server_row(const struct top *t, const char *host, int *hb_ok, int *hb_fail, int *chg)
 {
 	*hb_ok = *hb_fail = *chg = -1;
-	int a = top_type_find(t, "heartbeat.succeeded"), b = top_type_find(t, "heartbeat.failed");
-	int c = top_type_find(t, "server.changed");
+	int a = vm_set_type_find(&t->set, "heartbeat.succeeded"), b = vm_set_type_find(&t->set, "heartbeat.failed");
+	int c = vm_set_type_find(&t->set, "server.changed");
 	if (a >= 0)
-		*hb_ok = top_key_find(t, a, host);
+		*hb_ok = vm_set_key_find(&t->set, a, host);
 	if (b >= 0)
-		*hb_fail = top_key_find(t, b, host);
+		*hb_fail = vm_set_key_find(&t->set, b, host);
 	if (c >= 0)
-		*chg = top_key_find(t, c, host);
+		*chg = vm_set_key_find(&t->set, c, host);
 	return 0;
 }
 
-/* latest known type of a server from the timeline */
-static const char *server_type(const struct top *t, const char *host)
+/* The server table's columns: as the width shrinks RTT P99, then HEARTBEATS
+ * give way; then server names are cut with a marker. ERRORS and LAST always
+ * stay. */
+enum { NCOL = 7 };
+static const struct panel_col server_cols[NCOL] = {
+	{"SERVER", 6, 0, 1, 0}, {"TYPE", 4, 0, 1, 0}, {"RTT P50", 8, 0, 0, 0},
+	{"RTT P99", 8, 1, 0, 0}, {"HEARTBEATS", 10, 2, 0, 0}, {"LAST", 9, 0, 0, 0},
+	{"ERRORS", 7, 0, 0, 0},
+};
+
+static void widen(struct panel_col *col, const char *host, const char *type)
 {
-	uint64_t kept = t->nchanges < TOP_CHANGES ? t->nchanges : TOP_CHANGES;
-	for (uint64_t i = 0; i < kept; i++) {
-		const struct top_change *c = &t->changes[(t->nchanges - 1 - i) % TOP_CHANGES];
-		if (strcmp(c->type, "server.changed") == 0 && strcmp(c->key, host) == 0) {
-			const char *arrow = strstr(c->text, "-> ");
-			static char out[32];
-			if (!arrow)
-				return "?";
-			snprintf(out, sizeof(out), "%s", arrow + 3);
-			char *sp = strchr(out, ' ');
-			if (sp)
-				*sp = 0;
-			return out;
+	if (vm_width(host) > col[0].w)
+		col[0].w = vm_width(host);
+	if (vm_width(type) > col[1].w)
+		col[1].w = vm_width(type);
+}
+
+/* One server row: heartbeat figures of its host, its type from the model. */
+static void draw_server(struct top *t, const struct panel_col *col, const char *host,
+			const char *type, int closed, int y, int x, int w, uint64_t now)
+{
+	int ok, fail, chg;
+	server_row(t, host, &ok, &fail, &chg);
+	char p50[16] = "-", p99[16] = "-", last[32] = "-", cnt[16] = "0";
+	uint64_t errs = fail >= 0 ? t->set.keys[fail]->sum->count : 0;
+	uint64_t seen = 0;
+	if (ok >= 0) {
+		const struct rb_summary *sum = t->set.keys[ok]->sum;
+		if (sum->timed) {
+			vm_fmt_lat((double)rb_summary_quantile(sum, 0.5), p50, sizeof(p50));
+			vm_fmt_lat((double)rb_summary_quantile(sum, 0.99), p99, sizeof(p99));
 		}
+		vm_fmt_count((double)sum->count, cnt, sizeof(cnt));
+		seen = t->set.keys[ok]->last_change_ns;
 	}
-	return "-";
+	if (fail >= 0 && t->set.keys[fail]->last_change_ns > seen)
+		seen = t->set.keys[fail]->last_change_ns;
+	if (seen) {
+		vm_fmt_dur_s((double)(now - seen) / 1e9, last, sizeof(last));
+		strncat(last, " ago", sizeof(last) - strlen(last) - 1);
+	}
+	enum term_role role = closed ? TR_DIM : errs ? TR_WARN : strcmp(type, "Unknown") == 0 ? TR_BAD : TR_NORMAL;
+	char nerr[24];
+	snprintf(nerr, sizeof(nerr), "%llu", (unsigned long long)errs);
+	const char *cell[NCOL] = {host, type, p50, p99, cnt, last, nerr};
+	panel_cols_row(y, x, w, role, col, NCOL, cell, NULL);
+}
+
+/* 1 when host has a row under some topology */
+static int in_topology(const struct vm_sdam *d, const char *host)
+{
+	for (int i = 0; i < d->nservers; i++)
+		if (strcmp(d->servers[i].host, host) == 0)
+			return 1;
+	return 0;
 }
 
 static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 {
-	struct servers *s = (struct servers *)p;
+	const struct vm_sdam *d = &t->sdam;
 	int any = 0;
-	for (int i = 0; i < t->ntypes; i++)
-		if (is_change_type(t->types[i].name) || strncmp(t->types[i].name, "heartbeat.", 10) == 0)
+	for (int i = 0; i < t->set.ntypes; i++)
+		if (vm_sdam_type(t->set.types[i].name) || strncmp(t->set.types[i].name, "heartbeat.", 10) == 0)
 			any = 1;
 	if (!any) {
 		term_print(y, x, w, TR_HEADER, 1, " Servers");
@@ -171,96 +111,135 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			   "  (server.*, topology.* and heartbeat.* types come from libringmon's MongoDB adapter)");
 		return;
 	}
-	char ago[32];
-	if (s->topology[0]) {
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
-		double secs = (double)now.tv_sec + (double)now.tv_nsec / 1e9 - s->topology_wall;
-		term_printf(y, x, w, TR_TITLE, 1, " Topology: %s  (since %s ago)", s->topology,
-			    top_fmt_dur_s(secs, ago, sizeof(ago)));
-	} else {
-		term_print(y, x, w, TR_TITLE, 1, " Topology: (no topology change seen in the ring yet)");
+	int budget = h / 2 + 1, row = y;
+	uint64_t now = vm_now_ns();
+	double wall = (double)vm_wall_ns() / 1e9;
+	struct panel_col col[NCOL];
+	memcpy(col, server_cols, sizeof(col));
+	for (int si = 0; si < d->nservers; si++)
+		widen(col, d->servers[si].host,
+		      d->servers[si].closed ? "closed" : vm_server_type_name(d->servers[si].type));
+	for (int k = 0; k < t->set.nkeys; k++)
+		if (strncmp(t->set.types[t->set.keys[k]->type].name, "heartbeat.", 10) == 0)
+			widen(col, t->set.keys[k]->name, "-");
+	panel_cols_fit(col, NCOL, w, 12);
+	const char *head[NCOL];
+	for (int i = 0; i < NCOL; i++)
+		head[i] = col[i].head;
+	panel_cols_row(row++, x, w, TR_HEADER, col, NCOL, head, NULL);
+	/* one section per topology, its servers below it */
+	for (int ti = 0; ti < d->ntopologies && row < y + budget; ti++) {
+		const struct vm_sdam_topology *tp = &d->topologies[ti];
+		char ago[32];
+		char name[16] = "Topology"; /* numbered when there are several */
+		if (d->ntopologies > 1)
+			snprintf(name, sizeof(name), "Topology %d", ti + 1);
+		if (tp->type >= 0)
+			term_printf(row++, x, w, tp->closed ? TR_DIM : TR_TITLE, 1,
+				    " %s: %s  (since %s ago)%s", name, vm_topology_type_name(tp->type),
+				    vm_fmt_dur_s(wall - tp->type_wall, ago, sizeof(ago)),
+				    tp->closed ? "  closed" : "");
+		else
+			term_printf(row++, x, w, tp->closed ? TR_DIM : TR_TITLE, 1,
+				    " %s: (no type seen in the ring yet)%s", name, tp->closed ? "  closed" : "");
+		for (int si = 0; si < d->nservers && row < y + budget; si++) {
+			const struct vm_sdam_server *sv = &d->servers[si];
+			if (sv->topology_id != tp->id)
+				continue;
+			draw_server(t, col, sv->host, sv->closed ? "closed" : vm_server_type_name(sv->type),
+				    sv->closed, row++, x, w, now);
+		}
 	}
-	term_printf(y + 1, x, w, TR_HEADER, 1, " %-24s %-16s %8s %8s %10s %9s %7s", "SERVER", "TYPE",
-		    "RTT P50", "RTT P99", "HEARTBEATS", "LAST", "ERRORS");
-	/* servers: every key of the heartbeat and server types */
-	const char *names[64];
-	int nn = 0;
-	for (int k = 0; k < t->nkeys && nn < 64; k++) {
-		const char *tn = t->types[t->keys[k]->type].name;
-		if (t->keys[k]->other && t->keys[k]->sum->count == 0)
-			continue;
-		if (strncmp(tn, "heartbeat.", 10) != 0 && strncmp(tn, "server.", 7) != 0)
+	/* hosts with heartbeats whose server records the ring no longer holds */
+	int header = 0;
+	for (int k = 0; k < t->set.nkeys && row < y + budget; k++) {
+		const struct vm_agg_key *key = t->set.keys[k];
+		if (strncmp(t->set.types[key->type].name, "heartbeat.", 10) != 0 || key->other ||
+		    in_topology(d, key->name))
 			continue;
 		int dup = 0;
-		for (int j = 0; j < nn; j++)
-			dup |= strcmp(names[j], t->keys[k]->name) == 0;
-		if (!dup)
-			names[nn++] = t->keys[k]->name;
+		for (int j = 0; j < k; j++)
+			dup |= strcmp(t->set.keys[j]->name, key->name) == 0 &&
+			       strncmp(t->set.types[t->set.keys[j]->type].name, "heartbeat.", 10) == 0;
+		if (dup)
+			continue;
+		if (!header++)
+			term_print(row++, x, w, TR_TITLE, 1, " Topology unknown (no server record in the ring)");
+		draw_server(t, col, key->name, "-", 0, row++, x, w, now);
 	}
-	int table_rows = h / 2 - 2;
-	if (table_rows < 3)
-		table_rows = 3;
-	uint64_t now = vm_now_ns();
-	int r;
-	for (r = 0; r < nn && r < table_rows; r++) {
-		int ok, fail, chg;
-		server_row(t, names[r], &ok, &fail, &chg);
-		char p50[16] = "-", p99[16] = "-", last[32] = "-", cnt[16] = "0";
-		uint64_t errs = fail >= 0 ? t->keys[fail]->sum->count : 0;
-		uint64_t seen = 0;
-		if (ok >= 0) {
-			const struct rb_summary *sum = t->keys[ok]->sum;
-			if (sum->timed) {
-				top_fmt_lat((double)rb_summary_quantile(sum, 0.5), p50, sizeof(p50));
-				top_fmt_lat((double)rb_summary_quantile(sum, 0.99), p99, sizeof(p99));
-			}
-			top_fmt_count((double)sum->count, cnt, sizeof(cnt));
-			seen = t->keys[ok]->last_change_ns;
-		}
-		if (fail >= 0 && t->keys[fail]->last_change_ns > seen)
-			seen = t->keys[fail]->last_change_ns;
-		if (seen) {
-			top_fmt_dur_s((double)(now - seen) / 1e9, last, sizeof(last));
-			strncat(last, " ago", sizeof(last) - strlen(last) - 1);
-		}
-		const char *type = server_type(t, names[r]);
-		enum term_role role = errs ? TR_WARN : strcmp(type, "Unknown") == 0 ? TR_BAD : TR_NORMAL;
-		term_printf(y + 2 + r, x, w, role, 1, " %-24.24s %-16s %8s %8s %10s %9s %7llu", names[r],
-			    type, p50, p99, cnt, last, (unsigned long long)errs);
-	}
-	if (nn == 0)
-		term_print(y + 2, x, w, TR_DIM, 1, " (no heartbeats yet)");
-	int ty = y + 3 + (r > 0 ? r : 1);
-	term_print(ty, x, w, TR_HEADER, 1, " Timeline of server and topology changes (newest first)");
-	uint64_t kept = t->nchanges < TOP_CHANGES ? t->nchanges : TOP_CHANGES;
+	if (d->nservers == 0 && !header)
+		term_print(row++, x, w, TR_DIM, 1, " (no servers seen yet)");
+	int ty = row + 1;
+	if (d->noop) {
+		char line[160];
+		snprintf(line, sizeof(line),
+			 " Timeline of server and topology changes (newest first; %llu without a change of type left out)",
+			 (unsigned long long)d->noop);
+		term_print_words(ty, x, w, TR_HEADER, 1, line);
+	} else
+		term_print(ty, x, w, TR_HEADER, 1, " Timeline of server and topology changes (newest first)");
 	int rows = y + h - ty - 1;
-	panel_list_clamp(p, (int)kept, rows);
-	for (int i = 0; i < rows && (uint64_t)(p->scroll + i) < kept; i++) {
-		const struct top_change *c = &t->changes[(t->nchanges - 1 - (uint64_t)(p->scroll + i)) % TOP_CHANGES];
+	panel_list_clamp(p, d->nchanges, rows);
+	/* type and key columns as wide as what is shown; the change itself is
+	 * cut after a word, with a marker */
+	int tw = 1, kw = 1, hw = 1;
+	for (int i = 0; i < rows && p->scroll + i < d->nchanges; i++) {
+		const struct vm_sdam_change *c = &d->changes[p->scroll + i];
+		if (vm_width(c->type) > tw)
+			tw = vm_width(c->type);
+		if (vm_width(c->key) > kw)
+			kw = vm_width(c->key);
+		if (strncmp(c->type, "server.", 7) == 0 && vm_width(c->key) > hw)
+			hw = vm_width(c->key);
+	}
+	/* narrow: the key column fits the hosts; a topology row's key (its new
+	 * type, which its change shows too) is cut with a marker instead */
+	if (w < 100 && hw > 1 && hw < kw)
+		kw = hw;
+	if (kw > w / 3)
+		kw = w / 3;
+	for (int i = 0; i < rows && p->scroll + i < d->nchanges; i++) {
+		const struct vm_sdam_change *c = &d->changes[p->scroll + i];
 		time_t sec = (time_t)c->wall;
 		struct tm tm;
 		localtime_r(&sec, &tm);
 		char when[16];
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-		term_printf(ty + 1 + i, x, w, strstr(c->type, "closed") ? TR_WARN : TR_NORMAL, 1,
-			    " %s.%03d %-17s %-22s %s", when, (int)((c->wall - (double)sec) * 1000), c->type,
-			    c->key[0] ? c->key : "-", c->text);
+		enum term_role role = strstr(c->type, "closed") ? TR_WARN : TR_NORMAL;
+		int cx = x + term_printf(ty + 1 + i, x, w, role, 0, " %s.%03d %-*s ", when,
+					 (int)((c->wall - (double)sec) * 1000), tw, c->type);
+		/* narrow: a key the change names anyway ("... -> KEY", a topology's
+		 * new type) gives its column to the change */
+		char arrow[sizeof(c->key) + 4];
+		snprintf(arrow, sizeof(arrow), "-> %s", c->key);
+		if (w < 100 && c->key[0] && strstr(c->text, arrow))
+			cx--; /* the change's leading space lands in the key column */
+		else
+			cx += term_print(ty + 1 + i, cx, kw < x + w - cx ? kw : x + w - cx, role, 1,
+					 c->key[0] ? c->key : "-");
+		if (cx < x + w) {
+			char text[sizeof(c->text) + 32];
+			if (d->ntopologies > 1 && c->topology) /* which one, when there are several */
+				snprintf(text, sizeof(text), " %s  (topology %d)", c->text, c->topology);
+			else
+				snprintf(text, sizeof(text), " %s", c->text);
+			term_print_words(ty + 1 + i, cx, x + w - cx, role, 1, text);
+		}
 	}
-	if (kept == 0)
+	if (d->nchanges == 0)
 		term_print(ty + 1, x, w, TR_DIM, 1, " (no changes seen yet)");
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
 {
-	uint64_t kept = t->nchanges < TOP_CHANGES ? t->nchanges : TOP_CHANGES;
-	return panel_list_key(p, key, (int)kept);
+	return panel_list_cmd(p, cmd, t->sdam.nchanges);
 }
 
 static const struct panel_ops ops = {
 	.name = "Servers",
+	.scope = SC_SERVERS,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
 	.on_refresh = on_refresh,
 };
 

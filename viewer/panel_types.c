@@ -11,17 +11,17 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	term_print(y, x, w, TR_HEADER, 1,
 		   " Event types in the producer: space/Enter toggles, a all on, A all off, Esc closes");
 	int rows = h - 2;
-	panel_list_clamp(p, t->ntypes, rows);
-	for (int r = 0; r < rows && p->scroll + r < t->ntypes; r++) {
+	panel_list_clamp(p, t->set.ntypes, rows);
+	for (int r = 0; r < rows && p->scroll + r < t->set.ntypes; r++) {
 		int i = p->scroll + r;
-		const struct top_type *ty = &t->types[i];
+		const struct vm_agg_type *ty = &t->set.types[i];
 		const char *box = ty->enabled ? "[x]" : "[ ]";
 		enum term_role role = i == p->sel ? TR_SELECTED : ty->enabled ? TR_GOOD : TR_DIM;
 		term_printf(y + 1 + r, x, w, role, 1, " %s %-40s %10s/s  %s", box, ty->name,
-			    top_fmt_count(top_type_rate(t, i, 1.0), a, sizeof(a)),
+			    vm_fmt_rate(vm_set_type_rate(&t->set, i, 1.0), a, sizeof(a)),
 			    ty->enabled ? "recording" : "off: emits cost one load and one branch");
 	}
-	if (!t->ntypes)
+	if (!t->set.ntypes)
 		term_print(y + 1, x, w, TR_DIM, 1, " (no types registered yet)");
 	term_print(y + h - 1, x, w, TR_DIM, 1,
 		   " Changes go to the producer's control area (owner only); statistics of a type stop while it is off.");
@@ -30,39 +30,42 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 static int set(struct top *t, int i, int on)
 {
 	char err[RB_ERR_MAX];
-	if (top_set_enabled(t, i, on, err, sizeof(err)) != 0) {
-		top_message(t, "%s: %s", t->types[i].name, err);
+	if (vm_set_enable_type(&t->set, i, on, err, sizeof(err)) != 0) {
+		top_message(t, "%s: %s", t->set.types[i].name, err);
 		return -1;
 	}
 	return 0;
 }
 
-static int on_key(struct panel *p, struct top *t, int key)
+static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
 {
-	int f = panel_list_key(p, key, t->ntypes);
+	int f = panel_list_cmd(p, cmd, t->set.ntypes);
 	if (f)
 		return f;
-	switch (key) {
-	case ' ': case '\n': case '\r': case KEY_ENTER:
-		if (p->sel < t->ntypes && set(t, p->sel, !t->types[p->sel].enabled) == 0)
-			top_message(t, "%s %s", t->types[p->sel].name,
-				    t->types[p->sel].enabled ? "on" : "off");
+	switch (cmd) {
+	case TC_ENTER:
+		if (p->sel < t->set.ntypes && set(t, p->sel, !t->set.types[p->sel].enabled) == 0)
+			top_message(t, "%s %s", t->set.types[p->sel].name,
+				    t->set.types[p->sel].enabled ? "on" : "off");
 		return PF_HANDLED | PF_RESCAN;
-	case 'a': case 'A':
-		for (int i = 0; i < t->ntypes; i++)
-			set(t, i, key == 'a');
-		top_message(t, "every type %s", key == 'a' ? "on" : "off");
+	case TC_ALL_ON: case TC_ALL_OFF:
+		for (int i = 0; i < t->set.ntypes; i++)
+			set(t, i, cmd == TC_ALL_ON);
+		top_message(t, "every type %s", cmd == TC_ALL_ON ? "on" : "off");
 		return PF_HANDLED | PF_RESCAN;
-	case 27: case 'e': case 'q':
+	case TC_BACK:
 		return PF_HANDLED | PF_CLOSE;
+	default:
+		break;
 	}
 	return 0;
 }
 
 static const struct panel_ops ops = {
 	.name = "Types",
+	.scope = SC_TYPES,
 	.draw = draw,
-	.on_key = on_key,
+	.on_cmd = on_cmd,
 };
 
 struct panel *panel_types(void)

@@ -1,12 +1,14 @@
 /* term.c - the terminal of `ringmon top`: curses start/end, signals, colour roles, glyphs. */
 #define _GNU_SOURCE
 #include "term.h"
+#include "model.h"
 
 #include <curses.h>
 #include <langinfo.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -17,13 +19,18 @@ static struct termios saved_tio;
 static int have_tio;
 static int use_utf8;
 static attr_t role_attr[TR_NROLES];
+/* text mode (--once): the screen as a grid of cells instead of curses */
+static struct {
+	int rows, cols;
+	char (*cell)[5]; /* one UTF-8 glyph per cell, NUL-terminated */
+} grid;
+
 
 /* SIGINT/SIGTERM/SIGHUP: the main loop sees the flag within one getch timeout
  * (the signal also interrupts the wait) and leaves through term_end. */
 static void on_stop(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	interrupted = sig;
 }
 
 /* Crashes: put the terminal back with async-signal-safe calls only (the
@@ -65,6 +72,21 @@ int term_interrupted(void)
 	return interrupted;
 }
 
+int term_exit_status(void)
+{
+	int sig = interrupted;
+	if (!sig)
+		return 0;
+	/* die of it, as a shell expects from a killed program ($? = 128 + sig) */
+	signal(sig, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	return 128 + sig;
+}
+
 int term_locale_utf8(void)
 {
 	const char *cs = nl_langinfo(CODESET);
@@ -103,13 +125,39 @@ static const struct {
 	[TR_STATUS] = {COLOR_WHITE, -1, 0, 0},
 };
 
-int term_start(int color)
+static SCREEN *screen;
+
+int term_start(int color, char *err, size_t errlen)
 {
-	if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))
+	if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
+		snprintf(err, errlen, "needs a terminal");
 		return -1;
+	}
+	const char *name = getenv("TERM");
+	if (!name || !*name) {
+		snprintf(err, errlen, "TERM is not set: cannot draw a screen");
+		return -1;
+	}
 	have_tio = tcgetattr(STDIN_FILENO, &saved_tio) == 0;
-	if (!initscr())
+	/* newterm, not initscr: an unknown terminal is an error to report, not
+	 * an exit inside curses */
+	screen = newterm(NULL, stdout, stdin);
+	if (!screen) {
+		snprintf(err, errlen, "unknown terminal type TERM=%s", name);
 		return -1;
+	}
+	/* a terminal that cannot move the cursor (dumb, some consoles) would
+	 * get every refresh on one line */
+	const char *cup = tigetstr("cup");
+	if (!cup || cup == (const char *)-1) {
+		endwin();
+		delscreen(screen);
+		screen = NULL;
+		if (have_tio)
+			tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+		snprintf(err, errlen, "the terminal (TERM=%s) cannot position the cursor", name);
+		return -1;
+	}
 	started = 1;
 	cbreak();
 	noecho();
@@ -140,6 +188,8 @@ void term_end(void)
 	started = 0;
 	curs_set(1);
 	endwin();
+	delscreen(screen);
+	screen = NULL;
 }
 
 int term_getkey(int timeout_ms)
@@ -150,33 +200,106 @@ int term_getkey(int timeout_ms)
 
 void term_size(int *rows, int *cols)
 {
+	if (grid.cell) {
+		*rows = grid.rows;
+		*cols = grid.cols;
+		return;
+	}
 	getmaxyx(stdscr, *rows, *cols);
 }
 
 void term_clear(void)
 {
+	if (grid.cell) {
+		for (int i = 0; i < grid.rows * grid.cols; i++)
+			strcpy(grid.cell[i], " ");
+		return;
+	}
 	erase();
 }
 
 void term_flush(void)
 {
-	refresh();
+	if (!grid.cell)
+		refresh();
 }
 
 int term_width(const char *s)
 {
-	int n = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
+	return vm_width(s);
 }
 
-int term_print(int y, int x, int w, enum term_role r, int pad, const char *text)
+/* ---- text mode (--once): the same drawing into a grid of cells ---- */
+
+int term_start_text(int rows, int cols)
 {
-	if (w <= 0)
-		return 0;
-	/* bytes that fit in w columns (one column per code point) */
+	grid.cell = calloc((size_t)rows * (size_t)cols, sizeof(*grid.cell));
+	if (!grid.cell)
+		return -1;
+	grid.rows = rows;
+	grid.cols = cols;
+	term_clear();
+	return 0;
+}
+
+void term_print_text(FILE *f)
+{
+	int blank = 0, out = 0, indent = grid.cols;
+	/* the indent every row shares (the screen's one-column margin) goes */
+	for (int y = 0; y < grid.rows; y++) {
+		int x = 0;
+		while (x < grid.cols && strcmp(grid.cell[y * grid.cols + x], " ") == 0)
+			x++;
+		if (x < grid.cols && x < indent)
+			indent = x;
+	}
+	if (indent == grid.cols)
+		indent = 0;
+	for (int y = 0; y < grid.rows; y++) {
+		char line[5 * 1024 + 1];
+		size_t n = 0, end = 0;
+		for (int x = indent; x < grid.cols && x < 1024; x++) {
+			size_t l = strlen(grid.cell[y * grid.cols + x]);
+			memcpy(line + n, grid.cell[y * grid.cols + x], l);
+			n += l;
+			if (l != 1 || line[n - 1] != ' ')
+				end = n;
+		}
+		line[end] = 0;
+		/* runs of empty rows (room the layout left for a terminal) become one */
+		if (!end) {
+			blank = 1;
+			continue;
+		}
+		if (blank && out)
+			fputc('\n', f);
+		blank = 0;
+		fprintf(f, "%s\n", line);
+		out++;
+	}
+	free(grid.cell);
+	grid.cell = NULL;
+}
+
+static void put(int y, int x, const char *glyph, size_t len)
+{
+	if (!grid.cell) {
+		mvaddnstr(y, x, glyph, (int)len);
+		return;
+	}
+	if (y < 0 || y >= grid.rows || x < 0 || x >= grid.cols)
+		return;
+	memcpy(grid.cell[y * grid.cols + x], glyph, len < 4 ? len : 4);
+	grid.cell[y * grid.cols + x][len < 4 ? len : 4] = 0;
+}
+
+const char *term_cut_marker(void)
+{
+	return use_utf8 ? "…" : "~";
+}
+
+int term_fit(const char *text, int w, size_t *bytes)
+{
 	int cols = 0;
 	size_t b = 0;
 	while (text[b]) {
@@ -187,13 +310,64 @@ int term_print(int y, int x, int w, enum term_role r, int pad, const char *text)
 		}
 		b++;
 	}
-	attrset(role_attr[r]);
-	mvaddnstr(y, x, text, (int)b);
+	*bytes = b;
+	/* cut only if something other than blanks is left out */
+	for (const char *rest = text + b; *rest; rest++)
+		if (*rest != ' ')
+			return 1;
+	return 0;
+}
+
+static int print_fitted(int y, int x, int w, enum term_role r, int pad, const char *text, int words)
+{
+	if (w <= 0)
+		return 0;
+	size_t b;
+	int cut = term_fit(text, w, &b);
+	if (cut) {
+		term_fit(text, w - 1, &b); /* room for the marker */
+		if (words) {
+			/* end after the last whole word, if that keeps half the room */
+			size_t sp = b;
+			while (sp > 0 && text[sp] != ' ')
+				sp--;
+			while (sp > 0 && text[sp - 1] == ' ')
+				sp--;
+			if (sp > 0 && (int)sp >= w / 2)
+				b = sp;
+		}
+	}
+	if (!grid.cell)
+		attrset(role_attr[r]);
+	int c = 0;
+	for (size_t i = 0; i < b;) {
+		size_t l = 1;
+		while (i + l < b && ((unsigned char)text[i + l] & 0xc0) == 0x80)
+			l++;
+		put(y, x + c++, text + i, l);
+		i += l;
+	}
+	if (cut) {
+		if (words && c < w - 1)
+			put(y, x + c++, " ", 1);
+		put(y, x + c++, term_cut_marker(), strlen(term_cut_marker()));
+	}
 	if (pad)
-		for (int i = cols; i < w; i++)
-			addch(' ');
-	attrset(A_NORMAL);
-	return pad ? w : cols;
+		for (; c < w; c++)
+			put(y, x + c, " ", 1);
+	if (!grid.cell)
+		attrset(A_NORMAL);
+	return pad ? w : c;
+}
+
+int term_print(int y, int x, int w, enum term_role r, int pad, const char *text)
+{
+	return print_fitted(y, x, w, r, pad, text, 0);
+}
+
+int term_print_words(int y, int x, int w, enum term_role r, int pad, const char *text)
+{
+	return print_fitted(y, x, w, r, pad, text, 1);
 }
 
 int term_printf(int y, int x, int w, enum term_role r, int pad, const char *fmt, ...)

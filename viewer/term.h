@@ -5,6 +5,7 @@
 #define RINGMON_TERM_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum term_role {
 	TR_NORMAL = 0,
@@ -28,11 +29,17 @@ enum term_role {
  * terminal (SIGINT/SIGTERM/SIGHUP end the main loop; SIGSEGV/SIGBUS/SIGABRT/
  * SIGFPE restore the terminal and re-raise). */
 void term_signals(void);
-/* 1 once SIGINT, SIGTERM or SIGHUP arrived. */
+/* The signal number once SIGINT, SIGTERM or SIGHUP arrived, else 0. */
 int term_interrupted(void);
+/* After term_end: 0 when no signal arrived; else dies of that signal (default
+ * action, so the parent sees it; a shell's $? is 128 + signal) and returns
+ * 128 + signal only if the signal did not kill. */
+int term_exit_status(void);
 /* Starts curses. color: 0 forces monochrome (else used when the terminal has
- * colours). Returns 0, or -1 with no terminal change. */
-int term_start(int color);
+ * colours). Returns 0, or -1 with no terminal change and err saying why: not
+ * a terminal, TERM unset or unknown, or a terminal that cannot position the
+ * cursor (TERM=dumb: its terminfo has no "cup"). */
+int term_start(int color, char *err, size_t errlen);
 /* Ends curses; idempotent, safe to call on every path. */
 void term_end(void);
 /* 1 when the locale's charset is UTF-8 (call after setlocale). */
@@ -47,9 +54,26 @@ void term_size(int *rows, int *cols);
 void term_clear(void);
 void term_flush(void);
 
-/* Writes text at (y, x) clipped to w columns (pad: fill the rest with
- * spaces), in role r. Returns the columns used. */
+/* Text mode (`top --once`): instead of curses, every term_* drawing call
+ * below goes into a grid of rows x cols cells; term_print_text writes it out
+ * as plain text (no escape codes; trailing blanks dropped, runs of empty rows
+ * made one) and frees it. term_start_text returns 0 or -1 (no memory). */
+int term_start_text(int rows, int cols);
+void term_print_text(FILE *f);
+
+/* Writes text at (y, x) in w columns (pad: fill the rest with spaces), in
+ * role r. Text that does not fit is cut with a marker in its last column
+ * ("…" in UTF-8, "~" in ASCII), unless only blanks are cut. Returns the
+ * columns used. */
 int term_print(int y, int x, int w, enum term_role r, int pad, const char *text);
+/* The same, cut after a whole word when one ends in the second half of w
+ * (status lines and hints). */
+int term_print_words(int y, int x, int w, enum term_role r, int pad, const char *text);
+/* The marker of a cut ("…" or "~"). */
+const char *term_cut_marker(void);
+/* Pure: the bytes of text that fit in w columns into *bytes; 1 when
+ * non-blank text is left over (it needs a cut marker). */
+int term_fit(const char *text, int w, size_t *bytes);
 int term_printf(int y, int x, int w, enum term_role r, int pad, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 /* Horizontal bar of frac (0..1) of w cells, eighth-block precise in UTF-8. */

@@ -3,6 +3,8 @@
 #include <curses.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +16,6 @@
 #include "panel.h"
 #include "term.h"
 
-#define MIN_INTERVAL_MS 100
-#define MAX_INTERVAL_MS 10000
 
 static void usage(FILE *f)
 {
@@ -35,29 +35,31 @@ static void usage(FILE *f)
 		"      --no-color      no colours (also when NO_COLOR is set)\n"
 		"      --ascii         ASCII bars and sparklines (default when the locale is\n"
 		"                      not UTF-8)\n"
-		"  -1, --once          print the event types once as text after one interval,\n"
-		"                      and exit (no terminal needed)\n"
+		"  -1, --once          print the view (-v, default Overview) once as plain\n"
+		"                      text after one interval, and exit (no terminal needed;\n"
+		"                      width: the terminal's, else $COLUMNS, else 120)\n"
 		"  -h, --help          this help\n"
 		"\n"
-		"Keys: q/F10 quit, ?/F1 help, 1-5/Tab/F2-F6 views, p/space pause, r reset,\n"
-		"+/- refresh interval, e event types, / filter, Enter details, Esc back.\n"
+		"Keys: q/F10 quit, ?/F1 help, 1-5/Tab views, p/space pause, r reset,\n"
+		"+/- refresh interval, e/F9 event types, / or F4 filter, < > or F6 sort,\n"
+		"Enter details, Esc back. `?` in top lists every key.\n"
 		"See docs/viewer.md.\n");
 }
 
 /* ---- attaching ---- */
 
+void top_message(struct top *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->msg, sizeof(t->msg), fmt, ap);
+	va_end(ap);
+	t->msg_until = vm_now_ns() + 4000000000ull;
+}
+
 static int attach_into(struct top *t, int pid, char *err, size_t errlen)
 {
-	struct vm_proc p;
-	int rc = vm_attach(&p, pid, err, errlen);
-	if (rc)
-		return rc;
-	if (top_add_src(t, &p) < 0) {
-		vm_detach(&p);
-		snprintf(err, errlen, "too many processes (at most %d)", TOP_MAXPROC);
-		return -ENOSPC;
-	}
-	return 0;
+	return vm_set_attach(&t->set, pid, err, errlen);
 }
 
 int top_attach_pid(struct top *t, int pid)
@@ -69,36 +71,15 @@ int top_attach_pid(struct top *t, int pid)
 	if (rc)
 		top_message(t, "pid %d: %s", pid, err);
 	else
-		top_refresh(t, vm_now_ns());
+		vm_set_refresh(&t->set, vm_now_ns());
 	return rc;
-}
-
-static int attached(const struct top *t, int pid)
-{
-	for (int i = 0; i < t->nsrc; i++)
-		if (t->src[i]->p.pid == pid)
-			return 1;
-	return 0;
 }
 
 /* Adds every live process not attached yet. Returns how many were added. */
 static int add_live(struct top *t)
 {
-	char err[RB_ERR_MAX];
-	struct vm_seginfo *list;
-	int n = vm_list(&list, err, sizeof(err));
-	if (n < 0)
-		return 0;
-	int added = 0, left_out = 0;
-	for (int i = 0; i < n; i++) {
-		if (list[i].state != VM_LIVE || attached(t, list[i].pid))
-			continue;
-		if (t->nsrc >= TOP_MAXPROC)
-			left_out++;
-		else if (attach_into(t, list[i].pid, err, sizeof(err)) == 0)
-			added++;
-	}
-	free(list);
+	int left_out;
+	int added = vm_set_attach_live(&t->set, &left_out);
 	if (left_out)
 		top_message(t, "%d live processes left out: top aggregates at most %d", left_out,
 			    TOP_MAXPROC);
@@ -110,8 +91,8 @@ int top_attach_all(struct top *t)
 	top_clear(t);
 	t->all = 1;
 	int n = add_live(t);
-	if (t->nsrc)
-		top_refresh(t, vm_now_ns());
+	if (t->set.nsrc)
+		vm_set_refresh(&t->set, vm_now_ns());
 	return n;
 }
 
@@ -134,13 +115,13 @@ static int find_name(const char *name)
 static void maintain(struct top *t, uint64_t now)
 {
 	static uint64_t last_scan;
-	if (now - last_scan < 1000000000ull && t->nsrc)
+	if (now - last_scan < 1000000000ull && t->set.nsrc)
 		return;
-	if (t->name && (t->nsrc == 0 || t->src[0]->p.state != VM_LIVE)) {
+	if (t->name && (t->set.nsrc == 0 || t->set.src[0]->p.state != VM_LIVE)) {
 		last_scan = now;
 		int pid = find_name(t->name);
-		if (pid > 0 && (t->nsrc == 0 || pid != t->src[0]->p.pid)) {
-			int was = t->nsrc ? t->src[0]->p.pid : 0;
+		if (pid > 0 && (t->set.nsrc == 0 || pid != t->set.src[0]->p.pid)) {
+			int was = t->set.nsrc ? t->set.src[0]->p.pid : 0;
 			if (top_attach_pid(t, pid) == 0 && was) {
 				t->restarts++;
 				top_message(t, "%s restarted: pid %d is now pid %d", t->name, was, pid);
@@ -148,13 +129,13 @@ static void maintain(struct top *t, uint64_t now)
 		}
 	} else if (t->all) {
 		last_scan = now;
-		int before = t->nsrc;
+		int before = t->set.nsrc;
 		if (add_live(t) && before)
-			top_message(t, "%d more process(es) joined", t->nsrc - before);
+			top_message(t, "%d more process(es) joined", t->set.nsrc - before);
 	}
 }
 
-/* ---- global actions (the key table) ---- */
+/* ---- what panels and keys.c may ask of the main loop ---- */
 
 void top_show_view(struct top *t, int i)
 {
@@ -163,165 +144,17 @@ void top_show_view(struct top *t, int i)
 	t->overlay = NULL;
 }
 
-static int act_quit(struct top *t, int key)
-{
-	(void)key;
-	t->quit = 1;
-	return PF_QUIT;
-}
-
-static int act_help(struct top *t, int key)
-{
-	(void)key;
-	t->overlay = panel_help();
-	t->overlay->sel = t->overlay->scroll = 0;
-	return PF_REDRAW;
-}
-
-static int act_view(struct top *t, int key)
-{
-	int v = key >= '1' && key <= '5' ? key - '1' : key - KEY_F(2);
-	top_show_view(t, v);
-	return PF_REDRAW;
-}
-
-static int act_tab(struct top *t, int key)
-{
-	t->view = (t->view + (key == KEY_BTAB ? 4 : 1)) % 5;
-	return PF_REDRAW;
-}
-
-static int act_pause(struct top *t, int key)
-{
-	(void)key;
-	t->paused = !t->paused;
-	return PF_REDRAW | (t->paused ? 0 : PF_RESCAN);
-}
-
-static int act_reset(struct top *t, int key)
-{
-	(void)key;
-	top_reset(t);
-	top_message(t, "reset: figures count from now (the producer's totals are unchanged)");
-	return PF_RESCAN;
-}
-
-static int act_speed(struct top *t, int key)
-{
-	int ms = t->interval_ms;
-	if (key == '+' || key == '=')
-		ms = ms > 1000 ? ms - 1000 : ms > 200 ? ms - 100 : MIN_INTERVAL_MS;
-	else
-		ms = ms >= 1000 ? ms + 1000 : ms + 100;
-	if (ms < MIN_INTERVAL_MS)
-		ms = MIN_INTERVAL_MS;
-	if (ms > MAX_INTERVAL_MS)
-		ms = MAX_INTERVAL_MS;
-	t->interval_ms = ms;
-	top_message(t, "refresh every %.1f s", ms / 1000.0);
-	return PF_REDRAW;
-}
-
-static int act_types(struct top *t, int key)
-{
-	(void)key;
-	t->overlay = panel_types();
-	return PF_REDRAW;
-}
-
-static int act_picker(struct top *t, int key)
-{
-	(void)key;
-	t->overlay = panel_picker();
-	return PF_RESCAN;
-}
-
-static int act_redraw(struct top *t, int key)
-{
-	(void)t;
-	(void)key;
-	clearok(curscr, TRUE);
-	return PF_REDRAW;
-}
-
-/* Every key of `ringmon top`, global or per view; the help screen lists this. */
-const struct top_binding top_bindings[] = {
-	{{'q', KEY_F(10)}, "q F10", "", "quit", act_quit},
-	{{'?', 'h', KEY_F(1)}, "? h F1", "", "this help (any key closes it)", act_help},
-	{{'1', KEY_F(2)}, "1 F2", "", "Overview: process and event types", act_view},
-	{{'2', KEY_F(3)}, "2 F3", "", "Commands: MongoDB commands, latency", act_view},
-	{{'3', KEY_F(4)}, "3 F4", "", "Servers: topology, heartbeats, changes", act_view},
-	{{'4', KEY_F(5)}, "4 F5", "", "Pool: checkouts, waits", act_view},
-	{{'5', KEY_F(6)}, "5 F6", "", "Events: live tail of the ring", act_view},
-	{{'\t', KEY_BTAB}, "Tab S-Tab", "", "next / previous view", act_tab},
-	{{'p', ' ', 'z'}, "p space", "", "pause / resume (figures freeze)", act_pause},
-	{{'r'}, "r", "", "reset the viewer's baseline (not the producer)", act_reset},
-	{{'+', '='}, "+", "", "refresh faster (down to 0.1 s)", act_speed},
-	{{'-'}, "-", "", "refresh slower", act_speed},
-	{{'e', KEY_F(9)}, "e F9", "", "event types: turn types on/off in the producer", act_types},
-	{{'o'}, "o", "", "open another process (picker)", act_picker},
-	{{12}, "^L", "", "redraw the screen", act_redraw},
-	{{0}, "Up Dn j k", "lists", "move the selection", NULL},
-	{{0}, "PgUp PgDn", "lists", "move a page", NULL},
-	{{0}, "Home End g G", "lists", "first / last row", NULL},
-	{{0}, "Enter", "lists", "details (Commands), attach (picker), toggle (types)", NULL},
-	{{0}, "Esc", "", "back: close details, overlay, or clear the filter", NULL},
-	{{0}, "/ F4", "Commands Events", "filter by text (Enter keeps it, Esc clears)", NULL},
-	{{0}, "< > F6", "Commands", "sort by the previous / next column", NULL},
-	{{0}, "I", "Commands", "reverse the sort order", NULL},
-	{{0}, "n", "Commands", "by command name / by db.collection", NULL},
-	{{0}, "t", "Events", "cycle the type filter", NULL},
-	{{0}, "space Enter", "types", "toggle the selected type", NULL},
-	{{0}, "a A", "types", "all types on / all off", NULL},
-};
-const int top_nbindings = (int)(sizeof(top_bindings) / sizeof(top_bindings[0]));
-
-static int dispatch_global(struct top *t, int key)
-{
-	for (int i = 0; i < top_nbindings; i++) {
-		const struct top_binding *b = &top_bindings[i];
-		if (!b->act)
-			continue;
-		for (int j = 0; j < 4 && b->code[j]; j++)
-			if (b->code[j] == key)
-				return b->act(t, key) | PF_HANDLED;
-	}
-	return 0;
-}
-
-static int dispatch(struct top *t, int key)
-{
-	if (t->overlay) {
-		int f = t->overlay->ops->on_key(t->overlay, t, key);
-		if (f & PF_CLOSE)
-			t->overlay = NULL;
-		if (f & PF_HANDLED)
-			return f | PF_REDRAW;
-		if (key == 27)
-			return (t->overlay = NULL, PF_REDRAW);
-	}
-	struct panel *p = t->views[t->view];
-	if (!t->overlay && p->ops->text_input && p->ops->text_input(p))
-		return p->ops->on_key(p, t, key);
-	if (!t->overlay) {
-		int f = p->ops->on_key(p, t, key);
-		if (f & PF_HANDLED)
-			return f;
-	}
-	return dispatch_global(t, key);
-}
-
 /* ---- drawing: header, tab bar, footer ---- */
 
 static void draw_header(struct top *t, int cols)
 {
 	char up[32], rate[32], buf[512];
-	double r = top_type_rate(t, -1, 1.0);
-	uint64_t w = top_written(t), cap = top_capacity(t);
+	double r = vm_set_type_rate(&t->set, -1, 1.0);
+	uint64_t w = vm_set_written(&t->set), cap = vm_set_capacity(&t->set);
 	double use = cap ? (w >= cap ? 100.0 : 100.0 * (double)w / (double)cap) : 0;
 	enum term_role role = TR_TITLE;
 	const char *state = "";
-	if (t->nsrc == 0) {
+	if (t->set.nsrc == 0) {
 		if (t->name)
 			snprintf(buf, sizeof(buf), " ringmon top: waiting for a process named %s", t->name);
 		else
@@ -331,13 +164,13 @@ static void draw_header(struct top *t, int cols)
 	}
 	if (t->all) {
 		int live = 0;
-		for (int i = 0; i < t->nsrc; i++)
-			live += t->src[i]->p.state == VM_LIVE;
-		snprintf(buf, sizeof(buf), " all processes (%d live of %d)", live, t->nsrc);
+		for (int i = 0; i < t->set.nsrc; i++)
+			live += t->set.src[i]->p.state == VM_LIVE;
+		snprintf(buf, sizeof(buf), " all processes (%d live of %d)", live, t->set.nsrc);
 	} else {
-		const struct vm_proc *p = &t->src[0]->p;
+		const struct vm_proc *p = &t->set.src[0]->p;
 		snprintf(buf, sizeof(buf), " pid %d %s  up %s", p->pid, p->v.name,
-			 top_fmt_dur_s(vm_uptime(p), up, sizeof(up)));
+			 vm_fmt_dur_s(vm_uptime(p), up, sizeof(up)));
 		if (p->state == VM_EXITED) {
 			state = "EXITED";
 			role = TR_BAD;
@@ -348,9 +181,9 @@ static void draw_header(struct top *t, int cols)
 	}
 	int x = term_print(0, 0, cols, role, 0, buf);
 	uint64_t dropped = 0;
-	for (int i = 0; i < t->nsrc; i++)
-		dropped += t->src[i]->p.dropped_keys;
-	snprintf(buf, sizeof(buf), "  %s ev/s  ring %.0f%%  lost %llu", top_fmt_count(r, rate, sizeof(rate)),
+	for (int i = 0; i < t->set.nsrc; i++)
+		dropped += t->set.src[i]->p.dropped_keys;
+	snprintf(buf, sizeof(buf), "  %s ev/s  ring %.0f%%  lost %llu", vm_fmt_rate(r, rate, sizeof(rate)),
 		 use, (unsigned long long)t->tail_lost);
 	x += term_print(0, x, cols - x, TR_NORMAL, 0, buf);
 	if (dropped) {
@@ -358,7 +191,7 @@ static void draw_header(struct top *t, int cols)
 		x += term_print(0, x, cols - x, TR_WARN, 0, buf);
 	}
 	if (*state) {
-		const struct vm_proc *p = &t->src[0]->p;
+		const struct vm_proc *p = &t->set.src[0]->p;
 		char when[64] = "";
 		uint64_t ex = rb_view_exit_realtime(&p->v);
 		if (p->state == VM_EXITED && ex) {
@@ -400,15 +233,18 @@ static void draw_tabs(struct top *t, int cols)
 static void draw_footer(struct top *t, int row, int cols)
 {
 	if (t->msg[0] && vm_now_ns() < t->msg_until) {
-		term_print(row, 0, cols, TR_WARN, 1, t->msg);
+		term_print_words(row, 0, cols, TR_WARN, 1, t->msg);
 		return;
 	}
 	static const char *const hints[][2] = {
-		{"F1", "Help"}, {"1-5", "Views"}, {"/", "Filter"}, {"p", "Pause"},
-		{"r", "Reset"}, {"e", "Types"}, {"+-", "Rate"}, {"q", "Quit"},
+		{"F1", "Help"}, {"1-5", "Views"}, {"F4", "Filter"}, {"F6", "Sort"}, {"p", "Pause"},
+		{"e", "Types"}, {"r", "Reset"}, {"+-", "Rate"}, {"q", "Quit"},
 	};
 	int x = 0;
-	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]) && x < cols; i++) {
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		int hw = vm_width(hints[i][0]) + vm_width(hints[i][1]) + 1;
+		if (x + hw > cols)
+			break; /* whole hints only */
 		x += term_print(row, x, cols - x, TR_KEY, 0, hints[i][0]);
 		x += term_printf(row, x, cols - x, TR_STATUS, 0, "%s ", hints[i][1]);
 	}
@@ -436,28 +272,51 @@ static void draw_all(struct top *t)
 
 /* ---- --once ---- */
 
+/* Width of the text: the terminal's when stdout is one, else $COLUMNS, else 120. */
+static int once_width(void)
+{
+	struct winsize ws;
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col > 1024 ? 1024 : ws.ws_col;
+	const char *c = getenv("COLUMNS");
+	int n = c ? atoi(c) : 0;
+	return n >= 40 && n <= 1024 ? n : 120;
+}
+
+/* The view as plain text, after one interval: the process line, then the
+ * view drawn by its own panel into a text grid (same layout as on screen,
+ * no escape codes). */
 static int print_once(struct top *t)
 {
-	struct timespec ts = {t->interval_ms / 1000, (long)(t->interval_ms % 1000) * 1000000};
-	nanosleep(&ts, NULL);
-	top_refresh(t, vm_now_ns());
-	char a[32], b[32], c[32];
-	if (t->all)
-		printf("all processes (%d)\n", t->nsrc);
-	else
-		printf("pid %d %s  up %s  state %s\n", t->src[0]->p.pid, t->src[0]->p.v.name,
-		       top_fmt_dur_s(vm_uptime(&t->src[0]->p), a, sizeof(a)),
-		       vm_liveness_name(t->src[0]->p.state));
-	printf("%-28s %14s %10s %10s %s\n", "TYPE", "TOTAL", "RATE/1s", "RATE/10s", "ENABLED");
-	for (int i = 0; i < t->ntypes; i++)
-		printf("%-28s %14llu %10s %10s %s\n", t->types[i].name,
-		       (unsigned long long)t->types[i].sum.count,
-		       top_fmt_count(top_type_rate(t, i, 1), a, sizeof(a)),
-		       top_fmt_count(top_type_rate(t, i, 10), b, sizeof(b)),
-		       t->types[i].enabled ? "yes" : "no");
-	printf("%-28s %14llu %10s\n", "(all records)", (unsigned long long)top_written(t),
-	       top_fmt_count(top_type_rate(t, -1, 1), c, sizeof(c)));
-	return 0;
+	struct panel *p = t->views[t->view];
+	if (p->ops->on_refresh)
+		p->ops->on_refresh(p, t, 1);
+	uint64_t end = vm_now_ns() + (uint64_t)t->interval_ms * 1000000ull;
+	for (uint64_t now; (now = vm_now_ns()) < end;) {
+		/* the Events view drains the rings while it waits, as on screen */
+		uint64_t nap = p->ops->on_tick ? (uint64_t)t->tick_ms * 1000000ull : end - now;
+		if (nap > end - now)
+			nap = end - now;
+		struct timespec ts = {(time_t)(nap / 1000000000ull), (long)(nap % 1000000000ull)};
+		nanosleep(&ts, NULL);
+		if (p->ops->on_tick)
+			p->ops->on_tick(p, t);
+	}
+	vm_set_refresh(&t->set, vm_now_ns());
+	for (int i = 0; i < 5; i++)
+		if (t->views[i]->ops->on_refresh && i != t->view)
+			t->views[i]->ops->on_refresh(t->views[i], t, 0);
+	if (p->ops->on_refresh && p->ops->on_tick == NULL)
+		p->ops->on_refresh(p, t, 1);
+	int rows = 80, cols = once_width();
+	if (term_start_text(rows, cols) != 0) {
+		fprintf(stderr, "ringmon top: out of memory\n");
+		return 1;
+	}
+	draw_header(t, cols);
+	p->ops->draw(p, t, 1, 0, rows - 1, cols);
+	term_print_text(stdout);
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 /* ---- main loop ---- */
@@ -471,8 +330,8 @@ static void run(struct top *t)
 		if (now >= next) {
 			if (!t->paused) {
 				maintain(t, now);
-				if (t->nsrc)
-					top_refresh(t, now);
+				if (t->set.nsrc)
+					vm_set_refresh(&t->set, now);
 				for (int i = 0; i < 5; i++)
 					if (t->views[i]->ops->on_refresh)
 						t->views[i]->ops->on_refresh(t->views[i], t,
@@ -489,7 +348,7 @@ static void run(struct top *t)
 		now = vm_now_ns();
 		int wait = now < next ? (int)((next - now + 999999) / 1000000) : 0;
 		struct panel *cur = t->views[t->view];
-		int ticking = cur->ops->on_tick && !t->paused && !t->overlay && t->nsrc;
+		int ticking = cur->ops->on_tick && !t->paused && !t->overlay && t->set.nsrc;
 		if (ticking && wait > t->tick_ms)
 			wait = t->tick_ms;
 		int key = term_getkey(wait);
@@ -505,7 +364,7 @@ static void run(struct top *t)
 			redraw = 1;
 			continue;
 		}
-		int f = dispatch(t, key);
+		int f = top_dispatch(t, key);
 		if (f & PF_RESCAN)
 			next = 0;
 		redraw = 1;
@@ -536,9 +395,9 @@ int cmd_top(int argc, char **argv)
 		case 'd': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
-			if (*end || v < MIN_INTERVAL_MS || v > MAX_INTERVAL_MS) {
+			if (*end || v < TOP_MIN_INTERVAL_MS || v > TOP_MAX_INTERVAL_MS) {
 				fprintf(stderr, "ringmon top: --interval %s: want %d..%d ms\n", optarg,
-					MIN_INTERVAL_MS, MAX_INTERVAL_MS);
+					TOP_MIN_INTERVAL_MS, TOP_MAX_INTERVAL_MS);
 				return 2;
 			}
 			interval = (int)v;
@@ -604,7 +463,7 @@ int cmd_top(int argc, char **argv)
 		int p = find_name(name);
 		if (p > 0 && attach_into(t, p, err, sizeof(err)) != 0)
 			fprintf(stderr, "ringmon top: %s (waiting for another)\n", err);
-		if (once && t->nsrc == 0) {
+		if (once && t->set.nsrc == 0) {
 			fprintf(stderr, "ringmon top: no live process named %s\n", name);
 			free(t);
 			return 1;
@@ -622,7 +481,7 @@ int cmd_top(int argc, char **argv)
 			free(list);
 		if (live == 1 && attach_into(t, last, err, sizeof(err)) != 0)
 			fprintf(stderr, "ringmon top: %s\n", err);
-		if (live != 1 || t->nsrc == 0) {
+		if (live != 1 || t->set.nsrc == 0) {
 			if (once) {
 				fprintf(stderr, "ringmon top: %d live ringmon processes in %s: give a PID, "
 					"--name or --all with --once\n", live, rb_dir());
@@ -632,16 +491,19 @@ int cmd_top(int argc, char **argv)
 			t->overlay = panel_picker();
 		}
 	}
-	if (t->nsrc)
-		top_refresh(t, vm_now_ns());
+	if (t->set.nsrc)
+		vm_set_refresh(&t->set, vm_now_ns());
 	if (once) {
-		if (t->nsrc == 0) {
+		setlocale(LC_ALL, "");
+		term_set_utf8(!ascii && term_locale_utf8());
+		if (t->set.nsrc == 0) {
 			fprintf(stderr, "ringmon top: no live ringmon process\n");
 			rc = 1;
 		} else {
 			rc = print_once(t);
 		}
 		top_clear(t);
+		free(t->tail); /* the Events view's buffer, if it read the rings */
 		free(t);
 		return rc;
 	}
@@ -649,8 +511,8 @@ int cmd_top(int argc, char **argv)
 	setlocale(LC_ALL, "");
 	term_set_utf8(!ascii && term_locale_utf8());
 	term_signals();
-	if (term_start(color) != 0) {
-		fprintf(stderr, "ringmon top: needs a terminal (use --once, or `ringmon stats`)\n");
+	if (term_start(color, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ringmon top: %s (use --once for text, or `ringmon stats`)\n", err);
 		top_clear(t);
 		free(t);
 		return 1;
@@ -662,5 +524,5 @@ int cmd_top(int argc, char **argv)
 	top_clear(t);
 	free(t->tail);
 	free(t);
-	return 0;
+	return term_exit_status();
 }

@@ -11,7 +11,7 @@
  *
  * Example:
  *
- *     #include <ringmon.h>
+ *     #include <ringmon/ringmon.h>
  *
  *     static const char *fields[] = {"rows", "bytes"};
  *     int query = ringmon_type_register("db.query", fields, 2);
@@ -32,6 +32,10 @@
  *   RINGMON_SHARDS   ring shards (default: CPUs + 1, at most 64)
  *   RINGMON_KEYS     key slots (default 256)
  *   RINGMON_DIR      directory of segments (default /dev/shm)
+ * A value that is not a positive number, or lies outside its range, is named
+ * once on stderr with the value used instead ("ringmon: RINGMON_KEYS=abc is
+ * not a positive whole number: using 256"); entries of RINGMON_EVENTS that
+ * matched no type are named once at close or exit, when the types are known.
  * If the segment cannot be created (e.g. /dev/shm is full), the program runs
  * on unmonitored: one line on stderr says why, and every emit is disabled.
  *
@@ -83,13 +87,15 @@ void ringmon_close(void);
  * existing type of that name. field_names: up to 4 names of the integer
  * fields (NULL if nfields is 0); longer names are cut to 15 bytes, type names
  * to 47. On failure (table full, ringmon off) returns RINGMON_TYPE_NONE, whose
- * emits record nothing. May allocate and lock; not for the hot path. */
+ * emits record nothing. A full type table, fields beyond 4 and a cut type
+ * name are said on stderr (the full table once). May allocate and lock; not
+ * for the hot path. */
 int ringmon_type_register(const char *name, const char *const *field_names, unsigned nfields);
 
 /* Returns the key id (>= 1) of string key under type (e.g. the command name of
  * a command.succeeded), registering it on first use. Keys are cut to 55 bytes.
  * When the key table is full, returns the type's "other" key, so counts are
- * never lost. Returns 0 (no key) for a NULL key or an unknown type. Lock-free
+ * never lost (said once on stderr: raise RINGMON_KEYS). Returns 0 (no key) for a NULL key or an unknown type. Lock-free
  * lookup once registered (about 50 ns); cache the id on hot paths. */
 int ringmon_key(int type, const char *key);
 

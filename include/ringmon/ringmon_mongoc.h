@@ -9,8 +9,9 @@
  * management) contribute their name only. docs/mongodb.md lists every type,
  * key and field.
  *
- * Without code changes: LD_PRELOAD=libringmon-preload.so ./app instruments
- * every client and pool the application creates.
+ * Build: pkg-config --cflags --libs ringmon-mongoc (libringmon-mongoc, on
+ * libringmon, the core). Without code changes: LD_PRELOAD=libringmon-preload.so
+ * ./app instruments every client and pool the application creates.
  *
  * Example:
  *
@@ -30,7 +31,12 @@
  * yourself. Each is called exactly as before, after ringmon's, and
  * mongoc_apm_*_get_context() returns your context inside them (ringmon
  * interposes those 12 getters: they return your context for an instrumented
- * client or pool, and any other context unchanged).
+ * client or pool, and any other context unchanged). That needs your program to
+ * call ringmon's getters, not libmongoc's: link -lringmon-mongoc before
+ * -lmongoc-1.0 (pkg-config --libs ringmon-mongoc does). When you pass
+ * callbacks and the getters your process resolves are libmongoc's, the
+ * functions below return -ELIBBAD and change nothing (said once on stderr),
+ * rather than let your callbacks see ringmon's context.
  *
  * What may be called concurrently:
  *   call                                    any thread        after fork (child)
@@ -69,7 +75,8 @@ extern "C" {
  * app_ctx must outlive the client. Do not set APM callbacks on the client
  * directly afterwards (that removes ringmon's).
  * Returns 0, -EINVAL (NULL client), -EPERM (a client popped from a pool:
- * instrument the pool), -ENOSPC (1024 instrumented objects alive), -ENOMEM,
+ * instrument the pool), -ELIBBAD (app_cbs given, but libmongoc's getters come
+ * first on the link line: see above), -ENOSPC (1024 instrumented objects alive), -ENOMEM,
  * -ENOTSUP/-ENOSYS (this libmongoc is not one ringmon knows). If ringmon itself
  * is off (RINGMON_DISABLE, no segment), it still succeeds and records nothing.
  * Allocates a little; not for the hot path. */
@@ -82,7 +89,7 @@ int ringmon_mongoc_client(mongoc_client_t *client, const mongoc_apm_callbacks_t 
  * Returns 0, -EINVAL, -EBUSY (the pool already handed out a client through the
  * wrappers below or the preload; a pop made with plain mongoc_client_pool_pop()
  * before instrumenting cannot be detected), -EALREADY (instrumented before, or
- * the application already set callbacks on it), -ENOSPC, -ENOMEM, -ENOTSUP,
+ * the application already set callbacks on it), -ELIBBAD, -ENOSPC, -ENOMEM, -ENOTSUP,
  * -ENOSYS. */
 int ringmon_mongoc_pool(mongoc_client_pool_t *pool, const mongoc_apm_callbacks_t *app_cbs,
 			void *app_ctx);

@@ -1,0 +1,109 @@
+/* model_event.c - one record for people: decoded with its type's and key's
+ * names, printed as a line of text or of JSON (docs/cli.md). */
+#include "model.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+void vm_decode(const struct rb_view *v, const struct rb_record *r, struct vm_event *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ts_ns = r->ts_ns;
+	e->wall = ((double)v->created_realtime_ns + ((double)r->ts_ns - (double)v->created_clock_ns)) / 1e9;
+	e->tid = r->tid;
+	struct rb_type_info ti;
+	if (rb_view_type(v, r->type, &ti) == 0) {
+		memcpy(e->type, ti.name, sizeof(e->type));
+		e->nfields = ti.nfields;
+		memcpy(e->field_name, ti.field, sizeof(e->field_name));
+	} else {
+		snprintf(e->type, sizeof(e->type), "type#%u", (unsigned)r->type);
+	}
+	struct rb_key_info ki;
+	if (r->key) {
+		if (rb_view_key(v, r->key, &ki) == 0 && ki.type == r->type)
+			memcpy(e->key, ki.name, sizeof(e->key));
+		else
+			snprintf(e->key, sizeof(e->key), "key#%u", (unsigned)r->key);
+	}
+	e->has_dur = r->dur_ns != RB_NO_DURATION;
+	e->dur_ns = e->has_dur ? r->dur_ns : 0;
+	for (uint32_t i = 0; i < RB_NFIELDS; i++)
+		e->field[i] = r->field[i];
+}
+
+void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len)
+{
+	if (json) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "type", json_object_new_string(e->type));
+		json_object_object_add(o, "ts_ns", json_object_new_uint64(e->ts_ns));
+		/* microseconds, printed as such: json-c's default keeps 17
+		 * significant digits only with a format of our own */
+		char when[40];
+		snprintf(when, sizeof(when), "%.6f", e->wall);
+		json_object_object_add(o, "time", json_object_new_double_s(e->wall, when));
+		json_object_object_add(o, "tid", json_object_new_int64(e->tid));
+		if (e->key[0])
+			json_object_object_add(o, "key", json_object_new_string(e->key));
+		if (e->has_dur)
+			json_object_object_add(o, "dur_ns", json_object_new_uint64(e->dur_ns));
+		for (uint32_t i = 0; i < e->nfields; i++) {
+			/* a field with no name, or with a name already taken (a member
+			 * above or an earlier field), becomes "field<i>": never lost */
+			char name[RB_FIELD_NAME_LEN + 24];
+			snprintf(name, sizeof(name), "%s", e->field_name[i]);
+			for (unsigned n = 0; !name[0] || json_object_object_get_ex(o, name, NULL); n++)
+				snprintf(name, sizeof(name), n ? "field%u_%u" : "field%u", i, n);
+			json_object_object_add(o, name, json_object_new_int64(e->field[i]));
+		}
+		snprintf(buf, len, "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+		return;
+	}
+	vm_event_text(e, 20, 16, buf, len);
+}
+
+/* s padded with spaces to w display columns, and a space */
+static int put_col(char *buf, size_t len, const char *s, int w)
+{
+	int cols = vm_width(s);
+	return snprintf(buf, len, "%s%*s ", s, w > cols ? w - cols : 0, "");
+}
+
+void vm_event_text(const struct vm_event *e, int type_w, int key_w, char *buf, size_t len)
+{
+	/* rounded down, so a time before 1970 (a record older than the segment's
+	 * clock says) still prints a fraction in [0, 1) */
+	double whole = floor(e->wall);
+	time_t sec = (time_t)whole;
+	struct tm tm;
+	localtime_r(&sec, &tm);
+	char when[32], dur[32];
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	int n = snprintf(buf, len, "%s.%06ld %-7u ", when, (long)((e->wall - whole) * 1e6), e->tid);
+	if (n > 0 && (size_t)n < len)
+		n += put_col(buf + n, len - (size_t)n, e->type, type_w);
+	if (n > 0 && (size_t)n < len)
+		n += put_col(buf + n, len - (size_t)n, e->key[0] ? e->key : "-", key_w);
+	if (n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, "%9s",
+			      e->has_dur ? vm_fmt_ns((double)e->dur_ns, dur, sizeof(dur)) : "-");
+	for (uint32_t i = 0; i < e->nfields && n > 0 && (size_t)n < len; i++) {
+		char unnamed[16]; /* as in JSON */
+		snprintf(unnamed, sizeof(unnamed), "field%u", i);
+		n += snprintf(buf + n, len - (size_t)n, " %s=%lld",
+			      e->field_name[i][0] ? e->field_name[i] : unnamed, (long long)e->field[i]);
+	}
+}
+
+int vm_event_field(const struct vm_event *e, const char *name)
+{
+	for (uint32_t i = 0; i < e->nfields && i < RB_NFIELDS; i++)
+		if (strcmp(e->field_name[i], name) == 0)
+			return (int)i;
+	return -1;
+}

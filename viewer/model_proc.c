@@ -1,0 +1,125 @@
+/* model_proc.c - one attached process: its snapshot of types, keys and
+ * counters, its liveness and uptime, and the on/off switch of its types. */
+#include "model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int vm_attach(struct vm_proc *p, int pid, char *err, size_t errlen)
+{
+	memset(p, 0, sizeof(*p));
+	int rc = rb_attach_pid(&p->v, pid, 1000, err, errlen);
+	if (rc)
+		return rc;
+	if (p->v.pid != (uint32_t)pid) {
+		snprintf(err, errlen, "%s claims pid %u, not %d: not trusted", p->v.path, p->v.pid, pid);
+		rb_detach(&p->v);
+		return -EINVAL;
+	}
+	p->keys = calloc(p->v.g.max_keys, sizeof(*p->keys));
+	if (!p->keys) {
+		vm_detach(p);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	p->pid = pid;
+	p->attached = 1;
+	vm_refresh(p);
+	return 0;
+}
+
+void vm_detach(struct vm_proc *p)
+{
+	rb_detach(&p->v);
+	free(p->keys);
+	p->keys = NULL;
+	p->attached = 0;
+}
+
+void vm_refresh(struct vm_proc *p)
+{
+	const struct rb_view *v = &p->v;
+	p->state = vm_liveness_of(v);
+	if (p->state == VM_EXITED) {
+		p->end_realtime_ns = rb_view_exit_realtime(v);
+	} else if (p->state == VM_DEAD && !p->end_realtime_ns) {
+		/* fixed at its death: its newest record, or now (first seen dead) */
+		p->end_realtime_ns = vm_end_realtime(v);
+		if (!p->end_realtime_ns)
+			p->end_realtime_ns = vm_wall_ns();
+	}
+	p->written = rb_view_written(v);
+	p->enabled_mask = __atomic_load_n(&rb_view_control(v)->enabled, __ATOMIC_RELAXED);
+	p->dropped_keys = rb_view_header_u64(v, __builtin_offsetof(struct rb_header, dropped_keys));
+	p->bad_calls = rb_view_header_u64(v, __builtin_offsetof(struct rb_header, bad_calls));
+	p->ntypes = rb_view_ntypes(v);
+	p->nkeys = rb_view_nkeys(v);
+	for (uint32_t i = 0; i < p->ntypes; i++) {
+		struct vm_type *t = &p->types[i];
+		struct rb_type_info ti;
+		if (!t->used) {
+			if (rb_view_type(v, i, &ti) != 0)
+				continue;
+			t->used = 1;
+			memcpy(t->name, ti.name, sizeof(t->name));
+			memcpy(t->field, ti.field, sizeof(t->field));
+			t->nfields = ti.nfields;
+			t->other_key = ti.other_key;
+		}
+		t->enabled = (p->enabled_mask >> i) & 1;
+		rb_view_summary(v, 0, i, &t->sum);
+	}
+	for (uint32_t i = 1; i < p->nkeys; i++) {
+		struct vm_key *k = &p->keys[i];
+		if (!k->used) {
+			struct rb_key_info ki;
+			if (rb_view_key(v, i, &ki) != 0)
+				continue;
+			k->used = 1;
+			memcpy(k->name, ki.name, sizeof(k->name));
+			k->type = ki.type;
+			k->other = ki.other;
+		}
+		rb_view_summary(v, 1, i, &k->sum);
+	}
+}
+
+double vm_uptime(const struct vm_proc *p)
+{
+	uint64_t end = p->state != VM_LIVE && p->end_realtime_ns ? p->end_realtime_ns : vm_wall_ns();
+	return end > p->v.created_realtime_ns ? (double)(end - p->v.created_realtime_ns) / 1e9 : 0;
+}
+
+int vm_type_find(const struct vm_proc *p, const char *name)
+{
+	for (uint32_t i = 0; i < p->ntypes; i++)
+		if (p->types[i].used && strcmp(p->types[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int vm_set_enabled(struct vm_proc *p, uint64_t mask, int on, char *err, size_t errlen)
+{
+	struct rb_control *ctl;
+	int rc = rb_control_map(&p->v, &ctl, err, errlen);
+	if (rc)
+		return rc;
+	p->enabled_mask = rb_control_update(ctl, mask, on);
+	rb_control_unmap(ctl);
+	for (uint32_t i = 0; i < RB_MAX_TYPES; i++)
+		p->types[i].enabled = (p->enabled_mask >> i) & 1;
+	return 0;
+}
+
+uint64_t vm_overwritten(const struct vm_proc *p)
+{
+	uint64_t n = 0;
+	for (uint32_t s = 0; s < p->v.g.nshards; s++) {
+		uint64_t h = __atomic_load_n(&rb_view_shard(&p->v, s)->head, __ATOMIC_RELAXED);
+		if (h > p->v.g.shard_records)
+			n += h - p->v.g.shard_records;
+	}
+	return n;
+}
