@@ -66,9 +66,9 @@ check "totals stable across reads (for 1 s)" holds 1 same_totals
 $RM stats $kp | head -1 | grep -q "^pid $kp  ringmon-loadgen  dead "; check "stats text says dead" [ $? -eq 0 ]
 once=$($RM top --once -d 100 $kp); rc=$?
 check "top --once exits 0 on a dead process" [ $rc -eq 0 ]
-echo "$once" | head -1 | grep -q "^pid $kp ringmon-loadgen .*state dead$"; check "top --once says dead" [ $? -eq 0 ]
+echo "$once" | head -1 | grep -q "^pid $kp ringmon-loadgen .*\[process died: last figures kept\]$"; check "top --once says dead" [ $? -eq 0 ]
 echo "$once" | grep -Eq "^synthetic\.op +$op " && echo "$once" | grep -Eq "^synthetic\.tick +$tick " \
-	&& echo "$once" | grep -Eq "^\(all records\) +$written "
+	&& echo "$once" | grep -Eq "^ring: .* written $written = "
 check "top --once shows the same totals" [ $? -eq 0 ]
 start_top dead $kp
 expect "top shows it died, figures kept" "pid $kp ringmon-loadgen .*process died: last figures kept"
@@ -112,7 +112,7 @@ line=$($RM ls | grep "^$up ")
 echo "$line" | grep -Eq "^$up +ringmon-loadgen .* dead$"; check "ls: a stale segment under a live pid is dead, with its own name" [ $? -eq 0 ]
 echo "$line" | grep -Eq "sleep| live"; check "ls does not take it for the live process" [ $? -ne 0 ]
 check "stats says dead" [ "$(stats_json $up "d['state']")" = dead ]
-$RM top --once -d 100 $up | head -1 | grep -q "state dead$"; check "top --once says dead" [ $? -eq 0 ]
+$RM top --once -d 100 $up | head -1 | grep -q "\[process died: last figures kept\]$"; check "top --once says dead" [ $? -eq 0 ]
 timeout 5 $RM tail $up >/dev/null 2>&1; check "tail ends at once (the process is gone)" [ $? -eq 0 ]
 # a header that names another pid than the file: not trusted, not removed while that pid runs
 cp "$dead" "$RINGMON_DIR/ringmon.$$"
@@ -224,8 +224,8 @@ kill -STOP $live "${many[@]}"
 need 20 "all 101 producers stopped (SIGSTOP)" stopped $live "${many[@]}"
 sum=$($RM ls --json | py "import json,sys; print(sum(s['written'] for s in json.load(sys.stdin) if s['state']=='live'))")
 all=$($RM top --all --once -d 100)
-echo "$all" | head -1 | grep -qx "all processes (101)"; check "top --all attaches all 101" [ $? -eq 0 ]
-echo "$all" | grep -Eq "^\(all records\) +$sum "; check "top --all sums them (written $sum)" [ $? -eq 0 ]
+echo "$all" | head -1 | grep -q "^all processes (101 live of 101) "; check "top --all attaches all 101" [ $? -eq 0 ]
+echo "$all" | grep -Eq "^ring: .* written $sum = "; check "top --all sums them (written $sum)" [ $? -eq 0 ]
 kill -9 "${many[@]}"; kill -CONT $live; wait "${many[@]}" 2>/dev/null
 n=$($RM ls | grep -c " ringmon-loadgen .* dead$")
 check "killed, ls lists 100 dead ($n)" [ "$n" -eq 100 ]
