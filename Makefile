@@ -31,7 +31,8 @@ PKGS_TEST := cmocka
 # What a goal needs beyond the build libraries is installed by scripts/deps.sh
 # (groups build, test, demo, bench, fuzz), never by plain `make`; NO_DEPS=1
 # skips it (not Debian, not root, or you installed them yourself).
-NO_CHECK_GOALS := clean help deps uninstall
+# (fuzz builds the readers alone with clang, from scripts/fuzz.sh)
+NO_CHECK_GOALS := clean help deps uninstall fuzz
 deps_group = $(if $(filter test test-% soak,$(1)),test,$(if $(filter demo,$(1)),demo,$(if $(filter bench,$(1)),bench,$(if $(filter fuzz,$(1)),fuzz))))
 DEPS_GROUPS := $(sort $(foreach g,$(MAKECMDGOALS),$(call deps_group,$(g))))
 ifneq ($(DEPS_GROUPS),)
@@ -51,7 +52,7 @@ ifeq ($(shell command -v pkg-config),)
 $(error pkg-config is missing: install it (Debian: apt-get install pkg-config))
 endif
 deb_of = $(patsubst liburcu-%,liburcu-dev,$(patsubst libmongoc-1.0,libmongoc-dev,$(patsubst libbson-1.0,libbson-dev,$(patsubst json-c,libjson-c-dev,$(patsubst ncursesw,libncurses-dev,$(patsubst cmocka,libcmocka-dev,$(1)))))))
-PKGS_NEEDED := $(PKGS_PRODUCER) $(PKGS_MONGO) $(PKGS_VIEWER) $(if $(filter test test-% check-% soak,$(MAKECMDGOALS)),$(PKGS_TEST))
+PKGS_NEEDED := $(PKGS_PRODUCER) $(PKGS_MONGO) $(PKGS_VIEWER) $(if $(filter test test-% soak,$(MAKECMDGOALS)),$(PKGS_TEST))
 PKGS_MISSING := $(shell for p in $(PKGS_NEEDED); do pkg-config --exists $$p || echo $$p; done)
 ifneq ($(PKGS_MISSING),)
 $(error missing build libraries (pkg-config $(PKGS_MISSING)): install the Debian packages $(sort $(call deb_of,$(PKGS_MISSING))) (scripts/deps.sh build does it as root), or point PKG_CONFIG_PATH at them)

@@ -190,6 +190,9 @@ static void check_decode(const struct rb_record *r)
 
 static struct vm_tail tail;
 static uint64_t got, lost_sum;
+/* the record the merge holds per shard, as the slot held it when it was read
+ * (the slot may be written again before the record is returned) */
+static struct rb_record held[MAX_SHARDS];
 static struct rb_record out[256];
 
 /* one poll; returns records + lost */
@@ -198,6 +201,7 @@ static uint64_t poll_once(size_t max, uint64_t now)
 	/* a shard's effective position: its cursor, less the record the merge
 	 * read from it and still holds */
 	uint64_t lost = 0, e0[MAX_SHARDS], held0[MAX_SHARDS], cnt[MAX_SHARDS] = {0}, first[MAX_SHARDS];
+	int held_out[MAX_SHARDS] = {0}; /* the held one came out */
 	for (uint32_t s = 0; s < nshards; s++) {
 		held0[s] = tail.has_next[s];
 		e0[s] = first[s] = tail.cur[s].pos - held0[s];
@@ -211,13 +215,28 @@ static uint64_t poll_once(size_t max, uint64_t now)
 		/* a hostile head can put positions past 2^63, an honest one cannot */
 		FZ_CHECK(hostile || (r->seq != 0 && !(r->seq & RB_SEQ_BUSY)), "delivered seq %llx",
 			 (unsigned long long)r->seq);
-		const struct rb_record *want = &shadow[r->tid - 1][(r->seq - 1) & mask];
-		FZ_CHECK(memcmp(r, want, sizeof(*r)) == 0,
-			 "record at position %llu of shard %u is not what the slot holds",
-			 (unsigned long long)(r->seq - 1), r->tid - 1);
+		/* the record held since an earlier poll (the batch is sorted by
+		 * time, so not always first), or one read from its slot in this poll */
+		uint32_t sh = r->tid - 1;
+		int was_held = held0[sh] && !held_out[sh] && r->seq - 1 == e0[sh] &&
+			       memcmp(r, &held[sh], sizeof(*r)) == 0;
+		held_out[sh] |= was_held;
+		FZ_CHECK(was_held || memcmp(r, &shadow[sh][(r->seq - 1) & mask], sizeof(*r)) == 0,
+			 "record at position %llu of shard %u is not what the slot held when read",
+			 (unsigned long long)(r->seq - 1), sh);
 		check_decode(r);
 		if (!cnt[r->tid - 1]++ || r->seq - 1 < first[r->tid - 1])
 			first[r->tid - 1] = r->seq - 1;
+	}
+	for (uint32_t s = 0; s < nshards; s++) {
+		if (!tail.has_next[s])
+			continue;
+		/* still the one held before, or read in this poll from its slot */
+		int same = held0[s] && !held_out[s];
+		const struct rb_record *want = same ? &held[s] : &shadow[s][(tail.next[s].seq - 1) & mask];
+		FZ_CHECK(memcmp(&tail.next[s], want, sizeof(held[s])) == 0,
+			 "shard %u: the record held is not what its slot held", s);
+		held[s] = tail.next[s];
 	}
 	if (clean) {
 		/* nothing ever left busy: exactly the overwritten positions are lost,
@@ -226,12 +245,16 @@ static uint64_t poll_once(size_t max, uint64_t now)
 		uint64_t passed = 0;
 		for (uint32_t s = 0; s < nshards; s++) {
 			uint64_t h = head_of(s)->head, e1 = tail.cur[s].pos - tail.has_next[s];
-			uint64_t start = held0[s] ? e0[s] : h - e0[s] > cap ? h - cap : e0[s];
-			FZ_CHECK(!cnt[s] || (first[s] == start && e1 == start + cnt[s]),
-				 "shard %u: read %llu from %llu, want from %llu (cursor was at %llu, "
+			/* the record held since an earlier poll comes first, then a
+			 * run from where the ring still holds records */
+			uint64_t base = e0[s] + held0[s], start = h - base > cap ? h - cap : base;
+			uint64_t run = cnt[s] - (held0[s] && cnt[s]);
+			FZ_CHECK(!cnt[s] || (first[s] == (held0[s] ? e0[s] : start) && e1 == start + run),
+				 "shard %u: read %llu from %llu, want from %llu (cursor was at %llu%s, "
 				 "head %llu, now at %llu)", s, (unsigned long long)cnt[s],
 				 (unsigned long long)first[s], (unsigned long long)start,
-				 (unsigned long long)e0[s], (unsigned long long)h, (unsigned long long)e1);
+				 (unsigned long long)e0[s], held0[s] ? " holding one" : "",
+				 (unsigned long long)h, (unsigned long long)e1);
 			passed += e1 - e0[s];
 		}
 		FZ_CHECK(passed == n + lost, "poll passed %llu positions: %zu records and %llu lost",
@@ -285,7 +308,17 @@ static void check_cli(uint8_t flags)
 	args[a] = NULL;
 	char *text;
 	int rc = fz_run(cmd_tail, args, &text);
-	FZ_CHECK(rc == 0, "ringmon tail exit status %d", rc);
+	/* a --type that names no type of the process is an error (exit 1) */
+	int named = !pat;
+	for (uint32_t i = 0; pat && i < RB_MAX_TYPES; i++) {
+		struct rb_type_info ti;
+		named |= rb_view_type(v, i, &ti) == 0 && fz_pattern_match(pat, ti.name);
+	}
+	FZ_CHECK(rc == (named ? 0 : 1), "ringmon tail exit status %d", rc);
+	if (!named) {
+		free(text);
+		return;
+	}
 	uint64_t read = 0, lost = 0;
 	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {

@@ -19,32 +19,6 @@ struct addrinfo;
 #error "the ringmon MongoDB adapter knows libmongoc 1.x only"
 #endif
 
-/* ---- mongo_real.c: libmongoc's own functions ---- */
-
-/* The libmongoc functions the adapter calls and the preload interposes. */
-struct mongo_real {
-	bool (*client_set_apm)(mongoc_client_t *, mongoc_apm_callbacks_t *, void *);
-	bool (*pool_set_apm)(mongoc_client_pool_t *, mongoc_apm_callbacks_t *, void *);
-	mongoc_client_t *(*pool_pop)(mongoc_client_pool_t *);
-	mongoc_client_t *(*pool_try_pop)(mongoc_client_pool_t *);
-	void (*pool_push)(mongoc_client_pool_t *, mongoc_client_t *);
-	void (*client_destroy)(mongoc_client_t *);
-	void (*pool_destroy)(mongoc_client_pool_t *);
-	void *(*get_context[12])(const void *event);
-	/* libmongoc 1.x's internal setter of one client's callbacks, exported by
-	 * 1.23; optional (NULL: a pool's late set cannot be followed exactly) */
-	bool (*client_set_apm_private)(mongoc_client_t *, mongoc_apm_callbacks_t *, void *);
-};
-extern struct mongo_real mongo_real;
-/* Fills mongo_real once (thread-safe). Returns 0 or -ENOSYS when libmongoc's
- * own symbols cannot be found. */
-int mongo_real_init(void);
-/* Looks a libmongoc symbol up past any interposer (RTLD_NEXT, then
- * libmongoc's own handle). NULL if absent. */
-void *mongo_real_sym(const char *name);
-/* "mongoc_apm_command_started_get_context", ... by CB_* index. */
-extern const char *const mongo_getter_name[];
-
 /* The 12 APM events, listed once, in libmongoc 1.x's private order of
  * struct _mongoc_apm_callbacks_t (checked at start by mongo_apm_setup):
  * X(index, libmongoc's name of the event). The name gives the event type
@@ -73,6 +47,32 @@ enum { MONGO_APM_EVENTS(MONGO_CB_INDEX) CB_COUNT };
 #define MONGO_CB_DECLARE(id, name) void mongo_on_##name(const mongoc_apm_##name##_t *e);
 MONGO_APM_EVENTS(MONGO_CB_DECLARE)
 #undef MONGO_CB_DECLARE
+
+/* ---- mongo_real.c: libmongoc's own functions ---- */
+
+/* The libmongoc functions the adapter calls and the preload interposes. */
+struct mongo_real {
+	bool (*client_set_apm)(mongoc_client_t *, mongoc_apm_callbacks_t *, void *);
+	bool (*pool_set_apm)(mongoc_client_pool_t *, mongoc_apm_callbacks_t *, void *);
+	mongoc_client_t *(*pool_pop)(mongoc_client_pool_t *);
+	mongoc_client_t *(*pool_try_pop)(mongoc_client_pool_t *);
+	void (*pool_push)(mongoc_client_pool_t *, mongoc_client_t *);
+	void (*client_destroy)(mongoc_client_t *);
+	void (*pool_destroy)(mongoc_client_pool_t *);
+	void *(*get_context[CB_COUNT])(const void *event);
+	/* libmongoc 1.x's internal setter of one client's callbacks, exported by
+	 * 1.23; optional (NULL: a pool's late set cannot be followed exactly) */
+	bool (*client_set_apm_private)(mongoc_client_t *, mongoc_apm_callbacks_t *, void *);
+};
+extern struct mongo_real mongo_real;
+/* Fills mongo_real once (thread-safe). Returns 0 or -ENOSYS when libmongoc's
+ * own symbols cannot be found. */
+int mongo_real_init(void);
+/* Looks a libmongoc symbol up past any interposer (RTLD_NEXT, then
+ * libmongoc's own handle). NULL if absent. */
+void *mongo_real_sym(const char *name);
+/* "mongoc_apm_command_started_get_context", ... by CB_* index. */
+extern const char *const mongo_getter_name[];
 
 struct mongo_app_cbs {
 	void (*fn[CB_COUNT])(const void *event);

@@ -66,7 +66,8 @@ static int open_dir(const char *dir, char *errbuf, size_t errlen)
 }
 
 /* An existing file at our name: replace it only if it is our own regular file
- * left by an earlier process that had our pid; else puts in `what` what it is. */
+ * left by an earlier process that had our pid, or closed by this process
+ * (kept with RINGMON_KEEP, then reopened); else puts in `what` what it is. */
 static int remove_stale(int dfd, const char *name, int pid, char *what, size_t len)
 {
 	struct stat st;
@@ -91,7 +92,10 @@ static int remove_stale(int dfd, const char *name, int pid, char *what, size_t l
 	int rc = -EEXIST;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
 	    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) && h.magic == RB_MAGIC &&
-	    (int)h.pid == pid && h.start_time != rb_proc_start_time(pid))
+	    (int)h.pid == pid &&
+	    /* an earlier process with our pid, or this one after ringmon_close
+	     * with RINGMON_KEEP: its closed segment gives way to the new one */
+	    (h.start_time != rb_proc_start_time(pid) || h.state == RB_STATE_EXITED))
 		rc = unlinkat(dfd, name, 0) == 0 ? 0 : -errno;
 	close(fd);
 	return rc;

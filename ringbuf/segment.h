@@ -60,7 +60,8 @@ struct rb_segment {
 
 /* Creates and maps the segment of the calling process with mode 0600,
  * preallocating every byte (a full /dev/shm fails here, never later). A stale
- * segment left by an earlier process with the same pid is replaced; anything
+ * segment left by an earlier process with the same pid is replaced, and so is
+ * one this process closed and kept (RINGMON_KEEP) before reopening; anything
  * else at the name (a symlink, a non-regular file, someone else's file) is
  * refused, and so is a directory another user could change (not owned by us
  * or root, or group/world-writable without the sticky bit). Fills the header

@@ -7,6 +7,7 @@
 #   - a program built with `pkg-config --cflags --libs ringmon` links libringmon
 #     alone (no libmongoc), one built with ringmon-mongoc links the adapter, and
 #     both run, finding the libraries by the rpath the README says to give;
+#   - the installed preload loads, finding its libraries beside itself;
 #   - `make uninstall` removes every file it installed.
 # Env: BUILD (build dir), CC (default cc), CXX (default g++).
 set -u
@@ -96,6 +97,11 @@ if $CC -std=c11 $(pkg-config --cflags ringmon-mongoc) -o "$tmp/adapter" "$tmp/ad
 else
 	bad "cannot build with pkg-config ringmon-mongoc: $(head -c 400 "$tmp/err")"
 fi
+
+# the installed preload finds the adapter and the core beside itself ($ORIGIN)
+out=$(LD_PRELOAD=$prefix/lib/libringmon-preload.so RINGMON_DIR=$tmp /bin/echo preloaded 2>&1)
+[ "$out" = preloaded ] && ok "the installed preload loads with its libraries from PREFIX/lib" ||
+	bad "LD_PRELOAD=PREFIX/lib/libringmon-preload.so: $out"
 
 make -s uninstall PREFIX="$prefix" >/dev/null 2>&1
 left=$(find "$prefix" -type f -o -type l)

@@ -5,7 +5,9 @@
 #     runs under LD_PRELOAD=libringmon-preload.so has one segment holding all of it;
 #   - libringmon.so is the core alone (no libmongoc, no MongoDB symbol);
 #   - the application's APM callbacks get their own context whatever the link
-#     order, or ringmon_mongoc_client() refuses with -ELIBBAD, said once.
+#     order, or ringmon_mongoc_client() refuses with -ELIBBAD, said once;
+#   - plain `make` never runs the package installer, `make test` does (and
+#     NO_DEPS=1 skips it), as root too.
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -13,7 +15,8 @@ RM=$B/ringmon
 PRELOAD=$PWD/$B/libringmon-preload.so
 export RINGMON_DIR; RINGMON_DIR=$(mktemp -d /tmp/ringmon-e2e-libs.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$RINGMON_DIR"; }
+fake=$(mktemp -d /tmp/ringmon-e2e-libs-bin.XXXXXX)
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$RINGMON_DIR" "$fake"; }
 trap cleanup EXIT
 failures=0
 ok() { echo "ok   $1"; }
@@ -29,6 +32,18 @@ readelf -d "$B/libringmon-preload.so" | grep -q 'NEEDED.*libringmon-mongoc.so.0'
 	ok "the preload links the adapter dynamically" || bad "the preload does not link libringmon-mongoc.so"
 nm --defined-only "$B/libringmon-preload.so" 2>/dev/null | grep -q ' ringmon__emit$\| ringmon_type_register$' &&
 	bad "the preload carries a copy of the producer" || ok "the preload carries no copy of the producer"
+
+# build boundaries: a dpkg-query and an apt-get that only log their calls
+for t in dpkg-query apt-get; do printf '#!/bin/sh\necho %s "$@" >>%s/calls\n' $t "$fake" >"$fake/$t"; chmod +x "$fake/$t"; done
+probe() { rm -f "$fake/calls"; PATH=$fake:$PATH make -n "$@" >/dev/null 2>&1; [ -s "$fake/calls" ]; }
+probe all && bad "plain make ran the installer: $(head -3 "$fake/calls" | tr '\n' ' ')" ||
+	ok "plain make runs no package installer (as $(id -un))"
+probe test && ok "make test checks its packages (scripts/deps.sh test)" ||
+	bad "make test did not run scripts/deps.sh"
+probe test NO_DEPS=1 && bad "make test NO_DEPS=1 still ran the installer" ||
+	ok "make test NO_DEPS=1 skips the installer"
+probe bench && grep -q babeltrace2 "$fake/calls" && ok "make bench checks babeltrace2 among its packages" ||
+	bad "make bench does not ask for babeltrace2"
 
 if ! /usr/bin/python3 -c 'import mockupdb' 2>/dev/null; then
 	echo "e2e_libs: python3-mockupdb missing (scripts/deps.sh test installs it)"; exit 1

@@ -428,7 +428,7 @@ static void loadgen_stopped_and_killed_at_random_moments(void **state)
 			/* tail catches up with everything written before the stop, the
 			 * busy slots included (skipped after 200 ms), and does not hang */
 			struct catch_up cu = {&c, written};
-			th_wait_until(caught_up, &cu, 30000, "tail prints or counts lost every record written");
+			th_wait_until(caught_up, &cu, 90000, "tail prints or counts lost every record written");
 			if (c.bad)
 				fail_msg("run %d stop %d: %d bad records; first: %s", run, s, c.bad, c.why);
 			if (c.printed + c.lost != written)

@@ -84,6 +84,11 @@ static void processes_are_summed_by_type_and_key_name(void **state)
 	assert_int_equal(w.set->keys[get]->sum->count, 42);
 	/* one process's own figures stay apart */
 	assert_int_equal(w.set->src[0]->p.types[0].sum.count, 30);
+	/* both are dead (their makers exited): an exporter of live ones drops them */
+	assert_int_equal(vm_set_forget_ended(w.set), 2);
+	assert_int_equal(w.set->nsrc, 0);
+	vm_set_refresh(w.set, 2 * SEC);
+	assert_int_equal(w.set->types[cmd].sum.count, 0);
 	two_free(&w);
 }
 

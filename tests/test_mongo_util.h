@@ -197,8 +197,9 @@ static inline int mock_start_once(struct mock *m, int nports, int control, va_li
 	}
 	m->pid = pid;
 	char line[1024];
-	/* python3 and mockupdb start in 1 s on an idle machine, in 20 on a busy one */
-	int err = mock_line(m, line, sizeof(line), 60000);
+	/* python3 and mockupdb start in 1 s on an idle machine, in a minute on one
+	 * loaded 100 times over */
+	int err = mock_line(m, line, sizeof(line), 120000);
 	if (err)
 		return err;
 	char ports[128];

@@ -275,6 +275,30 @@ static int plain_child(void *arg)
 	return ringmon_type_register("x", NULL, 0) == t && t2 == t + 1 ? 0 : 3;
 }
 
+static int kept_reopen_child(void *arg)
+{
+	(void)arg;
+	/* RINGMON_KEEP=1 (setup): close keeps the segment; a reopen replaces it */
+	int t = ringmon_type_register("x", NULL, 0);
+	ringmon_emit(t, 0, 1, 0, 0, 0, 0);
+	ringmon_close();
+	if (ringmon_open(0) != 0)
+		return 1;
+	ringmon_emit(t, 0, 1, 0, 0, 0, 0);
+	ringmon_emit(t, 0, 1, 0, 0, 0, 0);
+	return 0;
+}
+
+static void a_kept_segment_gives_way_when_the_same_process_reopens(void **state)
+{
+	(void)state;
+	pid_t pid = th_spawn(kept_reopen_child, NULL);
+	assert_int_equal(th_wait(pid, 60000), 0); /* the reopen was not refused */
+	struct vm_proc *p = attach(pid);
+	assert_int_equal(count_of(p, "x"), 2); /* the new segment, kept at exit */
+	vm_detach(p);
+}
+
 static void close_and_exit_remove_the_segment_unless_kept(void **state)
 {
 	(void)state;
@@ -311,7 +335,7 @@ static int child_output(int (*fn)(void *), char *buf, size_t cap)
 		exit(fn(NULL));
 	}
 	close(out[1]);
-	int status = th_wait(pid, 30000);
+	int status = th_wait(pid, 60000); /* a guard against a hang, not a speed limit */
 	size_t n = 0;
 	ssize_t r;
 	while (n + 1 < cap && (r = read(out[0], buf + n, cap - 1 - n)) > 0)
@@ -447,6 +471,7 @@ int main(void)
 		cmocka_unit_test(bad_settings_are_named_once_with_the_value_used),
 		cmocka_unit_test(settings_out_of_range_are_named_with_the_bound_used),
 		cmocka_unit_test(registration_limits_are_said_once),
+		cmocka_unit_test(a_kept_segment_gives_way_when_the_same_process_reopens),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -173,12 +173,12 @@ static void row(const struct report *r, const char *name, int indent, int type, 
 	if (s->timed)
 		printf(" %12llu %10s %-3s %9s %9s %9s %9s %9s %9s\n",
 		       (unsigned long long)total->count, rb, on,
-		       vm_fmt_ns(rb_summary_mean(s), b[0], 32),
-		       vm_fmt_ns((double)rb_summary_quantile(s, 0.5), b[1], 32),
-		       vm_fmt_ns((double)rb_summary_quantile(s, 0.9), b[2], 32),
-		       vm_fmt_ns((double)rb_summary_quantile(s, 0.99), b[3], 32),
-		       vm_fmt_ns((double)rb_summary_quantile(s, 0.999), b[4], 32),
-		       vm_fmt_ns((double)s->max, b[5], 32));
+		       vm_fmt_lat(rb_summary_mean(s), b[0], 32),
+		       vm_fmt_lat((double)rb_summary_quantile(s, 0.5), b[1], 32),
+		       vm_fmt_lat((double)rb_summary_quantile(s, 0.9), b[2], 32),
+		       vm_fmt_lat((double)rb_summary_quantile(s, 0.99), b[3], 32),
+		       vm_fmt_lat((double)rb_summary_quantile(s, 0.999), b[4], 32),
+		       vm_fmt_lat((double)s->max, b[5], 32));
 	else
 		printf(" %12llu %10s %-3s %9s %9s %9s %9s %9s %9s\n",
 		       (unsigned long long)total->count, rb, on, "-", "-", "-", "-", "-", "-");

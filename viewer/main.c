@@ -27,7 +27,9 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n`ringmon COMMAND --help` describes each. Segments are looked for in\n"
-		   "$RINGMON_DIR (default /dev/shm). Exit status: 0 ok, 1 runtime error, 2 usage.\n");
+		   "$RINGMON_DIR (default /dev/shm). Exit status: 0 ok, 1 runtime error (e.g. no\n"
+		   "such segment, or a --type NAME that matches no type), 2 usage; top killed by\n"
+		   "signal N: 128 + N.\n");
 }
 
 int main(int argc, char **argv)

@@ -15,8 +15,10 @@
  *
  * The typical reader (stats, top, the exporter):
  *     struct vm_set *s = vm_set_new();
- *     vm_set_attach(s, pid, err, len)   or   vm_set_attach_live(s)
- *     every interval: vm_set_refresh(s, vm_now_ns());
+ *     vm_set_attach(s, pid, err, len)   or   vm_set_attach_live(s, NULL)
+ *     every interval: (vm_set_forget_ended(s); vm_set_attach_live(s, NULL);
+ *                      to follow the live processes)
+ *                     vm_set_refresh(s, vm_now_ns());
  *         s->types[i].sum, s->keys[k]->sum   totals and histograms since the
  *                                           baseline, over every process
  *         s->src[p]->p.types[...].sum        one process's own totals
@@ -200,6 +202,10 @@ int vm_set_add(struct vm_set *s, const struct vm_proc *p);
 /* Attaches to every live process not in the set yet. Returns how many were
  * added; *left_out (may be NULL) counts those beyond VM_MAXPROC. */
 int vm_set_attach_live(struct vm_set *s, int *left_out);
+/* Detaches the processes that exited or died (an exporter following the
+ * live ones); their counts leave the sums. Indexes of later processes move
+ * down. Returns how many were removed. */
+int vm_set_forget_ended(struct vm_set *s);
 /* 1 when pid is in the set. */
 int vm_set_has(const struct vm_set *s, int pid);
 /* Detaches every process and forgets tables and history. */
@@ -363,9 +369,8 @@ const char *vm_topology_type_name(int64_t v);
 /* ---- numbers as text (model_format.c) ---- */
 /* Display width of UTF-8 text: one column per code point (to align columns). */
 int vm_width(const char *s);
-/* "123ns", "4.56us", "7.89ms", "1.23s" (stats). */
-const char *vm_fmt_ns(double ns, char *buf, size_t len);
-/* Latency with 3 significant digits, at most 6 columns: "123ns" "4.56us" "78.9ms". */
+/* A duration or latency, the same everywhere (stats, tail, top): 3
+ * significant digits, at most 6 columns: "123ns" "4.56us" "78.9ms" "1.23s". */
 const char *vm_fmt_lat(double ns, char *buf, size_t len);
 /* "1.23M" style counts and rates (a negative value counts as 0). */
 const char *vm_fmt_count(double v, char *buf, size_t len);

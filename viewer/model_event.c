@@ -91,7 +91,7 @@ void vm_event_text(const struct vm_event *e, int type_w, int key_w, char *buf, s
 		n += put_col(buf + n, len - (size_t)n, e->key[0] ? e->key : "-", key_w);
 	if (n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n, "%9s",
-			      e->has_dur ? vm_fmt_ns((double)e->dur_ns, dur, sizeof(dur)) : "-");
+			      e->has_dur ? vm_fmt_lat((double)e->dur_ns, dur, sizeof(dur)) : "-");
 	for (uint32_t i = 0; i < e->nfields && n > 0 && (size_t)n < len; i++) {
 		char unnamed[16]; /* as in JSON */
 		snprintf(unnamed, sizeof(unnamed), "field%u", i);

@@ -11,19 +11,6 @@ int vm_width(const char *s)
 	return n;
 }
 
-const char *vm_fmt_ns(double ns, char *buf, size_t len)
-{
-	if (ns < 1e3)
-		snprintf(buf, len, "%.0fns", ns);
-	else if (ns < 1e6)
-		snprintf(buf, len, "%.2fus", ns / 1e3);
-	else if (ns < 1e9)
-		snprintf(buf, len, "%.2fms", ns / 1e6);
-	else
-		snprintf(buf, len, "%.2fs", ns / 1e9);
-	return buf;
-}
-
 const char *vm_fmt_lat(double ns, char *buf, size_t len)
 {
 	static const char *const unit[] = {"ns", "us", "ms", "s"};

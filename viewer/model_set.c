@@ -83,6 +83,30 @@ int vm_set_attach_live(struct vm_set *s, int *left_out)
 	return added;
 }
 
+static void free_src(struct vm_src *src)
+{
+	vm_detach(&src->p);
+	free(src->key_map);
+	free(src);
+}
+
+int vm_set_forget_ended(struct vm_set *s)
+{
+	int kept = 0, gone = 0;
+	for (int i = 0; i < s->nsrc; i++) {
+		if (s->src[i]->p.state == VM_LIVE) {
+			s->src[kept++] = s->src[i];
+			continue;
+		}
+		free_src(s->src[i]);
+		gone++;
+	}
+	for (int i = kept; i < s->nsrc; i++)
+		s->src[i] = NULL;
+	s->nsrc = kept;
+	return gone;
+}
+
 static void free_key(struct vm_agg_key *k)
 {
 	if (!k)
@@ -96,9 +120,7 @@ static void free_key(struct vm_agg_key *k)
 void vm_set_clear(struct vm_set *s)
 {
 	for (int i = 0; i < s->nsrc; i++) {
-		vm_detach(&s->src[i]->p);
-		free(s->src[i]->key_map);
-		free(s->src[i]);
+		free_src(s->src[i]);
 		s->src[i] = NULL;
 	}
 	s->nsrc = 0;

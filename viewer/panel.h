@@ -162,6 +162,7 @@ struct top {
 	char msg[160];     /* one-line message in the footer */
 	uint64_t msg_until;
 	int restarts;
+	uint64_t last_scan_ns; /* when top_maintain last looked for processes */
 	/* what the views show: the reader model */
 	struct vm_set set;   /* the processes, summed by name, with history */
 	struct vm_sdam sdam; /* servers and topologies (Servers view) */
@@ -225,14 +226,32 @@ const char *top_scope_names(unsigned scope, char *buf, size_t len);
  * other key closes". Returns enum panel_flags. */
 int top_dispatch(struct top *t, int key);
 
-/* top.c: what panels may ask of the main loop. */
+/* top_attach.c: what top follows. Errors go to the footer (top_message). */
 /* Attaches to pid (replacing what is attached); 0 or a negative errno. */
 int top_attach_pid(struct top *t, int pid);
 /* Attaches to every live process. Returns how many. */
 int top_attach_all(struct top *t);
+/* Adds pid to what is attached; 0 or a negative errno with err filled. */
+int top_attach_into(struct top *t, int pid, char *err, size_t errlen);
+/* Adds every live process not attached yet. Returns how many were added. */
+int top_add_live(struct top *t);
+/* The live process named name with the highest pid, or 0. */
+int top_find_name(const char *name);
+/* Before each refresh: follows --name across restarts, picks up new
+ * processes with --all (at most once a second). */
+void top_maintain(struct top *t, uint64_t now_ns);
+
+/* top_frame.c: the process line, and a whole frame (header, tab bar, the
+ * view or overlay, footer) on the terminal. */
+void top_draw_header(struct top *t, int cols);
+void top_draw(struct top *t);
+
+/* top_once.c: --once: the current view as text on stdout; exit status. */
+int top_print_once(struct top *t);
+
+/* top.c */
 /* Switches to view i (0..4) and closes any overlay. */
 void top_show_view(struct top *t, int i);
-
 /* Shows msg in the footer for a few seconds. */
 void top_message(struct top *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

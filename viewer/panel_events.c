@@ -68,7 +68,7 @@ static void draw_event(int y, int x, int w, const struct ev_cols *c, const struc
 	cx += term_print(y, cx, x + w - cx, TR_NORMAL, 0, " ");
 	cx += term_print(y, cx, c->key < x + w - cx ? c->key : x + w - cx, TR_NORMAL, 1,
 			 ev->key[0] ? ev->key : "-");
-	snprintf(buf, sizeof(buf), " %9s", ev->has_dur ? vm_fmt_ns((double)ev->dur_ns, dur, sizeof(dur)) : "-");
+	snprintf(buf, sizeof(buf), " %9s", ev->has_dur ? vm_fmt_lat((double)ev->dur_ns, dur, sizeof(dur)) : "-");
 	cx += term_print(y, cx, x + w - cx, TR_NORMAL, 0, buf);
 	char fields[256];
 	size_t n = 0;
@@ -93,7 +93,10 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	p->rows = rows > 1 ? rows : 1; /* a page, for PgUp/PgDn */
 	uint64_t kept = t->ntail < TOP_TAIL ? t->ntail : TOP_TAIL;
 	int nmatch = 0;
-	for (uint64_t i = 0; i < kept; i++) {
+	/* live, only the newest screenful is needed; paused, every match (to
+	 * clamp the scroll and say where it is) */
+	int want = t->paused || e->back ? TOP_TAIL : rows;
+	for (uint64_t i = 0; i < kept && nmatch < want; i++) {
 		const struct top_tailrec *tr = top_tail_back(t, i);
 		struct vm_event ev;
 		if (tr && matches(e, t, tr, &ev))

@@ -83,7 +83,7 @@ void term_spark(int y, int x, const double *v, int n, enum term_role r);
 /* Horizontal line of w cells. */
 void term_hline(int y, int x, int w, enum term_role r);
 
-/* Pure helpers (tests/test_top_term.c). */
+/* Pure helpers (unit-tested in tests/test_top_logic.c). */
 /* Level 0..8 of v on a scale of max (0: empty; any v > 0 gets at least 1). */
 int term_spark_level(double v, double max);
 /* Glyph (NUL-terminated, UTF-8 or ASCII) of a sparkline level 0..8. */

@@ -1,10 +1,12 @@
-/* top.c - `ringmon top`: options, attaching (pid, name, all, picker), the key table and the main loop. */
+/* top.c - `ringmon top`: its options, the start (what to attach, --once or
+ * the terminal), the footer message and the main loop. Attaching is
+ * top_attach.c, the frame around the views top_frame.c, --once top_once.c, the
+ * keys keys.c, the views panel_*.c; every figure comes from the model. */
 #define _GNU_SOURCE
 #include <curses.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
-#include <sys/ioctl.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +48,7 @@ static void usage(FILE *f)
 		"See docs/viewer.md.\n");
 }
 
-/* ---- attaching ---- */
+/* ---- what panels and keys.c may ask of the main loop ---- */
 
 void top_message(struct top *t, const char *fmt, ...)
 {
@@ -57,266 +59,11 @@ void top_message(struct top *t, const char *fmt, ...)
 	t->msg_until = vm_now_ns() + 4000000000ull;
 }
 
-static int attach_into(struct top *t, int pid, char *err, size_t errlen)
-{
-	return vm_set_attach(&t->set, pid, err, errlen);
-}
-
-int top_attach_pid(struct top *t, int pid)
-{
-	char err[RB_ERR_MAX];
-	top_clear(t);
-	t->all = 0;
-	int rc = attach_into(t, pid, err, sizeof(err));
-	if (rc)
-		top_message(t, "pid %d: %s", pid, err);
-	else
-		vm_set_refresh(&t->set, vm_now_ns());
-	return rc;
-}
-
-/* Adds every live process not attached yet. Returns how many were added. */
-static int add_live(struct top *t)
-{
-	int left_out;
-	int added = vm_set_attach_live(&t->set, &left_out);
-	if (left_out)
-		top_message(t, "%d live processes left out: top aggregates at most %d", left_out,
-			    TOP_MAXPROC);
-	return added;
-}
-
-int top_attach_all(struct top *t)
-{
-	top_clear(t);
-	t->all = 1;
-	int n = add_live(t);
-	if (t->set.nsrc)
-		vm_set_refresh(&t->set, vm_now_ns());
-	return n;
-}
-
-/* --name: the live process of that name with the highest pid, or 0 */
-static int find_name(const char *name)
-{
-	char err[RB_ERR_MAX];
-	struct vm_seginfo *list;
-	int n = vm_list(&list, err, sizeof(err)), pid = 0;
-	for (int i = 0; i < n; i++)
-		if (list[i].state == VM_LIVE && strcmp(list[i].name, name) == 0)
-			pid = list[i].pid;
-	if (n >= 0)
-		free(list);
-	return pid;
-}
-
-/* Before each refresh: follow --name across restarts, pick up new processes
- * in all-processes mode. */
-static void maintain(struct top *t, uint64_t now)
-{
-	static uint64_t last_scan;
-	if (now - last_scan < 1000000000ull && t->set.nsrc)
-		return;
-	if (t->name && (t->set.nsrc == 0 || t->set.src[0]->p.state != VM_LIVE)) {
-		last_scan = now;
-		int pid = find_name(t->name);
-		if (pid > 0 && (t->set.nsrc == 0 || pid != t->set.src[0]->p.pid)) {
-			int was = t->set.nsrc ? t->set.src[0]->p.pid : 0;
-			if (top_attach_pid(t, pid) == 0 && was) {
-				t->restarts++;
-				top_message(t, "%s restarted: pid %d is now pid %d", t->name, was, pid);
-			}
-		}
-	} else if (t->all) {
-		last_scan = now;
-		int before = t->set.nsrc;
-		if (add_live(t) && before)
-			top_message(t, "%d more process(es) joined", t->set.nsrc - before);
-	}
-}
-
-/* ---- what panels and keys.c may ask of the main loop ---- */
-
 void top_show_view(struct top *t, int i)
 {
 	if (i >= 0 && i < 5)
 		t->view = i;
 	t->overlay = NULL;
-}
-
-/* ---- drawing: header, tab bar, footer ---- */
-
-static void draw_header(struct top *t, int cols)
-{
-	char up[32], rate[32], buf[512];
-	double r = vm_set_type_rate(&t->set, -1, 1.0);
-	uint64_t w = vm_set_written(&t->set), cap = vm_set_capacity(&t->set);
-	double use = cap ? (w >= cap ? 100.0 : 100.0 * (double)w / (double)cap) : 0;
-	enum term_role role = TR_TITLE;
-	const char *state = "";
-	if (t->set.nsrc == 0) {
-		if (t->name)
-			snprintf(buf, sizeof(buf), " ringmon top: waiting for a process named %s", t->name);
-		else
-			snprintf(buf, sizeof(buf), " ringmon top: no process attached (o: pick one)");
-		term_print(0, 0, cols, TR_TITLE, 1, buf);
-		return;
-	}
-	if (t->all) {
-		int live = 0;
-		for (int i = 0; i < t->set.nsrc; i++)
-			live += t->set.src[i]->p.state == VM_LIVE;
-		snprintf(buf, sizeof(buf), " all processes (%d live of %d)", live, t->set.nsrc);
-	} else {
-		const struct vm_proc *p = &t->set.src[0]->p;
-		snprintf(buf, sizeof(buf), " pid %d %s  up %s", p->pid, p->v.name,
-			 vm_fmt_dur_s(vm_uptime(p), up, sizeof(up)));
-		if (p->state == VM_EXITED) {
-			state = "EXITED";
-			role = TR_BAD;
-		} else if (p->state == VM_DEAD) {
-			state = "DIED";
-			role = TR_BAD;
-		}
-	}
-	int x = term_print(0, 0, cols, role, 0, buf);
-	uint64_t dropped = 0;
-	for (int i = 0; i < t->set.nsrc; i++)
-		dropped += t->set.src[i]->p.dropped_keys;
-	snprintf(buf, sizeof(buf), "  %s ev/s  ring %.0f%%  lost %llu", vm_fmt_rate(r, rate, sizeof(rate)),
-		 use, (unsigned long long)t->tail_lost);
-	x += term_print(0, x, cols - x, TR_NORMAL, 0, buf);
-	if (dropped) {
-		snprintf(buf, sizeof(buf), "  keys dropped %llu", (unsigned long long)dropped);
-		x += term_print(0, x, cols - x, TR_WARN, 0, buf);
-	}
-	if (*state) {
-		const struct vm_proc *p = &t->set.src[0]->p;
-		char when[64] = "";
-		uint64_t ex = rb_view_exit_realtime(&p->v);
-		if (p->state == VM_EXITED && ex) {
-			time_t s = (time_t)(ex / 1000000000ull);
-			struct tm tm;
-			localtime_r(&s, &tm);
-			strftime(when, sizeof(when), " at %H:%M:%S", &tm);
-		}
-		snprintf(buf, sizeof(buf), "  [process %s%s: last figures kept]",
-			 p->state == VM_EXITED ? "exited" : "died", when);
-		x += term_print(0, x, cols - x, TR_BAD, 0, buf);
-	}
-	if (x < cols)
-		term_print(0, x, cols - x, TR_NORMAL, 1, "");
-}
-
-static void draw_tabs(struct top *t, int cols)
-{
-	int x = 0;
-	for (int i = 0; i < 5 && x < cols; i++) {
-		char buf[64];
-		snprintf(buf, sizeof(buf), " %d %s ", i + 1, t->views[i]->ops->name);
-		x += term_print(1, x, cols - x, i == t->view && !t->overlay ? TR_TAB_ON : TR_TAB, 0, buf);
-		if (x < cols)
-			x += term_print(1, x, 1, TR_NORMAL, 0, " ");
-	}
-	char right[64];
-	snprintf(right, sizeof(right), "%s every %.1fs ", t->paused ? "PAUSED" : "",
-		 t->interval_ms / 1000.0);
-	int rw = (int)strlen(right);
-	if (x < cols - rw) {
-		term_print(1, x, cols - rw - x, TR_NORMAL, 1, "");
-		term_print(1, cols - rw, rw, t->paused ? TR_WARN : TR_DIM, 0, right);
-	} else if (x < cols) {
-		term_print(1, x, cols - x, t->paused ? TR_WARN : TR_NORMAL, 1, t->paused ? "PAUSED" : "");
-	}
-}
-
-static void draw_footer(struct top *t, int row, int cols)
-{
-	if (t->msg[0] && vm_now_ns() < t->msg_until) {
-		term_print_words(row, 0, cols, TR_WARN, 1, t->msg);
-		return;
-	}
-	static const char *const hints[][2] = {
-		{"F1", "Help"}, {"1-5", "Views"}, {"F4", "Filter"}, {"F6", "Sort"}, {"p", "Pause"},
-		{"e", "Types"}, {"r", "Reset"}, {"+-", "Rate"}, {"q", "Quit"},
-	};
-	int x = 0;
-	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
-		int hw = vm_width(hints[i][0]) + vm_width(hints[i][1]) + 1;
-		if (x + hw > cols)
-			break; /* whole hints only */
-		x += term_print(row, x, cols - x, TR_KEY, 0, hints[i][0]);
-		x += term_printf(row, x, cols - x, TR_STATUS, 0, "%s ", hints[i][1]);
-	}
-	if (x < cols)
-		term_print(row, x, cols - x, TR_STATUS, 1, "");
-}
-
-static void draw_all(struct top *t)
-{
-	int rows, cols;
-	term_size(&rows, &cols);
-	term_clear();
-	if (rows < 5 || cols < 20) {
-		term_print(0, 0, cols, TR_WARN, 1, "terminal too small");
-		term_flush();
-		return;
-	}
-	draw_header(t, cols);
-	draw_tabs(t, cols);
-	struct panel *p = t->overlay ? t->overlay : t->views[t->view];
-	p->ops->draw(p, t, 2, 0, rows - 3, cols);
-	draw_footer(t, rows - 1, cols);
-	term_flush();
-}
-
-/* ---- --once ---- */
-
-/* Width of the text: the terminal's when stdout is one, else $COLUMNS, else 120. */
-static int once_width(void)
-{
-	struct winsize ws;
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
-		return ws.ws_col > 1024 ? 1024 : ws.ws_col;
-	const char *c = getenv("COLUMNS");
-	int n = c ? atoi(c) : 0;
-	return n >= 40 && n <= 1024 ? n : 120;
-}
-
-/* The view as plain text, after one interval: the process line, then the
- * view drawn by its own panel into a text grid (same layout as on screen,
- * no escape codes). */
-static int print_once(struct top *t)
-{
-	struct panel *p = t->views[t->view];
-	if (p->ops->on_refresh)
-		p->ops->on_refresh(p, t, 1);
-	uint64_t end = vm_now_ns() + (uint64_t)t->interval_ms * 1000000ull;
-	for (uint64_t now; (now = vm_now_ns()) < end;) {
-		/* the Events view drains the rings while it waits, as on screen */
-		uint64_t nap = p->ops->on_tick ? (uint64_t)t->tick_ms * 1000000ull : end - now;
-		if (nap > end - now)
-			nap = end - now;
-		struct timespec ts = {(time_t)(nap / 1000000000ull), (long)(nap % 1000000000ull)};
-		nanosleep(&ts, NULL);
-		if (p->ops->on_tick)
-			p->ops->on_tick(p, t);
-	}
-	vm_set_refresh(&t->set, vm_now_ns());
-	for (int i = 0; i < 5; i++)
-		if (t->views[i]->ops->on_refresh && i != t->view)
-			t->views[i]->ops->on_refresh(t->views[i], t, 0);
-	if (p->ops->on_refresh && p->ops->on_tick == NULL)
-		p->ops->on_refresh(p, t, 1);
-	int rows = 80, cols = once_width();
-	if (term_start_text(rows, cols) != 0) {
-		fprintf(stderr, "ringmon top: out of memory\n");
-		return 1;
-	}
-	draw_header(t, cols);
-	p->ops->draw(p, t, 1, 0, rows - 1, cols);
-	term_print_text(stdout);
-	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 /* ---- main loop ---- */
@@ -329,7 +76,7 @@ static void run(struct top *t)
 		uint64_t now = vm_now_ns();
 		if (now >= next) {
 			if (!t->paused) {
-				maintain(t, now);
+				top_maintain(t, now);
 				if (t->set.nsrc)
 					vm_set_refresh(&t->set, now);
 				for (int i = 0; i < 5; i++)
@@ -343,7 +90,7 @@ static void run(struct top *t)
 			redraw = 1;
 		}
 		if (redraw)
-			draw_all(t);
+			top_draw(t);
 		redraw = 0;
 		now = vm_now_ns();
 		int wait = now < next ? (int)((next - now + 999999) / 1000000) : 0;
@@ -454,14 +201,14 @@ int cmd_top(int argc, char **argv)
 	int rc = 0;
 	char err[RB_ERR_MAX];
 	if (pid) {
-		if ((rc = attach_into(t, pid, err, sizeof(err))) != 0) {
+		if ((rc = top_attach_into(t, pid, err, sizeof(err))) != 0) {
 			fprintf(stderr, "ringmon top: %s\n", err);
 			free(t);
 			return 1;
 		}
 	} else if (name) {
-		int p = find_name(name);
-		if (p > 0 && attach_into(t, p, err, sizeof(err)) != 0)
+		int p = top_find_name(name);
+		if (p > 0 && top_attach_into(t, p, err, sizeof(err)) != 0)
 			fprintf(stderr, "ringmon top: %s (waiting for another)\n", err);
 		if (once && t->set.nsrc == 0) {
 			fprintf(stderr, "ringmon top: no live process named %s\n", name);
@@ -470,7 +217,7 @@ int cmd_top(int argc, char **argv)
 		}
 	} else if (all) {
 		t->all = 1;
-		add_live(t);
+		top_add_live(t);
 	} else {
 		struct vm_seginfo *list;
 		int n = vm_list(&list, err, sizeof(err)), live = 0, last = 0;
@@ -479,7 +226,7 @@ int cmd_top(int argc, char **argv)
 				live++, last = list[i].pid;
 		if (n >= 0)
 			free(list);
-		if (live == 1 && attach_into(t, last, err, sizeof(err)) != 0)
+		if (live == 1 && top_attach_into(t, last, err, sizeof(err)) != 0)
 			fprintf(stderr, "ringmon top: %s\n", err);
 		if (live != 1 || t->set.nsrc == 0) {
 			if (once) {
@@ -500,7 +247,7 @@ int cmd_top(int argc, char **argv)
 			fprintf(stderr, "ringmon top: no live ringmon process\n");
 			rc = 1;
 		} else {
-			rc = print_once(t);
+			rc = top_print_once(t);
 		}
 		top_clear(t);
 		free(t->tail); /* the Events view's buffer, if it read the rings */

@@ -95,8 +95,9 @@ int ringmon_type_register(const char *name, const char *const *field_names, unsi
 /* Returns the key id (>= 1) of string key under type (e.g. the command name of
  * a command.succeeded), registering it on first use. Keys are cut to 55 bytes.
  * When the key table is full, returns the type's "other" key, so counts are
- * never lost (said once on stderr: raise RINGMON_KEYS). Returns 0 (no key) for a NULL key or an unknown type. Lock-free
- * lookup once registered (about 50 ns); cache the id on hot paths. */
+ * never lost (said once on stderr: raise RINGMON_KEYS). Returns 0 (no key)
+ * for a NULL key or an unknown type. Lock-free lookup once registered (about
+ * 50 ns); cache the id on hot paths. */
 int ringmon_key(int type, const char *key);
 
 /* Enabled types, bit N for type N. Takes effect at once in this process;
