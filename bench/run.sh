@@ -14,7 +14,7 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 t_start=$(date +%s)
 
 # the table's order first, then any other bench
-order="emit peers mongo drain"
+order="emit footprint peers mongo drain"
 others=$(for b in "$B"/bench/bench_*; do n=${b##*/bench_}; [[ " $order " == *" $n "* ]] || echo "$n"; done)
 for n in $order $others; do
 	b=$B/bench/bench_$n

@@ -107,7 +107,8 @@ struct fz_seg *fz_create(uint32_t nshards, uint64_t records, uint32_t max_keys)
 	}
 	struct fz_seg *z = calloc(1, sizeof(*z));
 	char err[RB_ERR_MAX];
-	if (!z || rb_segment_create(&z->s, nshards, records, max_keys, err, sizeof(err)) != 0) {
+	if (!z || rb_segment_create(&z->s, nshards, records, max_keys,
+				    rb_pool_size_min() + FZ_POOL_EXTRA, err, sizeof(err)) != 0) {
 		fprintf(stderr, "fuzz: cannot create a segment: %s\n", z ? err : "out of memory");
 		abort();
 	}
@@ -125,8 +126,6 @@ struct fz_seg *fz_create(uint32_t nshards, uint64_t records, uint32_t max_keys)
 	h->start_time = 12345;
 	rb_segment_publish(&z->s);
 	rb_segment_finish(&z->s, 1);
-	z->stat_pristine = malloc(sizeof(struct rb_stat));
-	memcpy(z->stat_pristine, rb_shard_stats(&z->s, rb_seg_shard(&z->s, 0)), sizeof(struct rb_stat));
 	fz_snapshot(z);
 	return z;
 }
@@ -142,25 +141,24 @@ void fz_snapshot(struct fz_seg *z)
 void fz_reset(struct fz_seg *z)
 {
 	memcpy(z->s.base, z->pristine, z->s.g.sec_off[RB_SEC_SHARDS]);
-	for (uint32_t i = 0; i < z->s.g.nshards; i++)
-		memset(rb_seg_shard(&z->s, i), 0, z->s.g.stats_off);
-	for (size_t i = 0; i < z->ndirty; i++)
-		memcpy(z->dirty[i], z->stat_pristine, sizeof(struct rb_stat));
-	z->ndirty = 0;
+	for (uint32_t i = 0; i < z->s.g.nshards; i++) {
+		struct rb_shard_head *sh = rb_seg_shard(&z->s, i);
+		memset(sh, 0, z->s.g.index_off);
+		memset(rb_shard_index(&z->s, sh), 0, (RB_MAX_TYPES + z->s.g.max_keys) * 4);
+	}
+	memset(rb_seg_pool(&z->s), 0, z->s.g.pool_size);
+	rb_pool_init(rb_seg_pool(&z->s), z->s.g.pool_size);
 }
 
-struct rb_stat *fz_stat(struct fz_seg *z, uint32_t shard, int is_key, uint32_t id)
+struct rb_stat_writer fz_writer(struct fz_seg *z, uint32_t shard)
 {
-	struct rb_stat *st = rb_shard_stats(&z->s, rb_seg_shard(&z->s, shard)) +
-			     (is_key ? RB_MAX_TYPES + id : id);
-	if (z->ndirty == z->dirty_cap) {
-		z->dirty_cap = z->dirty_cap ? 2 * z->dirty_cap : 64;
-		z->dirty = realloc(z->dirty, z->dirty_cap * sizeof(*z->dirty));
-		if (!z->dirty)
-			abort();
-	}
-	z->dirty[z->ndirty++] = st;
-	return st;
+	struct rb_stat_writer w = {
+		.pool = rb_seg_pool(&z->s),
+		.pool_size = z->s.g.pool_size,
+		.index = rb_shard_index(&z->s, rb_seg_shard(&z->s, shard)),
+		.shared = shard + 1 == z->s.g.nshards,
+	};
+	return w;
 }
 
 /* ---- oracles ---- */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "model.h"
+#include "stat.h"
 
 /* A property the harness checks: prints what failed and aborts, which
  * libFuzzer reports as a crash with the input that caused it. The message goes
@@ -51,20 +52,23 @@ struct fz_seg {
 	int pid;               /* the file is $RINGMON_DIR/ringmon.<pid> */
 	char path[RB_PATH_MAX];
 	uint8_t *pristine;     /* header, control, types and keys as last snapshot */
-	uint8_t *stat_pristine; /* one rb_stat as created */
-	struct rb_stat **dirty; /* statistics blocks written since the last reset */
-	size_t ndirty, dirty_cap;
 };
+
+/* The smallest statistics pool and a few pages more: small enough that a
+ * fuzzer runs it out (spill blocks, coarse counts) within one input. */
+#define FZ_POOL_EXTRA 16384u
 
 /* Creates a segment of this geometry (aborts on failure). The first call makes
  * the directory, sets RINGMON_DIR, and removes the directory at exit. */
 struct fz_seg *fz_create(uint32_t nshards, uint64_t records, uint32_t max_keys);
 /* Remembers the header, control page, types and keys as they are now. */
 void fz_snapshot(struct fz_seg *z);
-/* Back to the snapshot; rings, shard heads and written statistics cleared. */
+/* Back to the snapshot; rings, shard heads, indexes and the statistics pool
+ * as created. */
 void fz_reset(struct fz_seg *z);
-/* A statistics block to write; fz_reset restores it. */
-struct rb_stat *fz_stat(struct fz_seg *z, uint32_t shard, int is_key, uint32_t id);
+/* How the producer's emit path writes the statistics of this shard (the last
+ * shard is the shared one). */
+struct rb_stat_writer fz_writer(struct fz_seg *z, uint32_t shard);
 
 /* ---- oracles ---- */
 

@@ -2,8 +2,9 @@
  *
  * The input is XORed over a valid segment file (2 shards of 16 records, 4 key
  * slots, a few types, keys and records): bytes [0, 512) over the header, the
- * rest over the type table, the key table, the first shard's head and
- * records, then the first statistics block, so mutations reach past
+ * rest over the type table, the key table, the first shard's head, records
+ * and statistics index, then the statistics pool's head, a spill block, and
+ * the first blocks and histogram chunks handed out, so mutations reach past
  * validation. An input ending in 0xff also cuts the file to N/256 of its
  * size, N the byte before. Then everything a reader does with a segment runs on it.
  * Checked:
@@ -11,11 +12,13 @@
  *    printable message that names the file;
  *  - after success: the geometry is in range and matches the header and the
  *    file's size, and every pointer the view hands out (shards, rings,
- *    statistics of every type and key) lies inside the mapping;
+ *    statistics blocks of every type and key in every shard) lies inside the
+ *    statistics pool; the pool's use is within its size;
  *  - the tables, summaries, quantiles, the merged tail, decoding and
  *    formatting run (the other harnesses check their results in depth);
  *  - `ringmon ls --json` lists the file, as unreadable with the attach error
- *    when attach failed, and `ringmon ls` prints it on one printable line;
+ *    when attach failed, and `ringmon ls` prints it on one printable line
+ *    (and, when its process is gone, one line on the space it holds);
  *    `ringmon stats [--json]` on an attachable file prints one JSON object
  *    or a printable table, or fails cleanly (another pid in the header). */
 #define _GNU_SOURCE
@@ -31,7 +34,9 @@
 #define PREFIX 24576 /* the bytes the input can reach: header .. first records */
 
 static uint8_t *tmpl;
-static size_t tmpl_size, stats_at;
+static size_t tmpl_size, pool_at;
+/* the pool bytes the input reaches: head, spill blocks, the first handed out */
+#define POOL_REACH (RB_POOL_MIN + 2048)
 static int pid;
 static char path[RB_PATH_MAX];
 static int truncated = 1; /* the file needs a full rewrite */
@@ -69,15 +74,13 @@ static void make_template(void)
 		x->seq = i + 1;
 	}
 	sh->head = 20;
-	struct rb_stat *st = rb_shard_stats(s, sh);
-	st->count = st->timed = 3;
-	st->sum = 600;
-	st->min = 100;
-	st->max = 300;
-	for (int i = 1; i <= 3; i++)
-		st->bucket[rb_hist_index(i * 100u)]++;
+	struct rb_stat_writer w = fz_writer(z, 0);
+	for (int i = 1; i <= 3; i++) {
+		rb_stat_record(&w, rb_stat_slot(0, 0), rb_spill_unit(0, 0), i * 100u);
+		rb_stat_record(&w, rb_stat_slot(1, 2), rb_spill_unit(1, 0), i * 100000u);
+	}
 	tmpl_size = s->g.segment_size;
-	stats_at = s->g.sec_off[RB_SEC_SHARDS] + s->g.stats_off;
+	pool_at = s->g.pool_off;
 	tmpl = malloc(tmpl_size);
 	memcpy(tmpl, s->base, tmpl_size);
 	pid = z->pid;
@@ -85,16 +88,19 @@ static void make_template(void)
 }
 
 /* input bytes [0, 512) over the header, the rest over the tables, the first
- * shard's head and records, and its first statistics block */
+ * shard's head, records and index, then the pool */
 static void apply(uint8_t *seg, const uint8_t *in, size_t n)
 {
 	size_t hdr = n < 512 ? n : 512;
 	for (size_t i = 0; i < hdr; i++)
 		seg[i] ^= in[i];
+	const size_t index_at = 20480 + 128 + 16 * 64;
 	const size_t region[][2] = {{8192, 8192 + 512}, {16384, 16384 + 256},
-				    {20480, 20480 + 128 + 16 * 64}, {stats_at, stats_at + 128}};
+				    {20480, index_at}, {index_at, index_at + (RB_MAX_TYPES + 4) * 4},
+				    {pool_at, pool_at + RB_POOL_UNIT + sizeof(struct rb_stat)},
+				    {pool_at + RB_POOL_MIN, pool_at + POOL_REACH}};
 	size_t j = hdr;
-	for (size_t r = 0; r < 4 && j < n; r++)
+	for (size_t r = 0; r < 6 && j < n; r++)
 		for (size_t o = region[r][0]; o < region[r][1] && j < n; o++, j++)
 			seg[o] ^= in[j];
 }
@@ -120,7 +126,7 @@ static void write_file(const uint8_t *data, size_t size)
 		FZ_CHECK(ftruncate(fd, 0) == 0 && pwrite(fd, seg, len, 0) == (ssize_t)len, "write");
 	} else {
 		FZ_CHECK(pwrite(fd, seg, PREFIX, 0) == PREFIX &&
-				 pwrite(fd, seg + stats_at, 128, (off_t)stats_at) == 128,
+				 pwrite(fd, seg + pool_at, POOL_REACH, (off_t)pool_at) == POOL_REACH,
 			 "write");
 	}
 	truncated = len < tmpl_size;
@@ -137,19 +143,33 @@ static void check_view(const struct rb_view *v)
 {
 	const struct rb_header *h = (const struct rb_header *)v->base;
 	struct rb_geometry g;
-	FZ_CHECK(rb_geometry(v->g.nshards, v->g.shard_records, v->g.max_keys, &g) == 0 &&
+	FZ_CHECK(rb_geometry(v->g.nshards, v->g.shard_records, v->g.max_keys, v->g.pool_size,
+			     &g) == 0 &&
 			 memcmp(&g, &v->g, sizeof(g)) == 0,
 		 "view geometry is not what its parameters give");
 	FZ_CHECK(v->size == g.segment_size && h->segment_size == g.segment_size &&
 			 h->nshards == g.nshards && h->shard_records == g.shard_records &&
-			 h->max_keys == g.max_keys && h->shard_size == g.shard_size,
+			 h->max_keys == g.max_keys && h->shard_size == g.shard_size &&
+			 h->pool_offset == g.pool_off && h->pool_size == g.pool_size &&
+			 g.pool_off + g.pool_size == v->size,
 		 "accepted a header that disagrees with the file");
 	for (uint32_t s = 0; s < v->g.nshards; s++) {
 		inside(v, rb_view_shard(v, s), sizeof(struct rb_shard_head), "shard head");
 		inside(v, rb_view_ring(v, s), v->g.shard_records * RB_RECORD_SIZE, "ring");
-		inside(v, rb_view_stat(v, s, 0, RB_MAX_TYPES - 1), sizeof(struct rb_stat), "type stat");
-		inside(v, rb_view_stat(v, s, 1, v->g.max_keys - 1), sizeof(struct rb_stat), "key stat");
+		for (uint32_t id = 0; id < RB_MAX_TYPES + v->g.max_keys; id++) {
+			int is_key = id >= RB_MAX_TYPES;
+			const uint8_t *st = (const uint8_t *)rb_view_stat(v, s, is_key,
+							is_key ? id - RB_MAX_TYPES : id);
+			FZ_CHECK(!st || (st >= v->base + v->g.pool_off + RB_POOL_MIN &&
+					 st + sizeof(struct rb_stat) <= v->base + v->size),
+				 "statistics block of %s %u outside the pool", is_key ? "key" : "type",
+				 is_key ? id - RB_MAX_TYPES : id);
+		}
 	}
+	struct rb_pool_info pi;
+	rb_view_pool(v, &pi);
+	FZ_CHECK(pi.size == v->g.pool_size && pi.used <= pi.size, "pool use %llu of %llu",
+		 (unsigned long long)pi.used, (unsigned long long)pi.size);
 	FZ_CHECK(!rb_view_shard(v, v->g.nshards) && !rb_view_stat(v, 0, 1, v->g.max_keys) &&
 			 !rb_view_stat(v, 0, 0, RB_MAX_TYPES),
 		 "accessor accepted an id out of range");
@@ -213,8 +233,12 @@ static void check_ls(int attached, const char *err, int text_too)
 	if (text_too) { /* the table: titles and one line */
 		const char *targs[] = {"ls", NULL};
 		FZ_CHECK(fz_run(cmd_ls, targs, &text) == 0, "ls failed");
-		char *nl = strchr(text, '\n');
-		FZ_CHECK(nl && strchr(nl + 1, '\n') && !strchr(strchr(nl + 1, '\n') + 1, '\n'),
+		char *nl = strchr(text, '\n'), *row_end = nl ? strchr(nl + 1, '\n') : NULL;
+		/* then, for a process that is gone, one line on the space it holds */
+		char *rest = row_end ? row_end + 1 : NULL;
+		FZ_CHECK(row_end && (!*rest || (strstr(rest, "1 segment of processes that are gone "
+							   "holds ") == rest &&
+						 strchr(rest, '\n') == rest + strlen(rest) - 1)),
 			 "ls: %s", text);
 		for (const char *c = text; *c; c++)
 			FZ_CHECK(*c == '\n' || (*c >= ' ' && *c <= '~'), "ls byte 0x%02x: %s",

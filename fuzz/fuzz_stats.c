@@ -1,21 +1,31 @@
 /* fuzz_stats.c - libFuzzer harness for the statistics reader.
  *
- * The input writes the statistics blocks (count, timed, sum, min, max,
- * histogram buckets) of types and keys in 1-4 shards of a valid segment,
- * either as the producer would (events with durations, some without) or raw:
- * any counts, sums that overflow, min > max, buckets that do not add up to
- * timed, counts near 2^64. Then it reads them the way every viewer does.
- * Checked:
- *  - rb_view_summary is the exact sum over shards (wrapping like the counters);
- *  - rb_summary_quantile: 0 without timed events; from honest blocks, inside
- *    [min, max], in the same histogram bucket as the exact quantile of the
- *    values written, non-decreasing in q, and max at q = 1; the mean finite;
+ * The input writes statistics of types and keys in 1-4 shards of a valid
+ * segment (the last shard is the shared one) whose statistics pool is small
+ * enough to run out: first as the producer's emit path does (rb_stat_record:
+ * events with durations from 0 to 2^64 - 1, some without), then, optionally,
+ * raw: any count, sum, min, max, bucket, chunk entry (a chunk anywhere, a
+ * coarse count), index entry, pool counter or spill block word. Then it reads
+ * them the way every viewer does. Checked:
+ *  - honest writes: a type's summary is exact (count, timed, sum, min, max)
+ *    whatever ran out; a key none of whose shards spilled is exact too, its
+ *    histogram bucket for bucket when nothing was counted coarsely, octave for
+ *    octave when something was; a type's keys and its "other" key add up to
+ *    the events of its keys; every histogram adds up to timed; the pool's use
+ *    is within its size; spilled events come with a failed block counted;
+ *  - rb_summary_quantile: 0 without timed events; inside [min, max]; from
+ *    honest histograms with no coarse counts, in the same bucket as the exact
+ *    quantile of the values written, non-decreasing in q, and max at q = 1;
+ *    the mean finite;
+ *  - raw writes: every read terminates inside the mapping (ASan), quantiles
+ *    stay in [min, max];
  *  - rb_summary_sub of two snapshots gives the events in between;
- *  - vm_set_refresh samples and vm_set_type_rate: the events between two refreshes over
- *    the time between them, never negative;
+ *  - vm_set_refresh samples are rb_view_summary's, and vm_set_type_rate the
+ *    events between two refreshes over the time between them, never negative;
  *  - `ringmon stats PID --json` reports every registered type and listed key
- *    with the summed count and the percentiles above; the text report has
- *    one row per type and listed key with the right counts. */
+ *    with the summed count and the percentiles above, and the pool's use and
+ *    failures; the text report says when the pool is full and has one row per
+ *    type and listed key with the right counts. */
 #define _GNU_SOURCE
 #include <json-c/json.h>
 #include <math.h>
@@ -32,14 +42,14 @@
 static struct fz_seg *segs[4];
 static struct fz_seg *z;
 
-/* what the harness wrote, per id (types 0..63, then keys) */
+/* what the harness wrote honestly, per id (types 0..63, then keys) */
 struct want {
 	struct rb_summary sum;
-	int raw;     /* written raw: no properties beyond the exact sums */
 	int touched;
-	uint64_t nvalues, values[MAX_VALUES]; /* the durations, when honest */
+	uint64_t nvalues, values[MAX_VALUES]; /* the durations */
 };
 static struct want want[NIDS];
+static int hostile; /* a raw write happened: from then on only robustness is checked */
 static struct rb_summary got, snap;
 
 static const char *const type_names[NTYPES] = {"db.query", "db.insert", "cache.get", "idle"};
@@ -67,6 +77,8 @@ static struct fz_seg *segment(uint32_t nshards)
 		k->type = keys[i].type;
 		k->flags = keys[i].other ? RB_KEY_OTHER : 0;
 		k->state = RB_SLOT_READY;
+		if (keys[i].other)
+			rb_seg_types(&s->s)[keys[i].type].other_key = i;
 	}
 	rb_seg_header(&s->s)->ntypes = NTYPES;
 	rb_seg_header(&s->s)->nkeys = MAX_KEYS;
@@ -75,26 +87,74 @@ static struct fz_seg *segment(uint32_t nshards)
 	return s;
 }
 
-static void add_value(struct rb_stat *st, struct want *w, uint64_t v)
+static uint32_t type_of(int is_key, uint32_t id)
 {
-	st->count++;
+	return is_key ? keys[id].type : id;
+}
+
+static void want_value(struct want *w, uint64_t v)
+{
+	if (!w->touched) {
+		w->touched = 1;
+		rb_summary_clear(&w->sum);
+	}
 	w->sum.count++;
 	if (v == RB_NO_DURATION)
 		return;
-	st->timed++;
-	st->sum += v;
-	st->min = v < st->min ? v : st->min;
-	st->max = v > st->max ? v : st->max;
-	st->bucket[rb_hist_index(v)]++;
 	w->sum.timed++;
 	w->sum.sum += v;
+	w->sum.min = v < w->sum.min ? v : w->sum.min;
+	w->sum.max = v > w->sum.max ? v : w->sum.max;
 	w->sum.bucket[rb_hist_index(v)]++;
 	if (w->nvalues < MAX_VALUES)
 		w->values[w->nvalues] = v;
 	w->nvalues++;
 }
 
-/* one block of the script: honest events or raw fields */
+/* a raw write of 8 bytes somewhere a reader looks */
+static void write_raw(struct fz_in *in, uint32_t shard, uint32_t slot)
+{
+	struct rb_stat_writer w = fz_writer(z, shard);
+	uint8_t *pool = w.pool;
+	uint32_t units = (uint32_t)(w.pool_size / RB_POOL_UNIT);
+	uint32_t u = w.index[slot];
+	struct rb_stat *st = u && u < units - RB_STAT_UNITS ?
+				     (struct rb_stat *)(pool + (uint64_t)u * RB_POOL_UNIT) : NULL;
+	uint8_t what = fz_u8(in);
+	hostile = 1;
+	switch (what % 6) {
+	case 0: /* an index entry: nothing, a spill block, any block, outside */
+		w.index[slot] = what & 8 ? (uint32_t)fz_var(in) : fz_u16(in) % (units + 8);
+		break;
+	case 1: /* a field of the block */
+		if (st)
+			((uint64_t *)st)[fz_u8(in) % 5] = fz_var(in);
+		break;
+	case 2: { /* a chunk entry: a chunk anywhere, a coarse count */
+		uint64_t e = what & 8 ? RB_CHUNK_AT | (fz_u16(in) % (units + 8)) : fz_var(in);
+		if (st)
+			st->chunk[fz_u8(in) % RB_HIST_CHUNKS] = e;
+		break;
+	}
+	case 3: /* a bucket of one of the block's chunks */
+		if (st) {
+			uint64_t e = st->chunk[fz_u8(in) % RB_HIST_CHUNKS];
+			uint32_t cu = (uint32_t)e;
+			if ((e & RB_CHUNK_AT) && cu && cu <= units - 8)
+				((struct rb_chunk *)(pool + (uint64_t)cu * RB_POOL_UNIT))
+					->bucket[fz_u8(in) % RB_HIST_SUB] = fz_var(in);
+		}
+		break;
+	case 4: /* a pool counter */
+		((uint64_t *)pool)[fz_u8(in) % 4] = fz_var(in);
+		break;
+	default: /* any aligned word of the pool's head and spill blocks */
+		((uint64_t *)pool)[fz_u16(in) % (RB_POOL_MIN / 8)] = fz_var(in);
+		break;
+	}
+}
+
+/* one block of the script: up to 32 honest events, or a raw write */
 static void write_block(struct fz_in *in, uint32_t nshards)
 {
 	uint8_t sel = fz_u8(in), mode = fz_u8(in);
@@ -102,51 +162,36 @@ static void write_block(struct fz_in *in, uint32_t nshards)
 	sel &= 63;
 	int is_key = sel >= 48;
 	uint32_t id = is_key ? (sel - 48) % MAX_KEYS : (sel % 8 == 7 ? sel : sel % 6);
-	struct rb_stat *st = fz_stat(z, shard, is_key, id);
-	struct want *w = &want[is_key ? RB_MAX_TYPES + id : id];
-	if (!w->touched) {
-		w->touched = 1;
-		rb_summary_clear(&w->sum);
+	uint32_t slot = rb_stat_slot(is_key, id);
+	if (mode & 1) {
+		write_raw(in, shard, slot);
+		return;
 	}
-	struct rb_stat before = *st;
-	if (!(mode & 1)) { /* honest: up to 32 events */
-		for (unsigned i = 0; i <= (mode >> 3); i++)
-			add_value(st, w, (mode & 2) && (i & 1) ? RB_NO_DURATION : fz_var(in));
-	} else { /* raw */
-		w->raw = 1;
-		st->count = fz_var(in);
-		st->timed = fz_var(in);
-		st->sum = fz_var(in);
-		st->min = fz_var(in);
-		st->max = fz_var(in);
-		for (unsigned i = 0; i < (mode >> 1); i++) {
-			uint16_t b = fz_u16(in) % RB_HIST_BUCKETS;
-			st->bucket[b] = fz_var(in);
+	if (hostile || (is_key && id == 0))
+		return; /* the producer never writes after corruption, nor key 0 */
+	struct rb_stat_writer w = fz_writer(z, shard);
+	uint32_t type = type_of(is_key, id) % RB_MAX_TYPES;
+	for (unsigned i = 0; i <= (mode >> 3); i++) {
+		uint64_t v = (mode & 2) && (i & 1) ? RB_NO_DURATION : fz_var(in);
+		/* as ringmon__emit: the type's statistics, then the key's */
+		if (is_key) {
+			rb_stat_record(&w, rb_stat_slot(0, type), rb_spill_unit(0, type), v);
+			want_value(&want[type], v);
 		}
-		/* the expected sum changes by the difference, wrapping */
-		w->sum.count += st->count - before.count;
-		w->sum.timed += st->timed - before.timed;
-		w->sum.sum += st->sum - before.sum;
-		for (uint32_t b = 0; b < RB_HIST_BUCKETS; b++)
-			w->sum.bucket[b] += st->bucket[b] - before.bucket[b];
+		rb_stat_record(&w, slot, rb_spill_unit(is_key, type), v);
+		want_value(&want[slot], v);
 	}
 }
 
-/* min and max are over the shards with timed events, so recompute them */
-static void want_extremes(struct want *w, int is_key, uint32_t id, uint32_t nshards)
+/* 1 if some shard sent this slot's events to a spill block */
+static int spilled(uint32_t slot, uint32_t nshards)
 {
-	w->sum.min = UINT64_MAX;
-	w->sum.max = 0;
 	for (uint32_t s = 0; s < nshards; s++) {
-		const struct rb_stat *st = rb_shard_stats(&z->s, rb_seg_shard(&z->s, s)) +
-					   (is_key ? RB_MAX_TYPES + id : id);
-		if (st->timed && st->min < w->sum.min)
-			w->sum.min = st->min;
-		if (st->timed && st->max > w->sum.max)
-			w->sum.max = st->max;
+		uint32_t u = fz_writer(z, s).index[slot];
+		if (u && u < RB_POOL_FIRST_FREE)
+			return 1;
 	}
-	if (!w->sum.timed)
-		w->sum.min = w->sum.max = 0;
+	return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -168,12 +213,15 @@ static void check_quantiles(const struct want *w, const struct rb_summary *s, do
 		return;
 	}
 	FZ_CHECK(rb_summary_quantile(s, 1.0) == s->max, "q=1 is not max");
-	(void)rb_summary_quantile(s, qx);
-	if (w->raw)
+	uint64_t vx = rb_summary_quantile(s, qx);
+	FZ_CHECK(!s->timed || s->min > s->max || (vx >= s->min && vx <= s->max),
+		 "p%g outside [min, max]",
+		 qx * 100);
+	if (hostile)
 		return;
 	/* honest: every value was written, so the quantiles can be checked */
 	uint64_t sorted[MAX_VALUES];
-	int exact = w->nvalues <= MAX_VALUES && w->nvalues == s->timed;
+	int exact = w->nvalues <= MAX_VALUES && w->nvalues == s->timed && s->coarse == 0;
 	if (exact) {
 		memcpy(sorted, w->values, w->nvalues * sizeof(sorted[0]));
 		qsort(sorted, w->nvalues, sizeof(sorted[0]), cmp_u64);
@@ -203,19 +251,95 @@ static void check_quantiles(const struct want *w, const struct rb_summary *s, do
 
 static struct vm_set *sets[4]; /* one followed process each: the model as readers use it */
 
+/* octave totals of a histogram */
+static void octaves(const struct rb_summary *s, uint64_t *oct)
+{
+	memset(oct, 0, RB_HIST_CHUNKS * sizeof(*oct));
+	for (uint32_t i = 0; i < RB_HIST_BUCKETS; i++)
+		oct[i / RB_HIST_SUB] += s->bucket[i];
+}
+
 /* rb_view_summary against what was written, then the quantiles */
 static void check_summary(const struct rb_view *v, int is_key, uint32_t id, double qx)
 {
-	struct want *w = &want[is_key ? RB_MAX_TYPES + id : id];
+	struct want *w = &want[rb_stat_slot(is_key, id)];
 	if (!w->touched)
 		rb_summary_clear(&w->sum);
-	want_extremes(w, is_key, id, v->g.nshards);
+	if (!w->sum.timed)
+		w->sum.min = w->sum.max = 0;
 	rb_view_summary(v, is_key, id, &got);
+	if (hostile) {
+		check_quantiles(w, &got, qx);
+		return;
+	}
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < RB_HIST_BUCKETS; i++)
+		total += got.bucket[i];
+	FZ_CHECK(total == got.timed && got.coarse <= got.timed, "histogram of %s %u: %llu in "
+		 "buckets (%llu coarse), %llu timed", is_key ? "key" : "type", id,
+		 (unsigned long long)total, (unsigned long long)got.coarse,
+		 (unsigned long long)got.timed);
+	if (is_key && (keys[id].other || spilled(rb_stat_slot(1, id), v->g.nshards))) {
+		/* all or part of it is counted under "other": checked by type below */
+		FZ_CHECK(keys[id].other || got.count <= w->sum.count, "spilled key %u: %llu of %llu",
+			 id, (unsigned long long)got.count, (unsigned long long)w->sum.count);
+		check_quantiles(w, &got, qx);
+		return;
+	}
 	FZ_CHECK(got.count == w->sum.count && got.timed == w->sum.timed && got.sum == w->sum.sum &&
-			 got.min == w->sum.min && got.max == w->sum.max &&
-			 memcmp(got.bucket, w->sum.bucket, sizeof(got.bucket)) == 0,
-		 "summary of %s %u is not the sum of its shards", is_key ? "key" : "type", id);
+			 got.min == w->sum.min && got.max == w->sum.max,
+		 "summary of %s %u: count %llu/%llu timed %llu/%llu sum %llu/%llu min %llu/%llu "
+		 "max %llu/%llu", is_key ? "key" : "type", id,
+		 (unsigned long long)got.count, (unsigned long long)w->sum.count,
+		 (unsigned long long)got.timed, (unsigned long long)w->sum.timed,
+		 (unsigned long long)got.sum, (unsigned long long)w->sum.sum,
+		 (unsigned long long)got.min, (unsigned long long)w->sum.min,
+		 (unsigned long long)got.max, (unsigned long long)w->sum.max);
+	if (!got.coarse) {
+		FZ_CHECK(memcmp(got.bucket, w->sum.bucket, sizeof(got.bucket)) == 0,
+			 "histogram of %s %u is not the values written", is_key ? "key" : "type", id);
+	} else {
+		uint64_t a[RB_HIST_CHUNKS], b[RB_HIST_CHUNKS];
+		octaves(&got, a);
+		octaves(&w->sum, b);
+		FZ_CHECK(memcmp(a, b, sizeof(a)) == 0, "octaves of %s %u are not the values written",
+			 is_key ? "key" : "type", id);
+	}
 	check_quantiles(w, &got, qx);
+}
+
+/* a type's keys and its "other" key hold all its keys' events */
+static void check_type_keys(const struct rb_view *v, uint32_t t)
+{
+	if (hostile)
+		return;
+	uint64_t written = 0, read = 0;
+	int has_other = 0;
+	for (uint32_t k = 1; k < MAX_KEYS; k++)
+		has_other |= keys[k].type == t && keys[k].other;
+	if (!has_other)
+		return; /* a type always has one in the producer; here types 2, 3 do not */
+	for (uint32_t k = 1; k < MAX_KEYS; k++) {
+		if (keys[k].type != t)
+			continue;
+		written += want[rb_stat_slot(1, k)].sum.count;
+		rb_view_summary(v, 1, k, &got);
+		read += got.count;
+	}
+	FZ_CHECK(read == written, "keys of type %u: %llu read, %llu written", t,
+		 (unsigned long long)read, (unsigned long long)written);
+}
+
+static void check_pool(const struct rb_view *v)
+{
+	struct rb_pool_info pi;
+	rb_view_pool(v, &pi);
+	FZ_CHECK(pi.used <= pi.size && pi.size == v->g.pool_size, "pool use %llu of %llu",
+		 (unsigned long long)pi.used, (unsigned long long)pi.size);
+	if (hostile)
+		return;
+	FZ_CHECK(pi.spilled == 0 || pi.failed_blocks > 0, "spilled events without a failed block");
+	FZ_CHECK(pi.wasted == 0, "wasted %llu bytes with one writer", (unsigned long long)pi.wasted);
 }
 
 static uint64_t json_u64(json_object *o, const char *k)
@@ -256,6 +380,15 @@ static void check_cli(const struct vm_proc *p, int json)
 	if (json) {
 		json_object *o = json_tokener_parse(text), *types, *to, *ks, *ko;
 		FZ_CHECK(o && json_object_object_get_ex(o, "types", &types), "stats JSON: %s", text);
+		json_object *po;
+		struct rb_pool_info pi;
+		rb_view_pool(&p->v, &pi);
+		FZ_CHECK(json_object_object_get_ex(o, "stats_pool", &po) &&
+				 json_u64(po, "bytes") == pi.size && json_u64(po, "used") == pi.used &&
+				 json_u64(po, "failed_blocks") == pi.failed_blocks &&
+				 json_u64(po, "failed_chunks") == pi.failed_chunks &&
+				 json_u64(po, "spilled_events") == pi.spilled,
+			 "stats_pool in %s", text);
 		FZ_CHECK(json_object_object_length(types) == NTYPES, "%d types in %s",
 			 json_object_object_length(types), text);
 		for (uint32_t t = 0; t < NTYPES; t++) {
@@ -285,6 +418,12 @@ static void check_cli(const struct vm_proc *p, int json)
 		char *save = NULL, *line = strtok_r(text, "\n", &save);
 		FZ_CHECK(line && strncmp(line, "pid ", 4) == 0, "first line: %s", line ? line : "");
 		line = strtok_r(NULL, "\n", &save);
+		if (line && strncmp(line, "stats pool full: ", 17) == 0) {
+			struct rb_pool_info pi;
+			rb_view_pool(&p->v, &pi);
+			FZ_CHECK(pi.failed_blocks || pi.failed_chunks, "pool full without failures");
+			line = strtok_r(NULL, "\n", &save);
+		}
 		FZ_CHECK(line && strncmp(line, "TYPE / KEY", 10) == 0, "titles: %s", line ? line : "");
 		for (uint32_t t = 0; t < NTYPES; t++)
 			for (uint32_t k = 0; k < MAX_KEYS; k++) {
@@ -325,6 +464,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vm_proc *p = &(*set)->src[0]->p;
 	fz_reset(z);
 	memset(want, 0, sizeof(want));
+	hostile = 0;
 	double qx = (fz_u16(&in) + 1) / 65536.0;
 	size_t split = fz_u8(&in); /* blocks before the first refresh */
 
@@ -340,7 +480,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	*s0 = p->types[0].sum;
 	for (uint32_t t = 0; t < NTYPES; t++)
 		c0[t] = p->types[t].sum.count;
-	int raw0 = want[0].raw;
+	int raw0 = hostile;
 	for (; in.n && blocks < 256; blocks++)
 		write_block(&in, nshards);
 	uint64_t dt = 1 + (uint64_t)(cfg >> 3) * 123456789;
@@ -351,10 +491,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_summary(&p->v, 0, id, qx);
 	for (uint32_t id = 0; id < MAX_KEYS; id++)
 		check_summary(&p->v, 1, id, qx);
+	for (uint32_t t = 0; t < NTYPES; t++)
+		check_type_keys(&p->v, t);
+	check_pool(&p->v);
 
 	for (uint32_t t = 0; t < NTYPES; t++) {
-		FZ_CHECK(memcmp(&p->types[t].sum, &want[t].sum, sizeof(struct rb_summary)) == 0,
-			 "vm_refresh's summary of type %u", t);
+		rb_view_summary(&p->v, 0, t, &got);
+		FZ_CHECK(memcmp(&p->types[t].sum, &got, sizeof(struct rb_summary)) == 0,
+			 "vm_set_refresh's summary of type %u", t);
 		int ti = (*set)->src[0]->type_map[t];
 		FZ_CHECK(ti >= 0, "type %u has no place in the set", t);
 		double r = vm_set_type_rate(*set, ti, (double)dt / 1e9);
@@ -366,7 +510,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	FZ_CHECK(vm_set_type_rate(*set, -1, (double)dt / 1e9) == 0, "records rate with no records written");
-	if (!want[0].raw && !raw0) {
+	if (!hostile && !raw0) {
 		/* the events between the two samples, as `top` computes them */
 		struct rb_summary d = p->types[0].sum;
 		rb_summary_sub(&d, s0);

@@ -7,8 +7,8 @@
 
 #include <ringmon/ringmon.h>
 #include "producer.h"
-#include "../ringbuf/hist.h"
 #include "../ringbuf/ring.h"
+#include "../ringbuf/stat.h"
 
 const uint64_t producer_off_mask = 0;
 EXPORT const uint64_t *ringmon__enabled = &producer_off_mask;
@@ -21,7 +21,7 @@ struct thread_slot {
 	struct rb_shard_head *shard;
 	struct rb_record *ring;
 	uint64_t mask;
-	struct rb_stat *stats;
+	struct rb_stat_writer stats;
 	struct rb_header *hdr;
 	uint32_t max_keys;
 };
@@ -88,7 +88,10 @@ static __attribute__((noinline)) int thread_attach(void)
 	self.shard = sh;
 	self.ring = rb_shard_records(sh);
 	self.mask = s->g.shard_records - 1;
-	self.stats = rb_shard_stats(s, sh);
+	self.stats.pool = rb_seg_pool(s);
+	self.stats.pool_size = s->g.pool_size;
+	self.stats.index = rb_shard_index(s, sh);
+	self.stats.shared = shared;
 	self.hdr = rb_seg_header(s);
 	self.max_keys = s->g.max_keys;
 	self.shared = shared;
@@ -96,34 +99,6 @@ static __attribute__((noinline)) int thread_attach(void)
 	if (!shared)
 		pthread_setspecific(producer.thread_key, sh);
 	return 1;
-}
-
-/* Adds v to *p: plain in an owned shard, atomic in the shared one. */
-#define ADD(p, v, shared)                                                            \
-	do {                                                                         \
-		if (shared)                                                          \
-			__atomic_fetch_add((p), (v), __ATOMIC_RELAXED);              \
-		else                                                                 \
-			__atomic_store_n((p), __atomic_load_n((p), __ATOMIC_RELAXED) + (v), \
-					 __ATOMIC_RELAXED);                          \
-	} while (0)
-
-static inline void stat_add(struct rb_stat *st, uint64_t dur, int shared)
-{
-	ADD(&st->count, 1, shared);
-	if (dur == RB_NO_DURATION)
-		return;
-	ADD(&st->timed, 1, shared);
-	ADD(&st->sum, dur, shared);
-	ADD(&st->bucket[rb_hist_index(dur)], 1, shared);
-	uint64_t cur = __atomic_load_n(&st->min, __ATOMIC_RELAXED);
-	while (dur < cur && !__atomic_compare_exchange_n(&st->min, &cur, dur, 1, __ATOMIC_RELAXED,
-							  __ATOMIC_RELAXED))
-		;
-	cur = __atomic_load_n(&st->max, __ATOMIC_RELAXED);
-	while (dur > cur && !__atomic_compare_exchange_n(&st->max, &cur, dur, 1, __ATOMIC_RELAXED,
-							  __ATOMIC_RELAXED))
-		;
 }
 
 EXPORT void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t f0, int64_t f1,
@@ -153,9 +128,9 @@ EXPORT void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t 
 	__atomic_store_n(&r->field[3], f3, __ATOMIC_RELAXED);
 	rb_slot_publish(r, pos);
 stats:
-	stat_add(&self.stats[type], dur_ns, shared);
+	rb_stat_record(&self.stats, type, rb_spill_unit(0, type), dur_ns);
 	if (key)
-		stat_add(&self.stats[RB_MAX_TYPES + key], dur_ns, shared);
+		rb_stat_record(&self.stats, RB_MAX_TYPES + key, rb_spill_unit(1, type), dur_ns);
 }
 
 EXPORT void ringmon_emit_str(int type, const char *key, uint64_t dur_ns, int64_t f0, int64_t f1,

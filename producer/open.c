@@ -58,20 +58,26 @@ int producer_open_locked(uint64_t records)
 		producer.off = 1;
 		return rc;
 	}
-	if (!records)
-		records = producer.records ? producer.records
-					   : producer_env_u64("RINGMON_RECORDS", DEFAULT_RECORDS,
-							      RB_MIN_RECORDS, RB_MAX_RECORDS);
-	records = producer_pow2_at_least(records);
 	long cpus = sysconf(_SC_NPROCESSORS_CONF);
 	uint64_t shards = (uint64_t)(cpus > 0 ? cpus : 1) + 1;
 	shards = producer_env_u64("RINGMON_SHARDS", shards < RB_MAX_SHARDS ? shards : RB_MAX_SHARDS,
 				  1, RB_MAX_SHARDS);
+	if (!records)
+		records = producer.records ? producer.records
+					   : producer_env_u64("RINGMON_RECORDS",
+							      producer_default_records((uint32_t)shards),
+							      RB_MIN_RECORDS, RB_MAX_RECORDS);
+	records = producer_pow2_at_least(records);
 	uint64_t keys = producer_env_u64("RINGMON_KEYS", DEFAULT_KEYS, 2, RB_MAX_KEYS);
 
 	struct rb_segment *old = producer.seg;
 	if (old && keys < rb_seg_header(old)->nkeys)
 		keys = rb_seg_header(old)->nkeys;
+	uint64_t pool = producer_pool_size((uint32_t)shards, (uint32_t)keys);
+	/* segments of our processes that are gone, beyond the newest few kept for
+	 * post-mortem reading, would pile up in /dev/shm (and may be what fills it) */
+	uint64_t freed;
+	(void)rb_reap(rb_dir(), producer_keep_dead(), &freed);
 	char err[RB_ERR_MAX + 128];
 	struct rb_segment *seg = malloc(sizeof(*seg));
 	if (!seg) {
@@ -86,7 +92,8 @@ int producer_open_locked(uint64_t records)
 		producer.off = 1;
 		return -ENOMEM;
 	}
-	rc = rb_segment_create(seg, (uint32_t)shards, records, (uint32_t)keys, err, sizeof(err));
+	rc = rb_segment_create(seg, (uint32_t)shards, records, (uint32_t)keys, pool, err,
+			       sizeof(err));
 	if (rc) {
 		free(r);
 		free(seg);

@@ -18,8 +18,11 @@
 #include "../ringbuf/segment.h"
 
 #define EXPORT __attribute__((visibility("default")))
-#define DEFAULT_RECORDS 8192u
 #define DEFAULT_KEYS 256u
+/* Records of all rings together by default: nshards rings share them. */
+#define DEFAULT_RING_RECORDS 24576u
+#define DEFAULT_MIN_RECORDS 1024u
+#define DEFAULT_MAX_RECORDS 8192u
 
 /* A registered key, for the in-process string -> id lookup. Never freed. */
 struct key_node {
@@ -76,6 +79,17 @@ uint64_t producer_env_u64(const char *name, uint64_t def, uint64_t min, uint64_t
 int producer_env_flag(const char *name);
 /* The power of two >= v within [RB_MIN_RECORDS, RB_MAX_RECORDS]. */
 uint64_t producer_pow2_at_least(uint64_t v);
+/* Records per shard unless RINGMON_RECORDS says: DEFAULT_RING_RECORDS shared by
+ * the shards, a power of two from DEFAULT_MIN_RECORDS to DEFAULT_MAX_RECORDS
+ * (8192 with 3 shards, 1024 with 65). */
+uint64_t producer_default_records(uint32_t nshards);
+/* How many segments of this user's processes that are gone a starting
+ * producer keeps (the newest): RINGMON_KEEP_DEAD, 0 or more, default 3. */
+#define DEFAULT_KEEP_DEAD 3u
+unsigned producer_keep_dead(void);
+/* Bytes of the statistics pool: RINGMON_STATS_KB (KiB) rounded up to a page
+ * and kept within what a segment allows, else rb_pool_size_default(). */
+uint64_t producer_pool_size(uint32_t nshards, uint32_t max_keys);
 /* Whether RINGMON_EVENTS enables a type of this name at registration; notes
  * which entries of it matched. */
 int producer_initially_enabled(const char *name);

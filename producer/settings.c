@@ -9,6 +9,7 @@
 
 #include <ringmon/ringmon.h>
 #include "producer.h"
+#include "../ringbuf/stat.h"
 
 void producer_warn(const char *fmt, ...)
 {
@@ -74,6 +75,41 @@ uint64_t producer_pow2_at_least(uint64_t v)
 	while (p < v && p < RB_MAX_RECORDS)
 		p <<= 1;
 	return p;
+}
+
+uint64_t producer_default_records(uint32_t nshards)
+{
+	uint64_t r = DEFAULT_MAX_RECORDS;
+	while (r > DEFAULT_MIN_RECORDS && r * nshards > DEFAULT_RING_RECORDS)
+		r >>= 1;
+	return r;
+}
+
+unsigned producer_keep_dead(void)
+{
+	const char *s = getenv("RINGMON_KEEP_DEAD");
+	if (!s || !*s)
+		return DEFAULT_KEEP_DEAD;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*end || s[0] == '-' || errno || v > 1000000) {
+		if (!told_about("RINGMON_KEEP_DEAD"))
+			producer_warn("RINGMON_KEEP_DEAD=%s is not a whole number from 0 to 1000000: "
+				      "using %u", s, DEFAULT_KEEP_DEAD);
+		return DEFAULT_KEEP_DEAD;
+	}
+	return (unsigned)v;
+}
+
+uint64_t producer_pool_size(uint32_t nshards, uint32_t max_keys)
+{
+	uint64_t kb = producer_env_u64("RINGMON_STATS_KB", 0, (rb_pool_size_min() + 1023) >> 10,
+				       RB_POOL_MAX >> 10);
+	if (!kb)
+		return rb_pool_size_default(nshards, max_keys);
+	uint64_t n = (kb << 10) + RB_PAGE - 1;
+	return n - n % RB_PAGE;
 }
 
 /* Entries of RINGMON_EVENTS (by position, up to 64) that enabled a type. */

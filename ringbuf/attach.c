@@ -146,9 +146,18 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 				     hpid ? (int)hpid : pid);
 		goto out_unmap;
 	}
+	if (RB_VERSION_MAJOR_OF(version) < RB_VERSION_MAJOR) {
+		rc = rb_errf(errbuf, errlen, -EPROTO, "%s has layout version %u.%u, made by an older "
+			  "libringmon; this ringmon reads %u.x (read it with the ringmon of the "
+			  "producer's release, or restart the program with the current libringmon; "
+			  "`ringmon gc` removes it once its process is gone)",
+			  path, version >> 16, version & 0xffff, RB_VERSION_MAJOR);
+		goto out_unmap;
+	}
 	if (RB_VERSION_MAJOR_OF(version) != RB_VERSION_MAJOR) {
-		rc = rb_errf(errbuf, errlen, -EPROTO, "%s has layout version %u.%u; this ringmon "
-			  "reads %u.x (use the ringmon that matches the producer's libringmon)",
+		rc = rb_errf(errbuf, errlen, -EPROTO, "%s has layout version %u.%u, made by a newer "
+			  "libringmon; this ringmon reads %u.x (use the ringmon that matches the "
+			  "producer's libringmon)",
 			  path, version >> 16, version & 0xffff, RB_VERSION_MAJOR);
 		goto out_unmap;
 	}
@@ -163,13 +172,16 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 		bad = "record size";
 	else if (hc.max_types != RB_MAX_TYPES)
 		bad = "type table size";
-	else if (hc.hist_buckets != RB_HIST_BUCKETS || hc.hist_sub_bits != RB_HIST_SUB_BITS)
+	else if (hc.hist_buckets != RB_HIST_BUCKETS || hc.hist_sub != RB_HIST_LOG_SUB)
 		bad = "histogram geometry";
 	else if (hc.clock_mult == 0 || hc.clock_shift > 63)
 		bad = "clock conversion";
-	else if (rb_geometry(hc.nshards, hc.shard_records, hc.max_keys, &v->g) != 0)
+	else if (hc.stat_size != sizeof(struct rb_stat) || hc.chunk_size != sizeof(struct rb_chunk))
+		bad = "statistics block size";
+	else if (rb_geometry(hc.nshards, hc.shard_records, hc.max_keys, hc.pool_size, &v->g) != 0)
 		bad = "ring geometry";
-	else if (hc.shard_size != v->g.shard_size || hc.segment_size != v->g.segment_size)
+	else if (hc.shard_size != v->g.shard_size || hc.segment_size != v->g.segment_size ||
+		 hc.pool_offset != v->g.pool_off || hc.index_offset != v->g.index_off)
 		bad = "section sizes";
 	else {
 		for (int i = 0; i < RB_SEC_COUNT; i++)

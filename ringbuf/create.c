@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "errmsg.h"
-#include "hist.h"
+#include "stat.h"
 
 static void read_proc_file(const char *path, char *dst, size_t cap, int nul_to_space)
 {
@@ -102,14 +102,15 @@ static int remove_stale(int dfd, const char *name, int pid, char *what, size_t l
 }
 
 int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_records,
-		      uint32_t max_keys, char *errbuf, size_t errlen)
+		      uint32_t max_keys, uint64_t pool_size, char *errbuf, size_t errlen)
 {
 	memset(s, 0, sizeof(*s));
-	int rc = rb_geometry(nshards, shard_records, max_keys, &s->g);
+	int rc = rb_geometry(nshards, shard_records, max_keys, pool_size, &s->g);
 	if (rc)
 		return rb_errf(errbuf, errlen, rc,
-			    "invalid configuration (shards %u, records %llu, keys %u)", nshards,
-			    (unsigned long long)shard_records, max_keys);
+			    "invalid configuration (shards %u, records %llu, keys %u, statistics "
+			    "pool %llu KiB)", nshards, (unsigned long long)shard_records, max_keys,
+			    (unsigned long long)(pool_size >> 10));
 	s->pid = getpid();
 	rb_path(s->path, sizeof(s->path), s->pid);
 
@@ -147,11 +148,13 @@ int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_rec
 	if (rc) {
 		rc = -rc;
 		rb_errf(errbuf, errlen, rc, "cannot allocate %llu bytes for %s: %s (free space in %s, "
-		     "or lower RINGMON_RECORDS)", (unsigned long long)s->g.segment_size, s->path,
+		     "or lower RINGMON_RECORDS or RINGMON_STATS_KB)", (unsigned long long)s->g.segment_size, s->path,
 		     strerror(-rc), rb_dir());
 		goto fail_unlink;
 	}
-	s->base = mmap(NULL, s->g.segment_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* MAP_POPULATE: the pages are in the page table before the first emit */
+	s->base = mmap(NULL, s->g.segment_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+		       fd, 0);
 	if (s->base == MAP_FAILED) {
 		s->base = NULL;
 		goto fail_errno;
@@ -181,8 +184,13 @@ int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_rec
 	h->max_types = RB_MAX_TYPES;
 	h->max_keys = max_keys;
 	h->hist_buckets = RB_HIST_BUCKETS;
-	h->hist_sub_bits = RB_HIST_SUB_BITS;
+	h->hist_sub = RB_HIST_LOG_SUB;
 	h->shard_size = s->g.shard_size;
+	h->pool_offset = s->g.pool_off;
+	h->pool_size = s->g.pool_size;
+	h->stat_size = sizeof(struct rb_stat);
+	h->chunk_size = sizeof(struct rb_chunk);
+	h->index_offset = s->g.index_off;
 	for (int i = 0; i < RB_SEC_COUNT; i++) {
 		h->sec[i].offset = s->g.sec_off[i];
 		h->sec[i].size = s->g.sec_size[i];
@@ -190,12 +198,7 @@ int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_rec
 	h->nkeys = 1; /* id 0 = no key */
 	read_proc_file("/proc/self/comm", h->name, sizeof(h->name), 0);
 	read_proc_file("/proc/self/cmdline", h->cmdline, sizeof(h->cmdline), 1);
-	for (uint32_t i = 0; i < nshards; i++) {
-		struct rb_shard_head *sh = rb_seg_shard(s, i);
-		struct rb_stat *st = rb_shard_stats(s, sh);
-		for (uint64_t j = 0; j < RB_MAX_TYPES + (uint64_t)max_keys; j++)
-			st[j].min = UINT64_MAX;
-	}
+	rb_pool_init(rb_seg_pool(s), s->g.pool_size);
 	return 0;
 
 fail_errno:

@@ -2,6 +2,7 @@
  * configuration; the producer lays the segment out by them, readers check a
  * header against them. */
 #include "segment.h"
+#include "stat.h"
 
 #include <errno.h>
 #include <string.h>
@@ -11,7 +12,17 @@ static uint64_t round_page(uint64_t n)
 	return (n + RB_PAGE - 1) / RB_PAGE * RB_PAGE;
 }
 
-int rb_geometry(uint32_t nshards, uint64_t shard_records, uint32_t max_keys,
+uint64_t rb_pool_size_min(void)
+{
+	return round_page(RB_POOL_MIN);
+}
+
+uint64_t rb_pool_size_default(uint32_t nshards, uint32_t max_keys)
+{
+	return round_page((128ull << 10) + (32ull << 10) * nshards + 512ull * max_keys);
+}
+
+int rb_geometry(uint32_t nshards, uint64_t shard_records, uint32_t max_keys, uint64_t pool_size,
 		struct rb_geometry *g)
 {
 	if (nshards < 1 || nshards > RB_MAX_SHARDS)
@@ -21,13 +32,14 @@ int rb_geometry(uint32_t nshards, uint64_t shard_records, uint32_t max_keys,
 		return -EINVAL;
 	if (max_keys < 2 || max_keys > RB_MAX_KEYS)
 		return -EINVAL;
+	if (pool_size < rb_pool_size_min() || pool_size > RB_POOL_MAX || pool_size % RB_PAGE)
+		return -EINVAL;
 	memset(g, 0, sizeof(*g));
 	g->nshards = nshards;
 	g->shard_records = shard_records;
 	g->max_keys = max_keys;
-	g->stats_off = sizeof(struct rb_shard_head) + shard_records * sizeof(struct rb_record);
-	g->shard_size = round_page(g->stats_off +
-				   (RB_MAX_TYPES + (uint64_t)max_keys) * sizeof(struct rb_stat));
+	g->index_off = sizeof(struct rb_shard_head) + shard_records * sizeof(struct rb_record);
+	g->shard_size = round_page(g->index_off + (RB_MAX_TYPES + (uint64_t)max_keys) * 4);
 	g->sec_size[RB_SEC_CONTROL] = sizeof(struct rb_control);
 	g->sec_size[RB_SEC_TYPES] = round_page(RB_MAX_TYPES * sizeof(struct rb_type));
 	g->sec_size[RB_SEC_KEYS] = round_page((uint64_t)max_keys * sizeof(struct rb_key));
@@ -37,6 +49,8 @@ int rb_geometry(uint32_t nshards, uint64_t shard_records, uint32_t max_keys,
 		g->sec_off[i] = off;
 		off += g->sec_size[i];
 	}
-	g->segment_size = off;
+	g->pool_off = off;
+	g->pool_size = pool_size;
+	g->segment_size = off + pool_size;
 	return 0;
 }

@@ -6,27 +6,39 @@
 #include <stdint.h>
 #include "layout.h"
 
-/* Bucket of a value in ns. Branch-light; used on the emit path. */
+/* Sub-bucket (0..39) of each of an octave's 2048 mantissa cells (hist.c,
+ * made by scripts/hist_table.py). */
+extern const uint8_t rb_hist_tab[RB_HIST_CELLS];
+
+/* Bucket of a value in ns (layout.h). Branch-light, one table load; used on
+ * the emit path. */
 static inline uint32_t rb_hist_index(uint64_t v)
 {
-	if (v < 2 * RB_HIST_SUB)
+	if (v < RB_HIST_LINEAR)
 		return (uint32_t)v;
-	uint32_t e = 63u - (uint32_t)__builtin_clzll(v); /* >= 7 */
+	uint32_t e = 63u - (uint32_t)__builtin_clzll(v); /* >= 6 */
 	if (e > RB_HIST_MAX_EXP)
 		return RB_HIST_BUCKETS - 1;
-	return 2 * RB_HIST_SUB + (e - RB_HIST_SUB_BITS - 1) * RB_HIST_SUB +
-	       (uint32_t)((v >> (e - RB_HIST_SUB_BITS)) & (RB_HIST_SUB - 1));
+	uint32_t m = e >= RB_HIST_CELL_BITS ? (uint32_t)(v >> (e - RB_HIST_CELL_BITS))
+					    : (uint32_t)(v << (RB_HIST_CELL_BITS - e));
+	return RB_HIST_LOG_FIRST + (e - RB_HIST_MIN_EXP) * RB_HIST_LOG_SUB +
+	       rb_hist_tab[m & (RB_HIST_CELLS - 1)];
 }
 
-/* Lowest value of bucket i, and its width. */
+/* Lowest value of bucket i, and its width (0 for the unused buckets 64..79). */
 uint64_t rb_hist_low(uint32_t i);
 uint64_t rb_hist_width(uint32_t i);
-/* The value a bucket stands for: its midpoint (within 1/128 of any value in it). */
+/* The value a bucket stands for: the middle of the whole nanoseconds in it
+ * (within 0.9% of any of them). */
 uint64_t rb_hist_value(uint32_t i);
 
-/* A summed statistic, as readers see it (see struct rb_stat). */
+/* A summed statistic, as readers see it (see struct rb_stat). coarse counts
+ * the values whose octave had no histogram chunk (the statistics pool was
+ * full): they are in bucket[] at their octave's middle bucket, so a percentile
+ * that falls on them is within 50% instead of 1%. */
 struct rb_summary {
 	uint64_t count, timed, sum, min, max;
+	uint64_t coarse;
 	uint64_t bucket[RB_HIST_BUCKETS];
 };
 

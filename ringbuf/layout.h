@@ -22,13 +22,20 @@
  *   sec[RB_SEC_SHARDS]  +----------------------------+
  *                       | shard 0: rb_shard_head     |  ring head, owner
  *                       |          rb_record[cap]    |  the ring
- *                       |          rb_stat[max_types]|  per-type statistics
- *                       |          rb_stat[max_keys] |  per-key statistics
+ *                       |          u32 index[max_types + max_keys]
+ *                       |                            |  where each type's and key's
+ *                       |                            |  statistics are, 0 = none yet
  *                       | shard 1 ...                |  (each shard_size bytes)
+ *   pool_offset         +----------------------------+
+ *                       | struct rb_pool_head (64 B) |  allocation counters
+ *                       | struct rb_stat spill[128]  |  fallbacks when the pool is full
+ *                       | stat blocks and histogram  |  handed out on first use by
+ *                       | chunks ...                 |  fetch-add, never freed
  *                       +----------------------------+
  *
  * Every section starts on a 4096-byte boundary; every shard is a multiple of
- * 4096 bytes long.
+ * 4096 bytes long. Statistics take memory only for the types, keys and value
+ * ranges a shard actually sees (docs/format.md, "Statistics").
  */
 #ifndef RINGMON_LAYOUT_H
 #define RINGMON_LAYOUT_H
@@ -36,7 +43,7 @@
 #include <stdint.h>
 
 #define RB_MAGIC 0x314e4f4d474e4952ull /* "RINGMON1" read as little-endian bytes */
-#define RB_VERSION_MAJOR 1u
+#define RB_VERSION_MAJOR 2u
 #define RB_VERSION_MINOR 0u
 #define RB_VERSION ((RB_VERSION_MAJOR << 16) | RB_VERSION_MINOR)
 #define RB_VERSION_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -52,15 +59,24 @@
 #define RB_PROC_NAME_LEN 32u
 #define RB_CMDLINE_LEN 256u
 
-/* Histogram: log-linear, 64 linear sub-buckets per power of two (HdrHistogram
- * style). Values below 128 ns have a bucket each; above, a bucket covers 1/64 of
- * its octave, so its midpoint is within 1/128 (0.78%) of any value in it. The
+/* Histogram: values below 64 ns have a bucket each; above, each power of two
+ * (octave) [2^e, 2^(e+1)), e = 6..38, is cut into 40 buckets of equal ratio
+ * (2^(1/40), 1.75%), placed by the top 11 bits of the value's mantissa
+ * (hist.c's table), so a bucket's middle is within 0.9% of any value in it. The
  * last octave ends at 2^39 ns (549 s); larger values land in the last bucket
- * (max keeps the exact value). */
-#define RB_HIST_SUB_BITS 6u
-#define RB_HIST_SUB (1u << RB_HIST_SUB_BITS)
-#define RB_HIST_MAX_EXP 38u /* highest octave: [2^38, 2^39) */
-#define RB_HIST_BUCKETS (2u * RB_HIST_SUB + (RB_HIST_MAX_EXP - RB_HIST_SUB_BITS) * RB_HIST_SUB)
+ * (max keeps the exact value). Buckets come in chunks of 40: chunks 0 and 1
+ * hold the values 0..63 (buckets 64..79 are never used), chunk e - 4 octave e;
+ * bucket i is entry i % 40 of chunk i / 40. */
+#define RB_HIST_LINEAR 64u      /* values below: a bucket each */
+#define RB_HIST_LOG_SUB 40u     /* buckets per octave above */
+#define RB_HIST_MIN_EXP 6u      /* first octave: [64, 128) */
+#define RB_HIST_MAX_EXP 38u     /* last octave: [2^38, 2^39) */
+#define RB_HIST_CELL_BITS 11u   /* mantissa bits that place a value in its octave */
+#define RB_HIST_CELLS (1u << RB_HIST_CELL_BITS)
+#define RB_HIST_SUB RB_HIST_LOG_SUB /* buckets per chunk */
+#define RB_HIST_LOG_FIRST 80u   /* first bucket of octave RB_HIST_MIN_EXP */
+#define RB_HIST_CHUNKS (RB_HIST_LOG_FIRST / RB_HIST_SUB + RB_HIST_MAX_EXP - RB_HIST_MIN_EXP + 1)
+#define RB_HIST_BUCKETS (RB_HIST_CHUNKS * RB_HIST_SUB)
 
 enum rb_state {
 	RB_STATE_RUNNING = 1, /* producer alive as far as it knows */
@@ -105,7 +121,7 @@ struct rb_header {
 	uint32_t max_types;           /*  88 RB_MAX_TYPES */
 	uint32_t max_keys;            /*  92 key slots, including id 0 (none) */
 	uint32_t hist_buckets;        /*  96 RB_HIST_BUCKETS */
-	uint32_t hist_sub_bits;       /* 100 RB_HIST_SUB_BITS */
+	uint32_t hist_sub;            /* 100 RB_HIST_LOG_SUB: buckets per octave */
 	uint64_t shard_size;          /* 104 bytes per shard */
 	struct rb_section sec[RB_SEC_COUNT]; /* 112 */
 	uint64_t exit_realtime_ns;    /* 176 set with state EXITED */
@@ -115,7 +131,12 @@ struct rb_header {
 	uint64_t bad_calls;           /* 200 emits with an invalid type or key id */
 	char name[RB_PROC_NAME_LEN];  /* 208 process name (comm), NUL-terminated */
 	char cmdline[RB_CMDLINE_LEN]; /* 240 argv joined by spaces, NUL-terminated */
-	uint8_t reserved[RB_PAGE - 496]; /* 496 zero */
+	uint64_t pool_offset;         /* 496 statistics pool: multiple of RB_PAGE, after the shards */
+	uint64_t pool_size;           /* 504 bytes, multiple of RB_PAGE; the segment's last section */
+	uint32_t stat_size;           /* 512 sizeof(struct rb_stat) */
+	uint32_t chunk_size;          /* 516 sizeof(struct rb_chunk) */
+	uint64_t index_offset;        /* 520 of the statistics index within each shard */
+	uint8_t reserved[RB_PAGE - 528]; /* 528 zero */
 };
 
 #define RB_MAX_SHARDS 64u
@@ -191,18 +212,54 @@ struct rb_record {
 /* seq while a writer fills the slot: (pos + 1) | RB_SEQ_BUSY */
 #define RB_SEQ_BUSY (1ull << 63)
 
-/* Exact statistics of one type or key within one shard. Readers sum shards.
+/* ---- Statistics (docs/format.md, "Statistics") ----
+ *
+ * Each shard has an index of u32 entries, one per type id (0..63) and then one
+ * per key id: the position of that type's or key's rb_stat block in the pool,
+ * in RB_POOL_UNIT units from the pool's start; 0 = not used in this shard yet.
+ * A block is handed out from the pool at the first event of its type or key in
+ * the shard, and a histogram chunk at the first value in its octave, by a
+ * fetch-add on rb_pool_head.used: no lock, no system call, no allocation, and
+ * the pool was reserved and mapped with the segment, so no fault either. When
+ * the pool is full, a type's events go to its spill block, a key's to its
+ * type's key spill block (readers add that to the type's "other" key), and a
+ * value whose chunk cannot be had is counted in its octave only (a coarse
+ * count in the chunk entry itself): every event stays counted exactly. */
+#define RB_POOL_UNIT 64u        /* allocation granule and index unit, bytes */
+#define RB_SPILL_BLOCKS (2u * RB_MAX_TYPES) /* per type: the type's, its keys' */
+/* chunk[] entries: 0 = no value in this octave yet; RB_CHUNK_AT | unit = the
+ * chunk of 40 bucket counts at that pool unit; else (bit 63 clear, nonzero) a
+ * coarse count of values of this octave that found no room for a chunk. */
+#define RB_CHUNK_AT (1ull << 63)
+
+/* Allocation counters, the first RB_POOL_UNIT bytes of the pool (a cache line
+ * of their own: every shard's first uses fetch-add `used`). */
+struct rb_pool_head {
+	uint64_t used;          /*   0 bytes handed out, from the pool's start; may pass the
+	                                size by the requests that failed */
+	uint64_t failed_blocks; /*   8 type/key blocks refused: events went to a spill block */
+	uint64_t failed_chunks; /*  16 histogram chunks refused: values counted by octave */
+	uint64_t wasted;        /*  24 bytes lost to two threads of the shared shard allocating
+	                                the same block or chunk at once (one of them is kept) */
+	uint64_t reserved[4];   /*  32 */
+};
+
+/* Exact statistics of one type or key within one shard (or a spill block).
  * count counts events; timed those that carried a duration (the histogram's
- * total); sum/min/max are over durations in ns. min is UINT64_MAX while
- * timed == 0. */
+ * total, coarse counts included); sum/min/max are over durations in ns. min is
+ * UINT64_MAX while timed == 0 (written before the block is published). */
 struct rb_stat {
-	uint64_t count;  /*   0 */
-	uint64_t timed;  /*   8 */
-	uint64_t sum;    /*  16 */
-	uint64_t min;    /*  24 */
-	uint64_t max;    /*  32 */
-	uint64_t reserved[3];
-	uint64_t bucket[RB_HIST_BUCKETS]; /* 64 */
+	uint64_t count;                  /*   0 */
+	uint64_t timed;                  /*   8 */
+	uint64_t sum;                    /*  16 */
+	uint64_t min;                    /*  24 */
+	uint64_t max;                    /*  32 */
+	uint64_t chunk[RB_HIST_CHUNKS];  /*  40 see RB_CHUNK_AT */
+};
+
+/* 40 bucket counts of one octave (chunk c holds buckets 40c .. 40c + 39). */
+struct rb_chunk {
+	uint64_t bucket[RB_HIST_SUB];
 };
 
 _Static_assert(sizeof(struct rb_header) == RB_PAGE, "header is one page");
@@ -214,7 +271,13 @@ _Static_assert(sizeof(struct rb_type) == 128, "type slot size");
 _Static_assert(sizeof(struct rb_key) == 64, "key slot size");
 _Static_assert(sizeof(struct rb_shard_head) == 128, "shard head size");
 _Static_assert(sizeof(struct rb_record) == RB_RECORD_SIZE, "record size");
-_Static_assert(sizeof(struct rb_stat) == 64 + 8 * RB_HIST_BUCKETS, "stat size");
-_Static_assert(RB_HIST_BUCKETS == 2176, "histogram size");
+_Static_assert(__builtin_offsetof(struct rb_header, pool_offset) == 496, "pool offset");
+_Static_assert(__builtin_offsetof(struct rb_header, index_offset) == 520, "index offset");
+_Static_assert(sizeof(struct rb_pool_head) == RB_POOL_UNIT, "pool head size");
+_Static_assert(sizeof(struct rb_stat) == 320 && sizeof(struct rb_stat) % RB_POOL_UNIT == 0,
+	       "stat size");
+_Static_assert(sizeof(struct rb_chunk) == 320 && sizeof(struct rb_chunk) % RB_POOL_UNIT == 0,
+	       "chunk size");
+_Static_assert(RB_HIST_BUCKETS == 1400 && RB_HIST_CHUNKS == 35, "histogram size");
 
 #endif

@@ -8,7 +8,8 @@
  *
  * geometry.c (sizes), process.c (paths, process identity), create.c (producer
  * side), attach.c (open and validate), view.c (accessors), control.c (event
- * set changes by the owner).
+ * set changes by the owner), reap.c (removing segments of processes that are
+ * gone); stat.h and stat.c the statistics within.
  *
  * Functions return 0 or a negative errno. Readers also fill a message buffer
  * with what went wrong and what to do. */
@@ -42,12 +43,40 @@ struct rb_geometry {
 	uint64_t sec_off[RB_SEC_COUNT];
 	uint64_t sec_size[RB_SEC_COUNT];
 	uint64_t shard_size;
-	uint64_t stats_off; /* within a shard */
+	uint64_t index_off; /* of the statistics index, within a shard */
+	uint64_t pool_off;  /* the statistics pool, after the shards */
+	uint64_t pool_size;
 	uint64_t segment_size;
 };
-/* Returns 0, or -EINVAL when a parameter is out of range. */
-int rb_geometry(uint32_t nshards, uint64_t shard_records, uint32_t max_keys,
+/* pool_size: bytes of the statistics pool, a multiple of RB_PAGE from
+ * rb_pool_size_min() to RB_POOL_MAX (stat.h). Returns 0, or -EINVAL when a
+ * parameter is out of range. */
+int rb_geometry(uint32_t nshards, uint64_t shard_records, uint32_t max_keys, uint64_t pool_size,
 		struct rb_geometry *g);
+/* The smallest pool: its head and spill blocks, rounded up to a page. */
+uint64_t rb_pool_size_min(void);
+/* The pool size a producer uses unless told otherwise: 128 KiB, 32 KiB per
+ * shard and 512 bytes per key slot (docs/format.md, "Sizing"). */
+uint64_t rb_pool_size_default(uint32_t nshards, uint32_t max_keys);
+
+/* ---- segments whose process is gone (reap.c) ---- */
+
+/* A segment file of this user whose process is gone (dead, or exited with the
+ * segment kept), judged by the same liveness check as readers use; any layout
+ * version (the header's first fields never move). */
+struct rb_gone {
+	char name[64];               /* file name in the directory */
+	uint64_t created_realtime_ns;
+	uint64_t bytes;              /* space it holds */
+	uint64_t ino, dev;
+};
+/* 1 and *out filled if dir fd dfd's entry name is such a segment, else 0. */
+int rb_segment_gone(int dfd, const char *name, struct rb_gone *out);
+/* Removes this user's gone segments in dir beyond the newest `keep` (by
+ * creation time); never a live process's segment nor another user's file.
+ * Returns how many it removed (*freed: their bytes) or -errno if dir cannot be
+ * read. Reads the directory and each segment's header: not for the emit path. */
+int rb_reap(const char *dir, unsigned keep, uint64_t *freed);
 
 /* ---- producer side ---- */
 
@@ -68,7 +97,7 @@ struct rb_segment {
  * but leaves version 0: call rb_segment_publish once the tables are ready. On
  * error, errbuf says why. Allocates; not for the emit path. */
 int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_records,
-		      uint32_t max_keys, char *errbuf, size_t errlen);
+		      uint32_t max_keys, uint64_t pool_size, char *errbuf, size_t errlen);
 /* Stores the version with release order: readers may now use the segment. */
 void rb_segment_publish(struct rb_segment *s);
 /* Marks the segment exited, and unlinks it unless keep. The mapping stays. */
@@ -99,9 +128,14 @@ static inline struct rb_record *rb_shard_records(struct rb_shard_head *h)
 {
 	return (struct rb_record *)(h + 1);
 }
-static inline struct rb_stat *rb_shard_stats(const struct rb_segment *s, struct rb_shard_head *h)
+/* A shard's statistics index: RB_MAX_TYPES + max_keys pool units (stat.h). */
+static inline uint32_t *rb_shard_index(const struct rb_segment *s, struct rb_shard_head *h)
 {
-	return (struct rb_stat *)((uint8_t *)h + s->g.stats_off);
+	return (uint32_t *)((uint8_t *)h + s->g.index_off);
+}
+static inline uint8_t *rb_seg_pool(const struct rb_segment *s)
+{
+	return s->base + s->g.pool_off;
 }
 
 /* ---- reader side ---- */
@@ -142,6 +176,8 @@ uint64_t rb_view_header_u64(const struct rb_view *v, size_t offset);
 const struct rb_control *rb_view_control(const struct rb_view *v);
 const struct rb_shard_head *rb_view_shard(const struct rb_view *v, uint32_t i);
 const struct rb_record *rb_view_ring(const struct rb_view *v, uint32_t shard);
+/* The statistics block of a type or key in one shard, checked to lie in the
+ * pool; NULL when out of range or when the shard has none (yet). */
 const struct rb_stat *rb_view_stat(const struct rb_view *v, uint32_t shard, int is_key,
 				   uint32_t id);
 
@@ -162,9 +198,14 @@ struct rb_key_info {
 int rb_view_type(const struct rb_view *v, uint32_t id, struct rb_type_info *out);
 int rb_view_key(const struct rb_view *v, uint32_t id, struct rb_key_info *out);
 
-/* Sums one type's (is_key = 0) or key's statistics over all shards. */
+/* Sums one type's (is_key = 0) or key's statistics over all shards; a type's
+ * "other" key also gets the events of its keys that found the statistics pool
+ * full (stat.h). */
 struct rb_summary;
 void rb_view_summary(const struct rb_view *v, int is_key, uint32_t id, struct rb_summary *out);
+/* The statistics pool's use and what did not fit (struct rb_pool_info, stat.h). */
+struct rb_pool_info;
+void rb_view_pool(const struct rb_view *v, struct rb_pool_info *out);
 /* Records written (claimed) over all shards. */
 uint64_t rb_view_written(const struct rb_view *v);
 

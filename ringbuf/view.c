@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "hist.h"
+#include "stat.h"
 
 static const struct rb_header *hdr(const struct rb_view *v)
 {
@@ -60,14 +60,25 @@ const struct rb_record *rb_view_ring(const struct rb_view *v, uint32_t shard)
 	return h ? (const struct rb_record *)(h + 1) : NULL;
 }
 
+static void stat_reader(const struct rb_view *v, struct rb_stat_reader *r)
+{
+	r->pool = v->base + v->g.pool_off;
+	r->pool_size = v->g.pool_size;
+	r->shard0 = v->base + v->g.sec_off[RB_SEC_SHARDS];
+	r->shard_size = v->g.shard_size;
+	r->index_off = v->g.index_off;
+	r->nshards = v->g.nshards;
+	r->nslots = RB_MAX_TYPES + v->g.max_keys;
+}
+
 const struct rb_stat *rb_view_stat(const struct rb_view *v, uint32_t shard, int is_key,
 				   uint32_t id)
 {
-	const struct rb_shard_head *h = rb_view_shard(v, shard);
-	if (!h || id >= (is_key ? v->g.max_keys : RB_MAX_TYPES))
+	if (id >= (is_key ? v->g.max_keys : RB_MAX_TYPES))
 		return NULL;
-	const struct rb_stat *st = (const struct rb_stat *)((const uint8_t *)h + v->g.stats_off);
-	return st + (is_key ? RB_MAX_TYPES + id : id);
+	struct rb_stat_reader r;
+	stat_reader(v, &r);
+	return rb_stat_block(&r, shard, rb_stat_slot(is_key, id));
 }
 
 int rb_view_type(const struct rb_view *v, uint32_t id, struct rb_type_info *out)
@@ -111,25 +122,28 @@ int rb_view_key(const struct rb_view *v, uint32_t id, struct rb_key_info *out)
 void rb_view_summary(const struct rb_view *v, int is_key, uint32_t id, struct rb_summary *out)
 {
 	rb_summary_clear(out);
-	for (uint32_t s = 0; s < v->g.nshards; s++) {
-		const struct rb_stat *st = rb_view_stat(v, s, is_key, id);
-		if (!st)
-			return;
-		uint64_t timed = __atomic_load_n(&st->timed, __ATOMIC_RELAXED);
-		out->count += __atomic_load_n(&st->count, __ATOMIC_RELAXED);
-		out->timed += timed;
-		out->sum += __atomic_load_n(&st->sum, __ATOMIC_RELAXED);
-		uint64_t mn = __atomic_load_n(&st->min, __ATOMIC_RELAXED);
-		uint64_t mx = __atomic_load_n(&st->max, __ATOMIC_RELAXED);
-		if (timed && mn < out->min)
-			out->min = mn;
-		if (timed && mx > out->max)
-			out->max = mx;
-		for (uint32_t i = 0; i < RB_HIST_BUCKETS; i++)
-			out->bucket[i] += __atomic_load_n(&st->bucket[i], __ATOMIC_RELAXED);
-	}
+	if (id >= (is_key ? v->g.max_keys : RB_MAX_TYPES))
+		return;
+	uint32_t spill = 0;
+	struct rb_key_info k;
+	struct rb_type_info t;
+	if (!is_key)
+		spill = rb_spill_unit(0, id);
+	else if (rb_view_key(v, id, &k) == 0 && k.other && rb_view_type(v, k.type, &t) == 0 &&
+		 t.other_key == id)
+		spill = rb_spill_unit(1, k.type); /* keys of the type that found the pool full */
+	struct rb_stat_reader r;
+	stat_reader(v, &r);
+	rb_stat_sum(&r, rb_stat_slot(is_key, id), spill, out);
 	if (!out->timed)
 		out->min = out->max = 0;
+}
+
+void rb_view_pool(const struct rb_view *v, struct rb_pool_info *out)
+{
+	struct rb_stat_reader r;
+	stat_reader(v, &r);
+	rb_pool_read(&r, out);
 }
 
 uint64_t rb_view_written(const struct rb_view *v)

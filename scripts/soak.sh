@@ -34,6 +34,8 @@ log=$(mktemp)
 # the producer runs a little longer than the sampling so top sees it end
 RINGMON_KEEP=1 "$LG" --synthetic --threads "$threads" --rate "$rate" --seconds "$((secs + 5))" >"$log" & lg=$!
 for _ in $(seq 100); do [ -e "$RINGMON_DIR/ringmon.$lg" ] && break; sleep 0.05; done
+segsize=$(stat -c %s "$RINGMON_DIR/ringmon.$lg" 2>/dev/null || echo '?')
+capacity=$(for _ in $(seq 100); do $RM ls --json 2>/dev/null | /usr/bin/python3 -c "import json,sys; print([s['capacity'] for s in json.load(sys.stdin) if s['pid']==$lg][0])" 2>/dev/null && break; sleep 0.05; done)
 "${T[@]}" new-session -d -s "$S" -x 120 -y 40 "$RM top --interval 1000 $lg"
 sleep 1
 tp=$(pgrep -f "^$RM top --interval 1000 $lg" | head -1) # not the tmux server
@@ -88,8 +90,8 @@ check "top memory flat ($first_top -> $last_top KiB, max $max_top)" '[ $((max_to
 	echo "## Soak (\`make soak\`)"
 	echo
 	echo "$(date -u +%Y-%m-%d), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) CPUs:"
-	echo "ringmon-loadgen --synthetic, $threads threads, $rate events/s for ${secs} s, default ring"
-	echo "(RINGMON_RECORDS 8192 per shard), with \`ringmon top --interval 1000\` attached in the"
+	echo "ringmon-loadgen --synthetic, $threads threads, $rate events/s for ${secs} s, default"
+	echo "segment ($segsize bytes, rings of $capacity records in all), with \`ringmon top --interval 1000\` attached in the"
 	echo "Events view (which reads every record) in tmux."
 	echo
 	echo '```'

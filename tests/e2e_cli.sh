@@ -37,6 +37,16 @@ $RM stats $lp --json | jq_ "sorted(d['types']['synthetic.op']['latency_ns'].keys
 	| grep -q "'p50', 'p90', 'p99', 'p999'.*\['del', 'get', 'put', 'scan'\]"; check "stats --json percentiles and keys" [ $? -eq 0 ]
 n=$($RM stats $lp --interval 0.2 --count 3 | grep -c '^pid ')
 check "stats --interval --count" [ "$n" -eq 3 ]
+# --interval: every type and key has its own rate (20000/s split over 4 keys) and
+# the interval's percentiles; the JSON says its schema
+$RM stats $lp --interval 0.5 --count 1 --json | jq_ "d['schema'] == 1 and d['interval_s'] == 0.5 and \
+all(t['rate'] > 0 and 'interval_latency_ns' in t for n, t in d['types'].items() if n == 'synthetic.op') and \
+len(d['types']['synthetic.op']['keys']) >= 4 and \
+all(k['rate'] > 1000 and k['interval_latency_ns']['timed'] > 0 for k in d['types']['synthetic.op']['keys'].values())" | grep -qx True
+check "stats --interval: schema 1, a rate and interval percentiles for every type and key" [ $? -eq 0 ]
+$RM stats $lp --interval 0.5 --count 1 | awk '/^  [a-z]/ { if ($3 + 0 <= 0) bad = 1; n++ } END { exit bad || n < 4 }'
+check "stats --interval text: every key's rate above 0" [ $? -eq 0 ]
+$RM stats $lp --json | jq_ "d['schema']" | grep -qx 1; check "stats --json says schema 1" [ $? -eq 0 ]
 
 # events: a reader turns a type off in the running producer
 $RM events $lp --disable synthetic.tick | grep -qx "off synthetic.tick"; check "events --disable" [ $? -eq 0 ]

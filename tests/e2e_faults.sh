@@ -66,7 +66,7 @@ check "totals stable across reads (for 1 s)" holds 1 same_totals
 $RM stats $kp | head -1 | grep -q "^pid $kp  ringmon-loadgen  dead "; check "stats text says dead" [ $? -eq 0 ]
 once=$($RM top --once -d 100 $kp); rc=$?
 check "top --once exits 0 on a dead process" [ $rc -eq 0 ]
-echo "$once" | head -1 | grep -q "^pid $kp ringmon-loadgen .*\[process died: last figures kept\]$"; check "top --once says dead" [ $? -eq 0 ]
+echo "$once" | head -1 | grep -q "^pid $kp ringmon-loadgen .*state dead$"; check "top --once says dead" [ $? -eq 0 ]
 echo "$once" | grep -Eq "^synthetic\.op +$op " && echo "$once" | grep -Eq "^synthetic\.tick +$tick " \
 	&& echo "$once" | grep -Eq "^ring: .* written $written = "
 check "top --once shows the same totals" [ $? -eq 0 ]
@@ -112,7 +112,7 @@ line=$($RM ls | grep "^$up ")
 echo "$line" | grep -Eq "^$up +ringmon-loadgen .* dead$"; check "ls: a stale segment under a live pid is dead, with its own name" [ $? -eq 0 ]
 echo "$line" | grep -Eq "sleep| live"; check "ls does not take it for the live process" [ $? -ne 0 ]
 check "stats says dead" [ "$(stats_json $up "d['state']")" = dead ]
-$RM top --once -d 100 $up | head -1 | grep -q "\[process died: last figures kept\]$"; check "top --once says dead" [ $? -eq 0 ]
+$RM top --once -d 100 $up | head -1 | grep -q "state dead$"; check "top --once says dead" [ $? -eq 0 ]
 timeout 5 $RM tail $up >/dev/null 2>&1; check "tail ends at once (the process is gone)" [ $? -eq 0 ]
 # a header that names another pid than the file: not trusted, not removed while that pid runs
 cp "$dead" "$RINGMON_DIR/ringmon.$$"
@@ -244,23 +244,28 @@ echo "# 6. a segment of another layout version"
 "${small[@]}" $LG --synthetic --rate 1000 --seconds 30 >/dev/null & vp=$!; pids+=("$vp")
 wait_records $vp; kill -9 $vp; wait $vp 2>/dev/null
 seg=$RINGMON_DIR/ringmon.$vp
-set_u32 "$seg" 8 $(((2 << 16) | 3))
+set_u32 "$seg" 8 $(((3 << 16) | 3))
 for cmd in "stats $vp" "tail $vp" "top --once $vp" "top $vp" "events $vp"; do
 	err=$($RM $cmd 2>&1 </dev/null >/dev/null); rc=$?
-	echo "$err" | grep -q "has layout version 2\.3; this ringmon reads 1\.x (use the ringmon that matches the producer's libringmon)"
+	echo "$err" | grep -q "has layout version 3\.3, made by a newer libringmon; this ringmon reads 2\.x (use the ringmon that matches the producer's libringmon)"
 	check "$cmd: refused (exit $rc), naming both versions and what to do" [ $? -eq 0 -a $rc -eq 1 ]
 done
-$RM ls | grep -q "^$vp .*unreadable: .*layout version 2\.3"; check "ls shows it unreadable, with the version" [ $? -eq 0 ]
+$RM ls | grep -q "^$vp .*unreadable: .*layout version 3\.3"; check "ls shows it unreadable, with the version" [ $? -eq 0 ]
+# the layout before the statistics pool (1.x): told it is older and what to do
+set_u32 "$seg" 8 $((1 << 16))
+err=$($RM stats $vp 2>&1 >/dev/null); rc=$?
+echo "$err" | grep -q "has layout version 1\.0, made by an older libringmon; this ringmon reads 2\.x (read it with the ringmon of the producer's release, or restart the program with the current libringmon; \`ringmon gc\` removes it once its process is gone)"
+check "stats of a 1.0 segment: refused (exit $rc), saying it is older and what to do" [ $? -eq 0 -a $rc -eq 1 ]
 # a newer minor version only adds fields: read as usual
-set_u32 "$seg" 8 $(((1 << 16) | 7))
-check "minor version 1.7: stats reads it" [ "$(stats_json $vp "d['state'], d['types']['synthetic.op']['count'] > 0")" = "dead True" ]
-timeout 5 $RM tail $vp --from-start --count 3 | grep -c "synthetic\." | grep -qx 3; check "minor version 1.7: tail reads it" [ $? -eq 0 ]
-$RM ls | grep -Eq "^$vp +ringmon-loadgen .* dead$"; check "minor version 1.7: ls lists it" [ $? -eq 0 ]
+set_u32 "$seg" 8 $(((2 << 16) | 7))
+check "minor version 2.7: stats reads it" [ "$(stats_json $vp "d['state'], d['types']['synthetic.op']['count'] > 0")" = "dead True" ]
+timeout 5 $RM tail $vp --from-start --count 3 | grep -c "synthetic\." | grep -qx 3; check "minor version 2.7: tail reads it" [ $? -eq 0 ]
+$RM ls | grep -Eq "^$vp +ringmon-loadgen .* dead$"; check "minor version 2.7: ls lists it" [ $? -eq 0 ]
 # a live producer's segment with another major version: gc leaves it
-set_u32 "$RINGMON_DIR/ringmon.$live" 8 $((2 << 16))
+set_u32 "$RINGMON_DIR/ringmon.$live" 8 $((3 << 16))
 $RM gc >/dev/null
 check "gc removes a dead one of another version" [ ! -e "$seg" ]
 check "gc leaves a live one of another version" [ -e "$RINGMON_DIR/ringmon.$live" ]
-set_u32 "$RINGMON_DIR/ringmon.$live" 8 $((1 << 16))
+set_u32 "$RINGMON_DIR/ringmon.$live" 8 $((2 << 16))
 
 checks_done e2e_faults

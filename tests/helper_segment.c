@@ -11,6 +11,10 @@
 
 #include "hist.h"
 #include "layout.h"
+#include "stat.h"
+
+/* room for every test's blocks and chunks */
+#define TH_POOL (rb_pool_size_min() + 65536)
 
 int th_seg_make(struct th_seg *z, uint32_t nshards, uint64_t records, const char *const *types,
 		const char *const *fields, int publish)
@@ -22,7 +26,7 @@ int th_seg_make(struct th_seg *z, uint32_t nshards, uint64_t records, const char
 	if (pid == 0) {
 		struct rb_segment s;
 		char err[RB_ERR_MAX];
-		if (rb_segment_create(&s, nshards, records, 64, err, sizeof(err)) != 0) {
+		if (rb_segment_create(&s, nshards, records, 64, TH_POOL, err, sizeof(err)) != 0) {
 			fprintf(stderr, "th_seg_make: %s\n", err);
 			_exit(1);
 		}
@@ -47,7 +51,7 @@ int th_seg_make(struct th_seg *z, uint32_t nshards, uint64_t records, const char
 		return -1;
 	z->pid = pid;
 	rb_path(z->s.path, sizeof(z->s.path), pid);
-	if (rb_geometry(nshards, records, 64, &z->s.g) != 0)
+	if (rb_geometry(nshards, records, 64, TH_POOL, &z->s.g) != 0)
 		return -1;
 	int fd = open(z->s.path, O_RDWR);
 	if (fd < 0)
@@ -92,17 +96,28 @@ void th_seg_record(struct th_seg *z, uint32_t shard, uint64_t ts_ns, uint32_t ty
 
 void th_seg_stat(struct th_seg *z, int is_key, uint32_t id, uint64_t n, uint64_t dur_ns)
 {
-	struct rb_stat *st = rb_shard_stats(&z->s, rb_seg_shard(&z->s, 0)) + (is_key ? RB_MAX_TYPES : 0) + id;
-	st->count += n;
-	if (dur_ns == RB_NO_DURATION || n == 0)
+	if (n == 0)
 		return;
-	if (st->timed == 0)
-		st->min = UINT64_MAX;
-	st->timed += n;
-	st->sum += n * dur_ns;
-	st->min = dur_ns < st->min ? dur_ns : st->min;
-	st->max = dur_ns > st->max ? dur_ns : st->max;
-	st->bucket[rb_hist_index(dur_ns)] += n;
+	/* the first event as the emit path records it (placing the block and
+	 * chunk), the other n - 1 added to the same fields */
+	struct rb_stat_writer w = {
+		.pool = rb_seg_pool(&z->s),
+		.pool_size = z->s.g.pool_size,
+		.index = rb_shard_index(&z->s, rb_seg_shard(&z->s, 0)),
+		.shared = z->s.g.nshards == 1,
+	};
+	uint32_t slot = rb_stat_slot(is_key, id);
+	rb_stat_record(&w, slot, rb_spill_unit(is_key, 0), dur_ns);
+	struct rb_stat *st = (struct rb_stat *)(w.pool + (uint64_t)w.index[slot] * RB_POOL_UNIT);
+	st->count += n - 1;
+	if (dur_ns == RB_NO_DURATION)
+		return;
+	st->timed += n - 1;
+	st->sum += (n - 1) * dur_ns;
+	uint32_t b = rb_hist_index(dur_ns);
+	uint64_t c = st->chunk[b / RB_HIST_SUB];
+	((struct rb_chunk *)(w.pool + (uint32_t)c * (uint64_t)RB_POOL_UNIT))->bucket[b % RB_HIST_SUB] +=
+		n - 1;
 }
 
 void th_seg_close(struct th_seg *z)

@@ -20,19 +20,32 @@ static void buckets_are_contiguous_and_increasing(void **state)
 	}
 }
 
-static void relative_error_is_below_one_percent_from_100ns_to_100s(void **state)
+static double rel_err(uint64_t v)
+{
+	uint64_t r = rb_hist_value(rb_hist_index(v));
+	return r > v ? (double)(r - v) / (double)v : (double)(v - r) / (double)v;
+}
+
+static void relative_error_is_below_one_percent_from_192ns_to_500s(void **state)
 {
 	(void)state;
 	uint64_t seed = 12345;
 	for (int i = 0; i < 200000; i++) {
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-		/* log-uniform between 100 ns and 200 s */
-		double x = 100.0 * __builtin_pow(2e9, (double)(seed >> 11) / 9007199254740992.0);
-		uint64_t v = (uint64_t)x;
-		uint64_t r = rb_hist_value(rb_hist_index(v));
-		double err = r > v ? (double)(r - v) / (double)v : (double)(v - r) / (double)v;
-		assert_true(err <= 0.01);
+		/* log-uniform between 192 ns and 500 s */
+		double x = 192.0 * __builtin_pow(2.6e9, (double)(seed >> 11) / 9007199254740992.0);
+		assert_true(rel_err((uint64_t)x) <= 0.01);
 	}
+	/* below: exact under 64 ns, then whole-nanosecond buckets of 2 to 4 ns */
+	for (uint64_t v = 0; v < 64; v++)
+		assert_int_equal(rb_hist_value(rb_hist_index(v)), v);
+	for (uint64_t v = 64; v < 192; v++)
+		assert_true(rel_err(v) <= 0.016);
+	/* every octave has its 40 buckets in order, one table cell apart at most */
+	for (uint32_t m = 1; m < RB_HIST_CELLS; m++)
+		assert_true(rb_hist_tab[m] == rb_hist_tab[m - 1] || rb_hist_tab[m] == rb_hist_tab[m - 1] + 1);
+	assert_int_equal(rb_hist_tab[0], 0);
+	assert_int_equal(rb_hist_tab[RB_HIST_CELLS - 1], RB_HIST_LOG_SUB - 1);
 	/* 549 s is the top of the range; beyond it values share the last bucket */
 	assert_int_equal(rb_hist_index(UINT64_MAX), RB_HIST_BUCKETS - 1);
 	assert_true(rb_hist_index(300ull * 1000000000ull) < RB_HIST_BUCKETS - 1);
@@ -92,7 +105,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(buckets_are_contiguous_and_increasing),
-		cmocka_unit_test(relative_error_is_below_one_percent_from_100ns_to_100s),
+		cmocka_unit_test(relative_error_is_below_one_percent_from_192ns_to_500s),
 		cmocka_unit_test(quantiles_of_a_known_distribution),
 		cmocka_unit_test(empty_summary_has_zero_quantiles),
 	};

@@ -218,7 +218,7 @@ static void a_record_left_half_written_is_skipped_and_counted(void **state)
 	(void)state;
 	struct rb_segment s;
 	char err[RB_ERR_MAX];
-	assert_int_equal(rb_segment_create(&s, 1, 16, 2, err, sizeof(err)), 0);
+	assert_int_equal(rb_segment_create(&s, 1, 16, 2, rb_pool_size_min(), err, sizeof(err)), 0);
 	rb_segment_publish(&s);
 	struct rb_view v;
 	assert_int_equal(rb_attach_path(&v, s.path, err, sizeof(err)), 0);
@@ -251,7 +251,7 @@ static void a_lapped_reader_counts_exactly_what_it_missed(void **state)
 	(void)state;
 	struct rb_segment s;
 	char err[RB_ERR_MAX];
-	assert_int_equal(rb_segment_create(&s, 1, 16, 2, err, sizeof(err)), 0);
+	assert_int_equal(rb_segment_create(&s, 1, 16, 2, rb_pool_size_min(), err, sizeof(err)), 0);
 	rb_segment_publish(&s);
 	struct rb_view v;
 	assert_int_equal(rb_attach_path(&v, s.path, err, sizeof(err)), 0);

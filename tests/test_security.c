@@ -54,7 +54,7 @@ static int create_in(const char *d, char *err, size_t len)
 {
 	setenv("RINGMON_DIR", d, 1);
 	struct rb_segment s;
-	int rc = rb_segment_create(&s, 1, 16, 2, err, len);
+	int rc = rb_segment_create(&s, 1, 16, 2, rb_pool_size_min(), err, len);
 	if (rc == 0) {
 		struct stat st;
 		assert_int_equal(stat(s.path, &st), 0);
@@ -222,7 +222,7 @@ static void other_users_and_root_are_told_whose_it_is(void **state)
 		skip();
 	char err[RB_ERR_MAX];
 	struct rb_segment s;
-	assert_int_equal(rb_segment_create(&s, 1, 16, 2, err, sizeof(err)), 0);
+	assert_int_equal(rb_segment_create(&s, 1, 16, 2, rb_pool_size_min(), err, sizeof(err)), 0);
 	rb_segment_publish(&s);
 	int out[2];
 	assert_int_equal(pipe(out), 0);

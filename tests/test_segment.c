@@ -27,7 +27,7 @@ static int setup(void **state)
 	th_private_dir();
 	struct rb_segment s;
 	char err[RB_ERR_MAX];
-	int rc = rb_segment_create(&s, 2, 64, 16, err, sizeof(err));
+	int rc = rb_segment_create(&s, 2, 64, 16, rb_pool_size_min(), err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "create: %s\n", err);
 		return -1;
@@ -145,6 +145,13 @@ static void wrong_magic_version_and_initialising_segments_are_told_apart(void **
 	uint32_t v2 = (RB_VERSION_MAJOR + 1) << 16;
 	assert_int_equal(attach_rc(spoiled("v2", 8, &v2, 4, -1), err, sizeof(err)), -EPROTO);
 	assert_non_null(strstr(err, "version"));
+	assert_non_null(strstr(err, "newer"));
+	/* a segment of the layout before the statistics pool (1.0): told what to do */
+	uint32_t old = 1u << 16;
+	assert_int_equal(attach_rc(spoiled("vold", 8, &old, 4, -1), err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "version 1.0"));
+	assert_non_null(strstr(err, "older libringmon"));
+	assert_non_null(strstr(err, "ringmon gc"));
 	uint32_t minor = RB_VERSION + 7; /* a newer minor version is compatible */
 	assert_int_equal(attach_rc(spoiled("v1", 8, &minor, 4, -1), err, sizeof(err)), 0);
 }
@@ -166,14 +173,21 @@ static void every_inconsistent_header_field_is_refused(void **state)
 		{offsetof(struct rb_header, shard_records), 1ull << 40, 8},
 		{offsetof(struct rb_header, max_types), 65, 4},
 		{offsetof(struct rb_header, max_keys), 0, 4},
-		{offsetof(struct rb_header, max_keys), 17, 4},
+		{offsetof(struct rb_header, max_keys), 5000, 4},
 		{offsetof(struct rb_header, hist_buckets), 100, 4},
-		{offsetof(struct rb_header, hist_sub_bits), 5, 4},
+		{offsetof(struct rb_header, hist_sub), 64, 4},
 		{offsetof(struct rb_header, shard_size), 4096, 8},
 		{offsetof(struct rb_header, segment_size), 1ull << 50, 8},
 		{offsetof(struct rb_header, sec[RB_SEC_SHARDS].offset), 1ull << 40, 8},
 		{offsetof(struct rb_header, sec[RB_SEC_KEYS].size), 1, 8},
 		{offsetof(struct rb_header, clock_mult), 0, 4},
+		{offsetof(struct rb_header, pool_offset), 4096, 8},
+		{offsetof(struct rb_header, pool_size), 0, 8},
+		{offsetof(struct rb_header, pool_size), 1ull << 40, 8},
+		{offsetof(struct rb_header, pool_size), 4096 * 100 + 1, 8},
+		{offsetof(struct rb_header, stat_size), 17472, 4},
+		{offsetof(struct rb_header, chunk_size), 8, 4},
+		{offsetof(struct rb_header, index_offset), 0, 8},
 	};
 	char err[RB_ERR_MAX], name[32];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -271,7 +285,7 @@ static void creation_refuses_a_symlink_and_replaces_only_stale_segments(void **s
 	close(fd);
 	/* the segment of this pid exists already (setup): live, ours, not stale */
 	struct rb_segment s;
-	assert_int_equal(rb_segment_create(&s, 1, 16, 2, err, sizeof(err)), -EEXIST);
+	assert_int_equal(rb_segment_create(&s, 1, 16, 2, rb_pool_size_min(), err, sizeof(err)), -EEXIST);
 	assert_non_null(strstr(err, "already exists"));
 	/* a symlink at the name is never followed or removed */
 	rb_path(path, sizeof(path), getpid());
@@ -279,7 +293,7 @@ static void creation_refuses_a_symlink_and_replaces_only_stale_segments(void **s
 	snprintf(keep, sizeof(keep), "%s.keep", path);
 	assert_int_equal(rename(path, keep), 0);
 	assert_int_equal(symlink(target, path), 0);
-	assert_int_equal(rb_segment_create(&s, 1, 16, 2, err, sizeof(err)), -EEXIST);
+	assert_int_equal(rb_segment_create(&s, 1, 16, 2, rb_pool_size_min(), err, sizeof(err)), -EEXIST);
 	struct stat st;
 	assert_int_equal(lstat(path, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
@@ -293,7 +307,7 @@ static void creation_refuses_a_symlink_and_replaces_only_stale_segments(void **s
 	assert_int_equal(pwrite(fd, &old_start, 8, offsetof(struct rb_header, start_time)), 8);
 	close(fd);
 	mode_t old = umask(0);
-	assert_int_equal(rb_segment_create(&s, 1, 16, 2, err, sizeof(err)), 0);
+	assert_int_equal(rb_segment_create(&s, 1, 16, 2, rb_pool_size_min(), err, sizeof(err)), 0);
 	umask(old);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);

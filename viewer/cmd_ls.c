@@ -12,8 +12,27 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ringmon ls [--json]\n\n"
 		   "Lists ringmon segments: pid, process name, uptime, records written, ring\n"
 		   "capacity and state (live; exited: closed and kept with RINGMON_KEEP=1;\n"
-		   "dead: the process is gone, whatever it left; unreadable: with the reason).\n"
+		   "dead: the process is gone, whatever it left; unreadable: with the reason),\n"
+		   "and whether its statistics pool ran out. Then how much space the segments\n"
+		   "of processes that are gone hold (`ringmon gc` removes them).\n"
 		   "  --json   one JSON array of objects\n");
+}
+
+/* the process is gone and its segment still takes space */
+static int gone(const struct vm_seginfo *s)
+{
+	return s->state == VM_DEAD || s->state == VM_EXITED;
+}
+
+/* ", stats pool full: N blocks, M chunks refused" when it ran out */
+static const char *pool_note(const struct vm_seginfo *s, char *buf, size_t len)
+{
+	buf[0] = 0;
+	if (s->pool.failed_blocks || s->pool.failed_chunks)
+		snprintf(buf, len, ", stats pool full: %llu blocks, %llu chunks refused",
+			 (unsigned long long)s->pool.failed_blocks,
+			 (unsigned long long)s->pool.failed_chunks);
+	return buf;
 }
 
 /* up to its exit, or to its death (model.h: vm_end_realtime), or to now */
@@ -72,6 +91,14 @@ int cmd_ls(int argc, char **argv)
 				json_object_object_add(o, "written", json_object_new_uint64(s->written));
 				json_object_object_add(o, "capacity", json_object_new_uint64(s->capacity));
 				json_object_object_add(o, "bytes", json_object_new_uint64(s->size));
+				json_object *po = json_object_new_object();
+				json_object_object_add(po, "bytes", json_object_new_uint64(s->pool.size));
+				json_object_object_add(po, "used", json_object_new_uint64(s->pool.used));
+				json_object_object_add(po, "failed_blocks",
+						       json_object_new_uint64(s->pool.failed_blocks));
+				json_object_object_add(po, "failed_chunks",
+						       json_object_new_uint64(s->pool.failed_chunks));
+				json_object_object_add(o, "stats_pool", po);
 			}
 			json_object_array_add(arr, o);
 		}
@@ -95,10 +122,23 @@ int cmd_ls(int argc, char **argv)
 				snprintf(up, sizeof(up), "%llum%02llus", u / 60, u % 60);
 			else
 				snprintf(up, sizeof(up), "%lluh%02llum", u / 3600, u % 3600 / 60);
-			printf("%-8d %-16s %10s %14llu %10llu  %s\n", s->pid, s->name, up,
+			char note[96];
+			printf("%-8d %-16s %10s %14llu %10llu  %s%s\n", s->pid, s->name, up,
 			       (unsigned long long)s->written, (unsigned long long)s->capacity,
-			       vm_liveness_name(s->state));
+			       vm_liveness_name(s->state), pool_note(s, note, sizeof(note)));
 		}
+		int ngone = 0;
+		uint64_t bytes = 0;
+		for (int i = 0; i < n; i++)
+			if (gone(&list[i])) {
+				ngone++;
+				bytes += list[i].size;
+			}
+		if (ngone)
+			printf("%d segment%s of processes that are gone hold%s %.1f MiB: `ringmon gc` "
+			       "removes them (a starting producer keeps the newest %s)\n", ngone,
+			       ngone == 1 ? "" : "s", ngone == 1 ? "s" : "", (double)bytes / 1048576.0,
+			       "RINGMON_KEEP_DEAD, default 3");
 	}
 	free(list);
 	return 0;

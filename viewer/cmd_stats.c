@@ -127,6 +127,15 @@ static void print_json(const struct report *r)
 	json_object_object_add(o, "capacity",
 			       json_object_new_uint64(p->v.g.shard_records * p->v.g.nshards));
 	json_object_object_add(o, "dropped_keys", json_object_new_uint64(p->dropped_keys));
+	struct rb_pool_info pi;
+	rb_view_pool(&p->v, &pi);
+	json_object *po = json_object_new_object();
+	json_object_object_add(po, "bytes", json_object_new_uint64(pi.size));
+	json_object_object_add(po, "used", json_object_new_uint64(pi.used));
+	json_object_object_add(po, "failed_blocks", json_object_new_uint64(pi.failed_blocks));
+	json_object_object_add(po, "failed_chunks", json_object_new_uint64(pi.failed_chunks));
+	json_object_object_add(po, "spilled_events", json_object_new_uint64(pi.spilled));
+	json_object_object_add(o, "stats_pool", po);
 	if (r->interval > 0)
 		json_object_object_add(o, "interval_s", json_object_new_double(r->interval));
 	json_object *types = json_object_new_object();
@@ -188,10 +197,19 @@ static void print_text(const struct report *r)
 {
 	const struct vm_proc *p = r->p;
 	const struct vm_set *set = r->set;
-	printf("pid %d  %s  %s  up %.0fs  written %llu  overwritten %llu  dropped keys %llu\n",
+	struct rb_pool_info pi;
+	rb_view_pool(&p->v, &pi);
+	printf("pid %d  %s  %s  up %.0fs  written %llu  overwritten %llu  dropped keys %llu  "
+	       "stats pool %llu/%llu KiB\n",
 	       p->pid, p->v.name, vm_liveness_name(p->state), vm_uptime(p),
 	       (unsigned long long)p->written, (unsigned long long)vm_overwritten(p),
-	       (unsigned long long)p->dropped_keys);
+	       (unsigned long long)p->dropped_keys, (unsigned long long)(pi.used >> 10),
+	       (unsigned long long)(pi.size >> 10));
+	if (pi.failed_blocks || pi.failed_chunks)
+		printf("stats pool full: %llu blocks refused (%llu events counted under their type's "
+		       "\"other\" key), %llu histogram chunks refused (values counted by power of "
+		       "two only); raise RINGMON_STATS_KB\n", (unsigned long long)pi.failed_blocks,
+		       (unsigned long long)pi.spilled, (unsigned long long)pi.failed_chunks);
 	if (r->interval > 0)
 		printf("rates and %s over the last %gs; counts since the start\n",
 		       r->cumulative ? "(since the start) percentiles" : "percentiles", r->interval);

@@ -35,6 +35,7 @@
 #include "hist.h"
 #include "layout.h"
 #include "segment.h"
+#include "stat.h"
 
 /* ---- discovery and liveness (model_discover.c) ---- */
 
@@ -58,6 +59,7 @@ struct vm_seginfo {
 	uint64_t written;  /* records written over all shards */
 	uint64_t capacity; /* records the rings hold */
 	uint64_t size;     /* bytes */
+	struct rb_pool_info pool; /* its statistics pool (stat.h), when attached */
 	char err[RB_ERR_MAX]; /* VM_BAD: why; VM_DEAD: a note, or "" */
 };
 

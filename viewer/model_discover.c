@@ -124,6 +124,7 @@ static void describe(struct vm_seginfo *s)
 	s->written = rb_view_written(&v);
 	s->capacity = v.g.shard_records * v.g.nshards;
 	s->size = v.size;
+	rb_view_pool(&v, &s->pool);
 	rb_detach(&v);
 }
 

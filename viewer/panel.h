@@ -1,6 +1,6 @@
-/* panel.h - `ringmon top`'s views: the panel class, the viewer's data (processes
- * attached, aggregated by type and key name, history) and the key table. Not
- * installed.
+/* panel.h - `ringmon top`'s views: the panel class, struct top (the options,
+ * the reader model it draws from, what the Events view read) and the key
+ * table. Not installed.
  *
  * Layers (STYLE.md, "The viewer"): the reader model (model.h) reads segments
  * and holds every figure a view shows: totals, rates and percentiles summed
@@ -137,7 +137,7 @@ void panel_status(int y, int x, int w, enum term_role r, const char *left,
 /* Events view: show only type name (NULL: all) when it opens. */
 void panel_events_set_type(const char *name);
 
-/* ---- the viewer's data ---- */
+/* ---- top's state: the model, and the records read for the views ---- */
 
 #define TOP_MAXPROC VM_MAXPROC /* processes attached at once (--all): as many as the picker lists */
 #define TOP_TAIL 4096 /* events kept for the Events view */

@@ -90,6 +90,10 @@ void top_tail_poll(struct top *t, size_t max)
 			/* start with what the ring still holds */
 			vm_tail_init(&r->tail, &p->v, 1);
 			r->tailing = 1;
+			/* the writer's rate is not known yet: start at the shortest
+			 * period and lengthen it while the rings fill slowly, rather
+			 * than lose records while shortening it */
+			t->tick_ms = TOP_TICK_MIN_MS;
 		}
 		uint64_t pos0[RB_MAX_SHARDS];
 		for (uint32_t sh = 0; sh < r->tail.nshards; sh++)
