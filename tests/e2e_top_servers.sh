@@ -69,8 +69,10 @@ expect "one section per topology: the replica set" "^ Topology [12]: ReplicaSetW
 expect "one section per topology: the standalone" "^ Topology [12]: Single"
 # the standalone's row is under the Single section, the members under the set's
 section_of() { cap | awk -v h="$1" '/^ Topology [0-9]+:/ { s = $3 } index($0, h) && !/^ [0-9][0-9]:/ { print s; exit }'; }
-[ "$(section_of "$SA")" = Single ] && [ "$(section_of "$H1")" = ReplicaSetWithPrimary ] &&
-	ok "each server under its own topology" || { bad "servers under the wrong topology ($SA: $(section_of "$SA"), $H1: $(section_of "$H1"))"; cap | sed 's/^/     | /'; }
+# (the set's type may change meanwhile: a starved mock server misses
+# heartbeats on a busy machine, and the set is ReplicaSetNoPrimary a while)
+own_sections() { [ "$(section_of "$SA")" = Single ] && [[ "$(section_of "$H1")" == ReplicaSet* ]]; }
+expect_screen 30 "each server under its own topology" own_sections
 cap | grep -q "rtt 0ns" && bad "an RTT shown as 0ns" || ok "no RTT shown as 0ns"
 cap | grep -qE "RSSecondary -> RSSecondary|RSPrimary -> RSPrimary" && bad "a no-op change in the timeline" || ok "no no-op change in the timeline"
 # timeline in time order, newest first
