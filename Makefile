@@ -25,7 +25,7 @@ SOVERSION := 0
 
 PKGS_PRODUCER := liburcu-bp liburcu-cds
 PKGS_MONGO := libmongoc-1.0 libbson-1.0
-PKGS_VIEWER := json-c ncursesw
+PKGS_VIEWER := json-c ncursesw libmicrohttpd
 PKGS_TEST := cmocka
 
 # What a goal needs beyond the build libraries is installed by scripts/deps.sh
@@ -51,7 +51,7 @@ else
 ifeq ($(shell command -v pkg-config),)
 $(error pkg-config is missing: install it (Debian: apt-get install pkg-config))
 endif
-deb_of = $(patsubst liburcu-%,liburcu-dev,$(patsubst libmongoc-1.0,libmongoc-dev,$(patsubst libbson-1.0,libbson-dev,$(patsubst json-c,libjson-c-dev,$(patsubst ncursesw,libncurses-dev,$(patsubst cmocka,libcmocka-dev,$(1)))))))
+deb_of = $(patsubst libmicrohttpd,libmicrohttpd-dev,$(patsubst liburcu-%,liburcu-dev,$(patsubst libmongoc-1.0,libmongoc-dev,$(patsubst libbson-1.0,libbson-dev,$(patsubst json-c,libjson-c-dev,$(patsubst ncursesw,libncurses-dev,$(patsubst cmocka,libcmocka-dev,$(1))))))))
 PKGS_NEEDED := $(PKGS_PRODUCER) $(PKGS_MONGO) $(PKGS_VIEWER) $(if $(filter test test-% soak,$(MAKECMDGOALS)),$(PKGS_TEST))
 PKGS_MISSING := $(shell for p in $(PKGS_NEEDED); do pkg-config --exists $$p || echo $$p; done)
 ifneq ($(PKGS_MISSING),)

@@ -63,10 +63,7 @@ int producer_open_locked(uint64_t records)
 	shards = producer_env_u64("RINGMON_SHARDS", shards < RB_MAX_SHARDS ? shards : RB_MAX_SHARDS,
 				  1, RB_MAX_SHARDS);
 	if (!records)
-		records = producer.records ? producer.records
-					   : producer_env_u64("RINGMON_RECORDS",
-							      producer_default_records((uint32_t)shards),
-							      RB_MIN_RECORDS, RB_MAX_RECORDS);
+		records = producer.records ? producer.records : producer_env_records((uint32_t)shards);
 	records = producer_pow2_at_least(records);
 	uint64_t keys = producer_env_u64("RINGMON_KEYS", DEFAULT_KEYS, 2, RB_MAX_KEYS);
 

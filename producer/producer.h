@@ -83,6 +83,10 @@ uint64_t producer_pow2_at_least(uint64_t v);
  * the shards, a power of two from DEFAULT_MIN_RECORDS to DEFAULT_MAX_RECORDS
  * (8192 with 3 shards, 1024 with 65). */
 uint64_t producer_default_records(uint32_t nshards);
+/* RINGMON_RECORDS for nshards shards: the default when unset, a bad value
+ * named once on stderr, a value that is not a power of two rounded up and
+ * said once. */
+uint64_t producer_env_records(uint32_t nshards);
 /* How many segments of this user's processes that are gone a starting
  * producer keeps (the newest): RINGMON_KEEP_DEAD, 0 or more, default 3. */
 #define DEFAULT_KEEP_DEAD 3u

@@ -85,6 +85,17 @@ uint64_t producer_default_records(uint32_t nshards)
 	return r;
 }
 
+uint64_t producer_env_records(uint32_t nshards)
+{
+	uint64_t v = producer_env_u64("RINGMON_RECORDS", producer_default_records(nshards),
+				      RB_MIN_RECORDS, RB_MAX_RECORDS);
+	uint64_t p = producer_pow2_at_least(v);
+	if (p != v && !told_about("RINGMON_RECORDS (a power of two)"))
+		producer_warn("RINGMON_RECORDS=%s is not a power of two: using %llu", getenv("RINGMON_RECORDS"),
+			      (unsigned long long)p);
+	return p;
+}
+
 unsigned producer_keep_dead(void)
 {
 	const char *s = getenv("RINGMON_KEEP_DEAD");

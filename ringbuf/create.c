@@ -198,6 +198,7 @@ int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_rec
 	h->nkeys = 1; /* id 0 = no key */
 	read_proc_file("/proc/self/comm", h->name, sizeof(h->name), 0);
 	read_proc_file("/proc/self/cmdline", h->cmdline, sizeof(h->cmdline), 1);
+	rb_redact_cmdline(h->cmdline, sizeof(h->cmdline));
 	rb_pool_init(rb_seg_pool(s), s->g.pool_size);
 	return 0;
 

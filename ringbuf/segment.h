@@ -218,5 +218,10 @@ uint64_t rb_control_update(struct rb_control *ctl, uint64_t mask, int on);
 /* Copies a NUL-terminated string of at most cap bytes out of shared memory,
  * replacing non-printable bytes with '?'. */
 void rb_copy_str(char *dst, const char *src, size_t cap);
+/* Replaces the userinfo (user:password) of every URI in s with "***", in
+ * place; s holds at most cap bytes with its NUL and stays NUL-terminated (a
+ * line that grows is cut). Used on the command line stored at creation
+ * (redact.c). */
+void rb_redact_cmdline(char *s, size_t cap);
 
 #endif

@@ -3,7 +3,8 @@
 #
 # usage: scripts/deps.sh [--check] [--list] GROUP...   (no GROUP: build)
 #   build  the libraries `make` builds with (pkg-config names in README.md)
-#   test   build + cmocka, the mock MongoDB server, tmux (`make test`, CI)
+#   test   build + cmocka, the mock MongoDB server, tmux, Prometheus (promtool,
+#          python3-prometheus-client, curl) for e2e_export.sh (`make test`, CI)
 #   demo   build + the mock MongoDB server and tmux (`make demo`)
 #   bench  build + LTTng-UST, lttng-tools and babeltrace2 for the peer comparison (`make bench`)
 #   fuzz   clang with libFuzzer and the sanitizer runtimes (`make fuzz`)
@@ -28,12 +29,13 @@ done
 [ ${#groups[@]} -eq 0 ] && groups=(build)
 
 build=(build-essential pkg-config libbson-dev libmongoc-dev liburcu-dev libncurses-dev
-       libjson-c-dev)
+       libjson-c-dev libmicrohttpd-dev)
 pkgs=()
 for g in "${groups[@]}"; do
 	case $g in
 	build) pkgs+=("${build[@]}") ;;
-	test) pkgs+=("${build[@]}" libcmocka-dev python3-mockupdb tmux procps util-linux bc) ;;
+	test) pkgs+=("${build[@]}" libcmocka-dev python3-mockupdb tmux procps util-linux bc
+	            prometheus python3-prometheus-client curl) ;;
 	demo) pkgs+=("${build[@]}" python3-mockupdb tmux procps) ;;
 	bench) pkgs+=("${build[@]}" python3-mockupdb tmux procps bc liblttng-ust-dev lttng-tools
 	              babeltrace2) ;;

@@ -287,4 +287,14 @@ if [ $ROOT = 1 ]; then
 	dir_case "owned by another user" refused "$D.u2" AS_U1
 fi
 
+# 5. a kept segment outlives /proc/PID/cmdline: credentials in a URI on the command line never
+#    reach it (the argv[0] given by exec -a stands for any argument)
+mkdir -m 700 "$D.argv"
+RINGMON_DIR=$D.argv RINGMON_KEEP=1 bash -c 'exec -a "mongodb://alice:s3cretPW@db.example:27017/?authSource=admin" "$0" "$@"' \
+	"$LG" --synthetic --threads 1 --seconds 0.2 >/dev/null 2>&1
+ap=$(ls "$D.argv" | sed -n 's/^ringmon\.//p' | head -1)
+[ -n "$ap" ] && ! grep -qa s3cretPW "$D.argv/ringmon.$ap" \
+	&& RINGMON_DIR=$D.argv "$RM" ls --json | grep -qF 'mongodb:\/\/***@db.example:27017'
+verdict $? "a URI's user:password on the command line is stored as ***@ (segment bytes, ls --json)"
+
 checks_done e2e_security

@@ -400,6 +400,30 @@ static void bad_settings_are_named_once_with_the_value_used(void **state)
 	assert_non_null(strstr(buf, "still running"));
 }
 
+static int records_child(void *arg)
+{
+	(void)arg;
+	unsetenv("RINGMON_KEEP");
+	setenv("RINGMON_RECORDS", "1000", 1);
+	int t = ringmon_type_register("x", NULL, 0);
+	ringmon_emit(t, 0, 1, 0, 0, 0, 0);
+	ringmon_close();
+	ringmon_open(0); /* reads the settings again: nothing said twice */
+	printf("still running\n");
+	return t == RINGMON_TYPE_NONE;
+}
+
+static void ring_size_not_a_power_of_two_is_rounded_up_and_said_once(void **state)
+{
+	(void)state;
+	char buf[4096];
+	assert_int_equal(child_output(records_child, buf, sizeof(buf)), 0);
+	assert_int_equal(occurrences(buf, "ringmon: RINGMON_RECORDS=1000 is not a power of two: "
+					  "using 1024\n"), 1);
+	assert_int_equal(occurrences(buf, "ringmon:"), 1);
+	assert_non_null(strstr(buf, "still running"));
+}
+
 static int out_of_range_child(void *arg)
 {
 	(void)arg;
@@ -469,6 +493,7 @@ int main(void)
 		cmocka_unit_test(close_and_exit_remove_the_segment_unless_kept),
 		cmocka_unit_test(a_program_runs_on_when_ringmon_cannot_start_and_is_told_once),
 		cmocka_unit_test(bad_settings_are_named_once_with_the_value_used),
+		cmocka_unit_test(ring_size_not_a_power_of_two_is_rounded_up_and_said_once),
 		cmocka_unit_test(settings_out_of_range_are_named_with_the_bound_used),
 		cmocka_unit_test(registration_limits_are_said_once),
 		cmocka_unit_test(a_kept_segment_gives_way_when_the_same_process_reopens),

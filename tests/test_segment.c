@@ -103,6 +103,35 @@ static void valid_segment_attaches_with_its_names(void **state)
 	rb_detach(&v);
 }
 
+/* A kept or dead segment outlives /proc/PID/cmdline: URIs' credentials must
+ * not be in it. */
+static void uri_credentials_never_reach_the_stored_command_line(void **state)
+{
+	(void)state;
+	struct { const char *in, *want; } cases[] = {
+		{"app mongodb://alice:s3cret@h1:27017,h2/?replicaSet=rs0 -v",
+		 "app mongodb://***@h1:27017,h2/?replicaSet=rs0 -v"},
+		{"app mongodb+srv://bob:p@ss@cluster.example.net/db", "app mongodb+srv://***@cluster.example.net/db"},
+		{"app http://u@host/x ftp://host/y", "app http://***@host/x ftp://host/y"},
+		{"app mongodb://host/?authSource=admin user@example", "app mongodb://host/?authSource=admin user@example"},
+		{"app mongodb://@host/", "app mongodb://@host/"},
+		{"no uri here", "no uri here"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[RB_CMDLINE_LEN];
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		rb_redact_cmdline(buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].want);
+	}
+	/* a userinfo shorter than the marker grows the line: cut, never overrun */
+	char small[16] = "x s://a@bcdefgh";
+	rb_redact_cmdline(small, sizeof(small));
+	assert_string_equal(small, "x s://***@bcdef");
+	char tiny[9] = "s://a@bc";
+	rb_redact_cmdline(tiny, sizeof(tiny));
+	assert_string_equal(tiny, "s://***@");
+}
+
 static void missing_symlinked_and_non_regular_segments_are_refused(void **state)
 {
 	(void)state;
@@ -321,6 +350,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(valid_segment_attaches_with_its_names),
+		cmocka_unit_test(uri_credentials_never_reach_the_stored_command_line),
 		cmocka_unit_test(missing_symlinked_and_non_regular_segments_are_refused),
 		cmocka_unit_test(truncated_segments_are_refused),
 		cmocka_unit_test(wrong_magic_version_and_initialising_segments_are_told_apart),

@@ -11,6 +11,7 @@ int cmd_tail(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Parses a pid argument: > 0, or prints a usage error for cmd and returns -1. */
 int cli_pid(const char *cmd, const char *arg);
@@ -20,5 +21,11 @@ int cli_type_match(const char *pat, const char *name);
 /* Says on stderr that pid has no type matching pat, naming the n types it
  * has; returns 1, the exit status of that runtime error. */
 int cli_no_type(const char *cmd, int pid, const char *pat, const char *const *names, int n);
+
+/* The options `export` and `stats --format` share, by their getopt codes:
+ * 'k' --keys, 'K' --max-keys, 'b' --buckets. Applies opt to c: returns 1 if it
+ * was one of them, 0 if not, -1 on a bad value (message printed for cmd). */
+struct vm_totals_config;
+int cli_totals_option(const char *cmd, int opt, const char *arg, struct vm_totals_config *c);
 
 #endif

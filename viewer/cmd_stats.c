@@ -9,7 +9,9 @@
 #include <time.h>
 
 #include "cli.h"
+#include "fleet.h"
 #include "model.h"
+#include "openmetrics.h"
 
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
@@ -20,7 +22,9 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ringmon stats PID [--json] [--type NAME] [--interval S [--cumulative]] [--count N]\n\n"
+	fprintf(f, "usage: ringmon stats PID [--json] [--type NAME] [--interval S [--cumulative]] [--count N]\n"
+		   "       ringmon stats PID|--all --format openmetrics|prometheus [--keys TYPES]\n"
+		   "                     [--max-keys N] [--buckets SECONDS,...]\n\n"
 		   "Prints PID's exact counters and latency percentiles per event type and per\n"
 		   "key (p50 p90 p99 p99.9 max mean, from histograms with <1%% error). Keys\n"
 		   "that did not fit in the key table are counted under \"other\".\n"
@@ -30,7 +34,13 @@ static void usage(FILE *f)
 		   "  --interval S   report every S seconds: rates and percentiles of the\n"
 		   "                 events of the last interval (counts stay totals)\n"
 		   "  --cumulative   with --interval: percentiles since the process started\n"
-		   "  --count N      stop after N reports (default: 1, or endless with --interval)\n");
+		   "  --count N      stop after N reports (default: 1, or endless with --interval)\n"
+		   "  --format F     text (default), json, or once in the exposition `ringmon\n"
+		   "                 export` serves: openmetrics (OpenMetrics 1.0) or prometheus\n"
+		   "                 (text 0.0.4, for node_exporter's textfile collector);\n"
+		   "                 --keys, --max-keys, --buckets as for export (docs/export.md)\n"
+		   "  --all          every live producer of this user (other users' segments are\n"
+		   "                 refused), with --format openmetrics|prometheus\n");
 }
 
 /* What one report shows. */
@@ -233,22 +243,96 @@ static void print_text(const struct report *r)
 	}
 }
 
+/* --format openmetrics|prometheus: one exposition of pid (0: every live
+ * producer) on stdout */
+static int exposition(int pid, enum om_format f, const struct vm_totals_config *cfg)
+{
+	char err[RB_ERR_MAX + 64];
+	const struct vm_totals **list = NULL;
+	size_t n = 0;
+	static struct vm_proc p;
+	static struct vm_totals one;
+	const struct vm_totals *single = &one;
+	struct vm_fleet fleet;
+	vm_fleet_init(&fleet, cfg, NULL, 0);
+	if (pid) {
+		if (vm_attach(&p, pid, err, sizeof(err)) != 0) {
+			fprintf(stderr, "ringmon stats: %s\n", err);
+			return 1;
+		}
+		int rc = vm_totals_read(&one, &p, cfg, NULL);
+		vm_detach(&p);
+		if (rc) {
+			fprintf(stderr, "ringmon stats: out of memory\n");
+			return 1;
+		}
+		list = &single;
+		n = 1;
+	} else {
+		if (vm_fleet_scan(&fleet, err, sizeof(err)) < 0) {
+			fprintf(stderr, "ringmon stats: %s\n", err);
+			return 1;
+		}
+		n = vm_fleet_totals(&fleet, &list);
+	}
+	struct om_buf b = {0};
+	int rc = om_write(&b, f, (const struct vm_totals *const *)list, n, cfg, NULL);
+	if (rc == 0)
+		fwrite(b.p, 1, b.len, stdout);
+	else
+		fprintf(stderr, "ringmon stats: out of memory\n");
+	om_buf_free(&b);
+	if (pid) {
+		vm_totals_free(&one);
+	} else {
+		if (fleet.skipped_other_user)
+			fprintf(stderr, "ringmon stats: %u segments of other users refused (run "
+				"ringmon as their owner)\n", fleet.skipped_other_user);
+		free(list);
+		vm_fleet_free(&fleet);
+	}
+	return rc ? 1 : 0;
+}
+
 int cmd_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'}, {"interval", required_argument, NULL, 'i'},
 		{"count", required_argument, NULL, 'n'}, {"cumulative", no_argument, NULL, 'c'},
-		{"type", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	int json = 0, cumulative = 0, c;
+		{"type", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+		{"format", required_argument, NULL, 'f'}, {"all", no_argument, NULL, 'a'},
+		{"keys", required_argument, NULL, 'k'}, {"max-keys", required_argument, NULL, 'K'},
+		{"buckets", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
+	int json = 0, cumulative = 0, all = 0, expo = -1, c;
 	double interval = 0;
 	long count = -1;
 	char *end;
-	while ((c = getopt_long(argc, argv, "ji:t:n:h", opts, NULL)) != -1) {
+	struct vm_totals_config cfg;
+	vm_totals_config_init(&cfg);
+	while ((c = getopt_long(argc, argv, "ji:t:n:hf:ak:K:b:", opts, NULL)) != -1) {
+		int r = cli_totals_option("stats", c, optarg, &cfg);
+		if (r < 0)
+			return 2;
+		if (r > 0)
+			continue;
 		switch (c) {
 		case 'j': json = 1; break;
 		case 't': only = optarg; break;
 		case 'c': cumulative = 1; break;
+		case 'a': all = 1; break;
+		case 'f':
+			if (strcmp(optarg, "json") == 0)
+				json = 1;
+			else if (strcmp(optarg, "openmetrics") == 0)
+				expo = OM_OPENMETRICS;
+			else if (strcmp(optarg, "prometheus") == 0)
+				expo = OM_PROMETHEUS;
+			else if (strcmp(optarg, "text") != 0) {
+				fprintf(stderr, "ringmon stats: --format wants text, json, openmetrics or "
+					"prometheus, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 'i':
 			interval = strtod(optarg, &end);
 			if (*end || !(interval >= 0.01) || interval > 86400) {
@@ -267,11 +351,21 @@ int cmd_stats(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "ringmon stats: give one PID (see `ringmon ls`)\n");
+	if (expo >= 0 && (json || interval > 0 || count >= 0 || only || cumulative)) {
+		fprintf(stderr, "ringmon stats: --format %s prints once, everything: leave out "
+			"--json, --type, --interval, --cumulative and --count\n", expo == OM_OPENMETRICS ? "openmetrics" : "prometheus");
 		return 2;
 	}
-	int pid = cli_pid("stats", argv[optind]);
+	if (all && expo < 0) {
+		fprintf(stderr, "ringmon stats: --all wants --format openmetrics or prometheus\n");
+		return 2;
+	}
+	if (optind + (all ? 0 : 1) != argc) {
+		fprintf(stderr, all ? "ringmon stats: --all or a PID, not both\n"
+				    : "ringmon stats: give one PID (see `ringmon ls`), or --all\n");
+		return 2;
+	}
+	int pid = all ? 0 : cli_pid("stats", argv[optind]);
 	if (pid < 0)
 		return 2;
 	if (cumulative && interval <= 0) {
@@ -279,6 +373,8 @@ int cmd_stats(int argc, char **argv)
 			"figure is since the start)\n");
 		return 2;
 	}
+	if (expo >= 0)
+		return exposition(pid, (enum om_format)expo, &cfg);
 	if (count < 0)
 		count = interval > 0 ? -1 : 1;
 	struct vm_set *set = vm_set_new();

@@ -18,6 +18,7 @@ static const struct {
 	{"stats", cmd_stats, "counters and latency percentiles per type and key"},
 	{"top", cmd_top, "live viewer (ncurses)"},
 	{"events", cmd_events, "show or change which event types a producer records"},
+	{"export", cmd_export, "serve /metrics to Prometheus (OpenMetrics) from every producer"},
 };
 
 static void usage(FILE *f)

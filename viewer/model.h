@@ -128,6 +128,9 @@ struct vm_proc {
  * initialises it) and reads a first snapshot. Returns 0 or a negative errno
  * with err filled (-ESRCH: the process died before its segment was ready). */
 int vm_attach(struct vm_proc *p, int pid, char *err, size_t errlen);
+/* The same, waiting at most wait_ms (0: not at all; -EAGAIN while the segment
+ * is initialising): for a reader that will look again (the exporter). */
+int vm_attach_wait(struct vm_proc *p, int pid, int wait_ms, char *err, size_t errlen);
 void vm_detach(struct vm_proc *p);
 /* Re-reads statistics, liveness and the enabled set. */
 void vm_refresh(struct vm_proc *p);

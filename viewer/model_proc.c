@@ -9,8 +9,13 @@
 
 int vm_attach(struct vm_proc *p, int pid, char *err, size_t errlen)
 {
+	return vm_attach_wait(p, pid, 1000, err, errlen);
+}
+
+int vm_attach_wait(struct vm_proc *p, int pid, int wait_ms, char *err, size_t errlen)
+{
 	memset(p, 0, sizeof(*p));
-	int rc = rb_attach_pid(&p->v, pid, 1000, err, errlen);
+	int rc = rb_attach_pid(&p->v, pid, wait_ms, err, errlen);
 	if (rc)
 		return rc;
 	if (p->v.pid != (uint32_t)pid) {
