@@ -108,7 +108,7 @@ TEST_PROGS := $(patsubst tests/prog_%.c,$(BUILD)/tests/prog_%,$(wildcard tests/p
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test test-unit test-e2e bench demo install uninstall clean fuzz soak check-headers deps help
+.PHONY: all test test-repeat test-unit test-e2e bench demo install uninstall clean fuzz soak check-headers deps help
 all: $(SHLIBS) $(STATIC_CORE) $(STATIC_MONGO) $(BINS) $(PCS)
 
 $(BUILD)/obj/producer/%.o: CFLAGS_EXTRA = $(URCU_CFLAGS) -fvisibility=hidden
@@ -196,6 +196,11 @@ $(BUILD)/tests/prog_%: tests/prog_%.c $(STATIC_MONGO) $(STATIC_CORE) $(SHLIBS)
 test: all $(TEST_BINS) $(TEST_PROGS)
 	$(Q)BUILD=$(BUILD) tests/run.sh $(TEST_BINS)
 
+# N full runs of the suite in a row (N=10; LOAD=1 keeps one core busy meanwhile):
+# the proof that it is green every time
+test-repeat: all $(TEST_BINS) $(TEST_PROGS)
+	$(Q)BUILD=$(BUILD) scripts/repeat-tests.sh $(or $(N),10) $(if $(LOAD),--load) $(TEST_BINS)
+
 # the cmocka programs alone (unit and stress), e.g. under SAN=asan or SAN=tsan
 test-unit: all $(TEST_BINS) $(TEST_PROGS)
 	$(Q)BUILD=$(BUILD) NO_E2E=1 tests/run.sh $(TEST_BINS)
@@ -262,5 +267,8 @@ help:
 
 clean:
 	rm -rf build
+
+# keep the test objects between runs (make would delete them as intermediates)
+.SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

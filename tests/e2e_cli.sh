@@ -6,13 +6,11 @@ B=${BUILD:-build}
 RM=$B/ringmon LG=$B/ringmon-loadgen
 export RINGMON_DIR; RINGMON_DIR=$(mktemp -d /dev/shm/ringmon-e2e.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$RINGMON_DIR"; }
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$RINGMON_DIR"; }
 trap cleanup EXIT
-pass=0 failn=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { failn=$((failn + 1)); echo "FAIL $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-wait_seg() { for _ in $(seq 200); do $RM stats "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+. tests/lib_check.sh
+wait_seg() { need 20 "the segment of $1 is readable" seg_ready "$1"; }
+count_of() { $RM stats "$1" --json | jq_ "d['types']['$2']['count']"; }
 jq_() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # usage errors exit 2 and say what to do
@@ -33,10 +31,8 @@ $RM ls | grep -E "^$lp +ringmon-loadgen .* live$" -q; check "ls shows the live p
 $RM ls --json | jq_ "[s['state'] for s in d if s['pid']==$lp][0]" | grep -qx live; check "ls --json state" [ $? -eq 0 ]
 
 # stats: counts rise between reports, JSON schema as documented
-a=$($RM stats $lp --json | jq_ "d['types']['synthetic.op']['count']")
-sleep 0.5
-b=$($RM stats $lp --json | jq_ "d['types']['synthetic.op']['count']")
-check "stats counts rise" [ "$b" -gt "$a" ]
+a=$(count_of $lp synthetic.op)
+expect_until 20 "stats counts rise (above $a)" counted $lp synthetic.op "$a"
 $RM stats $lp --json | jq_ "sorted(d['types']['synthetic.op']['latency_ns'].keys()), sorted(d['types']['synthetic.op']['keys'].keys())" \
 	| grep -q "'p50', 'p90', 'p99', 'p999'.*\['del', 'get', 'put', 'scan'\]"; check "stats --json percentiles and keys" [ $? -eq 0 ]
 n=$($RM stats $lp --interval 0.2 --count 3 | grep -c '^pid ')
@@ -54,13 +50,16 @@ $RM stats $lp --json | jq_ "d['schema']" | grep -qx 1; check "stats --json says 
 
 # events: a reader turns a type off in the running producer
 $RM events $lp --disable synthetic.tick | grep -qx "off synthetic.tick"; check "events --disable" [ $? -eq 0 ]
-t1=$($RM stats $lp --json | jq_ "d['types']['synthetic.tick']['count']"); sleep 0.3
-t2=$($RM stats $lp --json | jq_ "d['types']['synthetic.tick']['count']")
-check "a disabled type stops counting" [ "$t1" -eq "$t2" ]
+# once op has gone on by 2000 events (the emits under way at the switch are
+# done), tick holds still while op goes on by 4000 more
+o=$(count_of $lp synthetic.op); need 20 "synthetic.op goes on after the switch" counted $lp synthetic.op $((o + 2000))
+t1=$(count_of $lp synthetic.tick) o=$(count_of $lp synthetic.op)
+need 20 "synthetic.op goes on" counted $lp synthetic.op $((o + 4000))
+t2=$(count_of $lp synthetic.tick)
+check "a disabled type stops counting ($t1 -> $t2)" [ "$t1" -eq "$t2" ]
 $RM stats $lp --json | jq_ "d['types']['synthetic.tick']['enabled']" | grep -qx False; check "stats shows it disabled" [ $? -eq 0 ]
-$RM events $lp --enable 'synthetic.*' >/dev/null; sleep 0.3
-t3=$($RM stats $lp --json | jq_ "d['types']['synthetic.tick']['count']")
-check "re-enabled type counts again" [ "$t3" -gt "$t2" ]
+$RM events $lp --enable 'synthetic.*' >/dev/null
+expect_until 20 "re-enabled type counts again (above $t2)" counted $lp synthetic.tick "$t2"
 # a valid command line naming a type the process does not have: a runtime
 # error (1) that names the types it has, and nothing changes
 for cmd in "events $lp --disable nosuch" "events $lp --enable synthetic.op --disable nosuch" \
@@ -75,29 +74,40 @@ $RM stats $lp --type 'synthetic.t*' | awk 'NR > 2 { print $1 }' | grep -qx synth
 $RM stats $lp --json --type synthetic.op | jq_ "list(d['types'])" | grep -qx "\['synthetic.op'\]"; check "stats --json --type" [ $? -eq 0 ]
 $RM tail $lp --type synthetic.tick --count 3 | awk '{print $3}' | sort -u | grep -qx synthetic.tick; check "tail --type" [ $? -eq 0 ]
 
-# tail: one thread, small ring, every record printed or counted as lost, exactly
+# tail: one thread, small ring, every record printed or counted as lost, exactly.
+# The producer starts with every type off, so that tail is attached before the
+# first record: then what it prints plus what it counts lost is all that was
+# written (RINGMON_KEEP: read from the segment afterwards).
 out=$(mktemp)
-RINGMON_RECORDS=64 RINGMON_SHARDS=1 $LG --synthetic --threads 1 --rate 300000 --seconds 2 >"$out.lg" & tp=$!; pids+=($tp)
+RINGMON_EVENTS=none RINGMON_KEEP=1 RINGMON_RECORDS=64 RINGMON_SHARDS=1 \
+	$LG --synthetic --threads 1 --rate 300000 --seconds 300 >"$out.lg" & tp=$!; pids+=($tp)
 wait_seg $tp
-$RM tail $tp --json --from-start >"$out" 2>/dev/null
-wait $tp
-emitted=$(awk '/^emitted/ {print $2}' "$out.lg")
-/usr/bin/python3 - "$out" "$emitted" <<'PY'
+$RM tail $tp --json --from-start >"$out" 2>/dev/null & tailp=$!
+tail_attached() { grep -qF "$RINGMON_DIR/ringmon.$tp" "/proc/$tailp/maps" 2>/dev/null; }
+need 20 "tail $tailp maps the segment of $tp" tail_attached
+$RM events $tp --enable all >/dev/null
+# the 64-record ring lapped many times over; then the producer ends (SIGTERM)
+need 60 "the producer $tp writes 200000 records" counted $tp synthetic.op 200000
+kill -TERM $tp
+need 60 "the producer $tp ends on SIGTERM" gone $tp
+need 60 "tail ends when the producer has" gone $tailp
+wait $tp $tailp
+written=$($RM stats $tp --json | jq_ "d['written']")
+/usr/bin/python3 - "$out" "$written" <<'PY'
 import json, sys
-recs = lost = 0; first = None; last = -1; order = True
+recs = lost = 0; last = -1; order = True
 for line in open(sys.argv[1]):
     d = json.loads(line)
     if 'lost' in d:
-        if first is not None: lost += d['lost']
+        lost += d['lost']
         continue
     assert d['type'].startswith('synthetic') and 'ts_ns' in d and 'tid' in d and d['thread'] == 0
-    if first is None: first = d['seq']
     order &= d['seq'] > last; last = d['seq']; recs += 1
-emitted = int(sys.argv[2])
-print(f"first {first} printed {recs} lost {lost} emitted {emitted}")
-sys.exit(0 if order and first is not None and first + recs + lost == emitted and lost > 0 else 1)
+written = int(sys.argv[2])
+print(f"printed {recs} lost {lost} written {written}")
+sys.exit(0 if order and recs + lost == written and lost > 0 and recs > 0 else 1)
 PY
-check "tail: printed + lost = emitted, in order" [ $? -eq 0 ]
+check "tail: printed + lost = written, in order" [ $? -eq 0 ]
 $RM tail $lp --count 5 | wc -l | grep -qx 5; check "tail --count" [ $? -eq 0 ]
 
 # kept segment after exit: exact totals; stats reads it
@@ -114,7 +124,7 @@ check "events --disable on an exited process: exit 1, says so, changes nothing (
 
 # a producer killed with SIGKILL is dead; gc removes dead and exited ones, never the live one
 RINGMON_RECORDS=64 $LG --synthetic --seconds 30 >/dev/null & dp=$!; pids+=($dp)
-wait_seg $dp; sleep 0.2; kill -9 $dp; wait $dp 2>/dev/null
+need 20 "$dp counts synthetic.op" counted $dp synthetic.op; kill -9 $dp; wait $dp 2>/dev/null
 $RM ls | grep -E "^$dp .* dead$" -q; check "ls shows a killed producer dead" [ $? -eq 0 ]
 $RM stats $dp --json | jq_ "d['state'], d['types']['synthetic.op']['count'] > 0" | tr '\n' ' ' | grep -q "dead True"; check "stats reads a dead producer's totals" [ $? -eq 0 ]
 $RM gc | grep -q "segments removed"; check "gc runs" [ $? -eq 0 ]
@@ -122,5 +132,4 @@ check "gc removed the dead one" [ ! -e "$RINGMON_DIR/ringmon.$dp" ]
 check "gc removed the exited one" [ ! -e "$RINGMON_DIR/ringmon.$kp" ]
 check "gc kept the live one" [ -e "$RINGMON_DIR/ringmon.$lp" ]
 rm -f "$out" "$out.lg" "$out.lg2"
-echo "e2e_cli: $pass passed, $failn failed"
-[ $failn -eq 0 ]
+checks_done e2e_cli

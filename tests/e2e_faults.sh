@@ -22,7 +22,7 @@ S=rmfault$$
 . tests/lib_tui.sh
 pids=() mounts=()
 cleanup() {
-	"${T[@]}" kill-server 2>/dev/null
+	tui_stop
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; rmdir "$m"; done
@@ -30,39 +30,39 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-wait_seg() { for _ in $(seq 200); do $RM stats "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+wait_seg() { need 60 "the segment of $1 is readable" seg_ready "$1"; }
+# wait_records PID: PID has written both synthetic types (op and tick)
+wait_records() { need 60 "$1 counts synthetic.op and synthetic.tick" both_counted "$1"; }
+both_counted() { counted "$1" synthetic.op && counted "$1" synthetic.tick; }
 py() { /usr/bin/python3 -c "$@"; }
 # stats_json PID EXPR: EXPR over d = `ringmon stats PID --json`
 stats_json() { $RM stats "$1" --json | py "import json,sys; d=json.load(sys.stdin); print($2)"; }
 # set_u32 FILE OFFSET VALUE: edit a header field in place
 set_u32() { py "import struct,sys; f=open('$1','r+b'); f.seek($2); f.write(struct.pack('<I', $3))"; }
 start_top() { # NAME args...: ringmon top in a 120x40 tmux pane
-	CUR=$1; shift
-	"${T[@]}" new-session -d -s "$CUR" -x 120 -y 40 \
-		"env RINGMON_DIR=$RINGMON_DIR LANG=C.UTF-8 $RM top $*; echo TOP-EXIT=\$?; sleep 30"
+	local name=$1; shift
+	tui_run "$name" 120x40 "env RINGMON_DIR=$RINGMON_DIR LANG=C.UTF-8 $RM top $*; echo TOP-EXIT=\$?"
 }
 [ -x "$RM" ] && [ -x "$LG" ] && [ -x "$B/tests/prog_fault_stall" ] || { echo "build first (make test)"; exit 1; }
 command -v tmux >/dev/null || { echo "tmux missing (scripts/deps.sh installs it)"; exit 1; }
 small=(env RINGMON_RECORDS=16 RINGMON_SHARDS=1 RINGMON_KEYS=8)
 
 # a live producer that every gc below must leave alone
-$LG --synthetic --rate 200 --seconds 120 >/dev/null & live=$!; pids+=("$live")
+$LG --synthetic --rate 200 --seconds 600 >/dev/null & live=$!; pids+=("$live")
 wait_seg $live
 
 # ---- 1. SIGKILL mid-stream ----
 echo "# 1. a producer killed with SIGKILL mid-stream"
 $LG --synthetic --threads 2 --seconds 60 >/dev/null & kp=$!; pids+=("$kp")
-wait_seg $kp; sleep 0.3; kill -9 $kp; wait $kp 2>/dev/null
+wait_records $kp; kill -9 $kp; wait $kp 2>/dev/null
 read -r st op tick written <<<"$(stats_json $kp "d['state'], d['types']['synthetic.op']['count'], d['types']['synthetic.tick']['count'], d['written']")"
 check "stats says dead" [ "$st" = dead ]
 check "stats keeps the totals (op $op, tick $tick, written $written)" [ "${op:-0}" -gt 0 -a "${tick:-0}" -gt 0 ]
 # a thread killed between claiming a record and counting it: at most one per thread
 check "totals equal what the rings hold (written - counted <= 2)" \
 	[ $((written - op - tick)) -ge 0 -a $((written - op - tick)) -le 2 ]
-sleep 0.3
-again=$(stats_json $kp "d['state'], d['types']['synthetic.op']['count'], d['types']['synthetic.tick']['count'], d['written']")
-check "totals stable across reads" [ "$again" = "$st $op $tick $written" ]
+same_totals() { [ "$(stats_json $kp "d['state'], d['types']['synthetic.op']['count'], d['types']['synthetic.tick']['count'], d['written']")" = "$st $op $tick $written" ]; }
+check "totals stable across reads (for 1 s)" holds 1 same_totals
 $RM stats $kp | head -1 | grep -q "^pid $kp  ringmon-loadgen  dead "; check "stats text says dead" [ $? -eq 0 ]
 once=$($RM top --once -d 100 $kp); rc=$?
 check "top --once exits 0 on a dead process" [ $rc -eq 0 ]
@@ -73,7 +73,7 @@ check "top --once shows the same totals" [ $? -eq 0 ]
 start_top dead $kp
 expect "top shows it died, figures kept" "pid $kp ringmon-loadgen .*process died: last figures kept"
 check "top shows the final op total" [ "$(cap | awk '$1 == "synthetic.op" { print $2; exit }')" = "$op" ]
-keys q
+keys q; expect "q quits top" "TOP-EXIT=0"
 $RM ls | grep -Eq "^$kp +ringmon-loadgen .* dead$"; check "ls lists it dead" [ $? -eq 0 ]
 $RM gc | grep -q "^removed $RINGMON_DIR/ringmon.$kp (pid $kp, dead)$"; check "gc says it removed it" [ $? -eq 0 ]
 check "gc removed it" [ ! -e "$RINGMON_DIR/ringmon.$kp" ]
@@ -86,25 +86,26 @@ $B/tests/prog_fault_stall shared exit 20 300 >/dev/null & sp=$!; pids+=("$sp")
 wait_seg $sp
 start_top stall $sp -v 5
 expect "Events view shows the records" "fault\.rec .* thread=[0-9]+ seq=[0-9]+ check=[0-9]+"
-expect "the half record is counted lost, once" "  lost 1( |$)" 4
-s1=$(cap | grep -Eo "seq=[0-9]+" | cut -d= -f2 | sort -n | tail -1); sleep 1.5
-s2=$(cap | grep -Eo "seq=[0-9]+" | cut -d= -f2 | sort -n | tail -1)
-check "events go on past it ($s1 -> $s2)" [ "${s2:-0}" -gt "${s1:-0}" ]
+expect "the half record is counted lost, once" "  lost 1( |$)"
+max_seq() { cap | grep -Eo "seq=[0-9]+" | cut -d= -f2 | sort -n | tail -1; }
+seq_above() { [ "$(max_seq)" -gt "$1" ] 2>/dev/null; }
+s1=$(max_seq)
+expect_until 20 "events go on past it (seq above ${s1:-nothing})" seq_above "${s1:-0}"
 cap | grep -E "fault\.rec" | py "
 import re, sys
 bad = [l for l in sys.stdin if not (m := re.search(r'thread=(\d+) seq=(\d+) check=(\d+)', l)) or int(m[3]) != int(m[2]) * 7 + int(m[1])]
 sys.exit(1 if bad else 0)"
 check "every record shown is whole (check = seq * 7 + thread)" [ $? -eq 0 ]
 cap | grep -q "thread=-1"; check "the half record is never shown" [ $? -ne 0 ]
-keys q; kill $sp; wait $sp 2>/dev/null
+keys q; expect "q quits top" "TOP-EXIT=0"; kill $sp; wait $sp 2>/dev/null
 
 # ---- 3. pid reuse ----
 echo "# 3. pid reuse"
 "${small[@]}" $LG --synthetic --rate 1000 --seconds 30 >/dev/null & dp=$!; pids+=("$dp")
-wait_seg $dp; sleep 0.2; kill -9 $dp; wait $dp 2>/dev/null
+wait_records $dp; kill -9 $dp; wait $dp 2>/dev/null
 dead=$RINGMON_DIR/ringmon.$dp
 cp "$dead" "$RINGMON_DIR/stale.tmpl"
-sleep 60 & up=$!; pids+=("$up")
+sleep 600 & up=$!; pids+=("$up") # a live process that is no producer
 # the dead producer's segment as if it had been $up's: same header, pid $up
 cp "$dead" "$RINGMON_DIR/ringmon.$up"; set_u32 "$RINGMON_DIR/ringmon.$up" 16 $up
 line=$($RM ls | grep "^$up ")
@@ -124,10 +125,8 @@ rm -f "$RINGMON_DIR/ringmon.$$"
 # a new producer whose pid has a stale segment: it replaces it
 bash -c 'cp "$1" "$RINGMON_DIR/ringmon.$$" && python3 -c "import struct,sys; f=open(sys.argv[1],\"r+b\"); f.seek(16); f.write(struct.pack(\"<I\", int(sys.argv[2])))" "$RINGMON_DIR/ringmon.$$" $$ && exec "$2" --synthetic --rate 500 --seconds 30' \
 	_ "$RINGMON_DIR/stale.tmpl" $LG >/dev/null 2>"$RINGMON_DIR/np.err" & np=$!; pids+=("$np")
-wait_seg $np
-sleep 0.3
-$RM ls --json | py "import json,sys; d=[s for s in json.load(sys.stdin) if s['pid']==$np][0]; sys.exit(0 if d['state']=='live' and '--rate 500' in d['cmdline'] else 1)"
-check "the new producer replaced the stale segment (live, its own cmdline)" [ $? -eq 0 ]
+replaced() { $RM ls --json | py "import json,sys; d=[s for s in json.load(sys.stdin) if s['pid']==$np]; sys.exit(0 if d and d[0]['state']=='live' and '--rate 500' in d[0]['cmdline'] else 1)"; }
+expect_until 20 "the new producer replaced the stale segment (live, its own cmdline)" replaced
 check "and was not told anything" [ ! -s "$RINGMON_DIR/np.err" ]
 kill $np; wait $np 2>/dev/null; rm -f "$RINGMON_DIR/stale.tmpl" "$RINGMON_DIR/np.err"
 
@@ -167,11 +166,15 @@ else
 	if mnt 8m; then
 		fill=$MNT
 		RINGMON_DIR=$fill RINGMON_KEEP=1 RINGMON_EVENTS=none RINGMON_RECORDS=4096 RINGMON_SHARDS=3 RINGMON_KEYS=8 \
-			$LG --synthetic --threads 2 --seconds 2 >"$out" 2>"$out.err" & fp=$!; pids+=("$fp")
-		for _ in $(seq 100); do RINGMON_DIR=$fill $RM stats $fp >/dev/null 2>&1 && break; sleep 0.02; done
+			$LG --synthetic --threads 2 --rate 100000 --seconds 300 >"$out" 2>"$out.err" & fp=$!; pids+=("$fp")
+		RINGMON_DIR=$fill wait_seg $fp
 		dd if=/dev/zero of="$fill/filler" bs=64k >/dev/null 2>&1
 		check "the directory is full" [ "$(df -k --output=avail "$fill" | tail -1)" -lt 64 ]
 		RINGMON_DIR=$fill $RM events $fp --enable all >/dev/null
+		# more than its rings hold (3 x 4096), then it ends as asked (SIGTERM)
+		RINGMON_DIR=$fill need 60 "the producer on the full directory records 12289 events" counted $fp synthetic.op 12288
+		kill -TERM $fp
+		need 30 "the producer on the full directory ends on SIGTERM" gone $fp
 		wait $fp; rc=$?
 		check "filled while producing: no SIGBUS, exit 0 (status $rc)" [ $rc -eq 0 ]
 		read -r tot written <<<"$(RINGMON_DIR=$fill stats_json $fp "d['types']['synthetic.op']['count'] + d['types']['synthetic.tick']['count'], d['written']")"
@@ -200,9 +203,8 @@ many=()
 for _ in $(seq 100); do
 	"${small[@]}" $LG --synthetic --rate 20 --seconds 60 >/dev/null 2>&1 & many+=("$!"); pids+=("$!")
 done
-for _ in $(seq 100); do
-	n=$($RM ls | grep -c " ringmon-loadgen .* live$"); [ "$n" -ge 101 ] && break; sleep 0.1
-done
+all_live() { [ "$($RM ls | grep -c " ringmon-loadgen .* live$")" -ge 101 ]; }
+need 60 "ls lists 101 live producers" all_live
 $RM ls --json | py "
 import json, sys
 want = set(map(int, sys.argv[1:]))
@@ -213,11 +215,13 @@ start_top picker
 expect "the picker offers all of them" "all processes .* aggregate the 101 live processes"
 cap | grep -Eq "^ +${many[0]} +ringmon-loadgen .* live "; check "the picker lists the first one" [ $? -eq 0 ]
 last=$(printf '%s\n' "${many[@]}" $live | sort -n | tail -1)
-keys G; sleep 0.5; keys Enter
+keys G
+wait_for "^ +$last +ringmon-loadgen"; keys Enter
 expect "End + Enter attaches the last one" "pid $last ringmon-loadgen"
-keys q
+keys q; expect "q quits top" "TOP-EXIT=0"
 # stopped, their totals hold still: top --all sums them all
-kill -STOP $live "${many[@]}"; sleep 0.2
+kill -STOP $live "${many[@]}"
+need 20 "all 101 producers stopped (SIGSTOP)" stopped $live "${many[@]}"
 sum=$($RM ls --json | py "import json,sys; print(sum(s['written'] for s in json.load(sys.stdin) if s['state']=='live'))")
 all=$($RM top --all --once -d 100)
 echo "$all" | head -1 | grep -qx "all processes (101)"; check "top --all attaches all 101" [ $? -eq 0 ]
@@ -228,9 +232,9 @@ check "killed, ls lists 100 dead ($n)" [ "$n" -eq 100 ]
 # more than the picker's 256: 160 copies of a dead segment under unused pids
 for i in $(seq 160); do cp "$RINGMON_DIR/ringmon.${many[0]}" "$RINGMON_DIR/ringmon.$((4000000 + i))"; done
 start_top picker2
-wait_for "pid $live " 5; keys o # one live process: top attaches to it; o opens the picker
+need 20 "top attaches to the one live process $live" on_screen "pid $live "; keys o # one live process: top attaches to it; o opens the picker
 expect "the picker says how many it could not list" "\(5 more not listed: 256 at most\)"
-keys q
+keys q; expect "q quits top" "TOP-EXIT=0"
 for i in $(seq 160); do rm -f "$RINGMON_DIR/ringmon.$((4000000 + i))"; done
 $RM gc | tail -1 | grep -qx "100 segments removed"; check "gc removes all 100" [ $? -eq 0 ]
 check "and leaves the live one" [ -e "$RINGMON_DIR/ringmon.$live" ]
@@ -238,7 +242,7 @@ check "and leaves the live one" [ -e "$RINGMON_DIR/ringmon.$live" ]
 # ---- 6. another layout version ----
 echo "# 6. a segment of another layout version"
 "${small[@]}" $LG --synthetic --rate 1000 --seconds 30 >/dev/null & vp=$!; pids+=("$vp")
-wait_seg $vp; sleep 0.2; kill -9 $vp; wait $vp 2>/dev/null
+wait_records $vp; kill -9 $vp; wait $vp 2>/dev/null
 seg=$RINGMON_DIR/ringmon.$vp
 set_u32 "$seg" 8 $(((3 << 16) | 3))
 for cmd in "stats $vp" "tail $vp" "top --once $vp" "top $vp" "events $vp"; do
@@ -264,5 +268,4 @@ check "gc removes a dead one of another version" [ ! -e "$seg" ]
 check "gc leaves a live one of another version" [ -e "$RINGMON_DIR/ringmon.$live" ]
 set_u32 "$RINGMON_DIR/ringmon.$live" 8 $((2 << 16))
 
-[ $failures -eq 0 ] && echo "e2e_faults: all passed" || echo "e2e_faults: $failures failed"
-[ $failures -eq 0 ]
+checks_done e2e_faults

@@ -19,14 +19,14 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 B=${BUILD:-build}
 [ -x "$B/ringmon" ] && [ -x "$B/ringmon-loadgen" ] || { echo "build first (make BUILD=$B)"; exit 1; }
-pass=0 pids=() S=rmsec$$ CUR=top
+pids=() S=rmsec$$
 . tests/lib_tui.sh # cap, keys, wait_for, expect on session $CUR of tmux socket $S; counts failures
 BIN=$(mktemp -d /tmp/ringmon-sec-bin.XXXXXX)
 TGT=$(mktemp -d /dev/shm/ringmon-sec-tgt.XXXXXX) # link targets: the same file system as the segments
 export RINGMON_DIR; RINGMON_DIR=$(mktemp -d /dev/shm/ringmon-sec.XXXXXX)
 D=$RINGMON_DIR
 cleanup() {
-	"${T[@]}" kill-server 2>/dev/null
+	tui_stop
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$BIN" "$TGT" "$D" "$D".*
@@ -38,8 +38,6 @@ cp "$B/ringmon" "$B/ringmon-loadgen" "$BIN/"
 RM=$BIN/ringmon LG=$BIN/ringmon-loadgen
 cd "$BIN" || exit 1 # a cwd every user can reach
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 verdict() { if [ "$1" -eq 0 ]; then ok "$2"; else bad "$2"; fi; } # STATUS NAME
 skip() { echo "SKIP $1"; }
 has() { grep -qF -- "$2" <<<"$1"; } # TEXT SUBSTRING
@@ -66,14 +64,17 @@ start_lg() {
 	local -n as=$1; shift
 	"${as[@]}" "$LG" --synthetic --threads 1 "$@" >/dev/null 2>&1 & P=$!
 	pids+=("$P")
-	for _ in $(seq 100); do
-		[ -s "$D/ringmon.$P" ] && [ "$(od -An -tu4 -j8 -N4 "$D/ringmon.$P" 2>/dev/null | tr -d ' ')" != 0 ] &&
-			[ "$(od -An -tu4 -j184 -N4 "$D/ringmon.$P" | tr -d ' ')" -ge 2 ] && return 0
-		sleep 0.05
-	done
-	echo "loadgen $P made no segment"; return 1
+	wait_until 20 "loadgen $P makes its segment with its types" lg_ready "$D/ringmon.$P" && return 0
+	bad "setup: $WAITED"; return 1
 }
-stopped() { for _ in $(seq 100); do [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" = T ] && return 0; sleep 0.02; done; return 1; }
+# lg_ready FILE: a segment with a layout version and at least 2 types registered
+lg_ready() {
+	[ -s "$1" ] && [ "$(od -An -tu4 -j8 -N4 "$1" 2>/dev/null | tr -d ' ')" != 0 ] &&
+		[ "$(od -An -tu4 -j184 -N4 "$1" | tr -d ' ')" -ge 2 ]
+}
+wait_stopped() { wait_until 20 "process $1 stops (SIGSTOP)" stopped "$1"; }
+# mapped PID FILE: PID has FILE mapped
+mapped() { grep -qF " $2" "/proc/$1/maps" 2>/dev/null; }
 # snap PATH: what it is, its mode, owner, times, target, and the contents of a regular file (never opens a FIFO)
 snap() { ls -ld --time-style=+%s.%N "$1" 2>&1; if [ -f "$1" ]; then sha256sum <"$1"; fi; if [ -d "$1" ]; then ls -A "$1"; fi; }
 content() { stat -c '%a %U %s %Y' "$1" 2>&1; if [ -f "$1" ]; then sha256sum <"$1"; fi; }
@@ -152,11 +153,11 @@ RINGMON_KEYS=16 start_lg AS_ME --rate 20000 --seconds 30
 umask "$old"
 P3=$P F3=$D/ringmon.$P3
 check "$ME's segment is 0600, owned by $ME (umask 000)" [ "$(stat -c '%a %U' "$F3")" = "600 $ME" ]
-sleep 0.2
-kill -STOP "$P3"; stopped "$P3" || bad "producer $P3 did not stop"
+need 20 "$P3 counts synthetic.op" counted "$P3" synthetic.op
+kill -STOP "$P3"; wait_stopped "$P3" || bad "$WAITED"
 h0=$(rest_hash "$F3") c0=$(ctl_hash "$F3") m0=$(mask "$F3")
 "$RM" tail "$P3" >/dev/null 2>&1 & tp=$!; pids+=("$tp")
-sleep 0.3
+wait_until 20 "tail $tp maps $F3" mapped "$tp" "$F3" || bad "$WAITED"
 check "a running tail maps the segment read-only" maps_ro "$tp" "$F3"
 kill "$tp"; wait "$tp" 2>/dev/null
 fails=()
@@ -177,7 +178,7 @@ check "events --disable changes the mask ($m0 -> $m1)" [ "$m1" != "$m0" ]
 check "events --enable restores it" [ "$(mask "$F3")" = "$m0" ]
 check "events changed nothing outside the control page" [ "$(rest_hash "$F3")" = "$h0" ]
 if command -v tmux >/dev/null; then
-	"${T[@]}" new-session -d -s top -x 120 -y 40 "exec env RINGMON_DIR=$D LANG=C.UTF-8 $RM top $P3"
+	tui_run top 120x40 "exec env RINGMON_DIR=$D LANG=C.UTF-8 $RM top $P3"
 	tpid=$("${T[@]}" display -p -t top '#{pane_pid}')
 	pids+=("$tpid")
 	expect "top attached" "synthetic\.tick"
@@ -189,7 +190,7 @@ if command -v tmux >/dev/null; then
 	check "top's second toggle restored it" [ "$(mask "$F3")" = "$m0" ]
 	check "still read-only after toggling" maps_ro "$tpid" "$F3"
 	keys Escape q
-	for _ in $(seq 50); do kill -0 "$tpid" 2>/dev/null || break; sleep 0.1; done
+	wait_until 20 "top $tpid ends on q" gone "$tpid" || bad "$WAITED"
 	check "top changed nothing outside the control page" [ "$(rest_hash "$F3")" = "$h0" ]
 else
 	skip "top in tmux: tmux is not installed (scripts/deps.sh installs it)"
@@ -210,7 +211,7 @@ trap_case() {
 	"${pas[@]}" bash -c 'kill -STOP $$; exec "$0" "$@"' "$LG" --synthetic --threads 1 --rate 5000 --seconds 0.3 \
 		>"$BIN/out" 2>"$BIN/err" & local p=$!
 	pids+=("$p")
-	stopped "$p" || { bad "$kind: shell did not stop"; return; }
+	wait_stopped "$p" || { bad "$kind: $WAITED"; return; }
 	local f=$D/ringmon.$p t=$TGT/$kind.$p
 	case $kind in
 	symlink-own)
@@ -225,8 +226,7 @@ trap_case() {
 	esac
 	local before_t before_f before_c; before_t=$(snap "$t") before_f=$(snap "$f") before_c=$(content "$t")
 	kill -CONT "$p"
-	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-	if kill -0 "$p" 2>/dev/null; then bad "$pu, $kind: the producer hangs"; kill -9 "$p"; fi
+	wait_until 20 "the producer $p ends" gone "$p" || { bad "$pu, $kind: the producer hangs: $WAITED"; kill -9 "$p"; }
 	wait "$p"; local rc=$? err
 	err=$(cat "$BIN/err")
 	local n; n=$(awk '/^emitted/ {print $2}' "$BIN/out")
@@ -297,5 +297,4 @@ ap=$(ls "$D.argv" | sed -n 's/^ringmon\.//p' | head -1)
 	&& RINGMON_DIR=$D.argv "$RM" ls --json | grep -qF 'mongodb:\/\/***@db.example:27017'
 verdict $? "a URI's user:password on the command line is stored as ***@ (segment bytes, ls --json)"
 
-echo "e2e_security: $pass passed, $failures failed"
-[ $failures -eq 0 ]
+checks_done e2e_security

@@ -10,10 +10,11 @@ S=rmtopm$$
 export RINGMON_DIR=$(mktemp -d /tmp/ringmon-e2e-topm.XXXXXX)
 pids=()
 cleanup() {
-	"${T[@]}" kill-server 2>/dev/null
+	tui_stop
 	local i
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null; done
-	sleep 0.5
+	all_gone() { local p; for p in "${pids[@]}"; do gone "$p" || return 1; done; }
+	wait_until 5 "test processes end on SIGTERM" all_gone
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$RINGMON_DIR"
@@ -23,33 +24,32 @@ trap 'exit 1' INT TERM
 # first data row of the Commands table
 first_row() { cap | sed -n 4p | awk '{print $1}'; }
 
-mongo_loadgen 4 60 --latency-ms 1 --latency-dist lognormal --error-rate 0.05 --max-seconds 120
-"${T[@]}" new-session -d -s "$S" -x 120 -y 40 "env RINGMON_DIR=$RINGMON_DIR LANG=C.UTF-8 $BUILD/ringmon top $LG --view 2"
-expect "Commands view lists commands" "^ (find|insert) +[0-9]+" 8
-sleep 2
-cap | awk '$1 == "insert" || $1 == "find" { if ($4 + 0 > 0) f = 1 } END { exit !f }' \
-	&& ok "failures counted (FAIL column > 0)" || { bad "no failures shown"; cap | sed 's/^/     | /'; }
+mongo_loadgen 4 300 --latency-ms 1 --latency-dist lognormal --error-rate 0.05 --max-seconds 300
+tui_run "$S" 120x40 "env RINGMON_DIR=$RINGMON_DIR LANG=C.UTF-8 $BUILD/ringmon top $LG --view 2"
+expect "Commands view lists commands" "^ (find|insert) +[0-9]+"
+failures_shown() { cap | awk '$1 == "insert" || $1 == "find" { if ($4 + 0 > 0) f = 1 } END { exit !f }'; }
+expect_screen 20 "failures counted (FAIL column > 0)" failures_shown
 # duplicate-key inserts (ok: 1 with writeErrors, as from a real server) are write errors
-cap | awk '$1 == "insert" { if ($5 + 0 > 0) f = 1 } END { exit !f }' \
-	&& ok "write errors counted (WERR column > 0 for insert)" || { bad "no write errors shown"; cap | sed 's/^/     | /'; }
+werr_shown() { cap | awk '$1 == "insert" { if ($5 + 0 > 0) f = 1 } END { exit !f }'; }
+expect_screen 20 "write errors counted (WERR column > 0 for insert)" werr_shown
 [ "$(first_row)" = insert ] || [ "$(first_row)" = find ] && ok "sorted by COUNT by default ($(first_row) first)" || bad "default sort: $(first_row)"
 keys '<'; expect "< sorts by COMMAND" "COMMAND▼"
 [ "$(first_row)" = aggregate ] && ok "by name: aggregate first" || bad "name sort: $(first_row)"
-keys I; sleep 0.3
-f=$(first_row); [[ "$f" > "insert" ]] && ok "I reverses ($f first)" || bad "reverse: $f"
+keys I
+reversed() { [[ "$(first_row)" > "insert" ]]; }
+expect_screen 20 "I reverses (a name after insert first)" reversed
 keys I '>'
-keys / i n s Enter; sleep 0.3
-if cap | grep -q "filter: ins" && [ "$(cap | sed -n '4,37p' | grep -cE '^ [a-zA-Z]+ +[0-9]')" -eq 1 ] && [ "$(first_row)" = insert ]; then
-	ok "filter keeps only insert"
-else bad "filter"; cap | sed 's/^/     | /'; fi
+keys / i n s Enter
+only_insert() { on_screen "filter: ins" && [ "$(cap | sed -n '4,37p' | grep -cE '^ [a-zA-Z]+ +[0-9]')" -eq 1 ] && [ "$(first_row)" = insert ]; }
+expect_screen 20 "filter keeps only insert" only_insert
 keys Enter
 expect "Enter opens the detail" "latency histogram"
-expect "detail shows slowest recent operations" "^ [0-9:.]+ +[0-9.]+[mu]?s (ok|FAILED) +request_id=" 4
+expect "detail shows slowest recent operations" "^ [0-9:.]+ +[0-9.]+[mu]?s (ok|FAILED) +request_id="
 expect "detail has rate and p99 sparklines" "^ p99 "
 keys Escape Escape n
 expect "n shows per db.collection" "DB\.COLLECTION"
 keys n 3
-expect "Servers: topology type" "Topology( [0-9]+)?: ReplicaSet(WithPrimary|NoPrimary)" 6
+expect "Servers: topology type" "Topology( [0-9]+)?: ReplicaSet(WithPrimary|NoPrimary)"
 expect "Servers: primary with RTT" "RSPrimary +[0-9.]+[mu]s"
 expect "Servers: timeline" "server\.changed"
 keys 4
@@ -57,5 +57,4 @@ expect "Pool: checkouts, their rate and in use" "checkouts [0-9]+ \([0-9.]+k?/s\
 expect "Pool: wait histogram" "checkout wait histogram"
 keys q
 echo
-[ $failures -eq 0 ] && echo "e2e_top_mongo: all passed" || echo "e2e_top_mongo: $failures failed"
-[ $failures -eq 0 ]
+checks_done e2e_top_mongo

@@ -7,15 +7,14 @@ S=rmname$$
 . tests/lib_tui.sh
 export RINGMON_DIR; RINGMON_DIR=$(mktemp -d /dev/shm/ringmon-e2e-name.XXXXXX)
 p1= p2=
-cleanup() { "${T[@]}" kill-server 2>/dev/null; kill -9 $p1 $p2 2>/dev/null; rm -rf "$RINGMON_DIR"; }
+cleanup() { tui_stop; kill -9 $p1 $p2 2>/dev/null; wait 2>/dev/null; rm -rf "$RINGMON_DIR"; }
 trap cleanup EXIT
-$B/ringmon-loadgen --synthetic --rate 1000 --seconds 30 >/dev/null & p1=$!
-sleep 0.5
-"${T[@]}" new-session -d -s "$S" -x 100 -y 30 "RINGMON_DIR=$RINGMON_DIR $B/ringmon top --name ringmon-loadgen"
+$B/ringmon-loadgen --synthetic --rate 1000 --seconds 300 >/dev/null & p1=$!
+need 20 "loadgen $p1 makes its segment" seg_ready "$p1"
+tui_run "$S" 100x30 "RINGMON_DIR=$RINGMON_DIR $B/ringmon top --name ringmon-loadgen"
 expect "attaches by name" "pid $p1 ringmon-loadgen"
 kill $p1; wait $p1 2>/dev/null
 expect "says the process exited" "process exited"
-$B/ringmon-loadgen --synthetic --rate 1000 --seconds 30 >/dev/null & p2=$!
+$B/ringmon-loadgen --synthetic --rate 1000 --seconds 300 >/dev/null & p2=$!
 expect "re-attaches to the restarted process" "pid $p2 ringmon-loadgen"
-echo "e2e_top_name: $failures failed"
-[ $failures -eq 0 ]
+checks_done e2e_top_name

@@ -13,7 +13,7 @@ S=rmtops$$
 export RINGMON_DIR=$(mktemp -d /tmp/ringmon-e2e-tops.XXXXXX)
 pids=()
 cleanup() {
-	"${T[@]}" kill-server 2>/dev/null
+	tui_stop
 	local i
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null; done
 	wait 2>/dev/null
@@ -32,47 +32,47 @@ mock_start() {
 	local name=$1 try word ports uri fifo=$RINGMON_DIR/$1.ctl out=$RINGMON_DIR/$1.out; shift
 	mkfifo "$fifo"
 	for try in 1 2 3; do
-		local port=$((20000 + RANDOM % 30000))
+		local port; port=$(free_ports 3)
 		: >"$out"
 		/usr/bin/python3 tests/mongo/mockserver.py --port "$port" --stdin-control \
-			--max-seconds 120 "$@" <"$fifo" >"$out" 2>/dev/null &
-		pids+=("$!")
+			--max-seconds 300 "$@" <"$fifo" >"$out" 2>/dev/null &
+		local ms=$!
+		pids+=("$ms")
 		exec {fd}>"$fifo"
-		local end=$((SECONDS + 20))
-		until read -r word ports uri <"$out" && [ "$word" = ready ] || [ $SECONDS -ge $end ] ||
-			! kill -0 "$!" 2>/dev/null; do sleep 0.1; done
+		ready_or_gone() { grep -q '^ready ' "$out" || gone "$ms"; }
+		wait_until 60 "the mock server ($name) says ready" ready_or_gone
+		read -r word ports uri <"$out"
 		if [ "$word" = ready ]; then
 			eval "${name}_uri='$uri' ${name}_port=$port ${name}_in=$fd"
 			return 0
 		fi
 		exec {fd}>&-
 	done
-	echo "FAIL the mock server ($name) did not start"; exit 1
+	bad "setup: the mock server ($name) did not start (3 tries)"; exit 1
 }
 mock_start rs --topology rs
 mock_start sa --topology standalone
-LD_PRELOAD=$PWD/$BUILD/libringmon-preload.so "$BUILD/tests/prog_mongo_two" 90 \
+LD_PRELOAD=$PWD/$BUILD/libringmon-preload.so "$BUILD/tests/prog_mongo_two" 300 \
 	"$rs_uri&serverSelectionTimeoutMS=3000" "$sa_uri&serverSelectionTimeoutMS=3000" >/dev/null 2>&1 &
 APP=$!
 pids+=("$APP")
-for _ in $(seq 100); do [ -e "$RINGMON_DIR/ringmon.$APP" ] && break; sleep 0.1; done
-[ -e "$RINGMON_DIR/ringmon.$APP" ] || { echo "FAIL the preloaded program made no segment"; exit 1; }
+need 60 "the preloaded program makes its segment" seg_ready "$APP"
 H0=127.0.0.1:$rs_port H1=127.0.0.1:$((rs_port + 1)) H2=127.0.0.1:$((rs_port + 2)) SA=127.0.0.1:$sa_port
-"${T[@]}" new-session -d -s "$S" -x 120 -y 40 "env RINGMON_DIR=$RINGMON_DIR LC_ALL=C $BUILD/ringmon top $APP"
-expect "top attaches" "pid $APP" 10
+tui_run "$S" 120x40 "env RINGMON_DIR=$RINGMON_DIR LC_ALL=C $BUILD/ringmon top $APP"
+expect "top attaches" "pid $APP"
 keys 3
 # a row: a line naming the host outside the timeline (whose lines start with a time)
 row() { cap | grep -F "$1" | grep -vE '^ [0-9]{2}:[0-9]{2}:[0-9]{2}'; }
 rows_ok() { row "$H0" | grep -q RSPrimary && row "$H1" | grep -q RSSecondary && row "$H2" | grep -q RSSecondary && row "$SA" | grep -q Standalone; }
-deadline=$((SECONDS + 20))
-until rows_ok || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
-rows_ok && ok "every server listed with its type" || { bad "the 4 servers with their types"; cap | sed 's/^/     | /'; }
+expect_screen 30 "every server listed with its type" rows_ok
 expect "one section per topology: the replica set" "^ Topology [12]: ReplicaSetWithPrimary"
 expect "one section per topology: the standalone" "^ Topology [12]: Single"
 # the standalone's row is under the Single section, the members under the set's
 section_of() { cap | awk -v h="$1" '/^ Topology [0-9]+:/ { s = $3 } index($0, h) && !/^ [0-9][0-9]:/ { print s; exit }'; }
-[ "$(section_of "$SA")" = Single ] && [ "$(section_of "$H1")" = ReplicaSetWithPrimary ] &&
-	ok "each server under its own topology" || { bad "servers under the wrong topology ($SA: $(section_of "$SA"), $H1: $(section_of "$H1"))"; cap | sed 's/^/     | /'; }
+# (the set's type may change meanwhile: a starved mock server misses
+# heartbeats on a busy machine, and the set is ReplicaSetNoPrimary a while)
+own_sections() { [ "$(section_of "$SA")" = Single ] && [[ "$(section_of "$H1")" == ReplicaSet* ]]; }
+expect_screen 30 "each server under its own topology" own_sections
 cap | grep -q "rtt 0ns" && bad "an RTT shown as 0ns" || ok "no RTT shown as 0ns"
 cap | grep -qE "RSSecondary -> RSSecondary|RSPrimary -> RSPrimary" && bad "a no-op change in the timeline" || ok "no no-op change in the timeline"
 # timeline in time order, newest first
@@ -80,7 +80,7 @@ cap | awk '/^ [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} / { if (prev != "" && $1 > pr
 	ok "timeline newest first" || { bad "timeline out of order"; cap | sed 's/^/     | /'; }
 
 echo "remove 2" >&"$rs_in"
-expect "the removed member is marked closed" "^ 127\.0\.0\.1:$((rs_port + 2)) +closed " 30
+expect "the removed member is marked closed" "^ 127\.0\.0\.1:$((rs_port + 2)) +closed "
 row "$H0" | grep -q RSPrimary && row "$H1" | grep -q RSSecondary && ok "the other members stay" ||
 	{ bad "the other members after the removal"; cap | sed 's/^/     | /'; }
 keys q
@@ -98,5 +98,4 @@ once3 | grep -q "were overwritten" && ! once3 | grep -q "no changes seen yet" &&
 	ok "changes no longer in the ring are said to be overwritten, with their count" ||
 	{ bad "a wrapped ring: no 'were overwritten' in the Servers view within 60 s"; once3 | sed 's/^/     | /'; }
 echo
-[ $failures -eq 0 ] && echo "e2e_top_servers: all passed" || echo "e2e_top_servers: $failures failed"
-[ $failures -eq 0 ]
+checks_done e2e_top_servers

@@ -67,6 +67,49 @@ void th_sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+int th_wait_until(int (*cond)(void *), void *arg, int timeout_ms, const char *what)
+{
+	uint64_t end = th_now_ms() + (uint64_t)timeout_ms;
+	int nap = 1;
+	for (;;) {
+		if (cond(arg))
+			return 0;
+		if (th_now_ms() >= end)
+			break;
+		th_sleep_ms(nap);
+		if (nap < 20)
+			nap++;
+	}
+	fprintf(stderr, "# timed out after %d ms: %s\n", timeout_ms, what);
+	return -1;
+}
+
+int th_all_stopped(pid_t pid)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	int all = 1, seen = 0;
+	struct dirent *de;
+	while (all && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char stat[600];
+		snprintf(stat, sizeof(stat), "%s/%s/stat", path, de->d_name);
+		FILE *f = fopen(stat, "r");
+		if (!f)
+			continue; /* a thread that has just ended */
+		char *rp = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+		fclose(f);
+		all = rp && rp[1] == ' ' && (rp[2] == 'T' || rp[2] == 't');
+		seen++;
+	}
+	closedir(d);
+	return all && seen > 0;
+}
+
 int th_wait(pid_t pid, int timeout_ms)
 {
 	uint64_t end = th_now_ms() + (uint64_t)timeout_ms;
@@ -76,6 +119,8 @@ int th_wait(pid_t pid, int timeout_ms)
 		if (r == pid)
 			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		if (th_now_ms() >= end) {
+			fprintf(stderr, "# timed out after %d ms: process %d did not end (killed)\n",
+				timeout_ms, (int)pid);
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			return -1;
@@ -121,5 +166,5 @@ int th_run_cmd(int (*cmd)(int, char **), char **argv, char *out, size_t len)
 	while (read(fd[0], rest, sizeof(rest)) > 0)
 		;
 	close(fd[0]);
-	return th_wait(pid, 10000);
+	return th_wait(pid, 30000);
 }

@@ -21,10 +21,18 @@ int th_wait(pid_t pid, int timeout_ms);
 int th_try_wait(pid_t pid);
 /* Runs cmd(argc, argv) (a ringmon command) in a child with its stdout and
  * stderr into out (NUL-terminated, cut at len - 1); returns its exit status
- * as th_wait does (10 s limit). */
+ * as th_wait does (30 s limit). */
 int th_run_cmd(int (*cmd)(int, char **), char **argv, char *out, size_t len);
-/* Sleeps ms milliseconds. */
+/* Polls cond(arg) until it returns non-zero or timeout_ms pass (every 1 ms at
+ * first, backing off to 20 ms). Returns 0 when it came true; on timeout prints
+ * "# timed out after N ms: WHAT" on stderr and returns -1. WHAT names what
+ * did not happen. The one way a test waits for something. */
+int th_wait_until(int (*cond)(void *), void *arg, int timeout_ms, const char *what);
+/* Sleeps ms milliseconds: only to pace a workload (a writer stopped at a
+ * random moment), never to wait for something (th_wait_until does that). */
 void th_sleep_ms(int ms);
+/* Non-zero when every thread of pid is stopped (SIGSTOP has taken effect). */
+int th_all_stopped(pid_t pid);
 /* Monotonic ms. */
 uint64_t th_now_ms(void);
 

@@ -82,8 +82,13 @@ static void start_worker(struct worker *w, int index, double rate)
 		perror("pthread_create");
 		exit(1);
 	}
-	while (!__atomic_load_n(&w->started, __ATOMIC_ACQUIRE))
-		usleep(1000);
+	for (int ms = 0; !__atomic_load_n(&w->started, __ATOMIC_ACQUIRE); ms++) {
+		if (ms == 60000) {
+			fprintf(stderr, "prog_fault_stall: worker %d wrote no record within 60 s\n", index);
+			exit(1);
+		}
+		usleep(1000); /* poll */
+	}
 }
 
 /* The stopping thread: one ordinary record (takes a shard), then half of one. */

@@ -71,49 +71,52 @@ static pid_t start_tail(pid_t pid, const char *out)
 	return spawn(argv, out, NULL);
 }
 
-/* Waits until `ringmon tail` (pid), attached to path, has set its cursors and
- * naps between polls: it has mapped path and sits in clock_nanosleep (nothing
- * else sleeps between its attach and its first poll). Up to 5 s. */
+/* `ringmon tail` (pid) attached to path has set its cursors and naps between
+ * polls: it has path mapped and sleeps (nothing else sleeps between its attach
+ * and its first poll). */
+struct tail_ready {
+	pid_t pid;
+	const char *path;
+};
+static int tail_is_ready(void *arg)
+{
+	const struct tail_ready *r = arg;
+	char maps[64], stat[64], line[1024];
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)r->pid);
+	snprintf(stat, sizeof(stat), "/proc/%d/stat", (int)r->pid);
+	FILE *f = fopen(maps, "r");
+	int mapped = 0;
+	while (f && fgets(line, sizeof(line), f))
+		mapped |= strstr(line, r->path) != NULL;
+	if (f)
+		fclose(f);
+	f = mapped ? fopen(stat, "r") : NULL;
+	if (!f)
+		return 0;
+	char *rp = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	fclose(f);
+	return rp && rp[1] == ' ' && rp[2] == 'S'; /* in its nap between polls */
+}
 static int wait_tail_ready(pid_t pid, const char *path)
 {
-	char maps[64], sys[64], line[1024];
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
-	snprintf(sys, sizeof(sys), "/proc/%d/syscall", (int)pid);
-	for (int i = 0; i < 2500; i++) {
-		FILE *f = fopen(maps, "r");
-		int mapped = 0;
-		while (f && fgets(line, sizeof(line), f))
-			mapped |= strstr(line, path) != NULL;
-		if (f)
-			fclose(f);
-		f = mapped ? fopen(sys, "r") : NULL;
-		long nr = -1;
-		if (mapped && !f) { /* syscall not readable here (ptrace rules): allow time */
-			th_sleep_ms(200);
-			return 0;
-		}
-		if (f) {
-			if (fscanf(f, "%ld", &nr) != 1)
-				nr = -1;
-			fclose(f);
-		}
-		if (nr == 230 /* clock_nanosleep */ || nr == 35 /* nanosleep */)
-			return 0;
-		th_sleep_ms(1);
-	}
-	return -1;
+	struct tail_ready r = {pid, path};
+	return th_wait_until(tail_is_ready, &r, 30000, "ringmon tail maps the segment and polls it");
 }
 
+struct seg_wait {
+	pid_t pid;
+	struct rb_view *v;
+};
+static int seg_attached(void *arg)
+{
+	struct seg_wait *w = arg;
+	char err[RB_ERR_MAX];
+	return rb_attach_pid(w->v, w->pid, 0, err, sizeof(err)) == 0;
+}
 static int wait_segment(pid_t pid, struct rb_view *v)
 {
-	char err[RB_ERR_MAX];
-	for (int i = 0; i < 2500; i++) {
-		if (rb_attach_pid(v, pid, 0, err, sizeof(err)) == 0)
-			return 0;
-		th_sleep_ms(2);
-	}
-	fprintf(stderr, "no segment for %d: %s\n", (int)pid, err);
-	return -1;
+	struct seg_wait w = {pid, v};
+	return th_wait_until(seg_attached, &w, 30000, "the producer's segment can be attached");
 }
 
 /* ---- reading tail's JSON lines as they come ---- */
@@ -289,12 +292,12 @@ static void stall_case(const char *mode, const char *end, const char *records)
 	struct rb_view v;
 	assert_int_equal(wait_segment(p, &v), 0);
 	pid_t t = start_tail(p, tailout);
-	int ps = th_wait(p, 20000);
+	int ps = th_wait(p, 60000);
 	assert_int_equal(ps, strcmp(end, "kill") == 0 ? 128 + SIGKILL : 0);
 	uint64_t t0 = th_now_ms();
 	/* tail sees the end, drains the rings and skips the half record after
-	 * its stall timeout (200 ms): well under 3 s */
-	assert_int_equal(th_wait(t, 3000), 0);
+	 * its stall timeout (200 ms); the deadline allows for a busy machine */
+	assert_int_equal(th_wait(t, 30000), 0);
 	uint64_t took = th_now_ms() - t0;
 
 	char buf[256] = "";
@@ -355,6 +358,21 @@ static void stall_test(void **state)
 
 /* ---- full speed, stopped and killed at random moments ---- */
 
+static int all_stopped(void *arg)
+{
+	return th_all_stopped(*(pid_t *)arg);
+}
+struct catch_up {
+	struct tailcheck *c;
+	uint64_t written;
+};
+static int caught_up(void *arg)
+{
+	struct catch_up *cu = arg;
+	tc_poll(cu->c);
+	return cu->c->printed + cu->c->lost >= cu->written;
+}
+
 static void loadgen_stopped_and_killed_at_random_moments(void **state)
 {
 	(void)state;
@@ -385,39 +403,21 @@ static void loadgen_stopped_and_killed_at_random_moments(void **state)
 		struct tailcheck c;
 		tc_init(&c, tailout, 1, 2);
 		for (int s = 0; s <= stops; s++) {
-			th_sleep_ms(20 + rand() % 150);
+			th_sleep_ms(20 + rand() % 150); /* a random moment in the workload */
 			if (s == stops) {
 				kill(p, SIGKILL);
-				assert_int_equal(th_wait(p, 5000), 128 + SIGKILL);
+				assert_int_equal(th_wait(p, 30000), 128 + SIGKILL);
 				uint64_t t0 = th_now_ms();
-				assert_int_equal(th_wait(t, 5000), 0);
+				assert_int_equal(th_wait(t, 30000), 0);
 				printf("# run %d: tail ended %llu ms after the kill\n", run,
 				       (unsigned long long)(th_now_ms() - t0));
 			} else {
 				kill(p, SIGSTOP);
-				/* wait until it has stopped (state T in /proc/PID/stat) */
-				for (int i = 0; i < 500; i++) {
-					char path[64], st[256] = "";
-					snprintf(path, sizeof(path), "/proc/%d/stat", (int)p);
-					FILE *f = fopen(path, "r");
-					if (f) {
-						if (!fgets(st, sizeof(st), f))
-							st[0] = 0;
-						fclose(f);
-					}
-					char *rp = strrchr(st, ')');
-					if (rp && rp[1] == ' ' && rp[2] == 'T')
-						break;
-					th_sleep_ms(1);
-				}
+				/* every thread stopped: the heads stay where they are */
+				assert_int_equal(th_wait_until(all_stopped, &p, 30000,
+							       "every thread of the loadgen stops (SIGSTOP)"), 0);
 			}
-			/* stopped: the heads stay where they are */
 			uint64_t written = rb_view_written(&v);
-			for (uint64_t w2 = 0; s < stops; written = w2) {
-				th_sleep_ms(5);
-				if ((w2 = rb_view_written(&v)) == written)
-					break;
-			}
 			/* a thread stopped between claiming and publishing leaves a busy slot */
 			for (uint32_t sh = 0; sh < v.g.nshards && s < stops; sh++) {
 				uint64_t head = __atomic_load_n(&rb_view_shard(&v, sh)->head, __ATOMIC_ACQUIRE);
@@ -427,13 +427,8 @@ static void loadgen_stopped_and_killed_at_random_moments(void **state)
 			}
 			/* tail catches up with everything written before the stop, the
 			 * busy slots included (skipped after 200 ms), and does not hang */
-			uint64_t end = th_now_ms() + (sanitized() ? 10000 : 4000);
-			do {
-				tc_poll(&c);
-				if (c.printed + c.lost >= written)
-					break;
-				th_sleep_ms(10);
-			} while (th_now_ms() < end);
+			struct catch_up cu = {&c, written};
+			th_wait_until(caught_up, &cu, 90000, "tail prints or counts lost every record written");
 			if (c.bad)
 				fail_msg("run %d stop %d: %d bad records; first: %s", run, s, c.bad, c.why);
 			if (c.printed + c.lost != written)

@@ -57,18 +57,7 @@ static void run_prog(struct result *r, const char *name, const char *mode, int p
 	}
 	r->pid = pid;
 	r->status = -1;
-	for (int i = 0; i < 300; i++) { /* 30 s */
-		int st;
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-			break;
-		}
-		usleep(100 * 1000);
-	}
-	if (r->status < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	r->status = th_wait(pid, 60000); /* -1: killed after 60 s */
 	slurp(outp, r->out, sizeof(r->out));
 	slurp(errp, r->err, sizeof(r->err));
 }

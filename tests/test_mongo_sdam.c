@@ -60,17 +60,32 @@ static int changes(const char *type, int port, uint64_t since, int64_t prev, int
 	return c.n;
 }
 
-/* waits up to ms for changes(...) >= 1 */
+struct change {
+	const char *type;
+	int port;
+	uint64_t since;
+	int64_t prev, now;
+};
+static int changed(void *arg)
+{
+	struct change *c = arg;
+	return changes(c->type, c->port, c->since, c->prev, c->now) > 0;
+}
+/* waits up to ms for changes(...) >= 1; 1 if it came */
 static int wait_change(const char *type, int port, uint64_t since, int64_t prev, int64_t now,
 		       int ms)
 {
-	uint64_t end = tm_now_ms() + (uint64_t)ms;
-	do {
-		if (changes(type, port, since, prev, now) > 0)
-			return 1;
-		usleep(50 * 1000);
-	} while (tm_now_ms() < end);
-	return 0;
+	struct change c = {type, port, since, prev, now};
+	char what[160];
+	snprintf(what, sizeof(what), "a %s record for port %d (%lld -> %lld)", type, port,
+		 (long long)prev, (long long)now);
+	return th_wait_until(changed, &c, ms, what) == 0;
+}
+static uint64_t hb_want;
+static int heartbeats_came(void *arg)
+{
+	(void)arg;
+	return seg_count(&S, "heartbeat.succeeded", NULL) >= hb_want;
 }
 
 enum { SRV_UNKNOWN = 0, SRV_STANDALONE = 1, SRV_PRIMARY = 4, SRV_SECONDARY = 5 };
@@ -83,20 +98,20 @@ static void failover_shows_as_server_and_topology_changes(void **state)
 	seg_self(&S);
 	uint64_t t_start = ringmon_now_ns();
 	mongoc_client_pool_t *p = pool_up();
-	assert_true(wait_change("topology.changed", 0, t_start, -1, TOP_WITH_PRIMARY, 5000));
-	assert_true(wait_change("server.changed", M.port, t_start, -1, SRV_PRIMARY, 5000));
+	assert_true(wait_change("topology.changed", 0, t_start, -1, TOP_WITH_PRIMARY, 30000));
+	assert_true(wait_change("server.changed", M.port, t_start, -1, SRV_PRIMARY, 30000));
 	uint64_t t0 = ringmon_now_ns();
 	assert_int_equal(mock_cmd(&M, "failover"), 0); /* member 2 becomes primary */
-	assert_true(wait_change("server.changed", M.port + 2, t0, SRV_SECONDARY, SRV_PRIMARY, 10000));
+	assert_true(wait_change("server.changed", M.port + 2, t0, SRV_SECONDARY, SRV_PRIMARY, 30000));
 	/* the old primary: straight to secondary, or through Unknown when the
 	 * driver learns of the new primary first (SDAM invalidates the stale one) */
-	assert_true(wait_change("server.changed", M.port, t0, -1, SRV_SECONDARY, 10000));
+	assert_true(wait_change("server.changed", M.port, t0, -1, SRV_SECONDARY, 30000));
 	assert_true(changes("topology.changed", 0, t0, -1, -1) >= 1);
 	assert_true(seg_count(&S, "topology.changed", "ReplicaSetWithPrimary") >= 1);
 	/* member 1 leaves the replica set: the driver closes it */
 	uint64_t t1 = ringmon_now_ns();
 	assert_int_equal(mock_cmd(&M, "remove 1"), 0);
-	assert_true(wait_change("server.closed", M.port + 1, t1, -1, -1, 10000));
+	assert_true(wait_change("server.closed", M.port + 1, t1, -1, -1, 30000));
 	ringmon_mongoc_pool_destroy(p);
 	assert_true(seg_count(&S, "topology.closed", NULL) >= 1);
 }
@@ -127,17 +142,18 @@ static void down_and_up_show_heartbeat_failures_and_recovery(void **state)
 	struct rb_summary *hb0 = seg_sum(&S, "heartbeat.succeeded", NULL);
 	uint64_t f0 = seg_count(&S, "heartbeat.failed", NULL);
 	mongoc_client_pool_t *p = pool_up();
-	assert_true(wait_change("server.changed", M.port, t_start, -1, SRV_STANDALONE, 5000));
+	assert_true(wait_change("server.changed", M.port, t_start, -1, SRV_STANDALONE, 30000));
 	/* a few heartbeats; the streaming (awaited) ones carry no duration */
-	usleep(1500 * 1000);
+	hb_want = hb0->count + 3;
+	assert_int_equal(th_wait_until(heartbeats_came, NULL, 30000, "3 heartbeats succeed"), 0);
 	uint64_t t0 = ringmon_now_ns();
 	assert_int_equal(mock_cmd(&M, "down 0"), 0);
-	assert_true(wait_change("server.changed", M.port, t0, SRV_STANDALONE, SRV_UNKNOWN, 10000));
-	assert_true(wait_change("heartbeat.failed", M.port, t0, -1, -1, 10000));
+	assert_true(wait_change("server.changed", M.port, t0, SRV_STANDALONE, SRV_UNKNOWN, 30000));
+	assert_true(wait_change("heartbeat.failed", M.port, t0, -1, -1, 30000));
 	assert_true(seg_count(&S, "heartbeat.failed", NULL) > f0);
 	uint64_t t1 = ringmon_now_ns();
 	assert_int_equal(mock_cmd(&M, "up 0"), 0);
-	assert_true(wait_change("server.changed", M.port, t1, SRV_UNKNOWN, SRV_STANDALONE, 10000));
+	assert_true(wait_change("server.changed", M.port, t1, SRV_UNKNOWN, SRV_STANDALONE, 30000));
 	ringmon_mongoc_pool_destroy(p);
 
 	struct hb h = {.since = t_start};

@@ -84,7 +84,7 @@ static void environment_sets_ring_size_and_initial_event_set(void **state)
 {
 	(void)state;
 	pid_t pid = th_spawn(env_child, NULL);
-	assert_int_equal(th_wait(pid, 10000), 0);
+	assert_int_equal(th_wait(pid, 30000), 0);
 	struct vm_proc *p = attach(pid);
 	assert_int_equal(p->v.g.shard_records, 1024);
 	assert_int_equal(p->state, VM_EXITED);
@@ -111,10 +111,15 @@ static void ringmon_disable_creates_nothing(void **state)
 {
 	(void)state;
 	pid_t pid = th_spawn(disabled_child, NULL);
-	assert_int_equal(th_wait(pid, 10000), 0);
+	assert_int_equal(th_wait(pid, 30000), 0);
 	char path[RB_PATH_MAX];
 	rb_path(path, sizeof(path), pid);
 	assert_int_equal(access(path, F_OK), -1);
+}
+
+static int type_off(void *arg)
+{
+	return !ringmon_enabled(*(int *)arg);
 }
 
 static int events_child(void *arg)
@@ -135,8 +140,7 @@ static int events_child(void *arg)
 	char c = 'r';
 	if (write(fds[1], &c, 1) != 1 || read(fds[0], &c, 1) != 1)
 		return 4;
-	for (int i = 0; i < 2000 && ringmon_enabled(t); i++)
-		th_sleep_ms(1);
+	th_wait_until(type_off, &t, 30000, "the reader's switch reaches the producer");
 	if (ringmon_enabled(t) || (ringmon_get_events() & (1ull << t)))
 		return 5;
 	for (int i = 0; i < 10; i++)
@@ -159,7 +163,7 @@ static void events_turn_off_and_on_from_the_api_and_from_a_reader(void **state)
 	char err[RB_ERR_MAX];
 	assert_int_equal(vm_set_enabled(p, 1ull << vm_type_find(p, "ev"), 0, err, sizeof(err)), 0);
 	assert_int_equal(write(to_child[1], &c, 1), 1);
-	assert_int_equal(th_wait(pid, 10000), 0);
+	assert_int_equal(th_wait(pid, 30000), 0);
 	vm_refresh(p);
 	assert_int_equal(count_of(p, "ev"), 20);
 	assert_false(p->types[vm_type_find(p, "ev")].enabled);
@@ -189,7 +193,7 @@ static void a_full_key_table_counts_overflow_under_other(void **state)
 {
 	(void)state;
 	pid_t pid = th_spawn(keys_child, NULL);
-	assert_int_equal(th_wait(pid, 10000), 0);
+	assert_int_equal(th_wait(pid, 30000), 0);
 	struct vm_proc *p = attach(pid);
 	assert_int_equal(count_of(p, "q"), 21);
 	for (int i = 0; i < 6; i++) {
@@ -232,7 +236,7 @@ static void a_forked_child_writes_its_own_segment_never_its_parents(void **state
 {
 	(void)state;
 	pid_t pid = th_spawn(fork_child, NULL);
-	assert_int_equal(th_wait(pid, 10000), 0);
+	assert_int_equal(th_wait(pid, 30000), 0);
 	char path[RB_PATH_MAX];
 	snprintf(path, sizeof(path), "%s/grandchild", rb_dir());
 	FILE *f = fopen(path, "r");
@@ -299,7 +303,7 @@ static void close_and_exit_remove_the_segment_unless_kept(void **state)
 {
 	(void)state;
 	pid_t pid = th_spawn(plain_child, NULL);
-	assert_int_equal(th_wait(pid, 10000), 0);
+	assert_int_equal(th_wait(pid, 30000), 0);
 	char path[RB_PATH_MAX];
 	rb_path(path, sizeof(path), pid);
 	assert_int_equal(access(path, F_OK), -1); /* atexit removed the second one */

@@ -3,6 +3,7 @@
  * and a writer that dies mid-record. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -49,6 +50,9 @@ static void *writer(void *arg)
 	return NULL;
 }
 
+/* the reader tells the writer it has attached: one byte on this pipe */
+static int attached_pipe[2];
+
 static int writer_process(void *arg)
 {
 	(void)arg;
@@ -59,13 +63,32 @@ static int writer_process(void *arg)
 	t_stress = ringmon_type_register("stress", f, 4);
 	k_even = ringmon_key(t_stress, "even");
 	k_odd = ringmon_key(t_stress, "odd");
-	th_sleep_ms(50); /* let the reader attach before the first record */
+	/* the reader attaches before the first record, so that it can account
+	 * for every one (read + lost = written); it waits 60 s at most */
+	close(attached_pipe[1]);
+	struct pollfd pf = {.fd = attached_pipe[0], .events = POLLIN};
+	char go;
+	if (poll(&pf, 1, 60000) != 1 || read(attached_pipe[0], &go, 1) != 1) {
+		fprintf(stderr, "writer: the reader did not attach within 60 s\n");
+		return 1;
+	}
 	pthread_t th[THREADS];
 	for (intptr_t i = 0; i < THREADS; i++)
 		pthread_create(&th[i], NULL, writer, (void *)i);
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
 	return 0;
+}
+
+struct attach {
+	pid_t pid;
+	struct rb_view *v;
+};
+static int attach_pid(void *arg)
+{
+	struct attach *a = arg;
+	char err[RB_ERR_MAX];
+	return rb_attach_pid(a->v, a->pid, 0, err, sizeof(err)) == 0;
 }
 
 static int setup(void **state)
@@ -85,21 +108,19 @@ static int teardown(void **state)
 static void readers_in_another_process_get_whole_records_or_exact_loss(void **state)
 {
 	(void)state;
+	assert_int_equal(pipe(attached_pipe), 0);
 	pid_t pid = th_spawn(writer_process, NULL);
+	close(attached_pipe[0]);
 	struct rb_view v;
-	char err[RB_ERR_MAX];
-	int rc = -ENOENT;
-	for (int i = 0; i < 2000 && rc != 0; i++) {
-		rc = rb_attach_pid(&v, pid, 0, err, sizeof(err));
-		if (rc)
-			th_sleep_ms(1);
-	}
-	assert_int_equal(rc, 0);
+	struct attach a = {.pid = pid, .v = &v};
+	assert_int_equal(th_wait_until(attach_pid, &a, 30000, "the writer's segment can be attached"), 0);
 	uint32_t ns = v.g.nshards;
 	assert_int_equal(ns, 3);
 	struct rb_cursor c[3];
 	for (uint32_t s = 0; s < ns; s++)
 		rb_cursor_init(&c[s], &v, s, 1);
+	assert_int_equal(write(attached_pipe[1], "g", 1), 1);
+	close(attached_pipe[1]);
 	int64_t last[THREADS];
 	for (int i = 0; i < THREADS; i++)
 		last[i] = -1;

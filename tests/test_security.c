@@ -239,7 +239,7 @@ static void other_users_and_root_are_told_whose_it_is(void **state)
 		_exit(rc == -EACCES ? 0 : 1);
 	}
 	close(out[1]);
-	assert_int_equal(th_wait(p, 5000), 0);
+	assert_int_equal(th_wait(p, 30000), 0);
 	char buf[RB_ERR_MAX + 1] = {0};
 	assert_true(read(out[0], buf, RB_ERR_MAX) > 0);
 	close(out[0]);
