@@ -12,13 +12,8 @@
 void producer_at_exit(void)
 {
 	pthread_mutex_lock(&producer.lock);
-	if (producer.open && producer.pid == getpid()) {
-		producer_events_report();
-		__atomic_store_n(&ringmon__enabled, &producer_off_mask, __ATOMIC_RELEASE);
-		rb_segment_finish(producer.seg, producer_env_flag("RINGMON_KEEP"));
-		__atomic_store_n(&producer.open, 0, __ATOMIC_RELEASE);
-		__atomic_add_fetch(&producer.gen, 1, __ATOMIC_RELEASE);
-	}
+	if (producer.open && producer.pid == getpid())
+		producer_finish_locked();
 	pthread_mutex_unlock(&producer.lock);
 }
 

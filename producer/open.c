@@ -147,15 +147,20 @@ int producer_ensure_open(void)
 	return producer_open_locked(0);
 }
 
+void producer_finish_locked(void)
+{
+	producer_events_report();
+	/* emits from now on see the off mask and never touch the segment */
+	__atomic_store_n(&ringmon__enabled, &producer_off_mask, __ATOMIC_RELEASE);
+	rb_segment_finish(producer.seg, producer_env_flag("RINGMON_KEEP"));
+	__atomic_store_n(&producer.open, 0, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&producer.gen, 1, __ATOMIC_RELEASE);
+}
+
 EXPORT void ringmon_close(void)
 {
 	pthread_mutex_lock(&producer.lock);
-	if (producer.open) {
-		producer_events_report();
-		__atomic_store_n(&ringmon__enabled, &producer_off_mask, __ATOMIC_RELEASE);
-		rb_segment_finish(producer.seg, producer_env_flag("RINGMON_KEEP"));
-		__atomic_store_n(&producer.open, 0, __ATOMIC_RELEASE);
-		__atomic_add_fetch(&producer.gen, 1, __ATOMIC_RELEASE);
-	}
+	if (producer.open)
+		producer_finish_locked();
 	pthread_mutex_unlock(&producer.lock);
 }

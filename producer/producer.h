@@ -116,6 +116,11 @@ void producer_release_shard(void *arg);
 
 /* ---- fork.c ---- */
 void producer_at_exit(void);
+/* Closes this process's segment: reports RINGMON_EVENTS entries that matched
+ * nothing, turns every emit off, marks the segment exited (and removes it
+ * unless RINGMON_KEEP). Called with producer.lock held and producer.open set
+ * (open.c). */
+void producer_finish_locked(void);
 void producer_before_fork(void);
 void producer_after_fork_parent(void);
 void producer_after_fork_child(void);

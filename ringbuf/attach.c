@@ -52,21 +52,6 @@ static const char *owner_name(uid_t uid, char *buf, size_t len)
 	return buf;
 }
 
-int rb_path_pid(const char *path)
-{
-	const char *base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	if (strncmp(base, "ringmon.", 8) != 0 || !base[8])
-		return -1;
-	long pid = 0;
-	for (const char *p = base + 8; *p; p++) {
-		if (*p < '0' || *p > '9' || pid > 1 << 30)
-			return -1;
-		pid = pid * 10 + (*p - '0');
-	}
-	return pid > 0 ? (int)pid : -1;
-}
-
 int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t errlen)
 {
 	memset(v, 0, sizeof(*v));

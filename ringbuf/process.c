@@ -22,6 +22,21 @@ void rb_path(char *buf, size_t len, int pid)
 	snprintf(buf, len, "%s/ringmon.%d", rb_dir(), pid);
 }
 
+int rb_path_pid(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	if (strncmp(base, "ringmon.", 8) != 0 || !base[8])
+		return -1;
+	long pid = 0;
+	for (const char *p = base + 8; *p; p++) {
+		if (*p < '0' || *p > '9' || pid > 1 << 30)
+			return -1;
+		pid = pid * 10 + (*p - '0');
+	}
+	return pid > 0 ? (int)pid : -1;
+}
+
 uint64_t rb_proc_start_time(int pid)
 {
 	char path[64], buf[1024];

@@ -12,24 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* pid from "ringmon.<pid>", or -1 */
-static int name_pid(const char *name)
-{
-	if (strncmp(name, "ringmon.", 8) != 0 || !name[8])
-		return -1;
-	long pid = 0;
-	for (const char *p = name + 8; *p; p++) {
-		if (*p < '0' || *p > '9' || pid > 1 << 30)
-			return -1;
-		pid = pid * 10 + (*p - '0');
-	}
-	return pid > 0 ? (int)pid : -1;
-}
-
 int rb_segment_gone(int dfd, const char *name, struct rb_gone *out)
 {
 	memset(out, 0, sizeof(*out));
-	int pid = name_pid(name);
+	int pid = rb_path_pid(name);
 	if (pid < 0)
 		return 0;
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);

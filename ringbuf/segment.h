@@ -29,6 +29,9 @@
 const char *rb_dir(void);
 /* Fills buf with the segment path of pid. */
 void rb_path(char *buf, size_t len, int pid);
+/* The pid a segment's file name says (".../ringmon.<pid>" or a bare
+ * "ringmon.<pid>"), or -1 when it is not a segment's name. */
+int rb_path_pid(const char *path);
 /* Start time of a process (field 22 of /proc/PID/stat), 0 if it is gone. */
 uint64_t rb_proc_start_time(int pid);
 /* 1 if the process that made a segment with (pid, start_time) still runs. */
@@ -160,9 +163,6 @@ struct rb_view {
  * -EACCES/-EPERM (not yours), -EPROTO (another major version), -EINVAL
  * (corrupt, truncated or not a segment), or another -errno. */
 int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t errlen);
-/* The pid a segment's file name says (".../ringmon.<pid>" or a bare
- * "ringmon.<pid>"), or -1 when it is not a segment's name. */
-int rb_path_pid(const char *path);
 /* Same, by pid, waiting up to wait_ms while the segment initialises. */
 int rb_attach_pid(struct rb_view *v, int pid, int wait_ms, char *errbuf, size_t errlen);
 void rb_detach(struct rb_view *v);

@@ -22,20 +22,6 @@ void vm_fleet_init(struct vm_fleet *f, const struct vm_totals_config *cfg, const
 	snprintf(f->name_pattern, sizeof(f->name_pattern), "%s", pattern ? pattern : "");
 }
 
-/* pid from "ringmon.<pid>", or -1 */
-static int file_pid(const char *name)
-{
-	if (strncmp(name, "ringmon.", 8) != 0 || !name[8])
-		return -1;
-	long pid = 0;
-	for (const char *p = name + 8; *p; p++) {
-		if (*p < '0' || *p > '9' || pid > 1 << 30)
-			return -1;
-		pid = pid * 10 + (*p - '0');
-	}
-	return pid > 0 ? (int)pid : -1;
-}
-
 static struct vm_member *find(struct vm_fleet *f, uint64_t dev, uint64_t ino)
 {
 	for (size_t i = 0; i < f->n; i++)
@@ -138,7 +124,7 @@ int vm_fleet_scan(struct vm_fleet *f, char *err, size_t errlen)
 		f->m[i]->seen = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		int pid = file_pid(de->d_name);
+		int pid = rb_path_pid(de->d_name);
 		if (pid < 0)
 			continue;
 		struct stat st;
