@@ -223,6 +223,11 @@ static void check_events(int enable, int nrec)
 	if (!any) {
 		FZ_CHECK(rc == 1 && !text[0] && ctl->enabled == before, "events %s '%s' matched none: "
 			 "exit %d", args[1], pattern, rc);
+	} else if (vm_liveness_of(&p.v) != VM_LIVE) {
+		/* the header says the process ended: listed, never changed */
+		FZ_CHECK(rc == 1 && ctl->enabled == before, "events %s '%s' on an ended process: exit %d, "
+			 "mask %llx (was %llx)", args[1], pattern, rc, (unsigned long long)ctl->enabled,
+			 (unsigned long long)before);
 	} else {
 		FZ_CHECK(rc == 0, "events exit status %d", rc);
 		uint64_t want = enable ? before | match : before & ~match;

@@ -22,6 +22,7 @@ cflags="-g -O1 -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Iringbuf -I
 libs="$(pkg-config --libs json-c) -lm"
 # the reader code under test, built once with coverage
 lib_src="$(echo ringbuf/*.c schema/*.c viewer/model_*.c) viewer/escape.c viewer/cli.c
+	viewer/fleet.c viewer/totals.c viewer/openmetrics.c
 	viewer/cmd_tail.c viewer/cmd_stats.c viewer/cmd_events.c viewer/cmd_ls.c fuzz/common.c"
 objs=
 for src in $lib_src; do

@@ -102,7 +102,7 @@ maps_ro() {
 # ---- 1 and 2: an ordinary user's producer; another user and root cannot read it ----
 if [ $ROOT = 1 ]; then
 	old=$(umask); umask 000
-	start_lg AS_U1 --rate 20000 --seconds 30
+	start_lg AS_U1 --rate 20000 --seconds 600 # killed below: outlives every check on a slow machine
 	umask "$old"
 	P1=$P F1=$D/ringmon.$P1
 	check "ordinary user's segment is 0600, owned by $U1 (umask 000)" [ "$(stat -c '%a %U' "$F1")" = "600 $U1" ]
@@ -149,7 +149,7 @@ fi
 
 # ---- 3 (and 1 for root): readers change nothing but the control page ----
 old=$(umask); umask 000
-RINGMON_KEYS=16 start_lg AS_ME --rate 20000 --seconds 30
+RINGMON_KEYS=16 start_lg AS_ME --rate 20000 --seconds 600 # killed below
 umask "$old"
 P3=$P F3=$D/ringmon.$P3
 check "$ME's segment is 0600, owned by $ME (umask 000)" [ "$(stat -c '%a %U' "$F3")" = "600 $ME" ]
