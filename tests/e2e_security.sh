@@ -109,7 +109,7 @@ if [ $ROOT = 1 ]; then
 	m0=$(mask "$F1")
 	for cmd in "stats" "stats --json" "tail" "tail --from-start" "top --once" "top" "events" "events --disable all"; do
 		# shellcheck disable=SC2086
-		err=$(timeout 5 "${AS_U2[@]}" "$RM" $cmd "$P1" </dev/null 2>&1 >/dev/null); rc=$?
+		err=$(timeout 30 "${AS_U2[@]}" "$RM" $cmd "$P1" </dev/null 2>&1 >/dev/null); rc=$?
 		if [ $rc -eq 1 ] && has "$err" "$F1" && has "$err" "permission denied" && has "$err" "user $U1" &&
 			has "$err" "run ringmon as that user"; then ok "$U2: ringmon $cmd of $U1's producer exits 1, says why"
 		else bad "$U2: ringmon $cmd of $U1's producer: exit $rc: $err"; fi
@@ -165,7 +165,7 @@ for cmd in "ls" "ls --json" "stats $P3" "stats $P3 --json" "stats $P3 --interval
 	"tail $P3 --from-start --count 20" "tail $P3 --json --from-start --count 20" "events $P3" \
 	"top --once -d 100 $P3" "gc"; do
 	# shellcheck disable=SC2086
-	timeout 5 "$RM" $cmd >/dev/null 2>&1 || fails+=("$cmd")
+	timeout 30 "$RM" $cmd >/dev/null 2>&1 || fails+=("$cmd")
 done
 timeout 0.5 "$RM" tail "$P3" >/dev/null 2>&1 # waits for records: stopped by timeout
 check "every reader command ran (failed: ${fails[*]})" [ ${#fails[@]} -eq 0 ]
@@ -235,9 +235,9 @@ trap_case() {
 	else bad "$pu, $kind: exit $rc, emitted ${n:-none}, stderr: $err"; fi
 	# readers as the producer's user: refuse or skip it, never follow, never hang
 	local rerr rrc lrc grc
-	rerr=$(timeout 5 "${pas[@]}" "$RM" stats "$p" 2>&1 >/dev/null); rrc=$?
-	timeout 5 "${pas[@]}" "$RM" ls 2>&1 | grep -E "^$p .*unreadable" -q; lrc=$?
-	timeout 5 "${pas[@]}" "$RM" gc >/dev/null 2>&1; grc=$?
+	rerr=$(timeout 30 "${pas[@]}" "$RM" stats "$p" 2>&1 >/dev/null); rrc=$?
+	timeout 30 "${pas[@]}" "$RM" ls 2>&1 | grep -E "^$p .*unreadable" -q; lrc=$?
+	timeout 30 "${pas[@]}" "$RM" gc >/dev/null 2>&1; grc=$?
 	[ $rrc -eq 1 ] && has "$rerr" "$f" && [ $lrc -eq 0 ] && [ $grc -eq 0 ]; verdict $? "$pu, $kind: stats refuses (exit $rrc), ls shows unreadable, gc runs (exit $grc)"
 	if [ $kind = hardlink ]; then # gc may remove the user's own unreadable file at a dead pid's name: one link
 		check "$pu, $kind: the linked file is untouched" [ "$(content "$t")" = "$before_c" ]
