@@ -108,7 +108,7 @@ TEST_PROGS := $(patsubst tests/prog_%.c,$(BUILD)/tests/prog_%,$(wildcard tests/p
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test test-repeat test-unit test-e2e bench demo install uninstall clean fuzz soak check-headers deps help
+.PHONY: all python test test-repeat test-unit test-e2e bench demo install uninstall clean fuzz soak check-headers deps help
 all: $(SHLIBS) $(STATIC_CORE) $(STATIC_MONGO) $(BINS) $(PCS)
 
 $(BUILD)/obj/producer/%.o: CFLAGS_EXTRA = $(URCU_CFLAGS) -fvisibility=hidden
@@ -193,12 +193,16 @@ $(BUILD)/tests/prog_%: tests/prog_%.c $(STATIC_MONGO) $(STATIC_CORE) $(SHLIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) $(MONGO_CFLAGS) $(URCU_CFLAGS) -o $@ $< $(LDFLAGS_ALL) $(call prog_link,$@,$<)
 
-test: all $(TEST_BINS) $(TEST_PROGS)
+# the Python package, for every CPython found (scripts/pythons.sh), in $(BUILD)/python
+python: $(BUILD)/libringmon.so
+	$(Q)BUILD=$(BUILD) CC="$(CC)" CFLAGS="$(CFLAGS)" WARN="$(WARN)" SANFLAGS="$(SANFLAGS)" scripts/build-python.sh
+
+test: all python $(TEST_BINS) $(TEST_PROGS)
 	$(Q)BUILD=$(BUILD) tests/run.sh $(TEST_BINS)
 
 # N full runs of the suite in a row (N=10; LOAD=1 keeps one core busy meanwhile):
 # the proof that it is green every time
-test-repeat: all $(TEST_BINS) $(TEST_PROGS)
+test-repeat: all python $(TEST_BINS) $(TEST_PROGS)
 	$(Q)BUILD=$(BUILD) scripts/repeat-tests.sh $(or $(N),10) $(if $(LOAD),--load) $(TEST_BINS)
 
 # the cmocka programs alone (unit and stress), e.g. under SAN=asan or SAN=tsan
