@@ -14,11 +14,12 @@
 #include "model.h"
 #include "openmetrics.h"
 
+/* the signal that stopped the command (0: none); the exit status is then
+ * 128 + it, as for a process it killed (docs/cli.md) */
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	stop = sig;
 }
 
 static void usage(FILE *f)
@@ -441,5 +442,5 @@ int cmd_stats(int argc, char **argv)
 			break;
 	}
 	vm_set_free(set);
-	return 0;
+	return stop ? 128 + stop : 0;
 }
