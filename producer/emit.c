@@ -25,6 +25,7 @@ struct thread_slot {
 	struct rb_stat_writer stats;
 	struct rb_header *hdr;
 	uint32_t max_keys;
+	const struct rb_type *types; /* the segment's type table (none_key) */
 	struct rb_shard_head *state; /* the state ring, NULL if the segment has none */
 	struct rb_record *state_ring;
 	uint64_t state_mask;
@@ -98,6 +99,7 @@ static __attribute__((noinline)) int thread_attach(void)
 	self.stats.shared = shared;
 	self.hdr = rb_seg_header(s);
 	self.max_keys = s->g.max_keys;
+	self.types = rb_seg_types(s);
 	self.state = s->state;
 	self.state_ring = s->state ? rb_shard_records(s->state) : NULL;
 	self.state_mask = s->state_records - 1;
@@ -148,6 +150,10 @@ EXPORT void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t 
 	rb_slot_publish(r, pos);
 stats:
 	rb_stat_record(&self.stats, type, rb_spill_unit(0, type), dur_ns);
+	/* an event without a key counts under the type's keyless slot: exact,
+	 * not the type's total minus its keys' (which races this writer) */
+	if (!key)
+		key = __atomic_load_n(&self.types[type].none_key, __ATOMIC_RELAXED);
 	if (key)
 		rb_stat_record(&self.stats, RB_MAX_TYPES + key, rb_spill_unit(1, type), dur_ns);
 }

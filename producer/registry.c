@@ -77,6 +77,9 @@ EXPORT int ringmon_type_register(const char *name, const char *const *field_name
 		copy_name(ty->field[i], field_names && field_names[i] ? field_names[i] : "",
 			  RB_FIELD_NAME_LEN);
 	ty->other_key = new_key(t, "other", RB_KEY_OTHER);
+	/* where its events without a key are counted (0: the key table is full,
+	 * then they are in the type's total only) */
+	ty->none_key = new_key(t, "", RB_KEY_NONE);
 	/* pairs with the acquire load of state in rb_view_type */
 	__atomic_store_n(&ty->state, RB_SLOT_READY, __ATOMIC_RELEASE);
 	__atomic_store_n(&h->ntypes, t + 1, __ATOMIC_RELEASE);

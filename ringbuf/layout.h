@@ -46,7 +46,7 @@
 
 #define RB_MAGIC 0x314e4f4d474e4952ull /* "RINGMON1" read as little-endian bytes */
 #define RB_VERSION_MAJOR 2u
-#define RB_VERSION_MINOR 1u /* 2.1: the state ring */
+#define RB_VERSION_MINOR 2u /* 2.1: the state ring; 2.2: keyless counts */
 #define RB_VERSION ((RB_VERSION_MAJOR << 16) | RB_VERSION_MINOR)
 #define RB_VERSION_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define RB_VERSION_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
@@ -178,12 +178,15 @@ struct rb_type {
 	uint16_t nfields;                          /*   4 0..RB_NFIELDS named fields */
 	uint16_t flags;                            /*   6 enum rb_type_flags (2.1; 0 before) */
 	uint32_t other_key;                        /*   8 key id of this type's "other" key */
-	uint32_t reserved;                         /*  12 */
+	uint32_t none_key;                         /*  12 2.2: key id of its RB_KEY_NONE key, 0 none */
 	char name[RB_NAME_LEN];                    /*  16 NUL-terminated */
 	char field[RB_NFIELDS][RB_FIELD_NAME_LEN]; /*  64 NUL-terminated field names */
 };
 
-enum rb_key_flags { RB_KEY_OTHER = 1 }; /* the type's overflow key */
+/* RB_KEY_OTHER: the type's overflow key. RB_KEY_NONE (2.2): not a key but the
+ * statistics of the type's events that had no key (exact: counted apart, never
+ * derived as the type's total minus its keys', which races the writer). */
+enum rb_key_flags { RB_KEY_OTHER = 1, RB_KEY_NONE = 2 };
 
 /* One key of one type (e.g. "find" of command.succeeded). Id 0 means "no key"
  * and is never READY. Filled like rb_type. */

@@ -213,6 +213,7 @@ struct rb_key_info {
 	char name[RB_KEY_LEN];
 	uint32_t type;
 	int other;
+	int none; /* RB_KEY_NONE: the type's events without a key, not a key */
 };
 int rb_view_type(const struct rb_view *v, uint32_t id, struct rb_type_info *out);
 int rb_view_key(const struct rb_view *v, uint32_t id, struct rb_key_info *out);

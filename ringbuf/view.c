@@ -134,7 +134,9 @@ int rb_view_key(const struct rb_view *v, uint32_t id, struct rb_key_info *out)
 	if (type >= RB_MAX_TYPES)
 		return -EINVAL;
 	out->type = type;
-	out->other = (__atomic_load_n(&k->flags, __ATOMIC_RELAXED) & RB_KEY_OTHER) != 0;
+	uint16_t flags = __atomic_load_n(&k->flags, __ATOMIC_RELAXED);
+	out->other = (flags & RB_KEY_OTHER) != 0;
+	out->none = (flags & RB_KEY_NONE) != 0;
 	return 0;
 }
 

@@ -192,8 +192,17 @@ static void readers_in_another_process_get_whole_records_or_exact_loss(void **st
 	assert_int_equal(in_buckets, total);
 	assert_int_equal(sum->bucket[rb_hist_index(7)], (per / 5000) * THREADS);
 	struct rb_summary *even = malloc(sizeof(*even)), *odd = malloc(sizeof(*odd));
-	rb_view_summary(&v, 1, 2, even);
-	rb_view_summary(&v, 1, 3, odd);
+	/* the keys' ids, by name (the writer registered them in its process) */
+	uint32_t id_even = 0, id_odd = 0;
+	for (uint32_t id = 1; id < rb_view_nkeys(&v); id++) {
+		struct rb_key_info ki;
+		if (rb_view_key(&v, id, &ki) == 0 && strcmp(ki.name, "even") == 0)
+			id_even = id;
+		else if (rb_view_key(&v, id, &ki) == 0 && strcmp(ki.name, "odd") == 0)
+			id_odd = id;
+	}
+	rb_view_summary(&v, 1, id_even, even);
+	rb_view_summary(&v, 1, id_odd, odd);
 	assert_int_equal(even->count + odd->count, total);
 	assert_int_equal(even->count, (per + 1) / 2 * THREADS);
 	free(sum);

@@ -98,6 +98,7 @@ struct vm_type {
 	char field[RB_NFIELDS][RB_FIELD_NAME_LEN];
 	uint32_t nfields;
 	uint32_t other_key;
+	uint32_t none_key; /* the key slot of its events without a key; 0: not counted apart */
 	int enabled;
 	struct rb_summary sum; /* totals since the process started */
 };
@@ -107,6 +108,7 @@ struct vm_key {
 	char name[RB_KEY_LEN];
 	uint32_t type;
 	int other;
+	int none; /* not a key: its type's events without a key (layout 2.2) */
 	struct rb_summary sum;
 };
 

@@ -86,6 +86,9 @@ void vm_refresh(struct vm_proc *p)
 			memcpy(k->name, ki.name, sizeof(k->name));
 			k->type = ki.type;
 			k->other = ki.other;
+			k->none = ki.none;
+			if (ki.none && ki.type < p->ntypes)
+				p->types[ki.type].none_key = i;
 		}
 		rb_view_summary(v, 1, i, &k->sum);
 	}

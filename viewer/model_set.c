@@ -214,7 +214,7 @@ static void map_names(struct vm_set *s)
 				src->type_map[i] = map_type(s, src->p.types[i].name);
 		for (uint32_t i = 1; i < src->p.nkeys && i <= src->p.v.g.max_keys; i++) {
 			const struct vm_key *k = &src->p.keys[i];
-			if (k->used && src->key_map[i] < 0 && k->type < RB_MAX_TYPES &&
+			if (k->used && !k->none && src->key_map[i] < 0 && k->type < RB_MAX_TYPES &&
 			    src->type_map[k->type] >= 0)
 				src->key_map[i] = map_key(s, src->type_map[k->type], k->name, k->other);
 		}

@@ -175,7 +175,8 @@ static uint64_t max64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
-/* rest = all - sum of keys: the events without a key, or fewer while keyed
+/* For segments before layout 2.2, which do not count keyless events apart:
+ * rest = all - sum of keys: the events without a key, or fewer while keyed
  * events race the read (all was read first), never more; kept from going down
  * across reads (prev) and cumulative in the bounds. Exact once the producer is
  * quiet, e.g. in its final read. */
@@ -264,7 +265,7 @@ int vm_totals_read(struct vm_totals *t, const struct vm_proc *p, const struct vm
 	uint32_t rank[RB_MAX_TYPES] = {0};
 	for (uint32_t k = 1; k < p->nkeys; k++) {
 		const struct vm_key *key = &p->keys[k];
-		if (!key->used || key->type >= t->ntypes)
+		if (!key->used || key->none || key->type >= t->ntypes)
 			continue;
 		struct vm_type_totals *ty = &t->types[key->type];
 		if (!ty->keyed || !ty->name[0])
@@ -293,7 +294,14 @@ int vm_totals_read(struct vm_totals *t, const struct vm_proc *p, const struct vm
 	}
 	for (uint32_t i = 0; i < t->ntypes; i++) {
 		struct vm_type_totals *ty = &t->types[i];
-		if (ty->name[0] && ty->keyed) {
+		if (!ty->name[0] || !ty->keyed)
+			continue;
+		uint32_t nk = i < p->ntypes ? p->types[i].none_key : 0;
+		if (nk && nk < p->nkeys) {
+			/* counted apart by the producer (layout 2.2): exact */
+			memset(&ty->rest, 0, sizeof(ty->rest));
+			fold(&ty->rest, &p->keys[nk].sum, c);
+		} else {
 			int pi = prev && prev->pid == t->pid ? vm_totals_type(prev, ty->name) : -1;
 			compute_rest(ty, pi >= 0 ? &prev->types[pi].rest : NULL, c->nbounds);
 		}

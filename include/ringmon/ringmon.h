@@ -30,7 +30,8 @@
  *   RINGMON_KEEP=1   keep the segment after exit for post-mortem reading
  *   RINGMON_DISABLE=1  do nothing at all: every emit is a disabled emit
  *   RINGMON_SHARDS   ring shards (default: CPUs + 1, at most 64)
- *   RINGMON_KEYS     key slots (default 256)
+ *   RINGMON_KEYS     key slots (default 256; each type takes two for its
+ *                    "other" key and its events without a key)
  *   RINGMON_DIR      directory of segments (default /dev/shm)
  * A value that is not a positive number, or lies outside its range, is named
  * once on stderr with the value used instead ("ringmon: RINGMON_KEYS=abc is
