@@ -29,7 +29,7 @@ add() { # NAME CMD...
 	names+=("$1"); cmds+=("${*:2}")
 }
 if [ -z "${NO_E2E:-}" ]; then
-	for s in tests/e2e_faults.sh tests/e2e_top.sh tests/mongo/test_mockserver.sh tests/e2e_*.sh; do
+	for s in tests/e2e_faults.sh tests/e2e_top.sh tests/e2e_python.sh tests/mongo/test_mockserver.sh tests/e2e_*.sh; do
 		[ -e "$s" ] || continue
 		n=$(basename "$s")
 		[[ " ${names[*]} " == *" $n "* ]] || add "$n" bash "$s"
