@@ -2,13 +2,15 @@
 # e2e_top_functions.sh - `ringmon top`'s view 6, Functions, in a tmux pane at
 # 80x24, on a Python process (Debian's python3 with build/python) that emits
 # what the sys.monitoring tool records: python.call keyed by module.qualname
-# (the call's duration) and python.unwind for calls left by an exception:
+# for every call (its duration; field raised 1 when an exception left it) and
+# python.unwind for those calls again:
 #   - key 6 and the tab bar (all six tabs and the refresh interval at 80 columns);
-#   - one row per function with exact counts (calls + unwinds), FAIL = unwinds,
-#     percentiles and MAX; the important columns at 80 columns;
+#   - one row per function with exact counts (python.call, every call), FAIL =
+#     python.unwind (the calls that raised, recorded again), percentiles and
+#     MAX; the important columns at 80 columns;
 #   - sort (> F6 <, I), filter (/ F4, Esc), Enter: the detail with "N calls,
 #     N raised", the histogram and the slowest recent calls from the ring
-#     (RAISED for unwinds), Esc back;
+#     (RAISED when raised=1, each call once), Esc back;
 #   - help lists view 6 and the keys that work in it;
 #   - `stats` and `tail` show the python.* types as any other;
 #   - `top --once -v 6` prints the table.
@@ -29,16 +31,21 @@ command -v tmux >/dev/null || { echo "FAIL setup: tmux missing (scripts/deps.sh 
 # the producer: known calls, then it waits (stdin) with its segment live
 coproc P { exec env PYTHONPATH="$BUILD/python" /usr/bin/python3 -c '
 import ringmon, sys
-call = ringmon.register_type("python.call")
-unwind = ringmon.register_type("python.unwind")
-def emit(t, name, n, ns):
-    k = ringmon.key(t, name)
+# as ringmon.monitoring records them: python.call for every call (raised 1
+# when an exception left it), python.unwind for those calls again
+fields = ("depth", "kind", "raised", "thread")
+call = ringmon.register_type("python.call", fields)
+unwind = ringmon.register_type("python.unwind", fields)
+def calls(name, n, ns, raised=0):
+    k = ringmon.key(call, name)
     for i in range(n):
-        ringmon.emit(t, k, ns)
-emit(call, "app.util.parse", 1000, 800)
-emit(call, "app.handlers.get_user", 300, 2000000)
-emit(call, "app.db.Repo.load", 50, 15000000)
-emit(unwind, "app.db.Repo.load", 7, 30000000)
+        ringmon.emit(call, k, ns, 0, 0, raised, 1)
+        if raised:
+            ringmon.emit(unwind, ringmon.key(unwind, name), ns, 0, 0, 1, 1)
+calls("app.util.parse", 1000, 800)
+calls("app.handlers.get_user", 300, 2000000)
+calls("app.db.Repo.load", 50, 15000000)
+calls("app.db.Repo.load", 7, 30000000, raised=1)
 print("emitted", flush=True)
 sys.stdin.read()
 '; }
@@ -49,11 +56,11 @@ need 60 "ringmon stats reads the producer" seg_ready "$pid"
 
 # ---- stats and tail: the Python types as any other ----
 st=$("$RM" stats "$pid")
-echo "$st" | grep -Eq '^python\.call +1350 ' && echo "$st" | grep -Eq '^  app\.util\.parse +1000 ' &&
+echo "$st" | grep -Eq '^python\.call +1357 ' && echo "$st" | grep -Eq '^  app\.util\.parse +1000 ' &&
 	echo "$st" | grep -Eq '^python\.unwind +7 ' && ok "stats: python.call and python.unwind counted per function" ||
 	{ bad "stats: python.* counts"; echo "$st" | sed 's/^/     | /'; }
 tl=$("$RM" tail "$pid" --from-start --type python.unwind --count 7 --json)
-[ "$(echo "$tl" | grep -c '"type":"python.unwind","ts_ns":[0-9]*,"time":[0-9.]*,"tid":[0-9]*,"key":"app.db.Repo.load","dur_ns":30000000')" = 7 ] &&
+[ "$(echo "$tl" | grep -c '"type":"python.unwind",.*"key":"app.db.Repo.load","dur_ns":30000000,.*"raised":1')" = 7 ] &&
 	ok "tail: the 7 unwinds with their key and duration" || { bad "tail --type python.unwind"; echo "$tl" | head -3; }
 
 # ---- the view at 80x24 ----
@@ -64,7 +71,7 @@ expect "6 opens Functions: the table's heading at 80 columns" "^ FUNCTION +COUNT
 expect "the tab bar has all six views and the interval at 80 columns" "1 Overview.*5 Events +6 Functions +every 1\.0s"
 expect "app.util.parse: 1000 calls, none raised" "^ app\.util\.parse +1000 +[0-9.]+ +0 +800ns +800ns "
 expect "app.handlers.get_user: 300 calls" "^ app\.handlers\.get_user +300 +[0-9.]+ +0 +2\.00ms +2\.00ms "
-expect "app.db.Repo.load: 50 calls + 7 unwinds = 57, FAIL 7, max 30ms" "^ app\.db\.Repo\.load +57 +[0-9.]+ +7 .* 30\.0ms$"
+expect "app.db.Repo.load: 57 calls (python.call), FAIL 7 (python.unwind), max 30ms" "^ app\.db\.Repo\.load +57 +[0-9.]+ +7 .* 30\.0ms$"
 rows_in_order() { cap | grep -E '^ app\.' | awk '{print $1}' | tr '\n' ' ' | grep -qx "$1"; }
 expect_screen 20 "sorted by COUNT, largest first" rows_in_order "app.util.parse app.handlers.get_user app.db.Repo.load "
 expect "status: 3 functions, no n hint (Commands only)" "^ 3 functions, sort: COUNT .*/ F4: filter *$"
@@ -82,8 +89,10 @@ expect_screen 20 "the filter keeps app.db.Repo.load alone" rows_in_order "app.db
 keys Enter
 expect "Enter: the detail's counts" "app\.db\.Repo\.load: 57 calls, 7 raised"
 expect "the detail's histogram" "latency histogram"
-expect "the slowest recent calls, from the ring: the unwinds first, RAISED" "[0-9:.]+ +30\.0ms RAISED"
-expect "then the returned calls" "[0-9:.]+ +15\.0ms ok"
+expect "the slowest recent calls, from the ring: the raised ones first, RAISED" "[0-9:.]+ +30\.0ms RAISED .*raised=1"
+expect "then the returned calls" "[0-9:.]+ +15\.0ms ok .*raised=0"
+n_raised() { [ "$(cap | grep -c ' 30\.0ms RAISED ')" = 7 ] && [ "$(cap | grep -c ' 15\.0ms ok ')" = 3 ]; }
+expect_screen 20 "each raised call listed once (python.unwind repeats python.call): 7 RAISED, 3 ok" n_raised
 keys Escape
 expect "Esc: back to the table" "^ FUNCTION +COUNT"
 keys Escape

@@ -30,6 +30,11 @@ struct lat_kind {
 	 * FAIL), 3: write error (WERR only), 0: not a type of this table */
 	int (*role)(int ns, const char *type);
 	int has_ns, has_werr;       /* the n key, the WERR column */
+	/* 0: completed and failed records are apart (command.succeeded,
+	 * command.failed); else the failed type repeats records of the completed
+	 * one (python.unwind a python.call whose field of this name is 1): counts,
+	 * rates and latencies come from the completed type alone */
+	const char *fail_field;
 	const char *calls, *failed, *fail_result; /* detail: "calls", "failed", "FAILED" */
 	const char *empty_title, *empty1, *empty2, *none_yet, *none_in_ring;
 };
@@ -37,6 +42,7 @@ struct lat_kind {
 struct cmd_row {
 	char name[RB_KEY_LEN];
 	int ok, fail, werr; /* top key indices, -1 */
+	int tfail;          /* fail, when its records are not among ok's (timed apart), else -1 */
 	double v[C_N]; /* numbers of the columns */
 };
 
@@ -83,8 +89,8 @@ static int command_role(int ns, const char *name)
 	return strstr(name, "fail") ? 2 : 1;
 }
 
-/* python.call: a call that returned (or a generator's slice that yielded);
- * python.unwind: a call left by an exception (docs/python.md) */
+/* python.call: every call of a monitored function (its field raised is 1 when
+ * an exception left it); python.unwind: those calls again (docs/python.md) */
 static int function_role(int ns, const char *name)
 {
 	(void)ns;
@@ -92,7 +98,7 @@ static int function_role(int ns, const char *name)
 }
 
 static const struct lat_kind kind_commands = {
-	"COMMAND", "DB.COLLECTION", "commands", "collections", "command.", command_role, 1, 1,
+	"COMMAND", "DB.COLLECTION", "commands", "collections", "command.", command_role, 1, 1, NULL,
 	"calls", "failed", "FAILED", " Commands", "  no MongoDB events in this process",
 	"  (command.* types appear once the program uses libringmon's MongoDB adapter"
 	" or runs with LD_PRELOAD=libringmon-preload.so)",
@@ -100,7 +106,7 @@ static const struct lat_kind kind_commands = {
 };
 
 static const struct lat_kind kind_functions = {
-	"FUNCTION", NULL, "functions", NULL, "python.", function_role, 0, 0,
+	"FUNCTION", NULL, "functions", NULL, "python.", function_role, 0, 0, "raised",
 	"calls", "raised", "RAISED", " Functions", "  no Python function latencies in this process",
 	"  (python.call appears once a Python 3.12+ program runs under"
 	" `python -m ringmon run --functions 'PATTERN'` or calls ringmon.monitoring.start())",
@@ -135,8 +141,8 @@ static const struct rb_summary *row_summary(const struct top *t, const struct cm
 	rb_summary_clear(&scratch);
 	if (r->ok >= 0)
 		rb_summary_add(&scratch, t->set.keys[r->ok]->sum);
-	if (r->fail >= 0)
-		rb_summary_add(&scratch, t->set.keys[r->fail]->sum);
+	if (r->tfail >= 0)
+		rb_summary_add(&scratch, t->set.keys[r->tfail]->sum);
 	return &scratch;
 }
 
@@ -183,9 +189,10 @@ static void build(struct commands *c, const struct top *t)
 	}
 	for (int i = 0; i < c->nrows; i++) {
 		struct cmd_row *r = &c->rows[i];
+		r->tfail = c->kind->fail_field ? -1 : r->fail;
 		const struct rb_summary *s = row_summary(t, r);
 		r->v[C_COUNT] = (double)s->count;
-		r->v[C_RATE] = rate_sum(t, r->ok, r->fail);
+		r->v[C_RATE] = rate_sum(t, r->ok, r->tfail);
 		/* command.ns keeps one key per namespace for both outcomes (the
 		 * record's "ok" field tells them apart): no failure count there */
 		r->v[C_FAIL] = r->fail >= 0 ? (double)t->set.keys[r->fail]->sum->count : c->ns ? -1 : 0;
@@ -255,10 +262,10 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 			cnt += t->set.keys[r->ok]->count[j] - t->set.keys[r->ok]->count[j0];
 			q = t->set.keys[r->ok]->p99[j];
 		}
-		if (r->fail >= 0) {
-			cnt += t->set.keys[r->fail]->count[j] - t->set.keys[r->fail]->count[j0];
-			if (t->set.keys[r->fail]->p99[j] > q)
-				q = t->set.keys[r->fail]->p99[j];
+		if (r->tfail >= 0) {
+			cnt += t->set.keys[r->tfail]->count[j] - t->set.keys[r->tfail]->count[j0];
+			if (t->set.keys[r->tfail]->p99[j] > q)
+				q = t->set.keys[r->tfail]->p99[j];
 		}
 		rate[i] = dt > 0 ? (double)cnt / dt : 0;
 		p[i] = (double)q;
@@ -476,7 +483,8 @@ static void scan_one(struct top *t, int si, const struct rb_record *r, void *arg
 	int last = c->nslow < SLOWEST ? c->nslow : SLOWEST - 1;
 	memmove(&c->slow[pos + 1], &c->slow[pos], sizeof(c->slow[0]) * (size_t)(last - pos));
 	vm_decode(&s->p.v, r, &c->slow[pos].ev);
-	c->slow[pos].failed = k == a->fail;
+	int f = c->kind->fail_field ? vm_event_field(&c->slow[pos].ev, c->kind->fail_field) : -1;
+	c->slow[pos].failed = f >= 0 ? c->slow[pos].ev.field[f] != 0 : k == a->fail;
 	if (c->nslow < SLOWEST)
 		c->nslow++;
 }
@@ -491,7 +499,7 @@ static void on_refresh(struct panel *p, struct top *t, int active)
 	for (int i = 0; i < c->nrows; i++)
 		if (strcmp(c->rows[i].name, c->detail_name) == 0) {
 			a.ok = c->rows[i].ok;
-			a.fail = c->rows[i].fail;
+			a.fail = c->rows[i].tfail; /* records of a failed type that repeats ok's: not twice */
 		}
 	if (a.ok < 0 && a.fail < 0)
 		return;
