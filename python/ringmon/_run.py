@@ -146,12 +146,13 @@ class _HookedLoader:
 def _register_pymongo():
     try:
         import ringmon.pymongo as listener
-    except ImportError as e:
-        if getattr(e, "name", None) == "ringmon.pymongo":
+    except Exception as e:  # never into the program's import of pymongo
+        if isinstance(e, ImportError) and getattr(e, "name", None) == "ringmon.pymongo":
             _say("pymongo's events are not recorded: this build of ringmon has no "
                  "pymongo listener (ringmon.pymongo)")
         else:
-            _say("pymongo's events are not recorded: %s" % e)
+            _say("pymongo's events are not recorded: ringmon.pymongo cannot load with "
+                 "this pymongo: %s: %s" % (type(e).__name__, e))
         return
     try:
         listener.register()
@@ -167,7 +168,7 @@ def _start_functions(patterns):
         return
     try:
         import ringmon.monitoring as monitoring
-    except ImportError as e:
+    except Exception as e:
         _say("function latencies are not recorded: this build of ringmon has no "
              "sys.monitoring tool (%s)" % e)
         return
