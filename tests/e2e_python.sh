@@ -15,7 +15,7 @@
 # and the traceback) stays in the log as it printed it.
 #
 # Each module runs in its own process (a crash is that module's, with its
-# signal), with a private RINGMON_DIR, PYTHONPATH=$BUILD/python plus
+# signal; unittest's discovery, so that a module may skip itself whole), with a private RINGMON_DIR, PYTHONPATH=$BUILD/python plus
 # tests/python (for the tests' shared helpers, rmtest.py), RINGMON_BIN (the
 # `ringmon` reader) and BUILD (absolute). Env: BUILD; PYTHONS="a b" picks the
 # interpreters (scripts/pythons.sh); TEST_PY=substring picks the modules;
@@ -33,6 +33,29 @@ unset RINGMON_EVENTS RINGMON_DISABLE RINGMON_KEEP # the tests' own settings only
 tmp=$(mktemp -d /tmp/ringmon-e2e-python.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 limit=${TEST_PY_TIMEOUT:-240}
+
+# runs one module with unittest's verbose report, then prints each skip with
+# its reason ("skip python3.13 test_x.T.test_y: why") and the line
+# "RESULT ran skipped failed errors unexpected-successes" (ran: tests that ran
+# and were not skipped; a class skipped in setUpClass counts as one skip)
+driver='
+import sys, unittest
+mod, name = sys.argv[1], sys.argv[2]
+suite = unittest.defaultTestLoader.discover("tests/python", pattern=mod + ".py", top_level_dir="tests/python")
+r = unittest.TextTestRunner(verbosity=2).run(suite)
+sys.stderr.flush()
+for t, why in r.skipped:
+    if not isinstance(t, unittest.TestCase):  # setUpClass or setUpModule skipped
+        what = t.description.replace("setUpClass (", "").rstrip(")") + " (the whole class)"
+    elif t.id().startswith("unittest.loader.ModuleSkipped."):
+        what = mod + " (the whole module)"
+    else:
+        what = t.id()
+    print("skip %s %s: %s" % (name, what, " | ".join(str(why).splitlines())))
+cases = [t for t, _ in r.skipped if isinstance(t, unittest.TestCase)]
+print("RESULT %d %d %d %d %d" % (r.testsRun - len(cases), len(r.skipped), len(r.failures),
+      len(r.errors), len(r.unexpectedSuccesses)), flush=True)
+'
 
 mods=()
 for f in tests/python/test_*.py; do
@@ -60,32 +83,24 @@ while read -r py _ _; do
 		log=$tmp/$m.log
 		export RINGMON_DIR; RINGMON_DIR=$(mktemp -d "$tmp/dir.XXXXXX")
 		echo "== $name $m"
-		timeout -k 5 "$limit" "$py" -m unittest discover -v -s tests/python -t tests/python -p "$m.py" >"$log" 2>&1
+		timeout -k 5 "$limit" "$py" -c "$driver" "$m" "$name" >"$log" 2>&1
 		rc=$?
-		cat "$log"
+		grep -v '^RESULT ' "$log"
 		rm -rf "$RINGMON_DIR"
-		ran=$(sed -n 's/^Ran \([0-9]*\) tests\? in .*/\1/p' "$log" | tail -1)
-		last=$(grep -E '^(OK|FAILED|NO TESTS RAN)' "$log" | tail -1)
-		num() { echo "$last" | sed -n "s/.*\b$1=\([0-9]*\).*/\1/p"; }
-		skip=$(num skipped) failed=$(num failures) errs=$(num errors) unexp=$(num 'unexpected successes')
-		skip=${skip:-0} failed=${failed:-0} errs=${errs:-0} unexp=${unexp:-0}
-		# every skip with its reason, so that what went untested is said
-		sed -n -e "s/^\([a-zA-Z_0-9]*\) (unittest\.loader\.ModuleSkipped\..*) \.\.\. skipped '\(.*\)'$/skip $name \1 (the whole module): \2/p" \
-			-e "/(unittest\.loader\.ModuleSkipped\./!s/^\([a-zA-Z_0-9]*\) (\(.*\)) \.\.\. skipped '\(.*\)'$/skip $name \2: \3/p" "$log"
+		read -r _ ran skip failed errs unexp < <(grep '^RESULT ' "$log" | tail -1)
 		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 			bad "$name $m: killed at the time limit of $limit s"; n_bad=$((n_bad + 1))
-		elif [ -z "$ran" ]; then
+		elif [ -z "${ran:-}" ]; then
 			why="exit $rc"; [ "$rc" -gt 128 ] && why="killed by signal $((rc - 128))"
 			bad "$name $m: ended without unittest's report ($why; last lines above)"; n_bad=$((n_bad + 1))
-		elif [ "$ran" -eq 0 ]; then
-			bad "$name $m: no test ran (a module with no test)"; n_bad=$((n_bad + 1))
-		elif [ "$rc" -ne 0 ] || [ $((failed + errs + unexp)) -gt 0 ]; then
-			bad "$name $m: $failed failed, $errs errors, $unexp unexpected successes of $ran (exit $rc; unittest's report above)"
-			n_bad=$((n_bad + failed + errs + unexp)); [ $((failed + errs + unexp)) -eq 0 ] && n_bad=$((n_bad + 1))
-			n_ran=$((n_ran + ran - skip)) n_skip=$((n_skip + skip))
+		elif [ "$ran" -eq 0 ] && [ "$skip" -eq 0 ]; then
+			bad "$name $m: no test ran and none was skipped (a module with no test)"; n_bad=$((n_bad + 1))
+		elif [ $((failed + errs + unexp)) -gt 0 ]; then
+			bad "$name $m: $failed failed, $errs errors, $unexp unexpected successes; $ran ran, $skip skipped (unittest's report above)"
+			n_bad=$((n_bad + failed + errs + unexp)) n_ran=$((n_ran + ran)) n_skip=$((n_skip + skip))
 		else
-			ok "$name $m: $((ran - skip)) ran, $skip skipped"
-			n_ran=$((n_ran + ran - skip)) n_skip=$((n_skip + skip))
+			ok "$name $m: $ran ran, $skip skipped"
+			n_ran=$((n_ran + ran)) n_skip=$((n_skip + skip))
 		fi
 	done
 	summary+=("$name ($ver, $py): ${#mods[@]} modules, $n_ran ran, $n_skip skipped, $n_bad failed")
