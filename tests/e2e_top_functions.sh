@@ -13,7 +13,10 @@
 #     (RAISED when raised=1, each call once), Esc back;
 #   - help lists view 6 and the keys that work in it;
 #   - `stats` and `tail` show the python.* types as any other;
-#   - `top --once -v 6` prints the table.
+#   - `top --once -v 6` prints the table;
+#   - with Python 3.12+ and ringmon.monitoring: an unmodified script under
+#     `python -m ringmon run --functions __main__` shows its functions there
+#     with exact counts and raised calls as FAIL.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -113,4 +116,46 @@ echo "$out" | grep -Eq '^app\.db\.Repo\.load +57 +[0-9.]+ +7 ' && ok "--once -v 
 	{ bad "--once -v 6"; echo "$out" | sed 's/^/     | /'; }
 
 exec {P[1]}>&-
+wait "$pid"; pid=
+
+# ---- the real tool: an unmodified script under python -m ringmon run ----
+py312=
+while read -r py _; do
+	"$py" -c 'import sys; sys.exit(sys.version_info < (3, 12))' && py312=$py && break
+done < <(scripts/pythons.sh 2>/dev/null)
+if [ -z "$py312" ]; then
+	echo "skip the real tool: no Python 3.12+ here (scripts/pythons.sh)"
+elif ! PYTHONPATH=$BUILD/python "$py312" -c 'import ringmon.monitoring' 2>/dev/null; then
+	echo "skip the real tool: this build has no ringmon.monitoring"
+else
+	cat >"$RINGMON_DIR/app.py" <<'PY'
+import sys
+def work(n):
+    return n * 2
+def fails(n):
+    raise ValueError(n)
+for i in range(400):
+    work(i)
+for i in range(9):
+    try:
+        fails(i)
+    except ValueError:
+        pass
+print("done", flush=True)
+sys.stdin.read()
+PY
+	coproc R { exec env PYTHONPATH="$BUILD/python" "$py312" -m ringmon run --functions __main__ "$RINGMON_DIR/app.py"; }
+	pid=$R_PID
+	read -r -t 60 word <&"${R[0]}"
+	[ "${word:-}" = done ] || bad "python -m ringmon run app.py did not run (read '${word:-}')"
+	once6() { COLUMNS=80 "$RM" top --once -d 100 -v 6 "$pid" 2>&1; }
+	rows_ok() {
+		local out; out=$(once6)
+		echo "$out" | grep -Eq '^__main__\.work +400 +[0-9.]+ +0 ' && echo "$out" | grep -Eq '^__main__\.fails +9 +[0-9.]+ +9 '
+	}
+	what="$(basename "$py312") -m ringmon run --functions __main__: 400 calls of work, 9 of fails all raised, in --once -v 6"
+	if wait_until 60 "$what" rows_ok; then ok "$what"; else bad "$WAITED"; once6 | sed 's/^/     | /'; fi
+	exec {R[1]}>&-
+	wait "$pid"; pid=
+fi
 checks_done e2e_top_functions
