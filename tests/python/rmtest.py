@@ -10,6 +10,7 @@ puts tests/python on sys.path).
   count(pid, type, key=None)  a type's (or a key's) exact count, 0 if absent
   python_env()     os.environ for a child Python importing this build's ringmon
                    with this test's RINGMON_DIR
+  mock_server(test)  the project's mock MongoDB server on free ports: its URI
 """
 import json
 import os
@@ -80,3 +81,49 @@ def need_ringmon_dir(test):
 
 
 PY = sys.executable
+
+
+def free_port_base(n):
+    """A base port with n consecutive ports free on 127.0.0.1, below the
+    kernel's ephemeral range (as tests/lib_check.sh's free_ports)."""
+    import random
+    import socket
+    for base in random.sample(range(20000, 32700 - n), 400):
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no %d consecutive free ports below 32700" % n)
+
+
+def mock_server(test, *args):
+    """Starts tests/mongo/mockserver.py (Debian's python3 with python3-mockupdb)
+    on free ports, stopped at the test's cleanup; returns its MongoDB URI. Skips
+    the test without mockupdb."""
+    if subprocess.run(["/usr/bin/python3", "-c", "import mockupdb"],
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        raise unittest.SkipTest("python3-mockupdb missing (scripts/deps.sh test installs it)")
+    for _ in range(3):  # another test may take the port between the check and the bind
+        p = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "tests", "mongo", "mockserver.py"),
+                              "--port", str(free_port_base(1)), "--max-seconds", "300"] + list(args),
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        words = p.stdout.readline().split()  # "ready PORT URI", or nothing if it exits
+        if words[:1] == ["ready"]:
+            test.addCleanup(_stop, p)
+            return words[2]
+        _stop(p)
+    raise AssertionError("the mock server did not start (3 tries)")
+
+
+def _stop(p):
+    p.terminate()
+    p.wait(60)
+    p.stdout.close()

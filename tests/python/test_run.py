@@ -239,6 +239,34 @@ class RingmonIsOn(unittest.TestCase):
         else:
             self.assertEqual(p.stderr.count("ringmon: pymongo's events are not recorded"), 1, p.stderr)
 
+    def test_pymongo_program_unchanged(self):
+        """An unmodified pymongo program's commands, counted exactly: the listener
+        is on before its client exists."""
+        env = rmtest.python_env()
+        pymongo4 = os.path.join(rmtest.BUILD, "deps", "pymongo4", "usr", "lib", "python3", "dist-packages")
+        if os.path.isdir(pymongo4):  # scripts/deps.sh pymongo4, for the pyenv Pythons
+            env["PYTHONPATH"] += os.pathsep + pymongo4
+        probe = subprocess.run([sys.executable, "-c", "import pymongo, ringmon.pymongo"], env=env,
+                               stderr=subprocess.PIPE, text=True)
+        if probe.returncode != 0:
+            self.skipTest("pymongo with ringmon.pymongo not importable by %s: %s"
+                          % (sys.executable, probe.stderr.strip().splitlines()[-1:]))
+        uri = rmtest.mock_server(self)
+        s = self.script("pings.py", """
+            import sys, pymongo
+            client = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=30000)
+            for i in range(17):
+                client.admin.command('ping')
+            print('pinged', flush=True)
+            sys.stdin.read()
+            """)
+        p = subprocess.Popen([sys.executable, "-m", "ringmon", "run", s, uri], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.addCleanup(self.end, p)
+        self.assertEqual(p.stdout.readline(), "pinged\n")
+        st = rmtest.wait_until(lambda: rmtest.stats(p.pid), "ringmon stats reads the segment")
+        self.assertEqual(rmtest.count(st, "command.succeeded", "ping"), 17)
+
     def test_no_pymongo_option(self):
         s = self.script("uses_pymongo.py", "import sys\nimport pymongo\n"
                         "print('ringmon.pymongo' in sys.modules)\n")
