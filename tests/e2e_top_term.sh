@@ -170,6 +170,9 @@ grep -q "checkout wait histogram" "$W/once.4" && ok "--once -v 4: the Pool" || b
 grep -q " command\.started " "$W/once.5" && ok "--once -v 5: events" || bad "--once -v 5"
 grep -q "no Python function latencies in this process" "$W/once.6" &&
 	ok "--once -v 6: Functions says a C program has none" || bad "--once -v 6"
+# no key can be pressed in --once's text: no key hints in it
+cat "$W"/once.[1-6] | grep -qE "F4: filter|F6: sort|p: pause|Enter: detail" &&
+	bad "--once prints key hints" || ok "--once prints no key hints"
 
 echo
 checks_done e2e_top_term
