@@ -4,7 +4,9 @@
 # usage: scripts/deps.sh [--check] [--list] GROUP...   (no GROUP: build)
 #   build  the libraries `make` builds with (pkg-config names in README.md)
 #   test   build + cmocka, the mock MongoDB server, tmux, Prometheus (promtool,
-#          python3-prometheus-client, curl) for e2e_export.sh (`make test`, CI)
+#          python3-prometheus-client, curl) for e2e_export.sh, Python's headers
+#          (make python) and venv, pip, setuptools, wheel for e2e_python_pip.sh
+#          (`make test`, CI)
 #   demo   build + the mock MongoDB server and tmux (`make demo`)
 #   bench  build + LTTng-UST, lttng-tools and babeltrace2 for the peer comparison (`make bench`)
 #   fuzz   clang with libFuzzer and the sanitizer runtimes (`make fuzz`)
@@ -35,7 +37,8 @@ for g in "${groups[@]}"; do
 	case $g in
 	build) pkgs+=("${build[@]}") ;;
 	test) pkgs+=("${build[@]}" libcmocka-dev python3-mockupdb tmux procps util-linux bc
-	            prometheus python3-prometheus-client curl) ;;
+	            prometheus python3-prometheus-client curl
+	            python3-dev python3-venv python3-pip python3-setuptools python3-wheel) ;;
 	demo) pkgs+=("${build[@]}" python3-mockupdb tmux procps) ;;
 	bench) pkgs+=("${build[@]}" python3-mockupdb tmux procps bc liblttng-ust-dev lttng-tools
 	              babeltrace2) ;;

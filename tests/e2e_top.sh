@@ -67,7 +67,8 @@ keys / t i c k Enter
 only_tick() { on_screen "filter: tick" && ! cap | sed -n '4,37p' | grep -q "synthetic\.op"; }
 expect_screen 20 "Events text filter keeps only matching lines" only_tick
 keys Escape
-keys Tab; expect "Tab goes from Events back to Overview" "Events/s over the last minute"
+keys Tab; expect "view 6 Functions degrades without Python" "no Python function latencies in this process"
+keys Tab; expect "Tab goes from Functions, the last view, back to Overview" "Events/s over the last minute"
 
 keys p; expect "pause shows PAUSED" "PAUSED"
 a=$(total_of synthetic.op)

@@ -13,7 +13,7 @@
 #   views), and in a view without that feature they say where it works
 # - help is the key table: Enter's meaning in every view
 # - a paused Events view scrolls by screenfuls and Home shows a full screen
-# - `top --once -v N` prints every view as plain text
+# - `top --once -v N` prints every view as plain text (6, Functions: none in a C program)
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -119,12 +119,12 @@ keys End p
 keys 1
 expect "Overview" "Events/s over the last minute"
 keys F6
-expect "F6 in Overview says where it sorts" "F6: sort by the next column \(in Commands\)"
+expect "F6 in Overview says where it sorts" "F6 \(in Commands, Functions\): sort by the next column"
 cap | grep -q "Events/s over the last minute" && ok "F6 does not switch views" || bad "F6 switched views"
 keys F3
 holds 1 on_screen "Events/s over the last minute" && ok "F3 does not switch views (for 1 s)" || bad "F3 switched views"
 keys 3 F4
-expect "F4 in Servers says where it filters" "F4: filter by text .*\(in Commands, Events\)"
+expect "F4 in Servers says where it filters" "F4 \(in Commands, Events, Functions\): filter by text"
 cap | grep -q "^ SERVER " && ok "F4 does not switch views" || bad "F4 switched views"
 keys 2 F4 i n s Enter
 expect "F4 filters in Commands" "filter: ins"
@@ -147,16 +147,16 @@ keys 5
 expect "Events at 200 columns: whole command events" "command\.started .* request_id=[0-9]+ operation_id=[0-9]+ conn_id=[0-9]+ port=[0-9]+$"
 keys F1
 expect "help: Enter in Overview" "Enter +Overview: Events view of the selected type"
-expect "help: Enter in Commands" "Enter Right +Commands: detail of the selected command"
+expect "help: Enter in Commands" "Enter Right +Commands, Functions: detail of the selected command or function"
 expect "help: Enter where it opens nothing" "Enter +Servers, Pool, Events: nothing to open here"
-expect "help: F4 filter" "/ F4 +Commands, Events: filter by text"
-expect "help: F6 sort" "> \. F6 +Commands: sort by the next column"
+expect "help: F4 filter" "/ F4 +Commands, Events, Functions: filter by text"
+expect "help: F6 sort" "> \. F6 +Commands, Functions: sort by the next column"
 keys x
 expect "any other key closes help" "TIME +TID +TYPE"
 keys q
 
 # ---- --once: every view as plain text ----
-for v in 1 2 3 4 5; do
+for v in 1 2 3 4 5 6; do
 	COLUMNS=80 "$BUILD/ringmon" top --once -d 300 -v $v "$LG" >"$W/once.$v" 2>&1
 	rc=$?
 	width=$(LC_ALL=C.UTF-8 wc -L <"$W/once.$v")
@@ -168,8 +168,10 @@ grep -q "^findAndModify " "$W/once.2" && grep -q "P99" "$W/once.2" && ok "--once
 grep -q "^SERVER .*ERRORS" "$W/once.3" && ok "--once -v 3: the Servers table" || bad "--once -v 3"
 grep -q "checkout wait histogram" "$W/once.4" && ok "--once -v 4: the Pool" || bad "--once -v 4"
 grep -q " command\.started " "$W/once.5" && ok "--once -v 5: events" || bad "--once -v 5"
+grep -q "no Python function latencies in this process" "$W/once.6" &&
+	ok "--once -v 6: Functions says a C program has none" || bad "--once -v 6"
 # no key can be pressed in --once's text: no key hints in it
-cat "$W"/once.[1-5] | grep -qE "F4: filter|F6: sort|p: pause|Enter: detail" &&
+cat "$W"/once.[1-6] | grep -qE "F4: filter|F6: sort|p: pause|Enter: detail" &&
 	bad "--once prints key hints" || ok "--once prints no key hints"
 
 echo

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test program given (cmocka binaries) and every tests/e2e_*.sh and
-# tests/mongo/test_mockserver.sh, each bounded in time, TEST_JOBS (default 2) at
+# tests/mongo/test_mockserver.sh (e2e_python.sh once per interpreter that
+# scripts/pythons.sh lists: e2e_python.sh[python3.13]), each bounded in time, TEST_JOBS (default 2) at
 # a time; prints PASS/FAIL per test as it ends, then for each failed test its
 # failed checks (`FAIL`, `not ok`, cmocka's `[  FAILED  ]` with its reason) and
 # the last lines of its log, then the closing "tests: N passed, N failed".
@@ -29,10 +30,20 @@ add() { # NAME CMD...
 	names+=("$1"); cmds+=("${*:2}")
 }
 if [ -z "${NO_E2E:-}" ]; then
-	for s in tests/e2e_faults.sh tests/e2e_top.sh tests/mongo/test_mockserver.sh tests/e2e_*.sh; do
+	for s in tests/e2e_faults.sh tests/e2e_top.sh tests/e2e_python.sh tests/mongo/test_mockserver.sh tests/e2e_*.sh; do
 		[ -e "$s" ] || continue
 		n=$(basename "$s")
-		[[ " ${names[*]} " == *" $n "* ]] || add "$n" bash "$s"
+		[[ " ${names[*]} " == *" $n "* || " ${names[*]} " == *" $n["* ]] && continue
+		# one test per interpreter, each bounded by the limit (none found: the
+		# runner alone, which fails saying so)
+		if [ "$n" = e2e_python.sh ] && pys=$(scripts/pythons.sh 2>/dev/null); then
+			while read -r py suf _; do
+				v=${suf#.cpython-}; v=${v%%-*} # .cpython-311-x86_64-linux-gnu.so: 311
+				add "$n[python${v:0:1}.${v:1}]" env PYTHONS="$py" bash "$s"
+			done <<<"$pys"
+			continue
+		fi
+		add "$n" bash "$s"
 	done
 fi
 for t in "$@"; do add "$(basename "$t")" "$t"; done

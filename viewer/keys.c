@@ -3,7 +3,7 @@
  * screen is drawn from the same table.
  *
  * Scheme (htop's where it has one): F1 help, F4 filter, F6 sort, F9 event
- * types, F10 quit; views by digit (1-5) or Tab. An F-key never means one thing
+ * types, F10 quit; views by digit (1-6) or Tab. An F-key never means one thing
  * in one view and another elsewhere: in a view without that feature the key
  * says where it works. */
 #include <curses.h>
@@ -38,7 +38,7 @@ static int act_view(struct top *t, int key)
 
 static int act_tab(struct top *t, int key)
 {
-	top_show_view(t, (t->view + (key == KEY_BTAB ? 4 : 1)) % 5);
+	top_show_view(t, (t->view + (key == KEY_BTAB ? TOP_NVIEWS - 1 : 1)) % TOP_NVIEWS);
 	return PF_REDRAW;
 }
 
@@ -107,6 +107,7 @@ const struct top_binding top_bindings[] = {
 	{{'3'}, "3", SC_ALL, "view 3, Servers: topology, heartbeats, changes", act_view, 0},
 	{{'4'}, "4", SC_ALL, "view 4, Pool: checkouts, waits, timeouts", act_view, 0},
 	{{'5'}, "5", SC_ALL, "view 5, Events: live tail of the rings", act_view, 0},
+	{{'6'}, "6", SC_ALL, "view 6, Functions: Python function calls and their latency", act_view, 0},
 	{{'\t', KEY_BTAB}, "Tab S-Tab", SC_ALL, "next / previous view", act_tab, 0},
 	{{' ', ENTER}, "space Enter", SC_TYPES, "turn the selected type on / off", NULL, TC_ENTER},
 	{{'a'}, "a", SC_TYPES, "every type on", NULL, TC_ALL_ON},
@@ -125,15 +126,15 @@ const struct top_binding top_bindings[] = {
 	{{KEY_HOME, 'g'}, "Home g", SC_LISTS, "first row (Events: the oldest screenful kept)", NULL, TC_HOME},
 	{{KEY_END, 'G'}, "End G", SC_LISTS, "last row (Events: the newest, live)", NULL, TC_END},
 	{{ENTER}, "Enter", SC_OVERVIEW, "Events view of the selected type", NULL, TC_ENTER},
-	{{ENTER, KEY_RIGHT}, "Enter Right", SC_COMMANDS, "detail of the selected command", NULL, TC_ENTER},
+	{{ENTER, KEY_RIGHT}, "Enter Right", SC_COMMANDS | SC_FUNCTIONS, "detail of the selected command or function", NULL, TC_ENTER},
 	{{ENTER}, "Enter", SC_PICKER, "attach to the selected process", NULL, TC_ENTER},
 	{{ENTER}, "Enter", SC_SERVERS | SC_POOL | SC_EVENTS, "nothing to open here", NULL, TC_ENTER},
-	{{KEY_LEFT, KEY_BACKSPACE}, "Left Bksp", SC_COMMANDS, "back from the detail", NULL, TC_LEFT},
+	{{KEY_LEFT, KEY_BACKSPACE}, "Left Bksp", SC_COMMANDS | SC_FUNCTIONS, "back from the detail", NULL, TC_LEFT},
 	{{27}, "Esc", SC_ALL & ~SC_HELP, "back: close the detail or overlay, clear the filter", NULL, TC_BACK},
-	{{'/', KEY_F(4)}, "/ F4", SC_COMMANDS | SC_EVENTS, "filter by text (Enter keeps it, Esc clears)", NULL, TC_FILTER},
-	{{'<', ','}, "< ,", SC_COMMANDS, "sort by the previous column", NULL, TC_SORT_PREV},
-	{{'>', '.', KEY_F(6)}, "> . F6", SC_COMMANDS, "sort by the next column", NULL, TC_SORT_NEXT},
-	{{'I'}, "I", SC_COMMANDS, "reverse the sort order", NULL, TC_REVERSE},
+	{{'/', KEY_F(4)}, "/ F4", SC_COMMANDS | SC_EVENTS | SC_FUNCTIONS, "filter by text (Enter keeps it, Esc clears)", NULL, TC_FILTER},
+	{{'<', ','}, "< ,", SC_COMMANDS | SC_FUNCTIONS, "sort by the previous column", NULL, TC_SORT_PREV},
+	{{'>', '.', KEY_F(6)}, "> . F6", SC_COMMANDS | SC_FUNCTIONS, "sort by the next column", NULL, TC_SORT_NEXT},
+	{{'I'}, "I", SC_COMMANDS | SC_FUNCTIONS, "reverse the sort order", NULL, TC_REVERSE},
 	{{'n'}, "n", SC_COMMANDS, "by command name / by db.collection", NULL, TC_BY_NS},
 	{{'t'}, "t", SC_EVENTS, "cycle the type filter", NULL, TC_TYPE_NEXT},
 };
@@ -142,12 +143,12 @@ const int top_nbindings = (int)(sizeof(top_bindings) / sizeof(top_bindings[0]));
 const char *top_scope_names(unsigned scope, char *buf, size_t len)
 {
 	static const char *const names[] = {"Overview", "Commands", "Servers", "Pool", "Events",
-					    "help", "event types", "picker"};
+					    "Functions", "help", "event types", "picker"};
 	size_t n = 0;
 	buf[0] = 0;
 	if ((scope & SC_VIEWS) == SC_VIEWS || scope == SC_LISTS) /* everywhere it can mean something */
 		return buf;
-	for (int i = 0; i < 8 && n < len; i++)
+	for (int i = 0; i < 9 && n < len; i++)
 		if (scope & (1u << i))
 			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", names[i]);
 	return buf;
@@ -196,8 +197,9 @@ int top_dispatch(struct top *t, int key)
 	}
 	char where[96];
 	if (elsewhere && top_scope_names(elsewhere->scope, where, sizeof(where))[0]) {
-		/* say where the key works instead of doing something else here */
-		top_message(t, "%s: %s (in %s)", elsewhere->keys, elsewhere->help, where);
+		/* say where the key works instead of doing something else here;
+		 * where first: a narrow footer cuts the end of the help */
+		top_message(t, "%s (in %s): %s", elsewhere->keys, where, elsewhere->help);
 		return PF_HANDLED | PF_REDRAW;
 	}
 	return 0;

@@ -50,11 +50,15 @@ enum top_cmd {
 /* Where a binding applies: one bit per view and overlay. */
 enum top_scope {
 	SC_OVERVIEW = 1, SC_COMMANDS = 2, SC_SERVERS = 4, SC_POOL = 8, SC_EVENTS = 16,
-	SC_HELP = 32, SC_TYPES = 64, SC_PICKER = 128,
-	SC_VIEWS = 31,
-	SC_LISTS = SC_OVERVIEW | SC_COMMANDS | SC_SERVERS | SC_EVENTS | SC_HELP | SC_TYPES | SC_PICKER,
-	SC_ALL = 255,
+	SC_FUNCTIONS = 32,
+	SC_HELP = 64, SC_TYPES = 128, SC_PICKER = 256,
+	SC_VIEWS = 63,
+	SC_LISTS = SC_OVERVIEW | SC_COMMANDS | SC_SERVERS | SC_EVENTS | SC_FUNCTIONS | SC_HELP |
+		   SC_TYPES | SC_PICKER,
+	SC_ALL = 511,
 };
+/* The views, in the order of their number keys (1..TOP_NVIEWS) and tabs. */
+#define TOP_NVIEWS 6
 
 struct panel_ops {
 	const char *name; /* shown in the tab bar */
@@ -88,6 +92,7 @@ struct panel {
 /* The panels, one file each; each returns its single instance. */
 struct panel *panel_overview(void);
 struct panel *panel_commands(void);
+struct panel *panel_functions(void); /* panel_commands.c: Python function latencies */
 struct panel *panel_servers(void);
 struct panel *panel_pool(void);
 struct panel *panel_events(void);
@@ -176,7 +181,7 @@ struct top {
 	uint64_t tail_lost;
 	int tick_ms;    /* Events-view drain period, TOP_TICK_MIN_MS..TOP_TICK_MS */
 	/* panels */
-	struct panel *views[5];
+	struct panel *views[TOP_NVIEWS];
 	int view;              /* index in views */
 	struct panel *overlay; /* help, types, picker: NULL when none */
 };
@@ -250,7 +255,7 @@ void top_draw(struct top *t);
 int top_print_once(struct top *t);
 
 /* top.c */
-/* Switches to view i (0..4) and closes any overlay. */
+/* Switches to view i (0..TOP_NVIEWS-1) and closes any overlay. */
 void top_show_view(struct top *t, int i);
 /* Shows msg in the footer for a few seconds. */
 void top_message(struct top *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

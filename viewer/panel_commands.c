@@ -1,4 +1,9 @@
-/* panel_commands.c - view 2: MongoDB commands by name or by db.collection, sortable and filtered, with a latency detail. */
+/* panel_commands.c - the latency tables: view 2, Commands (MongoDB commands by
+ * name or by db.collection) and view 6, Functions (Python functions by
+ * module.qualname, from the sys.monitoring tool's python.call and
+ * python.unwind). One table, sortable and filtered, with a detail (sparklines,
+ * histogram, slowest recent calls from the rings); struct lat_kind says what
+ * differs. */
 #include <curses.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +21,28 @@ enum col { C_NAME, C_COUNT, C_RATE, C_FAIL, C_WERR, C_MEAN, C_P50, C_P90, C_P99,
 static const char *const col_name[C_N] = {"COMMAND", "COUNT", "RATE/s", "FAIL", "WERR", "MEAN",
 					  "P50", "P90", "P99", "P99.9", "MAX"};
 
+/* What a latency table is made of. */
+struct lat_kind {
+	const char *col0, *col0_ns; /* heading of the name column (by name, by namespace) */
+	const char *noun, *noun_ns; /* what a row is, plural */
+	const char *prefix;         /* types whose presence makes the view non-empty */
+	/* 1: completed (its duration counts), 2: failed (counts too, and in
+	 * FAIL), 3: write error (WERR only), 0: not a type of this table */
+	int (*role)(int ns, const char *type);
+	int has_ns, has_werr;       /* the n key, the WERR column */
+	/* 0: completed and failed records are apart (command.succeeded,
+	 * command.failed); else the failed type repeats records of the completed
+	 * one (python.unwind a python.call whose field of this name is 1): counts,
+	 * rates and latencies come from the completed type alone */
+	const char *fail_field;
+	const char *calls, *failed, *fail_result; /* detail: "calls", "failed", "FAILED" */
+	const char *empty_title, *empty1, *empty2, *none_yet, *none_in_ring;
+};
+
 struct cmd_row {
 	char name[RB_KEY_LEN];
 	int ok, fail, werr; /* top key indices, -1 */
+	int tfail;          /* fail, when its records are not among ok's (timed apart), else -1 */
 	double v[C_N]; /* numbers of the columns */
 };
 
@@ -30,6 +54,7 @@ struct slow_op {
 
 struct commands {
 	struct panel super;
+	const struct lat_kind *kind;
 	int ns;      /* rows per db.collection instead of per command name */
 	int sort;    /* enum col */
 	int reverse; /* ascending */
@@ -43,14 +68,14 @@ struct commands {
 	int nrows, cap;
 };
 
-static struct commands cmds;
+static struct commands cmds, funcs;
 
 /* Which types feed the rows: by name, command.succeeded / command.failed;
  * by namespace, the adapter's command.ns* types (those with "fail" in the
  * name count failures). */
-static int type_role(const struct commands *c, const char *name)
+static int command_role(int ns, const char *name)
 {
-	if (!c->ns) {
+	if (!ns) {
 		if (strcmp(name, "command.succeeded") == 0)
 			return 1;
 		if (strcmp(name, "command.failed") == 0)
@@ -63,6 +88,30 @@ static int type_role(const struct commands *c, const char *name)
 		return 0;
 	return strstr(name, "fail") ? 2 : 1;
 }
+
+/* python.call: every call of a monitored function (its field raised is 1 when
+ * an exception left it); python.unwind: those calls again (docs/python.md) */
+static int function_role(int ns, const char *name)
+{
+	(void)ns;
+	return strcmp(name, "python.call") == 0 ? 1 : strcmp(name, "python.unwind") == 0 ? 2 : 0;
+}
+
+static const struct lat_kind kind_commands = {
+	"COMMAND", "DB.COLLECTION", "commands", "collections", "command.", command_role, 1, 1, NULL,
+	"calls", "failed", "FAILED", " Commands", "  no MongoDB events in this process",
+	"  (command.* types appear once the program uses libringmon's MongoDB adapter"
+	" or runs with LD_PRELOAD=libringmon-preload.so)",
+	" (no command completed yet)", " (none of this command in the ring right now)",
+};
+
+static const struct lat_kind kind_functions = {
+	"FUNCTION", NULL, "functions", NULL, "python.", function_role, 0, 0, "raised",
+	"calls", "raised", "RAISED", " Functions", "  no Python function latencies in this process",
+	"  (python.call appears once a Python 3.12+ program runs under"
+	" `python -m ringmon run --functions 'PATTERN'` or calls ringmon.monitoring.start())",
+	" (no call of a monitored function yet)", " (none of this function in the ring right now)",
+};
 
 static struct cmd_row *row_for(struct commands *c, const char *name)
 {
@@ -92,22 +141,24 @@ static const struct rb_summary *row_summary(const struct top *t, const struct cm
 	rb_summary_clear(&scratch);
 	if (r->ok >= 0)
 		rb_summary_add(&scratch, t->set.keys[r->ok]->sum);
-	if (r->fail >= 0)
-		rb_summary_add(&scratch, t->set.keys[r->fail]->sum);
+	if (r->tfail >= 0)
+		rb_summary_add(&scratch, t->set.keys[r->tfail]->sum);
 	return &scratch;
 }
+
+static const struct commands *sorting; /* the table qsort sorts */
 
 static int cmp_rows(const void *a, const void *b)
 {
 	const struct cmd_row *x = a, *y = b;
-	int d;
-	if (cmds.sort == C_NAME)
+	int d, col = sorting->sort;
+	if (col == C_NAME)
 		d = strcmp(x->name, y->name);
 	else /* numbers: largest first */
-		d = (x->v[cmds.sort] < y->v[cmds.sort]) - (x->v[cmds.sort] > y->v[cmds.sort]);
+		d = (x->v[col] < y->v[col]) - (x->v[col] > y->v[col]);
 	if (d == 0)
 		d = strcmp(x->name, y->name);
-	return cmds.reverse ? -d : d;
+	return sorting->reverse ? -d : d;
 }
 
 /* succeeded + failed per second over the last second; 0 until it is covered */
@@ -123,7 +174,7 @@ static void build(struct commands *c, const struct top *t)
 	c->nrows = 0;
 	for (int k = 0; k < t->set.nkeys; k++) {
 		const struct vm_agg_key *key = t->set.keys[k];
-		int role = type_role(c, t->set.types[key->type].name);
+		int role = c->kind->role(c->ns, t->set.types[key->type].name);
 		if (!role || !top_match(key->name, c->filter) || (key->other && key->sum->count == 0))
 			continue;
 		struct cmd_row *r = row_for(c, key->name);
@@ -138,9 +189,10 @@ static void build(struct commands *c, const struct top *t)
 	}
 	for (int i = 0; i < c->nrows; i++) {
 		struct cmd_row *r = &c->rows[i];
+		r->tfail = c->kind->fail_field ? -1 : r->fail;
 		const struct rb_summary *s = row_summary(t, r);
 		r->v[C_COUNT] = (double)s->count;
-		r->v[C_RATE] = rate_sum(t, r->ok, r->fail);
+		r->v[C_RATE] = rate_sum(t, r->ok, r->tfail);
 		/* command.ns keeps one key per namespace for both outcomes (the
 		 * record's "ok" field tells them apart): no failure count there */
 		r->v[C_FAIL] = r->fail >= 0 ? (double)t->set.keys[r->fail]->sum->count : c->ns ? -1 : 0;
@@ -152,13 +204,15 @@ static void build(struct commands *c, const struct top *t)
 		r->v[C_P999] = (double)rb_summary_quantile(s, 0.999);
 		r->v[C_MAX] = s->timed ? (double)s->max : 0;
 	}
+	sorting = c;
 	qsort(c->rows, (size_t)c->nrows, sizeof(*c->rows), cmp_rows);
 }
 
-static int any_commands(const struct top *t)
+static int any_types(const struct commands *c, const struct top *t)
 {
+	size_t n = strlen(c->kind->prefix);
 	for (int i = 0; i < t->set.ntypes; i++)
-		if (strncmp(t->set.types[i].name, "command.", 8) == 0)
+		if (strncmp(t->set.types[i].name, c->kind->prefix, n) == 0)
 			return 1;
 	return 0;
 }
@@ -181,12 +235,14 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		term_printf(y, x, w, TR_HEADER, 1, " %s: no data (Esc: back)", c->detail_name);
 		return;
 	}
-	char a[16], b[16], we[16], m[16], p50[16], p99[16], mx[16], mn[16];
+	char a[16], b[16], we[16], m[16], p50[16], p99[16], mx[16], mn[16], werr[48] = "";
 	char head[512];
+	if (c->kind->has_werr)
+		snprintf(werr, sizeof(werr), ", %s write errors", vm_fmt_count(r->v[C_WERR], we, sizeof(we)));
 	/* most telling first: what a narrow terminal cuts is the least */
-	snprintf(head, sizeof(head), " %s: %s calls, %s failed, %s write errors, %s/s, p99 %s, max %s, p50 %s, mean %s",
-		 r->name, vm_fmt_count(r->v[C_COUNT], a, sizeof(a)),
-		 vm_fmt_count(r->v[C_FAIL], b, sizeof(b)), vm_fmt_count(r->v[C_WERR], we, sizeof(we)),
+	snprintf(head, sizeof(head), " %s: %s %s, %s %s%s, %s/s, p99 %s, max %s, p50 %s, mean %s",
+		 r->name, vm_fmt_count(r->v[C_COUNT], a, sizeof(a)), c->kind->calls,
+		 vm_fmt_count(r->v[C_FAIL], b, sizeof(b)), c->kind->failed, werr,
 		 vm_fmt_count(r->v[C_RATE], m, sizeof(m)),
 		 vm_fmt_lat(r->v[C_P99], p99, sizeof(p99)), vm_fmt_lat(r->v[C_MAX], mx, sizeof(mx)),
 		 vm_fmt_lat(r->v[C_P50], p50, sizeof(p50)), vm_fmt_lat(r->v[C_MEAN], mn, sizeof(mn)));
@@ -206,10 +262,10 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 			cnt += t->set.keys[r->ok]->count[j] - t->set.keys[r->ok]->count[j0];
 			q = t->set.keys[r->ok]->p99[j];
 		}
-		if (r->fail >= 0) {
-			cnt += t->set.keys[r->fail]->count[j] - t->set.keys[r->fail]->count[j0];
-			if (t->set.keys[r->fail]->p99[j] > q)
-				q = t->set.keys[r->fail]->p99[j];
+		if (r->tfail >= 0) {
+			cnt += t->set.keys[r->tfail]->count[j] - t->set.keys[r->tfail]->count[j0];
+			if (t->set.keys[r->tfail]->p99[j] > q)
+				q = t->set.keys[r->tfail]->p99[j];
 		}
 		rate[i] = dt > 0 ? (double)cnt / dt : 0;
 		p[i] = (double)q;
@@ -237,7 +293,7 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 		int len = snprintf(line, sizeof(line), " %s.%03d %8s %-6s", when,
 				   (int)((e->wall - (double)sec) * 1000),
-				   vm_fmt_lat((double)e->dur_ns, a, sizeof(a)), c->slow[i].failed ? "FAILED" : "ok");
+				   vm_fmt_lat((double)e->dur_ns, a, sizeof(a)), c->slow[i].failed ? c->kind->fail_result : "ok");
 		for (uint32_t f = 0; f < e->nfields && len > 0 && (size_t)len < sizeof(line); f++) {
 			char v[64];
 			len += snprintf(line + len, sizeof(line) - (size_t)len, " %s=%s",
@@ -246,7 +302,7 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		term_print_words(sy + 1 + i, x, w, c->slow[i].failed ? TR_BAD : TR_NORMAL, 1, line);
 	}
 	if (c->nslow == 0)
-		term_print(sy + 1, x, w, TR_DIM, 1, " (none of this command in the ring right now)");
+		term_print(sy + 1, x, w, TR_DIM, 1, c->kind->none_in_ring);
 	(void)got;
 }
 
@@ -254,12 +310,10 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 {
 	struct commands *c = (struct commands *)p;
 	build(c, t);
-	if (!any_commands(t)) {
-		term_print(y, x, w, TR_HEADER, 1, " Commands");
-		term_print(y + 2, x, w, TR_DIM, 1, "  no MongoDB events in this process");
-		term_print(y + 3, x, w, TR_DIM, 1,
-			   "  (command.* types appear once the program uses libringmon's MongoDB adapter"
-			   " or runs with LD_PRELOAD=libringmon-preload.so)");
+	if (!any_types(c, t)) {
+		term_print(y, x, w, TR_HEADER, 1, c->kind->empty_title);
+		term_print(y + 2, x, w, TR_DIM, 1, c->kind->empty1);
+		term_print_words(y + 3, x, w, TR_DIM, 1, c->kind->empty2);
 		return;
 	}
 	if (c->detail) {
@@ -269,28 +323,36 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	/* names as wide as the longest (not the whole width: the numbers stay
 	 * near them); as the width shrinks P99.9, P90, MEAN, MAX give way, then
 	 * names are cut with a marker */
-	struct panel_col col[C_N] = {
+	static const struct panel_col all[C_N] = {
 		{NULL, 0, 0, 1, 0}, {NULL, 9, 0, 0, 0}, {NULL, 8, 0, 0, 0}, {NULL, 6, 0, 0, 0},
 		{NULL, 6, 0, 0, 0}, {NULL, 7, 3, 0, 0}, {NULL, 7, 0, 0, 0}, {NULL, 7, 2, 0, 0}, {NULL, 7, 0, 0, 0},
 		{NULL, 7, 1, 0, 0}, {NULL, 7, 4, 0, 0},
 	};
+	/* the table's columns: idx[j] is the enum col of shown column j */
+	struct panel_col col[C_N];
+	int idx[C_N], n = 0;
+	for (int i = 0; i < C_N; i++)
+		if (i != C_WERR || c->kind->has_werr)
+			col[n] = all[i], idx[n++] = i;
 	const char *arrow = c->reverse ? (term_utf8() ? "▲" : "^") : (term_utf8() ? "▼" : "v");
 	char hd[C_N][32];
 	const char *head[C_N];
 	enum term_role hrole[C_N];
-	for (int i = 0; i < C_N; i++) {
-		const char *name = i == C_NAME && c->ns ? "DB.COLLECTION" : col_name[i];
-		snprintf(hd[i], sizeof(hd[i]), "%s%s", name, i == c->sort ? arrow : "");
-		head[i] = hd[i];
-		hrole[i] = i == c->sort ? TR_SELECTED : TR_HEADER;
+	for (int j = 0; j < n; j++) {
+		int i = idx[j];
+		const char *name = i != C_NAME ? col_name[i] : c->ns ? c->kind->col0_ns : c->kind->col0;
+		snprintf(hd[j], sizeof(hd[j]), "%s%s", name, i == c->sort ? arrow : "");
+		head[j] = hd[j];
+		hrole[j] = i == c->sort ? TR_SELECTED : TR_HEADER;
+		if (i == c->sort)
+			col[j].drop = 0;
 	}
-	col[C_NAME].w = vm_width(hd[C_NAME]);
+	col[0].w = vm_width(hd[0]);
 	for (int i = 0; i < c->nrows; i++)
-		if (vm_width(c->rows[i].name) > col[C_NAME].w)
-			col[C_NAME].w = vm_width(c->rows[i].name);
-	col[c->sort].drop = 0;
-	panel_cols_fit(col, C_N, w, 10);
-	panel_cols_row(y, x, w, TR_HEADER, col, C_N, head, hrole);
+		if (vm_width(c->rows[i].name) > col[0].w)
+			col[0].w = vm_width(c->rows[i].name);
+	panel_cols_fit(col, n, w, 10);
+	panel_cols_row(y, x, w, TR_HEADER, col, n, head, hrole);
 	int rows = h - 2;
 	panel_list_clamp(p, c->nrows, rows);
 	for (int r = 0; r < rows && p->scroll + r < c->nrows; r++) {
@@ -299,36 +361,41 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		char v[C_N][32];
 		const char *cell[C_N];
 		enum term_role role[C_N];
-		for (int i = 0; i < C_N; i++) {
-			role[i] = sel ? TR_SELECTED : TR_NORMAL;
+		for (int j = 0; j < n; j++) {
+			int i = idx[j];
+			role[j] = sel ? TR_SELECTED : TR_NORMAL;
 			if (i == C_NAME)
-				snprintf(v[i], sizeof(v[i]), "%s", row->name);
+				snprintf(v[j], sizeof(v[j]), "%s", row->name);
 			else if (row->v[i] < 0)
-				snprintf(v[i], sizeof(v[i]), "-");
+				snprintf(v[j], sizeof(v[j]), "-");
 			else
-				fmt_cell(i, row->v[i], v[i], sizeof(v[i]));
+				fmt_cell(i, row->v[i], v[j], sizeof(v[j]));
 			if ((i == C_FAIL || i == C_WERR) && row->v[i] > 0 && !sel)
-				role[i] = TR_BAD;
-			cell[i] = v[i];
+				role[j] = TR_BAD;
+			cell[j] = v[j];
 		}
-		panel_cols_row(y + 1 + r, x, w, sel ? TR_SELECTED : TR_NORMAL, col, C_N, cell, role);
+		panel_cols_row(y + 1 + r, x, w, sel ? TR_SELECTED : TR_NORMAL, col, n, cell, role);
 	}
-	if (c->nrows == 0)
+	if (c->nrows == 0) {
+		char none[96];
+		snprintf(none, sizeof(none), " (no %.*s matches the filter)",
+			 (int)strlen(c->kind->noun) - 1, c->kind->noun); /* singular */
 		term_print(y + 1, x, w, TR_DIM, 1,
-			   c->filter[0] ? " (no command matches the filter)" :
+			   c->filter[0] ? none :
 			   c->ns ? " (no per-collection statistics: command.ns types absent)" :
-				   " (no command completed yet)");
+				   c->kind->none_yet);
+	}
 	char st[256];
 	if (c->editing || c->filter[0]) {
 		snprintf(st, sizeof(st), " filter: %s%s", c->filter, c->editing ? "_" : "   (Esc clears)");
 		term_print(y + h - 1, x, w, c->editing ? TR_WARN : TR_STATUS, 1, st);
 		return;
 	}
-	snprintf(st, sizeof(st), " %d %s, sort: %s%s", c->nrows, c->ns ? "collections" : "commands",
-		 col_name[c->sort], c->reverse ? " (reversed)" : "");
+	snprintf(st, sizeof(st), " %d %s, sort: %s%s", c->nrows, c->ns ? c->kind->noun_ns : c->kind->noun,
+		 c->sort == C_NAME ? c->kind->col0 : col_name[c->sort], c->reverse ? " (reversed)" : "");
 	const char *hints[] = {"Enter: detail", "< > F6: sort", "I: reverse", "/ F4: filter",
 			       c->ns ? "n: by command" : "n: by db.collection"};
-	panel_status(y + h - 1, x, w, TR_STATUS, st, hints, 5);
+	panel_status(y + h - 1, x, w, TR_STATUS, st, hints, c->kind->has_ns ? 5 : 4);
 }
 
 static int on_text(struct panel *p, struct top *t, int key)
@@ -361,15 +428,17 @@ static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
 		c->filter[0] = 0;
 		return PF_HANDLED | PF_REDRAW;
 	case TC_SORT_PREV:
-		c->sort = (c->sort + C_N - 1) % C_N;
-		return PF_HANDLED | PF_REDRAW;
 	case TC_SORT_NEXT:
-		c->sort = (c->sort + 1) % C_N;
+		do /* over the columns this table shows */
+			c->sort = (c->sort + (cmd == TC_SORT_NEXT ? 1 : C_N - 1)) % C_N;
+		while (c->sort == C_WERR && !c->kind->has_werr);
 		return PF_HANDLED | PF_REDRAW;
 	case TC_REVERSE:
 		c->reverse = !c->reverse;
 		return PF_HANDLED | PF_REDRAW;
 	case TC_BY_NS:
+		if (!c->kind->has_ns)
+			return 0;
 		c->ns = !c->ns;
 		p->sel = 0;
 		return PF_HANDLED | PF_REDRAW;
@@ -414,7 +483,8 @@ static void scan_one(struct top *t, int si, const struct rb_record *r, void *arg
 	int last = c->nslow < SLOWEST ? c->nslow : SLOWEST - 1;
 	memmove(&c->slow[pos + 1], &c->slow[pos], sizeof(c->slow[0]) * (size_t)(last - pos));
 	vm_decode(&s->p.v, r, &c->slow[pos].ev);
-	c->slow[pos].failed = k == a->fail;
+	int f = c->kind->fail_field ? vm_event_field(&c->slow[pos].ev, c->kind->fail_field) : -1;
+	c->slow[pos].failed = f >= 0 ? c->slow[pos].ev.field[f] != 0 : k == a->fail;
 	if (c->nslow < SLOWEST)
 		c->nslow++;
 }
@@ -429,7 +499,7 @@ static void on_refresh(struct panel *p, struct top *t, int active)
 	for (int i = 0; i < c->nrows; i++)
 		if (strcmp(c->rows[i].name, c->detail_name) == 0) {
 			a.ok = c->rows[i].ok;
-			a.fail = c->rows[i].fail;
+			a.fail = c->rows[i].tfail; /* records of a failed type that repeats ok's: not twice */
 		}
 	if (a.ok < 0 && a.fail < 0)
 		return;
@@ -453,11 +523,32 @@ static const struct panel_ops ops = {
 	.text_input = text_input,
 };
 
+static const struct panel_ops functions_ops = {
+	.name = "Functions",
+	.scope = SC_FUNCTIONS,
+	.draw = draw,
+	.on_cmd = on_cmd,
+	.on_text = on_text,
+	.on_refresh = on_refresh,
+	.text_input = text_input,
+};
+
+static struct panel *init(struct commands *c, const struct panel_ops *o, const struct lat_kind *k)
+{
+	c->super.ops = o;
+	c->kind = k;
+	c->sort = C_COUNT;
+	if (!c->super.rows)
+		c->super.rows = 20;
+	return &c->super;
+}
+
 struct panel *panel_commands(void)
 {
-	cmds.super.ops = &ops;
-	cmds.sort = C_COUNT;
-	if (!cmds.super.rows)
-		cmds.super.rows = 20;
-	return &cmds.super;
+	return init(&cmds, &ops, &kind_commands);
+}
+
+struct panel *panel_functions(void)
+{
+	return init(&funcs, &functions_ops, &kind_functions);
 }

@@ -25,7 +25,7 @@ static void usage(FILE *f)
 		"usage: ringmon top [PID] [options]\n"
 		"\n"
 		"Live view of a process that uses libringmon: event types, MongoDB commands,\n"
-		"servers, the connection pool and the event stream.\n"
+		"servers, the connection pool, the event stream and Python function latencies.\n"
 		"With no PID: attaches to the only ringmon process, or shows a picker.\n"
 		"\n"
 		"  PID                 attach to this process\n"
@@ -33,7 +33,7 @@ static void usage(FILE *f)
 		"  -a, --all           aggregate every ringmon process (pre-forked workers)\n"
 		"  -d, --interval MS   refresh interval in milliseconds (default 1000, min 100)\n"
 		"  -v, --view N        start in view N: 1 Overview, 2 Commands, 3 Servers,\n"
-		"                      4 Pool, 5 Events\n"
+		"                      4 Pool, 5 Events, 6 Functions\n"
 		"      --no-color      no colours (also when NO_COLOR is set)\n"
 		"      --ascii         ASCII bars and sparklines (default when the locale is\n"
 		"                      not UTF-8)\n"
@@ -42,7 +42,7 @@ static void usage(FILE *f)
 		"                      width: the terminal's, else $COLUMNS, else 120)\n"
 		"  -h, --help          this help\n"
 		"\n"
-		"Keys: q/F10 quit, ?/F1 help, 1-5/Tab views, p/space pause, r reset,\n"
+		"Keys: q/F10 quit, ?/F1 help, 1-6/Tab views, p/space pause, r reset,\n"
 		"+/- refresh interval, e/F9 event types, / or F4 filter, < > or F6 sort,\n"
 		"Enter details, Esc back. `?` in top lists every key.\n"
 		"See docs/viewer.md.\n");
@@ -61,7 +61,7 @@ void top_message(struct top *t, const char *fmt, ...)
 
 void top_show_view(struct top *t, int i)
 {
-	if (i >= 0 && i < 5)
+	if (i >= 0 && i < TOP_NVIEWS)
 		t->view = i;
 	t->overlay = NULL;
 }
@@ -79,7 +79,7 @@ static void run(struct top *t)
 				top_maintain(t, now);
 				if (t->set.nsrc)
 					vm_set_refresh(&t->set, now);
-				for (int i = 0; i < 5; i++)
+				for (int i = 0; i < TOP_NVIEWS; i++)
 					if (t->views[i]->ops->on_refresh)
 						t->views[i]->ops->on_refresh(t->views[i], t,
 									     i == t->view && !t->overlay);
@@ -105,7 +105,7 @@ static void run(struct top *t)
 			continue;
 		}
 		if (key == KEY_RESIZE) {
-			for (int i = 0; i < 5; i++)
+			for (int i = 0; i < TOP_NVIEWS; i++)
 				if (t->views[i]->ops->on_resize)
 					t->views[i]->ops->on_resize(t->views[i], t);
 			redraw = 1;
@@ -152,8 +152,8 @@ int cmd_top(int argc, char **argv)
 		}
 		case 'v':
 			view = atoi(optarg);
-			if (view < 1 || view > 5) {
-				fprintf(stderr, "ringmon top: --view %s: want 1..5\n", optarg);
+			if (view < 1 || view > TOP_NVIEWS) {
+				fprintf(stderr, "ringmon top: --view %s: want 1..%d\n", optarg, TOP_NVIEWS);
 				return 2;
 			}
 			view--;
@@ -196,6 +196,7 @@ int cmd_top(int argc, char **argv)
 	t->views[2] = panel_servers();
 	t->views[3] = panel_pool();
 	t->views[4] = panel_events();
+	t->views[5] = panel_functions();
 	t->view = view;
 
 	int rc = 0;

@@ -83,17 +83,20 @@ void top_draw_header(struct top *t, int cols)
 static void draw_tabs(struct top *t, int cols)
 {
 	int x = 0;
-	for (int i = 0; i < 5 && x < cols; i++) {
-		char buf[64];
-		snprintf(buf, sizeof(buf), " %d %s ", i + 1, t->views[i]->ops->name);
-		x += term_print(1, x, cols - x, i == t->view && !t->overlay ? TR_TAB_ON : TR_TAB, 0, buf);
-		if (x < cols)
-			x += term_print(1, x, 1, TR_NORMAL, 0, " ");
-	}
 	char right[64];
 	snprintf(right, sizeof(right), "%s every %.1fs ", t->paused ? "PAUSED" : "",
 		 t->interval_ms / 1000.0);
-	int rw = (int)strlen(right);
+	int rw = (int)strlen(right), need = rw;
+	for (int i = 0; i < TOP_NVIEWS; i++)
+		need += (int)strlen(t->views[i]->ops->name) + 5;
+	int gap = need <= cols; /* a blank between tabs when everything fits (80 columns: not) */
+	for (int i = 0; i < TOP_NVIEWS && x < cols; i++) {
+		char buf[64];
+		snprintf(buf, sizeof(buf), " %d %s ", i + 1, t->views[i]->ops->name);
+		x += term_print(1, x, cols - x, i == t->view && !t->overlay ? TR_TAB_ON : TR_TAB, 0, buf);
+		if (x < cols && gap)
+			x += term_print(1, x, 1, TR_NORMAL, 0, " ");
+	}
 	if (x < cols - rw) {
 		term_print(1, x, cols - rw - x, TR_NORMAL, 1, "");
 		term_print(1, cols - rw, rw, t->paused ? TR_WARN : TR_DIM, 0, right);
@@ -109,7 +112,7 @@ static void draw_footer(struct top *t, int row, int cols)
 		return;
 	}
 	static const char *const hints[][2] = {
-		{"F1", "Help"}, {"1-5", "Views"}, {"F4", "Filter"}, {"F6", "Sort"}, {"p", "Pause"},
+		{"F1", "Help"}, {"1-6", "Views"}, {"F4", "Filter"}, {"F6", "Sort"}, {"p", "Pause"},
 		{"e", "Types"}, {"r", "Reset"}, {"+-", "Rate"}, {"q", "Quit"},
 	};
 	int x = 0;

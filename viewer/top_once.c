@@ -40,7 +40,7 @@ int top_print_once(struct top *t)
 			p->ops->on_tick(p, t);
 	}
 	vm_set_refresh(&t->set, vm_now_ns());
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < TOP_NVIEWS; i++)
 		if (t->views[i]->ops->on_refresh && i != t->view)
 			t->views[i]->ops->on_refresh(t->views[i], t, 0);
 	if (p->ops->on_refresh && p->ops->on_tick == NULL)

@@ -1,0 +1,313 @@
+"""python -m ringmon run: an unmodified program behaves as under plain python
+(output, sys.argv, sys.path[0], __main__, exit status, an uncaught exception's
+traceback), and ringmon is on for it: the segment is there from the start,
+--events picks the types recorded, pymongo's listener is registered when the
+program imports pymongo (and pymongo is not imported otherwise), --functions
+starts the sys.monitoring tool on 3.12+ and says once that it needs 3.12 on 3.11."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+import rmtest
+
+SCRIPTS = {
+    # what a script sees of its start, and its arguments
+    "show.py": """
+        import sys, pickle
+        class Point:
+            pass
+        print(sys.argv)
+        print(sys.path[0])
+        print(__name__, __file__, __spec__, __package__, __cached__, type(__loader__).__name__)
+        print(sorted(k for k in globals() if k.startswith('__')))
+        print(sys.modules['__main__'].__dict__ is globals())
+        print(type(pickle.loads(pickle.dumps(Point()))).__qualname__)
+        print('pymongo' in sys.modules, 'ringmon.pymongo' in sys.modules)
+        sys.stderr.write('to stderr\\n')
+        """,
+    "exit3.py": """
+        import sys
+        print('before', flush=True)
+        sys.exit(3)
+        """,
+    "exit_str.py": """
+        import sys
+        sys.exit('fatal: a message as the status')
+        """,
+    "raises.py": """
+        def inner(n):
+            return {}[n]
+        def outer():
+            try:
+                inner('missing')
+            except KeyError as e:
+                raise ValueError('wrapped') from e
+        print('working')
+        outer()
+        """,
+    "syntax.py": """
+        print('never'
+        """,
+    "interrupt.py": """
+        import atexit
+        atexit.register(lambda: print('atexit ran', flush=True))
+        print('started', flush=True)
+        raise KeyboardInterrupt
+        """,
+    "pkg/__init__.py": "",
+    "pkg/mod.py": """
+        import sys
+        print(sys.argv, sys.path[0], __name__, __package__, __spec__.name)
+        if sys.argv[1:] == ['fail']:
+            raise RuntimeError('from a module')
+        sys.exit(len(sys.argv))
+        """,
+    "main_dir/__main__.py": """
+        import sys
+        print('dir main', sys.argv, sys.path[0], __name__)
+        """,
+}
+
+
+class SameAsPython(unittest.TestCase):
+    """The program's own behaviour, compared byte for byte with plain python."""
+
+    @classmethod
+    def setUpClass(cls):
+        rmtest.need_ringmon_dir(cls)
+        cls.dir = tempfile.mkdtemp(prefix="pyrun-")
+        for name, text in SCRIPTS.items():
+            path = os.path.join(cls.dir, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(textwrap.dedent(text))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def run_py(self, args, monitored, opts=()):
+        cmd = [sys.executable] + (["-m", "ringmon", "run"] + list(opts) if monitored else []) + args
+        # no compiled files: the first run must not change what the second sees
+        env = rmtest.python_env(PYTHONDONTWRITEBYTECODE="1")
+        return subprocess.run(cmd, cwd=self.dir, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+
+    def same(self, *args):
+        plain = self.run_py(list(args), False)
+        mon = self.run_py(list(args), True)
+        what = "python %s" % " ".join(args)
+        self.assertEqual(mon.stdout, plain.stdout, what + ": stdout differs")
+        self.assertEqual(mon.stderr, plain.stderr, what + ": stderr differs")
+        self.assertEqual(mon.returncode, plain.returncode, what + ": exit status differs")
+        return plain
+
+    def test_script_start_and_args(self):
+        p = self.same("show.py", "a b", "--flag", "-m", "x")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("['show.py', 'a b', '--flag', '-m', 'x']", p.stdout)
+        self.assertIn("False False", p.stdout)  # pymongo not imported into it
+
+    def test_script_by_absolute_path_from_elsewhere(self):
+        path = os.path.join(self.dir, "show.py")
+        plain = subprocess.run([sys.executable, path], cwd="/", stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, env=rmtest.python_env())
+        mon = subprocess.run([sys.executable, "-m", "ringmon", "run", path], cwd="/",
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             env=rmtest.python_env())
+        self.assertEqual(mon.stdout, plain.stdout)
+        self.assertIn(self.dir + "\n", plain.stdout)  # sys.path[0]: the script's directory
+
+    def test_exit_status(self):
+        self.assertEqual(self.same("exit3.py").returncode, 3)
+        self.assertEqual(self.same("exit_str.py").returncode, 1)
+
+    def test_uncaught_exception_traceback(self):
+        p = self.same("raises.py")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("ValueError: wrapped", p.stderr)
+        self.assertIn("The above exception was the direct cause", p.stderr)
+        self.assertNotIn("ringmon", p.stderr)
+
+    def test_syntax_error(self):
+        p = self.same("syntax.py")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("SyntaxError", p.stderr)
+
+    def test_keyboard_interrupt_ends_by_sigint(self):
+        p = self.same("interrupt.py")
+        self.assertEqual(p.returncode, -signal.SIGINT)
+        self.assertEqual(p.stdout, "started\natexit ran\n")
+
+    def test_missing_script(self):
+        self.assertEqual(self.same("nosuch.py").returncode, 2)
+
+    def test_module(self):
+        self.assertEqual(self.same("-m", "pkg.mod", "x", "--y").returncode, 3)
+        self.assertEqual(self.same("-m", "pkg.mod", "fail").returncode, 1)
+        self.assertEqual(self.same("-m", "nosuch.module").returncode, 1)
+
+    def test_directory_with_main(self):
+        self.assertIn("dir main", self.same("main_dir", "arg").stdout)
+
+
+CHILD_WAITS = """
+import ringmon, sys
+a = ringmon.register_type('app.kept')
+b = ringmon.register_type('other.dropped')
+for i in range(100):
+    ringmon.emit(a, 0, 1000)
+    ringmon.emit(b, 0, 1000)
+print('emitted', flush=True)
+sys.stdin.read()
+"""
+
+
+class RingmonIsOn(unittest.TestCase):
+    def setUp(self):
+        rmtest.need_ringmon_dir(self)
+        self.dir = tempfile.mkdtemp(prefix="pyrun-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def script(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(text))
+        return path
+
+    def start(self, opts, script, env=None):
+        p = subprocess.Popen([sys.executable, "-m", "ringmon", "run"] + opts + [script],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env or rmtest.python_env())
+        self.addCleanup(self.end, p)
+        return p
+
+    def end(self, p):
+        if p.poll() is None:
+            p.stdin.close()
+            p.wait(60)
+        p.stdout.close()
+        p.stderr.close()
+
+    def test_segment_from_the_start(self):
+        p = self.start([], self.script("idle.py", "import sys; sys.stdin.read()"))
+        rmtest.wait_until(lambda: rmtest.stats(p.pid) is not None,
+                          "ringmon stats reads the segment of a program that emits nothing")
+
+    def test_events_option_is_the_initial_set(self):
+        p = self.start(["--events", "app.*"], self.script("two.py", CHILD_WAITS))
+        self.assertEqual(p.stdout.readline(), "emitted\n")
+        st = rmtest.wait_until(lambda: rmtest.stats(p.pid), "ringmon stats reads the segment")
+        self.assertEqual(rmtest.count(st, "app.kept"), 100)
+        self.assertEqual(rmtest.count(st, "other.dropped"), 0)
+
+    def test_pymongo_listener_registered_on_import(self):
+        """A program that imports pymongo finds ringmon's listener among pymongo's
+        global listeners before it creates a client."""
+        fake = os.path.join(self.dir, "fake")  # a pymongo where none is installed
+        if subprocess.run([sys.executable, "-c", "import pymongo.monitoring"],
+                          stderr=subprocess.DEVNULL).returncode != 0:
+            os.makedirs(os.path.join(fake, "pymongo"))
+            with open(os.path.join(fake, "pymongo", "__init__.py"), "w") as f:
+                f.write("from pymongo import monitoring\n")
+            with open(os.path.join(fake, "pymongo", "monitoring.py"), "w") as f:
+                f.write("registered = []\ndef register(listener):\n    registered.append(listener)\n")
+        env = rmtest.python_env()
+        env["PYTHONPATH"] = fake + os.pathsep + env["PYTHONPATH"]
+        has_listener = subprocess.run([sys.executable, "-c", "import ringmon.pymongo"], env=env,
+                                      stderr=subprocess.DEVNULL).returncode == 0
+        s = self.script("uses_pymongo.py", """
+            import sys
+            print('before', 'pymongo' in sys.modules, 'ringmon.pymongo' in sys.modules)
+            import pymongo
+            print('after', 'ringmon.pymongo' in sys.modules, type(pymongo.__loader__).__name__)
+            """)
+        p = subprocess.run([sys.executable, "-m", "ringmon", "run", s], env=env, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines[0], "before False False")
+        self.assertEqual(lines[1].split()[:2], ["after", str(has_listener)])
+        self.assertNotEqual(lines[1].split()[2], "_HookedLoader")  # pymongo keeps its loader
+        if has_listener:
+            self.assertEqual(p.stderr, "")
+        else:
+            self.assertEqual(p.stderr.count("ringmon: pymongo's events are not recorded"), 1, p.stderr)
+
+    def test_pymongo_program_unchanged(self):
+        """An unmodified pymongo program's commands, counted exactly: the listener
+        is on before its client exists."""
+        env = rmtest.python_env()
+        pymongo4 = os.path.join(rmtest.BUILD, "deps", "pymongo4", "usr", "lib", "python3", "dist-packages")
+        if os.path.isdir(pymongo4):  # scripts/deps.sh pymongo4, for the pyenv Pythons
+            env["PYTHONPATH"] += os.pathsep + pymongo4
+        probe = subprocess.run([sys.executable, "-c", "import pymongo, ringmon.pymongo"], env=env,
+                               stderr=subprocess.PIPE, text=True)
+        if probe.returncode != 0:
+            self.skipTest("pymongo with ringmon.pymongo not importable by %s: %s"
+                          % (sys.executable, probe.stderr.strip().splitlines()[-1:]))
+        uri = rmtest.mock_server(self)
+        s = self.script("pings.py", """
+            import sys, pymongo
+            client = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=30000)
+            for i in range(17):
+                client.admin.command('ping')
+            print('pinged', flush=True)
+            sys.stdin.read()
+            """)
+        p = subprocess.Popen([sys.executable, "-m", "ringmon", "run", s, uri], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.addCleanup(self.end, p)
+        self.assertEqual(p.stdout.readline(), "pinged\n")
+        st = rmtest.wait_until(lambda: rmtest.stats(p.pid), "ringmon stats reads the segment")
+        self.assertEqual(rmtest.count(st, "command.succeeded", "ping"), 17)
+
+    def test_no_pymongo_option(self):
+        s = self.script("uses_pymongo.py", "import sys\nimport pymongo\n"
+                        "print('ringmon.pymongo' in sys.modules)\n")
+        env = rmtest.python_env()
+        if subprocess.run([sys.executable, "-c", "import pymongo"], env=env,
+                          stderr=subprocess.DEVNULL).returncode != 0:
+            self.skipTest("no pymongo for %s" % sys.executable)
+        p = subprocess.run([sys.executable, "-m", "ringmon", "run", "--no-pymongo", s], env=env,
+                           text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        self.assertEqual((p.returncode, p.stdout, p.stderr), (0, "False\n", ""))
+
+    def test_functions_option(self):
+        s = self.script("calls.py", """
+            import sys
+            def work(n):
+                return n + 1
+            for i in range(250):
+                work(i)
+            print('done', flush=True)
+            sys.stdin.read()
+            """)
+        p = self.start(["--functions", "__main__"], s)
+        self.assertEqual(p.stdout.readline(), "done\n")
+        if sys.version_info < (3, 12):
+            p.stdin.close()
+            p.wait(60)
+            err = p.stderr.read()
+            self.assertEqual(err.count("need Python 3.12 or later"), 1, err)
+            self.assertEqual(err.count("\n"), 1, err)
+            return
+        has_tool = subprocess.run([sys.executable, "-c", "import ringmon.monitoring"],
+                                  env=rmtest.python_env(), stderr=subprocess.DEVNULL).returncode == 0
+        if not has_tool:
+            p.stdin.close()
+            p.wait(60)
+            self.assertIn("function latencies are not recorded", p.stderr.read())
+            return
+        st = rmtest.wait_until(lambda: rmtest.count(rmtest.stats(p.pid), "python.call", "__main__.work") == 250
+                               and rmtest.stats(p.pid), "250 python.call of __main__.work in ringmon stats")
+        self.assertEqual(rmtest.count(st, "python.call", "__main__.work"), 250)
+
+
+if __name__ == "__main__":
+    unittest.main()
