@@ -1,6 +1,7 @@
 /* registry.c - type and key registration (names to small ids, in the segment's
  * tables and an in-process lock-free hash for lookups), and event sets. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,20 @@ EXPORT int ringmon_type_register(const char *name, const char *const *field_name
 out:
 	pthread_mutex_unlock(&producer.lock);
 	return id;
+}
+
+EXPORT int ringmon_type_name(int type, char *buf, unsigned len)
+{
+	int rc = -ENOENT;
+	pthread_mutex_lock(&producer.lock);
+	if (type >= 0 && producer_ensure_open() == 0 && (uint32_t)type < producer_header()->ntypes) {
+		if (buf && len)
+			copy_name(buf, rb_seg_types(producer.seg)[type].name,
+				  len < RB_NAME_LEN ? len : RB_NAME_LEN);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&producer.lock);
+	return rc;
 }
 
 static unsigned long hash_key(uint32_t type, const char *s)

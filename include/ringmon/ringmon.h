@@ -92,6 +92,13 @@ void ringmon_close(void);
  * for the hot path. */
 int ringmon_type_register(const char *name, const char *const *field_names, unsigned nfields);
 
+/* Copies the name of type id `type` of this process into buf (cut to len - 1
+ * bytes, always NUL-terminated when len > 0) and returns 0; returns -ENOENT
+ * if no type has that id (or ringmon is off). For listing this process's
+ * types with ringmon_get_events (ids are 0 to the first -ENOENT). Locks; not
+ * for the hot path. */
+int ringmon_type_name(int type, char *buf, unsigned len);
+
 /* Returns the key id (>= 1) of string key under type (e.g. the command name of
  * a command.succeeded), registering it on first use. Keys are cut to 55 bytes.
  * When the key table is full, returns the type's "other" key, so counts are
