@@ -25,6 +25,18 @@ for n in $order $others; do
 	[ $rc -eq 0 ] || echo "note: $(basename "$b") failed (exit status $rc): its rows are missing" >>"$out"
 done
 
+# The sys.monitoring tool (Python): with the newest CPython that
+# scripts/pythons.sh finds (PYTHON=... to choose), from $B/python (make python)
+py=${PYTHON:-$(scripts/pythons.sh 2>/dev/null | awk '{print $1}' | tail -1)}
+if [ -n "$py" ] && [ -f "$B/python/ringmon/monitoring.py" ]; then
+	echo "== bench_monitoring.py ($py)" >&2
+	PYTHONPATH=$B/python RINGMON=$B/ringmon timeout 300 "$py" bench/bench_monitoring.py >>"$out"
+	rc=$?
+	[ $rc -eq 0 ] || echo "note: bench_monitoring.py failed (exit status $rc): its rows are missing" >>"$out"
+else
+	echo "note: sys.monitoring tool: not measured: no Python package in $B/python (make python) or no CPython found" >>"$out"
+fi
+
 # MongoDB by instruction counts: callgrind counts the same on a busy machine as
 # on a quiet one, where the times above need a quiet machine. ringmon's started
 # + succeeded callbacks (the ringmon and the timed client: 2 per ping) against
@@ -113,11 +125,21 @@ fi
 table=$(
 	echo "| Measure | ringmon | Compared with (same run) | Ratio | Goal |"
 	echo "|---|---:|---|---:|---|"
-	grep '^| ' "$out"
+	grep '^| ' "$out" | grep -v '^| Python '
 	echo
 	echo "Notes:"
 	echo "- Ratio = ringmon's figure / the compared figure, both measured in the same process (viewer: the same run of this script)."
-	grep -v '^| ' "$out" | sed -e 's/^note: //' -e 's/^/- /'
+	grep -v '^| ' "$out" | grep -v '^note: sys.monitoring tool' | sed -e 's/^note: //' -e 's/^/- /'
+	# Python: the rows of bench/bench_monitoring.py, in a section of their own
+	echo
+	echo "## Python"
+	echo
+	echo "| Measure | ringmon | Compared with (same run) | Ratio | Goal |"
+	echo "|---|---:|---|---:|---|"
+	grep '^| Python ' "$out"
+	echo
+	echo "Notes:"
+	grep '^note: sys.monitoring tool' "$out" | sed -e 's/^note: //' -e 's/^/- /'
 )
 echo
 echo "$table"
