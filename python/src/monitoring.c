@@ -93,6 +93,7 @@ static struct {
 	int t_call, t_unwind, t_raise;
 	long ev_start, ev_return, ev_unwind, ev_raise;
 	int applied; /* the event set in force */
+	unsigned long long callbacks; /* calls of our callbacks, for tests */
 	char **pats;
 	int npats;
 	PyObject *set_events, *disable, *raise_keys;
@@ -404,6 +405,7 @@ static void gen_end(int raised)
 static PyObject *cb_start(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
 	(void)self;
+	mon.callbacks++;
 	if (n < 1 || !PyCode_Check(args[0]) || mon.tool < 0)
 		Py_RETURN_NONE;
 	PyCodeObject *co = (PyCodeObject *)args[0];
@@ -438,6 +440,7 @@ static inline int pop_if(PyCodeObject *co, struct tstack **tsp, struct sframe *o
 static PyObject *cb_return(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
 	(void)self;
+	mon.callbacks++;
 	if (n < 1 || !PyCode_Check(args[0]) || mon.tool < 0)
 		Py_RETURN_NONE;
 	PyCodeObject *co = (PyCodeObject *)args[0];
@@ -459,6 +462,7 @@ static PyObject *cb_return(PyObject *self, PyObject *const *args, Py_ssize_t n)
 static PyObject *cb_unwind(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
 	(void)self;
+	mon.callbacks++;
 	if (n < 3 || !PyCode_Check(args[0]) || mon.tool < 0)
 		Py_RETURN_NONE;
 	PyCodeObject *co = (PyCodeObject *)args[0];
@@ -506,6 +510,7 @@ static int raise_key(PyObject *type)
 static PyObject *cb_raise(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
 	(void)self;
+	mon.callbacks++;
 	if (n < 3 || !PyCode_Check(args[0]) || mon.tool < 0 || !ringmon_enabled(mon.t_raise))
 		Py_RETURN_NONE;
 	PyObject *exc = args[2];
@@ -920,7 +925,16 @@ static PyObject *mon_after_fork_child(PyObject *self, PyObject *unused)
 	return after_fork(1);
 }
 
+static PyObject *mon_callbacks(PyObject *self, PyObject *unused)
+{
+	(void)self, (void)unused;
+	return PyLong_FromUnsignedLongLong(mon.callbacks);
+}
+
 static PyMethodDef mon_methods[] = {
+	{"_monitoring_callbacks", mon_callbacks, METH_NOARGS,
+	 "how many times sys.monitoring called the tool's callbacks (a diagnostic: "
+	 "DISABLE at work shows as no new calls)."},
 	{"_monitoring_start", mon_start, METH_O,
 	 "_monitoring_start(patterns) -> tool id: see ringmon.monitoring.start."},
 	{"_monitoring_stop", mon_stop, METH_NOARGS, "see ringmon.monitoring.stop."},

@@ -221,9 +221,16 @@ class Monitoring(unittest.TestCase):
         self.assertEqual(keys(rep, "python.call", "rmwl_pkgsel."), {"rmwl_pkgsel.mine": 10})
         self.assertEqual(keys(rep, "python.call", "rmwl_other."), {},
                          "a module no pattern matches records nothing")
-        # silenced: DISABLE took its locations out, so a new tool sees them
-        # without ours being called (events are not disabled for other tools)
-        self.assertTrue(mon.active())
+        # silenced: after their first run, its locations no longer call ringmon
+        cbs = ringmon._ringmon._monitoring_callbacks
+        n0 = cbs()
+        for _ in range(20):
+            other.g()
+        n1 = cbs()
+        w.mine()
+        n2 = cbs()  # (no new Python code runs between these: it would call ringmon once)
+        self.assertEqual(n1, n0, "DISABLE took the filtered module's locations out")
+        self.assertEqual(n2, n1 + 2, "a monitored call costs two callbacks (start, return)")
 
     def test_restart_events_by_another_tool(self):
         other = workload("rmwl_rs_other", """
@@ -257,8 +264,14 @@ class Monitoring(unittest.TestCase):
             sm.register_callback(t, sm.events.PY_START, None)
             sm.free_tool_id(t)
         self.assertEqual(seen.count("f"), 3, "the other tool saw f once per restart")
+        n = ringmon._ringmon._monitoring_callbacks()
+        sm.restart_events()
+        w.g()
+        w.g()
+        # g: start + return each time; f: start + return once, DISABLEd again
+        self.assertEqual(ringmon._ringmon._monitoring_callbacks() - n, 4 + 2)
         rep = stats()
-        self.assertEqual(keys(rep, "python.call", "rmwl_rs"), {"rmwl_rs.g": 150})
+        self.assertEqual(keys(rep, "python.call", "rmwl_rs"), {"rmwl_rs.g": 152})
 
     def test_generators(self):
         w = workload("rmwl_gen", """
@@ -442,6 +455,19 @@ class Monitoring(unittest.TestCase):
         w.outer(10)  # outer's return was never seen starting: ignored
         self.assertEqual(keys(stats(), "python.call", "rmwl_late."),
                          {"rmwl_late.leaf": 11, "rmwl_late.inner_then_return": 1})
+
+    def test_generator_started_before_start(self):
+        w = workload("rmwl_lategen", """
+            def items(n):
+                for i in range(n):
+                    yield i
+            """)
+        early = w.items(3)
+        next(early)  # started before the tool: its end is ignored
+        mon.start(["rmwl_lategen"])
+        self.assertEqual(list(early), [1, 2])
+        self.assertEqual(sum(w.items(4)), 6)
+        self.assertEqual(keys(stats(), "python.call", "rmwl_lategen."), {"rmwl_lategen.items": 1})
 
     def test_with_cprofile(self):
         w = workload("rmwl_prof", """
