@@ -20,8 +20,8 @@
  *
  * Plain functions: a per-thread shadow stack (a return matches its start by
  * the code object on top; returns of frames never seen starting are ignored).
- * Generators, coroutines, async generators: keyed by their frame object (held
- * while the call is open), one call = first start to final return or unwind,
+ * Generators, coroutines, async generators: keyed by the generator object
+ * (with a weak reference), one call = first start to final return or unwind,
  * suspensions included; entries of generators dropped unfinished are swept.
  *
  * A watcher thread polls ringmon_get_events() every 20 ms (no GIL) and, when
@@ -77,9 +77,13 @@ struct tstack {
 	struct sframe *f;
 };
 
-/* an open generator, coroutine or async generator call */
+/* an open generator, coroutine or async generator call, by the generator
+ * object; a weak reference tells a live one from a dead one whose address a
+ * new generator took (a strong one would keep an abandoned generator's
+ * locals alive: 3.13 closes such a generator without an event) */
 struct gent {
-	PyObject *frame; /* strong reference; NULL: free slot */
+	void *gen;    /* the key, no reference; NULL: free slot */
+	PyObject *wr; /* weak reference to it (ours) */
 	struct codeinfo *ci;
 	uint64_t start;
 	int64_t depth, tid;
@@ -260,56 +264,84 @@ static inline struct codeinfo *classify(PyCodeObject *co)
 	return classify_slow(co, ci);
 }
 
-/* ---- open generator and coroutine calls, by frame object ---- */
+/* ---- open generator and coroutine calls, by generator object ---- */
 
-static size_t gslot(PyObject *f)
+static size_t gslot(const void *g)
 {
-	uint64_t h = (uint64_t)(uintptr_t)f * 0x9E3779B97F4A7C15ull;
+	uint64_t h = (uint64_t)(uintptr_t)g * 0x9E3779B97F4A7C15ull;
 	return (size_t)(h >> 32) & (mon.gcap - 1);
 }
 
-static struct gent *gfind(PyObject *f)
+static struct gent *gfind(const void *g)
 {
 	if (!mon.gcap)
 		return NULL;
-	for (size_t i = gslot(f);; i = (i + 1) & (mon.gcap - 1)) {
-		if (mon.gt[i].frame == f)
+	for (size_t i = gslot(g);; i = (i + 1) & (mon.gcap - 1)) {
+		if (mon.gt[i].gen == g)
 			return &mon.gt[i];
-		if (!mon.gt[i].frame)
+		if (!mon.gt[i].gen)
 			return NULL;
 	}
 }
 
-/* removes e (linear probing: later entries of its run move back); returns the
- * frame reference for the caller to release after the table is consistent */
+/* the object wr refers to, if it is still g */
+static int refers_to(PyObject *wr, PyObject *g)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+	PyObject *o = NULL;
+	int r = PyWeakref_GetRef(wr, &o);
+	if (r < 0)
+		PyErr_Clear();
+	Py_XDECREF(o); /* g is alive (ours to compare) or o was alive before */
+	return r > 0 && o == g;
+#else
+	return PyWeakref_GetObject(wr) == g;
+#endif
+}
+
+static int dead(PyObject *wr)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+	PyObject *o = NULL;
+	int r = PyWeakref_GetRef(wr, &o);
+	if (r < 0)
+		PyErr_Clear();
+	Py_XDECREF(o);
+	return r <= 0;
+#else
+	return PyWeakref_GetObject(wr) == Py_None;
+#endif
+}
+
+/* removes e (linear probing: later entries of its run move back); returns its
+ * weak reference for the caller to release once the table is consistent */
 static PyObject *gremove(struct gent *e)
 {
-	PyObject *f = e->frame;
+	PyObject *wr = e->wr;
 	size_t m = mon.gcap - 1, i = (size_t)(e - mon.gt), j = i;
-	mon.gt[i].frame = NULL;
+	mon.gt[i].gen = NULL;
 	for (;;) {
 		j = (j + 1) & m;
-		if (!mon.gt[j].frame)
+		if (!mon.gt[j].gen)
 			break;
-		size_t k = gslot(mon.gt[j].frame);
+		size_t k = gslot(mon.gt[j].gen);
 		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
 			mon.gt[i] = mon.gt[j];
-			mon.gt[j].frame = NULL;
+			mon.gt[j].gen = NULL;
 			i = j;
 		}
 	}
 	mon.gcount--;
-	return f;
+	return wr;
 }
 
-/* Rebuilds the table without the calls of generators that were dropped
- * unfinished (we hold their frame's last reference), doubling it if still
- * half full. Returns -1 without memory (nothing changed). */
+/* Rebuilds the table without the calls of generators that died unfinished,
+ * doubling it if still half full. Returns -1 without memory (no change). */
 static int grehash(void)
 {
 	size_t live = 0;
 	for (size_t i = 0; i < mon.gcap; i++)
-		if (mon.gt[i].frame && Py_REFCNT(mon.gt[i].frame) > 1)
+		if (mon.gt[i].gen && !dead(mon.gt[i].wr))
 			live++;
 	size_t cap = mon.gcap ? mon.gcap : 64;
 	while ((live + 1) * 2 > cap)
@@ -322,20 +354,20 @@ static int grehash(void)
 	mon.gcap = cap;
 	mon.gcount = 0;
 	for (size_t i = 0; i < ocap; i++) {
-		if (!old[i].frame)
+		if (!old[i].gen)
 			continue;
-		if (Py_REFCNT(old[i].frame) <= 1) {
-			old[ndead++].frame = old[i].frame; /* reuse old as the list to release */
+		if (dead(old[i].wr)) {
+			old[ndead++].wr = old[i].wr; /* old[] reused as the list to release */
 			continue;
 		}
-		size_t j = gslot(old[i].frame);
-		while (nt[j].frame)
+		size_t j = gslot(old[i].gen);
+		while (nt[j].gen)
 			j = (j + 1) & (cap - 1);
 		nt[j] = old[i];
 		mon.gcount++;
 	}
 	for (size_t i = 0; i < ndead; i++)
-		Py_DECREF(old[i].frame);
+		Py_DECREF(old[i].wr);
 	free(old);
 	return 0;
 }
@@ -347,30 +379,52 @@ static void gclear(void)
 	mon.gt = NULL;
 	mon.gcap = mon.gcount = 0;
 	for (size_t i = 0; i < cap; i++)
-		Py_XDECREF(t[i].frame);
+		if (t[i].gen)
+			Py_DECREF(t[i].wr);
 	free(t);
+}
+
+/* the generator, coroutine or async generator running now (new reference;
+ * makes CPython create its frame object, which the generator owns) */
+static PyObject *current_gen(void)
+{
+	PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
+	return f ? PyFrame_GetGenerator(f) : NULL;
 }
 
 static void gen_start(struct codeinfo *ci, struct tstack *ts, uint64_t now)
 {
-	PyObject *f = (PyObject *)PyEval_GetFrame(); /* borrowed */
-	if (!f)
+	PyObject *g = current_gen();
+	if (!g)
 		return;
-	struct gent *e = gfind(f);
-	if (!e) {
-		if ((mon.gcount + 1) * 2 > mon.gcap && grehash() < 0)
-			return;
-		size_t i = gslot(f);
-		while (mon.gt[i].frame)
+	PyObject *wr = PyWeakref_NewRef(g, NULL), *old = NULL;
+	if (!wr) {
+		PyErr_Clear();
+		goto out;
+	}
+	struct gent *e = gfind(g);
+	if (e) {
+		old = e->wr; /* a dead generator's, at the same address */
+	} else {
+		if ((mon.gcount + 1) * 2 > mon.gcap && grehash() < 0) {
+			old = wr;
+			goto out;
+		}
+		size_t i = gslot(g);
+		while (mon.gt[i].gen)
 			i = (i + 1) & (mon.gcap - 1);
 		e = &mon.gt[i];
-		e->frame = Py_NewRef(f);
+		e->gen = g;
 		mon.gcount++;
 	}
+	e->wr = wr;
 	e->ci = ci;
 	e->start = now;
 	e->depth = ts->depth;
 	e->tid = ts->tid;
+out:
+	Py_XDECREF(old);
+	Py_DECREF(g);
 }
 
 /* python.unwind's key: the same name as the call's */
@@ -392,12 +446,14 @@ static void emit_call(struct codeinfo *ci, uint64_t dur, int64_t depth, int rais
 /* the final return or unwind of a generator-like call, if we saw it start */
 static void gen_end(int raised)
 {
-	PyObject *f = (PyObject *)PyEval_GetFrame(); /* borrowed */
-	struct gent *e = f ? gfind(f) : NULL;
-	if (!e || e->ci->gen != mon.gen)
-		return;
-	emit_call(e->ci, ringmon_now_ns() - e->start, e->depth, raised, e->tid);
-	Py_DECREF(gremove(e)); /* the generator still holds the frame */
+	PyObject *g = current_gen();
+	struct gent *e = g ? gfind(g) : NULL;
+	if (e && refers_to(e->wr, g)) {
+		if (e->ci->gen == mon.gen)
+			emit_call(e->ci, ringmon_now_ns() - e->start, e->depth, raised, e->tid);
+		Py_DECREF(gremove(e));
+	}
+	Py_XDECREF(g);
 }
 
 /* ---- the callbacks (METH_FASTCALL: (code, offset[, arg])) ---- */

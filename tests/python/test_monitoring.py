@@ -283,6 +283,9 @@ class Monitoring(unittest.TestCase):
             def gen_raises():
                 yield 1
                 raise KeyError("k")
+            def holder(obj):
+                yield 1
+                yield obj
             """)
         mon.start(["rmwl_gen"])
         for _ in range(5):
@@ -297,6 +300,17 @@ class Monitoring(unittest.TestCase):
         for a in abandoned:
             next(a)
         del abandoned, a  # dropped unfinished: nothing wrong recorded, no crash
+        # ... and what a dropped generator held is freed at once, as without ringmon
+        import weakref
+
+        class Held:
+            pass
+        held = Held()
+        gone = weakref.ref(held)
+        g = w.holder(held)
+        next(g)
+        del held, g
+        self.assertIsNone(gone(), "a dropped generator's locals outlived it")
         rep = stats()
         calls = keys(rep, "python.call", "rmwl_gen.")
         self.assertEqual(calls["rmwl_gen.consume"], 5)
@@ -489,6 +503,30 @@ class Monitoring(unittest.TestCase):
         self.assertEqual((pc.get("leaf"), pc.get("work")), (3000, 1))
         self.assertEqual(keys(stats(), "python.call", "rmwl_prof."),
                          {"rmwl_prof.leaf": 3000, "rmwl_prof.work": 1})
+
+    def test_with_settrace_debugger(self):
+        w = workload("rmwl_trace", """
+            def leaf(x):
+                return x - 1
+            def work(n):
+                return [leaf(i) for i in range(n)]
+            """)
+        mon.start(["rmwl_trace"])
+        calls = []
+
+        def tracer(frame, event, arg):  # what pdb and bdb build on
+            if event == "call" and frame.f_code.co_filename.endswith("rmwl_trace.py"):
+                calls.append(frame.f_code.co_name)
+            return None
+
+        sys.settrace(tracer)
+        try:
+            w.work(500)
+        finally:
+            sys.settrace(None)
+        self.assertEqual((calls.count("leaf"), calls.count("work")), (500, 1))
+        self.assertEqual(keys(stats(), "python.call", "rmwl_trace."),
+                         {"rmwl_trace.leaf": 500, "rmwl_trace.work": 1})
 
     def test_no_free_tool_id(self):
         sm = sys.monitoring
