@@ -159,7 +159,7 @@ static void push(struct tstack *ts, PyCodeObject *co, struct codeinfo *ci, uint6
 		uint32_t cap = ts->cap ? ts->cap * 2 : 64;
 		struct sframe *f = cap > (1u << 24) ? NULL : realloc(ts->f, cap * sizeof(*f));
 		if (!f)
-			return; /* this call is not measured; its return matches nothing */
+			return; /* not measured (beyond 2^24 open calls, or no memory) */
 		ts->f = f;
 		ts->cap = cap;
 	}
@@ -957,6 +957,8 @@ static int restart_watcher(void *arg)
 static PyObject *after_fork(int child)
 {
 	if (child) {
+		if (tls) /* the only thread left in the child: its id changed */
+			tls->tid = (int64_t)PyThread_get_thread_native_id();
 		pthread_mutex_init(&mon.lock, NULL);
 		pthread_cond_init(&mon.cond, NULL);
 		mon.watching = 0;
