@@ -388,8 +388,11 @@ static void gclear(void)
  * makes CPython create its frame object, which the generator owns) */
 static PyObject *current_gen(void)
 {
-	PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
-	return f ? PyFrame_GetGenerator(f) : NULL;
+	PyFrameObject *f = PyEval_GetFrame(); /* borrowed; NULL without memory */
+	PyObject *g = f ? PyFrame_GetGenerator(f) : NULL;
+	if (!g)
+		PyErr_Clear();
+	return g;
 }
 
 static void gen_start(struct codeinfo *ci, struct tstack *ts, uint64_t now)
