@@ -39,6 +39,8 @@ def _mask_of(patterns, names):
     """The mask of the types matching any of patterns ("python.call", a prefix
     with a trailing "*", or "all": as `ringmon events`)."""
     mask = 0
+    if not names:  # ringmon is off (or nothing registered yet): nothing to switch
+        return 0
     for pat in patterns:
         hit = 0
         for i, name in enumerate(names):
@@ -68,7 +70,8 @@ def events():
 def enable(*patterns):
     """Turns on the types matching the patterns: a name ("python.call"), a
     prefix with a trailing "*" ("command.*"), or "all". ValueError (and no
-    change) if a pattern matches no type of this process."""
+    change) if a pattern matches none of this process's types; nothing when
+    it has none (ringmon off, or nothing registered yet)."""
     set_events(get_events() | _mask_of(patterns, type_names()))
     _apply()
 

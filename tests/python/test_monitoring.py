@@ -579,6 +579,23 @@ class OnOff(unittest.TestCase):
             ringmon.disable("nosuch.type")
         self.assertTrue(ringmon.events()["python.call"], "a failed disable changes nothing")
 
+    def test_ringmon_off_changes_nothing(self):
+        # RINGMON_DISABLE=1: the program runs the same; the API switches nothing
+        code = textwrap.dedent("""
+            import sys, ringmon, ringmon.monitoring as mon
+            def f():
+                return 1
+            tool = mon.start(["__main__"])
+            ringmon.disable("python.*")
+            ringmon.enable("all")
+            print(f(), ringmon.events(), sys.monitoring.get_events(tool))
+            """)
+        env = dict(os.environ, RINGMON_DISABLE="1",
+                   PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=env, timeout=DEADLINE)
+        self.assertEqual((r.returncode, r.stdout), (0, "1 {} 0\n"), r.stderr)
+
     def test_toggle_from_outside_while_spinning(self):
         w = workload("rmwl_spin", """
             def f():
