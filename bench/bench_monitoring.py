@@ -14,6 +14,7 @@ round. "Added per call" = (loop time with the tool - loop time with no tool)
 """
 import cProfile
 import importlib
+import operator
 import os
 import subprocess
 import sys
@@ -43,6 +44,16 @@ def leaf(x):
 def loop(n):
     for i in range(n):
         leaf(i)
+
+def fails():
+    raise KeyError(1)
+
+def exc_loop(n):
+    for i in range(n // 10):
+        try:
+            fails()
+        except KeyError:
+            pass
 """
 for name in ("bm_mon", "bm_other"):
     with open(os.path.join(moddir, name + ".py"), "w") as f:
@@ -110,7 +121,25 @@ def pydict_teardown():
     sm.free_tool_id(PYTOOL)
 
 
+def floor_setup():
+    # what CPython charges any tool for the two events, with callbacks that
+    # do (almost) nothing: C builtins taking (code, offset) and (code,
+    # offset, retval)
+    sm.use_tool_id(PYTOOL, "bench-floor")
+    sm.register_callback(PYTOOL, sm.events.PY_START, operator.is_)
+    sm.register_callback(PYTOOL, sm.events.PY_RETURN, slice)
+    sm.set_events(PYTOOL, sm.events.PY_START | sm.events.PY_RETURN)
+
+
+def floor_teardown():
+    sm.set_events(PYTOOL, 0)
+    sm.register_callback(PYTOOL, sm.events.PY_START, None)
+    sm.register_callback(PYTOOL, sm.events.PY_RETURN, None)
+    sm.free_tool_id(PYTOOL)
+
+
 CONFIGS = {
+    "floor": (floor_setup, bm_mon.loop, floor_teardown),
     "none": (none_setup, bm_mon.loop, none_setup),
     "none_other": (none_setup, bm_other.loop, none_setup),
     "ringmon": (ringmon_setup, bm_mon.loop, ringmon_teardown),
@@ -118,6 +147,10 @@ CONFIGS = {
     "disabled": (ringmon_off_setup, bm_mon.loop, ringmon_teardown),
     "cprofile": (cprofile_setup, bm_mon.loop, cprofile_teardown),
     "pydict": (pydict_setup, bm_mon.loop, pydict_teardown),
+    # exceptions passing through filtered-out code (RAISE and PY_UNWIND cannot
+    # be disabled per location)
+    "exc_none": (none_setup, bm_other.exc_loop, none_setup),
+    "exc_filtered": (ringmon_setup, bm_other.exc_loop, ringmon_teardown),
 }
 
 best = {k: None for k in CONFIGS}
@@ -150,7 +183,7 @@ for _ in range(5):
 mon.stop()
 
 per = {k: v / N for k, v in best.items()}
-added = {k: per[k] - per["none"] for k in ("ringmon", "cprofile", "pydict", "disabled")}
+added = {k: per[k] - per["none"] for k in ("ringmon", "cprofile", "pydict", "disabled", "floor")}
 ver = "Python %d.%d" % sys.version_info[:2]
 
 
@@ -170,6 +203,10 @@ r2 = added["ringmon"] / added["pydict"]
 row("%s: sys.monitoring tool vs a Python callback counting calls in a dict (added ns per call)" % ver,
     "%.1f" % added["ringmon"], "Python callback %.1f" % added["pydict"], "%.2fx" % r2,
     verdict(r2 <= 0.2, "<= 0.2x"))
+r6 = added["ringmon"] / added["floor"]
+row("%s: sys.monitoring tool vs CPython's delivery of its two events to C builtins that do nothing (added ns per call)" % ver,
+    "%.1f" % added["ringmon"], "delivery alone %.1f" % added["floor"], "%.2fx" % r6,
+    "- (the part every tool pays)")
 r3 = per["filtered"] / per["none_other"]
 row("%s: call of a filtered-out module, tool on (ns per call, after the first)" % ver,
     "%.1f" % per["filtered"], "no tool %.1f" % per["none_other"], "%.2fx" % r3,
@@ -178,6 +215,10 @@ r4 = per["disabled"] / per["none"]
 row("%s: monitored call, python.* disabled (ns per call)" % ver,
     "%.1f" % per["disabled"], "no tool %.1f" % per["none"], "%.2fx" % r4,
     verdict(r4 <= 1.1, "~1x (<= 1.1x)"))
+r5 = best["exc_filtered"] / best["exc_none"]
+row("%s: exception raised and caught in a filtered-out module, tool on (ns per exception)" % ver,
+    "%.1f" % (best["exc_filtered"] / (N // 10)), "no tool %.1f" % (best["exc_none"] / (N // 10)),
+    "%.2fx" % r5, "- (for information)")
 ok = [x for x in lat if x is not None]
 if ok:
     row("%s: `ringmon events --disable python.*` applied in a process running Python only (ms, worst of %d)"

@@ -25,16 +25,19 @@ for n in $order $others; do
 	[ $rc -eq 0 ] || echo "note: $(basename "$b") failed (exit status $rc): its rows are missing" >>"$out"
 done
 
-# The sys.monitoring tool (Python): with the newest CPython that
-# scripts/pythons.sh finds (PYTHON=... to choose), from $B/python (make python)
-py=${PYTHON:-$(scripts/pythons.sh 2>/dev/null | awk '{print $1}' | tail -1)}
-if [ -n "$py" ] && [ -f "$B/python/ringmon/monitoring.py" ]; then
-	echo "== bench_monitoring.py ($py)" >&2
-	PYTHONPATH=$B/python RINGMON=$B/ringmon timeout 300 "$py" bench/bench_monitoring.py >>"$out"
-	rc=$?
-	[ $rc -eq 0 ] || echo "note: bench_monitoring.py failed (exit status $rc): its rows are missing" >>"$out"
+# The sys.monitoring tool (Python), from $B/python (make python), with
+# every CPython 3.12+ that scripts/pythons.sh finds (PYTHONS="..." to choose)
+pys=$(PYTHONS=${PYTHONS:-} scripts/pythons.sh 2>/dev/null | awk '{print $1}' |
+	while read -r p; do "$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' && echo "$p"; done)
+if [ -n "$pys" ] && [ -f "$B/python/ringmon/monitoring.py" ]; then
+	for py in $pys; do
+		echo "== bench_monitoring.py ($py)" >&2
+		PYTHONPATH=$B/python RINGMON=$B/ringmon timeout 300 "$py" bench/bench_monitoring.py >>"$out"
+		rc=$?
+		[ $rc -eq 0 ] || echo "note: sys.monitoring tool: bench_monitoring.py with $py failed (exit status $rc): its rows are missing" >>"$out"
+	done
 else
-	echo "note: sys.monitoring tool: not measured: no Python package in $B/python (make python) or no CPython found" >>"$out"
+	echo "note: sys.monitoring tool: not measured: no Python package in $B/python (make python) or no CPython 3.12+ found" >>"$out"
 fi
 
 # MongoDB by instruction counts: callgrind counts the same on a busy machine as

@@ -120,6 +120,11 @@ uint64_t ringmon_now_ns(void);
 extern const uint64_t *ringmon__enabled;
 void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t f0, int64_t f1,
 		   int64_t f2, int64_t f3);
+/* ringmon__emit with the duration = the record's timestamp - start_ns (a
+ * ringmon_now_ns() value): one clock read for both. Check ringmon_enabled
+ * first. (Used by ringmon's Python tool.) */
+void ringmon__emit_since(unsigned type, unsigned key, uint64_t start_ns, int64_t f0, int64_t f1,
+			 int64_t f2, int64_t f3);
 
 /* 1 if events of type are recorded now: one load of the mask (through a
  * pointer that stays in cache) and one branch. */

@@ -436,10 +436,19 @@ static int unwind_key(const struct codeinfo *ci)
 	return ci->name ? ringmon_key(mon.t_unwind, ci->name) : 0;
 }
 
-static void emit_call(struct codeinfo *ci, uint64_t dur, int64_t depth, int raised, int64_t tid)
+/* one finished call that started at start: the duration is taken from the
+ * record's own timestamp (one clock read) */
+static void emit_call(struct codeinfo *ci, uint64_t start, int64_t depth, int raised, int64_t tid)
 {
-	ringmon_emit(mon.t_call, ci->key_call, dur, depth, ci->kind, raised, tid);
-	if (raised && ringmon_enabled(mon.t_unwind)) {
+	if (!raised) {
+		if (ringmon_enabled(mon.t_call))
+			ringmon__emit_since((unsigned)mon.t_call, (unsigned)ci->key_call, start, depth,
+					    ci->kind, 0, tid);
+		return;
+	}
+	uint64_t dur = ringmon_now_ns() - start; /* the same duration in both */
+	ringmon_emit(mon.t_call, ci->key_call, dur, depth, ci->kind, 1, tid);
+	if (ringmon_enabled(mon.t_unwind)) {
 		if (!ci->key_unwind) /* on first use: most functions never fail */
 			ci->key_unwind = unwind_key(ci);
 		ringmon_emit(mon.t_unwind, ci->key_unwind, dur, depth, ci->kind, 1, tid);
@@ -453,7 +462,7 @@ static void gen_end(int raised)
 	struct gent *e = g ? gfind(g) : NULL;
 	if (e && refers_to(e->wr, g)) {
 		if (e->ci->gen == mon.gen)
-			emit_call(e->ci, ringmon_now_ns() - e->start, e->depth, raised, e->tid);
+			emit_call(e->ci, e->start, e->depth, raised, e->tid);
 		Py_DECREF(gremove(e));
 	}
 	Py_XDECREF(g);
@@ -506,7 +515,7 @@ static PyObject *cb_return(PyObject *self, PyObject *const *args, Py_ssize_t n)
 	struct tstack *ts;
 	struct sframe sf;
 	if (pop_if(co, &ts, &sf)) {
-		emit_call(sf.ci, ringmon_now_ns() - sf.start, ts->depth, 0, ts->tid);
+		emit_call(sf.ci, sf.start, ts->depth, 0, ts->tid);
 		Py_RETURN_NONE;
 	}
 	struct codeinfo *ci = classify(co);
@@ -528,7 +537,7 @@ static PyObject *cb_unwind(PyObject *self, PyObject *const *args, Py_ssize_t n)
 	struct tstack *ts;
 	struct sframe sf;
 	if (pop_if(co, &ts, &sf)) {
-		emit_call(sf.ci, ringmon_now_ns() - sf.start, ts->depth, 1, ts->tid);
+		emit_call(sf.ci, sf.start, ts->depth, 1, ts->tid);
 		Py_RETURN_NONE;
 	}
 	struct codeinfo *ci = classify(co);
@@ -572,6 +581,9 @@ static PyObject *cb_raise(PyObject *self, PyObject *const *args, Py_ssize_t n)
 	mon.callbacks++;
 	if (n < 3 || !PyCode_Check(args[0]) || mon.tool < 0 || !ringmon_enabled(mon.t_raise))
 		Py_RETURN_NONE;
+	struct codeinfo *ci = classify((PyCodeObject *)args[0]); /* first: the cheapest no */
+	if (!ci || !ci->matched)
+		Py_RETURN_NONE;
 	PyObject *exc = args[2];
 	/* the ends of iterations and generator closes are no failures (and
 	 * every await of a finished future raises a StopIteration) */
@@ -584,9 +596,6 @@ static PyObject *cb_raise(PyObject *self, PyObject *const *args, Py_ssize_t n)
 	int first = !tb || !((PyTracebackObject *)tb)->tb_next;
 	Py_XDECREF(tb);
 	if (!first)
-		Py_RETURN_NONE;
-	struct codeinfo *ci = classify((PyCodeObject *)args[0]);
-	if (!ci || !ci->matched)
 		Py_RETURN_NONE;
 	struct tstack *ts = get_ts();
 	int key = raise_key((PyObject *)Py_TYPE(exc));
