@@ -1,9 +1,10 @@
 """ringmon.monitoring, the sys.monitoring tool, and turning types on and off.
 
-Run with a Python 3.12+ (skipped, saying why, on 3.11):
+Run with a Python 3.12+ (skipped, saying why, on 3.11), by tests/e2e_python.sh
+or alone:
     PYTHONPATH=build/python python3.13 -m unittest tests/python/test_monitoring.py
 Reads this process's segment back with `ringmon stats --json` and `ringmon tail
---json` (RINGMON: the ringmon binary, default build/ringmon). Each test runs its
+--json` (RINGMON_BIN: the ringmon binary, default $BUILD/ringmon, build/ringmon). Each test runs its
 own workload module (rmwl_<test>), so keys never mix between tests. Every wait
 polls a condition with a deadline; none sleeps for a fixed time.
 """
@@ -24,7 +25,8 @@ import warnings
 
 os.environ.setdefault("RINGMON_DIR", tempfile.mkdtemp(prefix="ringmon-pytest."))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RINGMON = os.environ.get("RINGMON", os.path.join(ROOT, "build", "ringmon"))
+RINGMON = (os.environ.get("RINGMON_BIN") or os.environ.get("RINGMON") or
+           os.path.join(os.environ.get("BUILD", os.path.join(ROOT, "build")), "ringmon"))
 DEADLINE = 30.0 * float(os.environ.get("WAIT_SCALE", "1"))
 
 import ringmon  # noqa: E402
