@@ -160,7 +160,8 @@ class Monitoring(unittest.TestCase):
         self.assertLess(leaf["p50"], 1e6, "a one-line function's median should be ns, not ms")
         self.assertGreater(leaf["min"], 0)
         work = rep["types"]["python.call"]["keys"]["rmwl_counts.work"]["latency_ns"]
-        self.assertGreaterEqual(work["max"], leaf["max"], "work's time includes its leaf calls")
+        self.assertGreaterEqual(work["max"], 1000 * leaf["min"] * 0.99,
+                                "work's time includes its 1000 leaf calls")
         mon.stop()
         self.assertIsNone(sys.monitoring.get_tool(tool), "stop() frees the tool id")
 
