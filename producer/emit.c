@@ -67,8 +67,9 @@ static __attribute__((noinline)) int thread_attach(void)
 			return 0;
 		gen = __atomic_load_n(&producer.gen, __ATOMIC_ACQUIRE);
 	}
-	if (!self.tid)
-		self.tid = (uint32_t)gettid(); /* once per thread */
+	/* once per attach, not per thread: after fork the child's thread has a
+	 * new id (its records carried the parent's) */
+	self.tid = (uint32_t)gettid();
 	/* pairs with the release store in open_locked */
 	struct rb_segment *s = __atomic_load_n(&producer.seg, __ATOMIC_ACQUIRE);
 	uint32_t n = s->g.nshards;

@@ -667,6 +667,11 @@ class OnOff(unittest.TestCase):
         os.close(wfd)
         with os.fdopen(r) as rf:
             self.assertEqual(rf.readline(), "ready\n")
+            # (the child spins: its ring may have wrapped, a {"lost": N} line first)
+            out = ringmon_cli("tail", str(pid), "--json", "--from-start", "--count", "1")
+            first = [json.loads(x) for x in out.splitlines() if '"type"' in x][0]
+            self.assertEqual((first["key"], first["thread"], first["tid"]),
+                             ("rmwl_fork.f", pid, pid), "the child's record names the child's thread")
             ringmon_cli("events", str(pid), "--disable", "python.call", "--disable",
                         "python.unwind", "--disable", "python.raise")
             self.assertEqual(rf.readline(), "off\n",
