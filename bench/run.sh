@@ -25,6 +25,21 @@ for n in $order $others; do
 	[ $rc -eq 0 ] || echo "note: $(basename "$b") failed (exit status $rc): its rows are missing" >>"$out"
 done
 
+# The sys.monitoring tool (Python), from $B/python (make python), with
+# every CPython 3.12+ that scripts/pythons.sh finds (PYTHONS="..." to choose)
+pys=$(PYTHONS=${PYTHONS:-} scripts/pythons.sh 2>/dev/null | awk '{print $1}' |
+	while read -r p; do "$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' && echo "$p"; done)
+if [ -n "$pys" ] && [ -f "$B/python/ringmon/monitoring.py" ]; then
+	for py in $pys; do
+		echo "== bench_monitoring.py ($py)" >&2
+		PYTHONPATH=$B/python RINGMON=$B/ringmon timeout 300 "$py" bench/bench_monitoring.py >>"$out"
+		rc=$?
+		[ $rc -eq 0 ] || echo "note: sys.monitoring tool: bench_monitoring.py with $py failed (exit status $rc): its rows are missing" >>"$out"
+	done
+else
+	echo "note: sys.monitoring tool: not measured: no Python package in $B/python (make python) or no CPython 3.12+ found" >>"$out"
+fi
+
 # MongoDB by instruction counts: callgrind counts the same on a busy machine as
 # on a quiet one, where the times above need a quiet machine. ringmon's started
 # + succeeded callbacks (the ringmon and the timed client: 2 per ping) against
@@ -113,11 +128,21 @@ fi
 table=$(
 	echo "| Measure | ringmon | Compared with (same run) | Ratio | Goal |"
 	echo "|---|---:|---|---:|---|"
-	grep '^| ' "$out"
+	grep '^| ' "$out" | grep -v '^| Python '
 	echo
 	echo "Notes:"
 	echo "- Ratio = ringmon's figure / the compared figure, both measured in the same process (viewer: the same run of this script)."
-	grep -v '^| ' "$out" | sed -e 's/^note: //' -e 's/^/- /'
+	grep -v '^| ' "$out" | grep -v '^note: sys.monitoring tool' | sed -e 's/^note: //' -e 's/^/- /'
+	# Python: the rows of bench/bench_monitoring.py, in a section of their own
+	echo
+	echo "## Python"
+	echo
+	echo "| Measure | ringmon | Compared with (same run) | Ratio | Goal |"
+	echo "|---|---:|---|---:|---|"
+	grep '^| Python ' "$out"
+	echo
+	echo "Notes:"
+	grep '^note: sys.monitoring tool' "$out" | sed -e 's/^note: //' -e 's/^/- /'
 )
 echo
 echo "$table"

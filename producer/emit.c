@@ -72,8 +72,9 @@ static __attribute__((noinline)) int thread_attach(void)
 			return 0;
 		gen = __atomic_load_n(&producer.gen, __ATOMIC_ACQUIRE);
 	}
-	if (!self.tid)
-		self.tid = (uint32_t)gettid(); /* once per thread */
+	/* once per attach, not per thread: after fork the child's thread has a
+	 * new id (its records carried the parent's) */
+	self.tid = (uint32_t)gettid();
 	/* pairs with the release store in open_locked */
 	struct rb_segment *s = __atomic_load_n(&producer.seg, __ATOMIC_ACQUIRE);
 	uint32_t n = s->g.nshards;
@@ -110,8 +111,11 @@ static __attribute__((noinline)) int thread_attach(void)
 	return 1;
 }
 
-EXPORT void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t f0, int64_t f1,
-			  int64_t f2, int64_t f3)
+/* since: dur_ns is a start time; the duration is the record's timestamp
+ * minus it (one clock read for both) */
+static inline __attribute__((always_inline)) void emit(unsigned type, unsigned key,
+							 uint64_t dur_ns, int since, int64_t f0,
+							 int64_t f1, int64_t f2, int64_t f3)
 {
 	if (__builtin_expect(self.gen != __atomic_load_n(&producer.gen, __ATOMIC_ACQUIRE), 0) &&
 	    !thread_attach())
@@ -121,6 +125,8 @@ EXPORT void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t 
 		return;
 	}
 	uint64_t ts = now_ns();
+	if (since)
+		dur_ns = ts > dur_ns ? ts - dur_ns : 0;
 	int shared = self.shared;
 	struct rb_shard_head *sh = self.shard;
 	struct rb_record *ring = self.ring;
@@ -156,6 +162,18 @@ stats:
 		key = __atomic_load_n(&self.types[type].none_key, __ATOMIC_RELAXED);
 	if (key)
 		rb_stat_record(&self.stats, RB_MAX_TYPES + key, rb_spill_unit(1, type), dur_ns);
+}
+
+EXPORT void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t f0, int64_t f1,
+			  int64_t f2, int64_t f3)
+{
+	emit(type, key, dur_ns, 0, f0, f1, f2, f3);
+}
+
+EXPORT void ringmon__emit_since(unsigned type, unsigned key, uint64_t start_ns, int64_t f0,
+				int64_t f1, int64_t f2, int64_t f3)
+{
+	emit(type, key, start_ns, 1, f0, f1, f2, f3);
 }
 
 EXPORT void ringmon_emit_str(int type, const char *key, uint64_t dur_ns, int64_t f0, int64_t f1,

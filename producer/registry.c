@@ -91,6 +91,20 @@ out:
 	return id;
 }
 
+EXPORT int ringmon_type_name(int type, char *buf, unsigned len)
+{
+	int rc = -ENOENT;
+	pthread_mutex_lock(&producer.lock);
+	if (type >= 0 && producer_ensure_open() == 0 && (uint32_t)type < producer_header()->ntypes) {
+		if (buf && len)
+			copy_name(buf, rb_seg_types(producer.seg)[type].name,
+				  len < RB_NAME_LEN ? len : RB_NAME_LEN);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&producer.lock);
+	return rc;
+}
+
 static unsigned long hash_key(uint32_t type, const char *s)
 {
 	uint64_t h = 1469598103934665603ull ^ type;

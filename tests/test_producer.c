@@ -77,7 +77,19 @@ static int env_child(void *arg)
 		ringmon_emit(c, 0, 100, 0, 0, 0, 0);
 	}
 	/* the same name gives the same id */
-	return ringmon_type_register("disk", NULL, 0) == b ? 0 : 11;
+	if (ringmon_type_register("disk", NULL, 0) != b)
+		return 11;
+	/* the names back by id, cut to the buffer, and the end of the list */
+	char name[16];
+	if (ringmon_type_name(a, name, sizeof(name)) != 0 || strcmp(name, "net.send") != 0 ||
+	    ringmon_type_name(c, name, sizeof(name)) != 0 || strcmp(name, "cpu") != 0)
+		return 12;
+	if (ringmon_type_name(a, name, 4) != 0 || strcmp(name, "net") != 0)
+		return 13;
+	if (ringmon_type_name(c + 1, name, sizeof(name)) != -ENOENT ||
+	    ringmon_type_name(-1, name, sizeof(name)) != -ENOENT)
+		return 14;
+	return 0;
 }
 
 static void environment_sets_ring_size_and_initial_event_set(void **state)

@@ -93,6 +93,13 @@ void ringmon_close(void);
  * for the hot path. */
 int ringmon_type_register(const char *name, const char *const *field_names, unsigned nfields);
 
+/* Copies the name of type id `type` of this process into buf (cut to len - 1
+ * bytes, always NUL-terminated when len > 0) and returns 0; returns -ENOENT
+ * if no type has that id (or ringmon is off). For listing this process's
+ * types with ringmon_get_events (ids are 0 to the first -ENOENT). Locks; not
+ * for the hot path. */
+int ringmon_type_name(int type, char *buf, unsigned len);
+
 /* Flags of a type (ringmon_type_flags). */
 #define RINGMON_TYPE_STATE 1u
 /* Sets flags of a registered type. RINGMON_TYPE_STATE: the type records rare
@@ -125,6 +132,11 @@ uint64_t ringmon_now_ns(void);
 extern const uint64_t *ringmon__enabled;
 void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t f0, int64_t f1,
 		   int64_t f2, int64_t f3);
+/* ringmon__emit with the duration = the record's timestamp - start_ns (a
+ * ringmon_now_ns() value): one clock read for both. Check ringmon_enabled
+ * first. (Used by ringmon's Python tool.) */
+void ringmon__emit_since(unsigned type, unsigned key, uint64_t start_ns, int64_t f0, int64_t f1,
+			 int64_t f2, int64_t f3);
 
 /* 1 if events of type are recorded now: one load of the mask (through a
  * pointer that stays in cache) and one branch. */

@@ -126,6 +126,21 @@ static PyObject *py_enabled(PyObject *self, PyObject *arg)
 	return PyBool_FromLong(type >= 0 && type < 64 && ringmon_enabled((int)type));
 }
 
+/* type_names() -> list of this process's type names, by id */
+static PyObject *py_type_names(PyObject *self, PyObject *unused)
+{
+	(void)self, (void)unused;
+	PyObject *l = PyList_New(0);
+	char name[64];
+	for (int i = 0; l && i < RINGMON_MAX_TYPES && ringmon_type_name(i, name, sizeof(name)) == 0; i++) {
+		PyObject *s = PyUnicode_DecodeUTF8(name, (Py_ssize_t)strlen(name), "replace");
+		if (!s || PyList_Append(l, s) < 0)
+			Py_CLEAR(l);
+		Py_XDECREF(s);
+	}
+	return l;
+}
+
 static PyObject *py_now_ns(PyObject *self, PyObject *unused)
 {
 	(void)self, (void)unused;
@@ -151,6 +166,8 @@ static PyMethodDef core_methods[] = {
 	 "set_events(mask): enabled types, bit N for type N (readers may change it too)."},
 	{"get_events", py_get_events, METH_NOARGS, "get_events() -> the enabled-types mask."},
 	{"enabled", py_enabled, METH_O, "enabled(type) -> True if the type is recorded now."},
+	{"type_names", py_type_names, METH_NOARGS,
+	 "type_names() -> the names of this process's types, by id (list index = type id)."},
 	{"now_ns", py_now_ns, METH_NOARGS,
 	 "now_ns() -> the record clock (CLOCK_MONOTONIC), in ns."},
 	{NULL, NULL, 0, NULL},
