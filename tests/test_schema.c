@@ -122,6 +122,7 @@ static void docs_name_every_enumerated_value(void **state)
 	check_enum(doc, "- **Topology types**", ms_topology_type_name, -1, 64);
 	check_enum(doc, "- **Checkout outcomes**", ms_outcome_name, -1, 64);
 	check_enum(doc, "- **Error origins**", ms_origin_name, -1, 64);
+	check_enum(doc, "- **Connection close reasons**", ms_close_reason_name, -1, 64);
 	check_enum(doc, "- **Error domains**", ms_domain_name, -1, 64);
 	free(doc);
 }
