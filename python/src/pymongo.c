@@ -611,17 +611,22 @@ static PyObject *l_failed(Listener *self, PyObject *ev)
 
 /* ---- SDAM: server, topology, heartbeat ---- */
 
-/* bytes 4..11 of an ObjectId, as the C adapter takes them; 0 if not one */
-static int64_t topology_id(PyObject *ev)
+/* bytes 4..11 of the event's topology_id (an ObjectId), as the C adapter
+ * takes them, into *v (0 if it is no ObjectId); -1 with an exception set when
+ * the event has no topology_id */
+static int topology_id(PyObject *ev, int64_t *v)
 {
-	PyObject *oid = get(ev, s_topology_id, NULL), *b = oid ? PyObject_GetAttr(oid, s_binary) : NULL;
-	int64_t v = 0;
+	PyObject *oid = get(ev, s_topology_id, NULL);
+	if (!oid)
+		return -1;
+	PyObject *b = PyObject_GetAttr(oid, s_binary);
+	*v = 0;
 	if (b && PyBytes_Check(b) && PyBytes_GET_SIZE(b) == 12)
-		memcpy(&v, PyBytes_AS_STRING(b) + 4, sizeof(v));
+		memcpy(v, PyBytes_AS_STRING(b) + 4, sizeof(*v));
 	PyErr_Clear();
-	Py_XDECREF(oid);
+	Py_DECREF(oid);
 	Py_XDECREF(b);
-	return v;
+	return 0;
 }
 
 /* a description's type name (server_type_name, topology_type_name) as the
@@ -650,8 +655,12 @@ static PyObject *server_event(PyObject *ev, int t, const char *what)
 	PyObject *addr = get(ev, s_server_address, NULL);
 	if (!addr)
 		return swallow(what);
+	int64_t topo;
+	if (topology_id(ev, &topo) < 0) {
+		Py_DECREF(addr);
+		return swallow(what);
+	}
 	int key = key_of(t, addr);
-	int64_t topo = topology_id(ev);
 	if (t != MS_SERVER_CHANGED) {
 		ringmon_emit(tid[t], key, RINGMON_NO_DURATION, topo, port_of(addr), 0, 0);
 	} else {
@@ -671,11 +680,13 @@ static PyObject *server_event(PyObject *ev, int t, const char *what)
 	Py_RETURN_NONE;
 }
 
-static PyObject *topology_event(PyObject *ev, int t)
+static PyObject *topology_event(PyObject *ev, int t, const char *what)
 {
 	if (!ON(t))
 		Py_RETURN_NONE;
-	int64_t topo = topology_id(ev);
+	int64_t topo;
+	if (topology_id(ev, &topo) < 0)
+		return swallow(what);
 	if (t != MS_TOPOLOGY_CHANGED) {
 		ringmon_emit(tid[t], 0, RINGMON_NO_DURATION, topo, 0, 0, 0);
 		Py_RETURN_NONE;
@@ -699,21 +710,21 @@ static PyObject *l_opened(Listener *self, PyObject *ev)
 {
 	(void)self;
 	return is_server_event(ev) ? server_event(ev, MS_SERVER_OPENING, "server opening")
-				   : topology_event(ev, MS_TOPOLOGY_OPENING);
+				   : topology_event(ev, MS_TOPOLOGY_OPENING, "topology opened");
 }
 
 static PyObject *l_closed(Listener *self, PyObject *ev)
 {
 	(void)self;
 	return is_server_event(ev) ? server_event(ev, MS_SERVER_CLOSED, "server closed")
-				   : topology_event(ev, MS_TOPOLOGY_CLOSED);
+				   : topology_event(ev, MS_TOPOLOGY_CLOSED, "topology closed");
 }
 
 static PyObject *l_description_changed(Listener *self, PyObject *ev)
 {
 	(void)self;
 	return is_server_event(ev) ? server_event(ev, MS_SERVER_CHANGED, "server description changed")
-				   : topology_event(ev, MS_TOPOLOGY_CHANGED);
+				   : topology_event(ev, MS_TOPOLOGY_CHANGED, "topology description changed");
 }
 
 /* awaited: 3.11's failed event may carry a truthy non-bool */
@@ -901,10 +912,17 @@ static __thread struct {
 	uint64_t start_ns;
 } checkout;
 
+static PyObject *checkout_end(Listener *self, PyObject *ev, int ok, const char *what);
+
 static PyObject *l_pool_checkout_started(Listener *self, PyObject *ev)
 {
 	PyObject *addr;
 	PoolState *p;
+	/* pymongo 3.11 publishes check-out-failed through this method (its
+	 * publish_connection_check_out_failed calls connection_check_out_started):
+	 * such an event has a reason */
+	if (_PyType_Lookup(Py_TYPE(ev), s_reason))
+		return checkout_end(self, ev, 0, "connection check out failed");
 	if (cmap_read(self, ev, &addr, &p, 0) < 0)
 		return swallow("connection check out started");
 	if (ON(MS_POOL_CHECKOUT_STARTED))
