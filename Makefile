@@ -209,7 +209,7 @@ test-repeat: all python $(TEST_BINS) $(TEST_PROGS)
 test-unit: all $(TEST_BINS) $(TEST_PROGS)
 	$(Q)BUILD=$(BUILD) NO_E2E=1 tests/run.sh $(TEST_BINS)
 
-bench: all $(BENCH_BINS)
+bench: all python $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bench/run.sh
 
 demo: all

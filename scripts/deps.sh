@@ -70,7 +70,7 @@ pymongo4() {
 }
 if [ $list -eq 0 ]; then
 	for g in "${groups[@]}"; do
-		case $g in test | pymongo4) (cd "$(dirname "$0")/.." && pymongo4) || exit 1 ;; esac
+		case $g in test | bench | pymongo4) (cd "$(dirname "$0")/.." && pymongo4) || exit 1 ;; esac
 	done
 fi
 

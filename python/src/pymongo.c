@@ -83,7 +83,8 @@ NAMES(DECL)
 /* pymongo's event classes keep their values in private slots that its
  * properties return: read through the slot's member descriptor when the class
  * has it (no Python frame), else through the property. */
-static PyObject *slot_cmd_name, *slot_rqst_id, *slot_conn_id, *slot_cmd, *slot_reply;
+static PyObject *slot_cmd_name, *slot_rqst_id, *slot_conn_id, *slot_cmd, *slot_reply, *slot_op_id,
+	*slot_server_conn_id, *slot_db3, *slot_db4;
 
 /* ---- errors: never into pymongo ---- */
 
@@ -106,32 +107,40 @@ static PyObject *swallow(const char *where)
 
 /* ---- attributes ---- */
 
+/* ev's value in slot (a member descriptor of its class), a new reference;
+ * NULL with no exception if its class has no such slot or it is unset */
+static PyObject *from_slot(PyObject *ev, PyObject *slot)
+{
+	PyTypeObject *tp = Py_TYPE(ev);
+	PyObject *d = slot ? _PyType_Lookup(tp, slot) : NULL;
+	if (!d || !Py_IS_TYPE(d, &PyMemberDescr_Type))
+		return NULL;
+	PyObject *v = Py_TYPE(d)->tp_descr_get(d, ev, (PyObject *)tp);
+	if (!v)
+		PyErr_Clear();
+	return v;
+}
+
 /* ev.name as a new reference, through slot when ev's class has that slot. */
 static PyObject *get(PyObject *ev, PyObject *name, PyObject *slot)
 {
-	if (slot) {
-		PyTypeObject *tp = Py_TYPE(ev);
-		PyObject *d = _PyType_Lookup(tp, slot);
-		if (d && Py_IS_TYPE(d, &PyMemberDescr_Type)) {
-			PyObject *v = Py_TYPE(d)->tp_descr_get(d, ev, (PyObject *)tp);
-			if (v)
-				return v;
-			PyErr_Clear();
-		}
-	}
-	return PyObject_GetAttr(ev, name);
+	PyObject *v = from_slot(ev, slot);
+	return v ? v : PyObject_GetAttr(ev, name);
 }
 
-/* ev.name, or NULL with no exception when ev's class has no such attribute
- * (attributes newer pymongo versions added) or it is None. */
-static PyObject *get_opt(PyObject *ev, PyObject *name)
+/* ev.name (through slot when its class has it), or NULL with no exception
+ * when ev's class has no such attribute (attributes newer pymongo versions
+ * added) or it is None. */
+static PyObject *get_opt(PyObject *ev, PyObject *name, PyObject *slot)
 {
-	if (!_PyType_Lookup(Py_TYPE(ev), name))
-		return NULL;
-	PyObject *v = PyObject_GetAttr(ev, name);
-	if (!v)
-		PyErr_Clear();
-	else if (v == Py_None)
+	PyObject *v = from_slot(ev, slot);
+	if (!v) {
+		if (!_PyType_Lookup(Py_TYPE(ev), name))
+			return NULL;
+		if (!(v = PyObject_GetAttr(ev, name)))
+			PyErr_Clear();
+	}
+	if (v == Py_None)
 		Py_CLEAR(v);
 	return v;
 }
@@ -149,9 +158,9 @@ static int64_t i64(PyObject *v, int64_t dflt)
 	return r;
 }
 
-static int64_t opt_i64(PyObject *ev, PyObject *name, int64_t dflt)
+static int64_t opt_i64(PyObject *ev, PyObject *name, PyObject *slot, int64_t dflt)
 {
-	PyObject *v = get_opt(ev, name);
+	PyObject *v = get_opt(ev, name, slot);
 	int64_t r = i64(v, dflt);
 	Py_XDECREF(v);
 	return r;
@@ -160,7 +169,7 @@ static int64_t opt_i64(PyObject *ev, PyObject *name, int64_t dflt)
 /* float seconds (pymongo's durations) as ns; -1 for none or a negative one */
 static int64_t opt_secs_ns(PyObject *ev, PyObject *name)
 {
-	PyObject *v = get_opt(ev, name);
+	PyObject *v = get_opt(ev, name, NULL);
 	double d = v && (PyFloat_Check(v) || PyLong_Check(v)) ? PyFloat_AsDouble(v) : -1.0;
 	Py_XDECREF(v);
 	if (d == -1.0 && PyErr_Occurred())
@@ -328,6 +337,7 @@ typedef struct {
 	PyObject_HEAD
 	PyObject *pools; /* address -> PoolState */
 	unsigned long long overwritten; /* in-flight entries lost to a full table */
+	unsigned long long unmatched;   /* ends whose start was not in the table */
 	struct inflight fl[NFLIGHT];
 } Listener;
 
@@ -424,7 +434,10 @@ static PyObject *l_started(Listener *self, PyObject *ev)
 	if ((ci->cls == MS_CMD_COLL || ci->cls == MS_CMD_FULLNS || ci->cls == MS_CMD_GETMORE) &&
 	    ON(MS_COMMAND_NS)) {
 		/* sensitive commands and the handshake never get here */
-		PyObject *db = get(ev, s_database_name, NULL), *cmd = get(ev, s_command, slot_cmd);
+		PyObject *db = from_slot(ev, slot_db3);
+		if (!db)
+			db = get(ev, s_database_name, slot_db4);
+		PyObject *cmd = get(ev, s_command, slot_cmd);
 		char ns[56];
 		if (db && cmd && command_ns(ci->cls, c.name, db, cmd, ns, sizeof(ns)))
 			ns_key = ringmon_key(tid[MS_COMMAND_NS], ns);
@@ -433,7 +446,7 @@ static PyObject *l_started(Listener *self, PyObject *ev)
 		Py_XDECREF(cmd);
 	}
 	if (ON(MS_COMMAND_STARTED)) {
-		int64_t op = opt_i64(ev, s_operation_id, 0), sc = opt_i64(ev, s_server_connection_id, -1);
+		int64_t op = opt_i64(ev, s_operation_id, slot_op_id, 0), sc = opt_i64(ev, s_server_connection_id, slot_server_conn_id, -1);
 		ringmon_emit(tid[MS_COMMAND_STARTED], ci->k_started, RINGMON_NO_DURATION, c.rid, op, sc,
 			     port_of(c.conn));
 	}
@@ -454,7 +467,8 @@ static const struct cmdinfo *cmd_end(Listener *self, PyObject *ev, struct cmd_ev
 	if (*seen) {
 		*dur = now - f->start_ns;
 	} else {
-		int64_t us = opt_i64(ev, s_duration_micros, -1);
+		self->unmatched++;
+		int64_t us = opt_i64(ev, s_duration_micros, NULL, -1);
 		*dur = us >= 0 ? (uint64_t)us * 1000u : RINGMON_NO_DURATION;
 		f->ns_key = 0;
 	}
@@ -503,7 +517,7 @@ static PyObject *l_succeeded(Listener *self, PyObject *ev)
 	int cls = ci->cls;
 	struct cmdinfo info = *ci; /* ci may change while properties run */
 	if (ON(MS_COMMAND_SUCCEEDED)) {
-		int64_t op = opt_i64(ev, s_operation_id, 0), sc = opt_i64(ev, s_server_connection_id, -1);
+		int64_t op = opt_i64(ev, s_operation_id, slot_op_id, 0), sc = opt_i64(ev, s_server_connection_id, slot_server_conn_id, -1);
 		ringmon_emit(tid[MS_COMMAND_SUCCEEDED], info.k_succeeded, dur, c.rid, op, sc,
 			     port_of(c.conn));
 	}
@@ -597,7 +611,7 @@ static PyObject *l_failed(Listener *self, PyObject *ev)
 	}
 	Py_XDECREF(failure);
 	if (ON(MS_COMMAND_FAILED)) {
-		int64_t op = opt_i64(ev, s_operation_id, 0);
+		int64_t op = opt_i64(ev, s_operation_id, slot_op_id, 0);
 		ringmon_emit(tid[MS_COMMAND_FAILED], info.k_failed, dur, c.rid, op, code, domain);
 	}
 	if (ON(MS_COMMAND_ERROR))
@@ -730,7 +744,7 @@ static PyObject *l_description_changed(Listener *self, PyObject *ev)
 /* awaited: 3.11's failed event may carry a truthy non-bool */
 static int64_t awaited(PyObject *ev)
 {
-	PyObject *v = get_opt(ev, s_awaited);
+	PyObject *v = get_opt(ev, s_awaited, NULL);
 	int r = v ? PyObject_IsTrue(v) : 0;
 	Py_XDECREF(v);
 	if (r < 0)
@@ -757,7 +771,7 @@ static PyObject *heartbeat(PyObject *ev, int t, const char *what)
 			ringmon_emit(tid[t], key, dur, aw, us, port_of(addr), 0);
 		} else {
 			/* the exception pymongo gives as the reply: its code, if the server's */
-			PyObject *exc = get_opt(ev, s_reply);
+			PyObject *exc = get_opt(ev, s_reply, NULL);
 			PyObject *code = exc ? PyObject_GetAttr(exc, s_code) : NULL;
 			PyErr_Clear();
 			int64_t cv = i64(code, 0);
@@ -1077,6 +1091,8 @@ static PyMethodDef l_methods[] = {
 static PyMemberDef l_members[] = {
 	{"_overwritten", T_ULONGLONG, offsetof(Listener, overwritten), READONLY,
 	 "in-flight commands lost to a full table (their duration is pymongo's)"},
+	{"_unmatched", T_ULONGLONG, offsetof(Listener, unmatched), READONLY,
+	 "succeeded/failed events whose started was not seen (duration: pymongo's)"},
 	{NULL, 0, 0, 0, NULL},
 };
 
@@ -1126,7 +1142,11 @@ int rmpy_pymongo_add(PyObject *m)
 	    !(slot_rqst_id = intern_mangled("CommandEvent", "rqst_id")) ||
 	    !(slot_conn_id = intern_mangled("CommandEvent", "conn_id")) ||
 	    !(slot_cmd = intern_mangled("CommandStartedEvent", "cmd")) ||
-	    !(slot_reply = intern_mangled("CommandSucceededEvent", "reply")))
+	    !(slot_reply = intern_mangled("CommandSucceededEvent", "reply")) ||
+	    !(slot_op_id = intern_mangled("CommandEvent", "op_id")) ||
+	    !(slot_server_conn_id = intern_mangled("CommandEvent", "server_conn_id")) ||
+	    !(slot_db3 = intern_mangled("CommandStartedEvent", "db")) || /* 3.x */
+	    !(slot_db4 = intern_mangled("CommandEvent", "db")))           /* 4.x */
 		return -1;
 	for (int i = 0; i < MS_NTYPES; i++) {
 		tid[i] = RINGMON_TYPE_NONE;

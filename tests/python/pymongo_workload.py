@@ -21,7 +21,9 @@ Commands:
   fork N               forks ("ok fork N CHILDPID"); the child does N pings, prints
                        "child PID" and lives until the parent reads its next line
                        from stdin (then "ok reaped")
-  errors               ringmon.pymongo.errors() and the listener's in-flight count
+  threads T N          T threads at once, N pings each
+  errors               ringmon.pymongo.errors(), the listener's commands in flight,
+                       ends without a start, starts lost to a full table
 """
 import os
 import sys
@@ -152,8 +154,18 @@ def main():
                 os.waitpid(pid, 0)
                 print('ok reaped', flush=True)
                 continue
+            elif w[0] == 'threads':
+                def pings(n=int(w[2])):
+                    for _ in range(n):
+                        db.command('ping')
+                ts = [threading.Thread(target=pings) for _ in range(int(w[1]))]
+                for t in ts:
+                    t.start()
+                for t in ts:
+                    t.join(120)
             elif w[0] == 'errors':
-                res = '%d %d' % (ringmon.pymongo.errors(), listener._in_flight())
+                res = '%d %d %d %d' % (ringmon.pymongo.errors(), listener._in_flight(),
+                                       listener._unmatched, listener._overwritten)
             else:
                 raise ValueError('unknown command')
         except Exception as e:  # the test names what failed
