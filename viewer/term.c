@@ -332,13 +332,16 @@ static int print_fitted(int y, int x, int w, enum term_role r, int pad, const ch
 	if (cut) {
 		term_fit(text, w - 1, &b); /* room for the marker */
 		if (words) {
-			/* end after the last whole word, if that keeps half the room */
+			/* end after the last whole word whenever one fits (a
+			 * field is shown whole or not at all); only a first
+			 * word wider than the room is cut inside */
 			size_t sp = b;
-			while (sp > 0 && text[sp] != ' ')
-				sp--;
+			if (text[sp] != ' ')
+				while (sp > 0 && text[sp] != ' ')
+					sp--;
 			while (sp > 0 && text[sp - 1] == ' ')
 				sp--;
-			if (sp > 0 && (int)sp >= w / 2)
+			if (sp > 0)
 				b = sp;
 		}
 	}
