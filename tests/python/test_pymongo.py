@@ -300,6 +300,11 @@ class PymongoCase:
         self.assertEqual(s.keys('server.opening'), {host: 1})
         self.assertEqual(s.count('topology.opening'), 1)
         self.assertGreaterEqual(s.count('heartbeat.succeeded', host), 1)
+        # top's Commands view: counts, failures and write errors per command
+        out = run_top(self, w.pid, 2)
+        self.assertRegex(out, r'\binsert\s+11\s+\S+\s+0\s+1\s')
+        self.assertRegex(out, r'\bdistinct\s+1\s+\S+\s+1\s+0\s')
+        self.assertRegex(out, r'\bfind\s+3\s+\S+\s+0\s+0\s')
         self.assertEqual(w.do('errors'), '0 0 0 0')
         self.assertEqual(w.finish(), 0)
 
