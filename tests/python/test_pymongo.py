@@ -45,8 +45,13 @@ def probe(py, pythonpath, want_major):
     if not py or not os.path.exists(py):
         return 'interpreter not found'
     env = dict(os.environ, PYTHONPATH=pythonpath)
+    if os.path.isdir(PYMONGO4) and PYMONGO4 in pythonpath.split(os.pathsep):
+        # compiled once into build/deps: each workload imports pymongo
+        # (PYTHONDONTWRITEBYTECODE would make every one compile it again)
+        subprocess.run([py, '-m', 'compileall', '-q', PYMONGO4], capture_output=True,
+                       timeout=600)
     r = subprocess.run([py, '-c', 'import pymongo, ringmon.pymongo; print(pymongo.version)'],
-                       env=env, capture_output=True, text=True, timeout=60)
+                       env=env, capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         return 'cannot import pymongo and ringmon.pymongo: %s' % r.stderr.strip()[-300:]
     if not r.stdout.startswith('%d.' % want_major):
