@@ -269,10 +269,13 @@ static const struct cmdinfo *cmd_info(PyObject *name, struct cmdinfo *tmp)
 	c->k_write_error = ringmon_key(tid[MS_COMMAND_WRITE_ERROR], s);
 	if (c != tmp) {
 		PyObject *iv = PyLong_FromLong(ncmds);
-		if (iv && PyDict_SetItem(cmd_index, name, iv) == 0)
+		if (iv && PyDict_SetItem(cmd_index, name, iv) == 0) {
 			ncmds++;
-		else
+		} else { /* not cached: the slot is reused by the next name */
 			PyErr_Clear();
+			*tmp = *c;
+			c = tmp;
+		}
 		Py_XDECREF(iv);
 	}
 	return c;
@@ -446,7 +449,8 @@ static PyObject *l_started(Listener *self, PyObject *ev)
 		Py_XDECREF(cmd);
 	}
 	if (ON(MS_COMMAND_STARTED)) {
-		int64_t op = opt_i64(ev, s_operation_id, slot_op_id, 0), sc = opt_i64(ev, s_server_connection_id, slot_server_conn_id, -1);
+		int64_t op = opt_i64(ev, s_operation_id, slot_op_id, 0);
+		int64_t sc = opt_i64(ev, s_server_connection_id, slot_server_conn_id, -1);
 		ringmon_emit(tid[MS_COMMAND_STARTED], ci->k_started, RINGMON_NO_DURATION, c.rid, op, sc,
 			     port_of(c.conn));
 	}
@@ -517,7 +521,8 @@ static PyObject *l_succeeded(Listener *self, PyObject *ev)
 	int cls = ci->cls;
 	struct cmdinfo info = *ci; /* ci may change while properties run */
 	if (ON(MS_COMMAND_SUCCEEDED)) {
-		int64_t op = opt_i64(ev, s_operation_id, slot_op_id, 0), sc = opt_i64(ev, s_server_connection_id, slot_server_conn_id, -1);
+		int64_t op = opt_i64(ev, s_operation_id, slot_op_id, 0);
+		int64_t sc = opt_i64(ev, s_server_connection_id, slot_server_conn_id, -1);
 		ringmon_emit(tid[MS_COMMAND_SUCCEEDED], info.k_succeeded, dur, c.rid, op, sc,
 			     port_of(c.conn));
 	}
