@@ -134,8 +134,7 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 		uint32_t hpid = __atomic_load_n(&h->pid, __ATOMIC_RELAXED);
 		uint64_t hstart = __atomic_load_n(&h->start_time, __ATOMIC_RELAXED);
 		int pid = rb_path_pid(path);
-		int alive = hpid ? rb_proc_alive((int)hpid, hstart) : pid > 0 && rb_proc_start_time(pid) != 0;
-		if (alive)
+		if (rb_segment_maker_alive(hpid, hstart, pid))
 			rc = rb_errf(errbuf, errlen, -EAGAIN, "%s is still initialising (try again)", path);
 		else
 			rc = rb_errf(errbuf, errlen, -ESRCH, "%s: process %d died before its segment was "

@@ -72,3 +72,13 @@ int rb_proc_alive(int pid, uint64_t start_time)
 	uint64_t st = rb_proc_start_time(pid);
 	return st != 0 && st == start_time;
 }
+
+int rb_segment_maker_alive(uint32_t hpid, uint64_t hstart, int name_pid)
+{
+	/* the header is written with plain stores while it is unpublished: a
+	 * pid without its start time yet says nothing; then any process with
+	 * the file name's pid may be its maker */
+	if (hpid && hstart)
+		return rb_proc_alive((int)hpid, hstart);
+	return name_pid > 0 && rb_proc_start_time(name_pid) != 0;
+}

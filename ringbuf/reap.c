@@ -24,11 +24,15 @@ int rb_segment_gone(int dfd, const char *name, struct rb_gone *out)
 	struct stat st;
 	/* the header's first fields are the same in every layout version */
 	struct rb_header h;
-	int gone = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-		   pread(fd, &h, 64, 0) == 64 && h.magic == RB_MAGIC && h.version != 0 &&
-		   (int)h.pid == pid && h.uid == st.st_uid &&
-		   /* the liveness check the readers use */
-		   !rb_proc_alive(pid, h.start_time);
+	int ours = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		   pread(fd, &h, 64, 0) == 64 && h.magic == RB_MAGIC;
+	/* published: the header names its process; never published (its maker
+	 * died while creating it, version 0): the header's pid if written yet,
+	 * else the file name's. The liveness rule is the readers'. */
+	int gone = ours && (h.version != 0 ? (int)h.pid == pid && h.uid == st.st_uid &&
+						     !rb_proc_alive(pid, h.start_time)
+					   : !rb_segment_maker_alive(h.pid, h.start_time, pid) &&
+						     !rb_segment_maker_alive(0, 0, pid));
 	close(fd);
 	if (!gone)
 		return 0;

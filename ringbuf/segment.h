@@ -36,6 +36,12 @@ int rb_path_pid(const char *path);
 uint64_t rb_proc_start_time(int pid);
 /* 1 if the process that made a segment with (pid, start_time) still runs. */
 int rb_proc_alive(int pid, uint64_t start_time);
+/* 1 if the process that made a segment still runs, from the header's pid and
+ * start time once both are written (non-zero), else from the pid of its file
+ * name (name_pid): a segment whose maker died before writing its header is
+ * dead once no process has that pid. Safe on a header being written. Readers
+ * and the reaper use the same rule. */
+int rb_segment_maker_alive(uint32_t hpid, uint64_t hstart, int name_pid);
 
 /* Sizes derived from the configuration; the reader recomputes them to check
  * the header. */

@@ -73,6 +73,14 @@ $RM events $lp --json | jq_ "[(t['type'], t['enabled']) for t in d['types']], d[
 $RM stats $lp --type 'synthetic.t*' | awk 'NR > 2 { print $1 }' | grep -qx synthetic.tick; check "stats --type prefix shows only that type" [ $? -eq 0 ]
 $RM stats $lp --json --type synthetic.op | jq_ "list(d['types'])" | grep -qx "\['synthetic.op'\]"; check "stats --json --type" [ $? -eq 0 ]
 $RM tail $lp --type synthetic.tick --count 3 | awk '{print $3}' | sort -u | grep -qx synthetic.tick; check "tail --type" [ $? -eq 0 ]
+# stopped by a signal: 128 + its number, as for a process the signal killed
+for cmd in "tail $lp" "stats $lp --interval 0.2"; do
+	$RM $cmd >/dev/null 2>&1 & sp=$!
+	reading() { grep -qF "$RINGMON_DIR/ringmon.$lp" "/proc/$sp/maps" 2>/dev/null; }
+	need 20 "$cmd maps the segment" reading
+	kill -TERM $sp; wait $sp; rc=$?
+	check "$cmd stopped by SIGTERM exits 143 ($rc)" [ $rc -eq 143 ]
+done
 
 # tail: one thread, small ring, every record printed or counted as lost, exactly.
 # The producer starts with every type off, so that tail is attached before the

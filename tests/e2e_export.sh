@@ -31,19 +31,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-pass=0 failn=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { failn=$((failn + 1)); echo "FAIL $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-# until_ SECONDS WHAT CMD...: polls CMD until it succeeds; says what did not happen
-until_() {
-	local limit=$1 what=$2; shift 2
-	local end=$((SECONDS + limit))
-	until "$@"; do
-		if [ $SECONDS -ge $end ]; then echo "  (after ${limit}s: $what did not happen)"; return 1; fi
-		sleep 0.1
-	done
-}
+. tests/lib_check.sh
+# until_ SECONDS WHAT CMD...: wait_until (lib_check.sh), saying what did not happen
+until_() { wait_until "$@" || { echo "  ($WAITED)"; return 1; }; }
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 OMACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 # fetch FILE [ACCEPT]: the body of /metrics into FILE, status and type into FILE.h
@@ -309,5 +299,4 @@ grep -q "Address already in use (another exporter" "$work/second.err"; check "..
 $RM export --listen nonsense >/dev/null 2>&1; check "a bad --listen is a usage error" [ $? -eq 2 ]
 $RM export --buckets 0.1,0.01 >/dev/null 2>&1; check "decreasing --buckets is a usage error" [ $? -eq 2 ]
 
-echo "e2e_export: $pass passed, $failn failed"
-[ $failn -eq 0 ]
+checks_done

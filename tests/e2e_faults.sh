@@ -212,7 +212,8 @@ got = {s['pid']: s for s in json.load(sys.stdin)}
 sys.exit(0 if all(p in got and got[p]['state'] == 'live' and got[p]['name'] == 'ringmon-loadgen' for p in want) else 1)" "${many[@]}"
 check "ls lists all 100, live, with their name" [ $? -eq 0 ]
 start_top picker
-expect "the picker offers all of them" "all processes .* aggregate the 101 live processes"
+# the first screen: tmux and top starting beside 101 producers on a loaded machine
+expect "the picker offers all of them" "all processes .* aggregate the 101 live processes" 60
 # the picker sorts by pid, and pids wrap (pid_max may be 32768): the first of
 # them is the lowest pid, not the first started
 first=$(printf '%s\n' "${many[@]}" $live | sort -n | head -1)

@@ -102,9 +102,23 @@ else
 	echo "SKIP another user's dead segment: chown needs root"
 fi
 check "a file that is not a segment stays" [ -e "$RINGMON_DIR/ringmon.4000002" ]
+# segments whose makers died while creating them (never published, version 0):
+# one whose header names its pid already, one whose header has no pid yet (the
+# file name's pid counts); both processes are gone
+unpublished() { # PID HEADER_PID
+	cp "$RINGMON_DIR/ringmon.${dead[5]}" "$RINGMON_DIR/ringmon.$1"
+	py "import struct; f=open('$RINGMON_DIR/ringmon.$1','r+b'); f.seek(8); f.write(struct.pack('<I', 0)); f.seek(16); f.write(struct.pack('<I', $2))"
+}
+true & up1=$!; wait $up1
+true & up2=$!; wait $up2
+unpublished $up1 $up1
+unpublished $up2 0
 RINGMON_KEEP_DEAD=0 $LG --synthetic --rate 200 --seconds 60 >/dev/null 2>&1 & zp=$!; pids+=($zp)
 wait_ready "$RINGMON_DIR" $zp
 check "RINGMON_KEEP_DEAD=0 keeps none" [ "$($RM ls | grep -c ' dead$')" -eq 0 ]
+check "a never-published segment of a process that is gone is removed at start" \
+	[ ! -e "$RINGMON_DIR/ringmon.$up1" ]
+check "... also when its header did not name its process yet" [ ! -e "$RINGMON_DIR/ringmon.$up2" ]
 RINGMON_KEEP_DEAD=x $LG --synthetic --rate 200 --seconds 1 2>&1 >/dev/null | grep -q "RINGMON_KEEP_DEAD=x is not a whole number"
 check "a bad RINGMON_KEEP_DEAD is told" [ $? -eq 0 ]
 rm -f "$RINGMON_DIR/ringmon.4000001" "$RINGMON_DIR/ringmon.4000002"

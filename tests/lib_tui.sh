@@ -24,7 +24,10 @@ on_screen() { cap | grep -Eq -- "$1"; }
 # wait_for PATTERN [seconds]: until the pane shows PATTERN (extended regex)
 wait_for() { wait_until "${2:-20}" "no /$1/ on screen" on_screen "$1"; }
 # show: the screen, indented, for a FAIL's context (blank lines left out)
-show() { cap | grep -v '^ *$' | sed 's/^/     | /'; }
+show() {
+	local screen; screen=$(cap | grep -v '^ *$')
+	[ -n "$screen" ] && printf '%s\n' "$screen" | sed 's/^/     | /' || echo "     | (the screen is blank)"
+}
 # expect DESC PATTERN [seconds]: ok when PATTERN shows in time, else FAIL and the screen
 expect() {
 	if wait_for "$2" "${3:-20}"; then ok "$1"; else bad "$1: $WAITED"; show; fi

@@ -65,12 +65,27 @@ static void json_time_keeps_microseconds(void **state)
 	assert_non_null(strstr(buf, "\"time\":1796085744.860613,"));
 }
 
+/* ls, stats and top say an uptime the same way: cut to what elapsed, never
+ * rounded up; a huge one (clocks decades apart) does not overflow */
+static void durations_read_the_same_everywhere(void **state)
+{
+	(void)state;
+	char buf[32];
+	assert_string_equal(vm_fmt_dur_s(59.96, buf, sizeof(buf)), "59.9s");
+	assert_string_equal(vm_fmt_dur_s(119.9, buf, sizeof(buf)), "1m59s");
+	assert_string_equal(vm_fmt_dur_s(3599.9, buf, sizeof(buf)), "59m59s");
+	assert_string_equal(vm_fmt_dur_s(3600 * 25 + 61, buf, sizeof(buf)), "1d01h");
+	assert_string_equal(vm_fmt_dur_s(-5, buf, sizeof(buf)), "0.0s");
+	assert_string_equal(vm_fmt_dur_s(3e9, buf, sizeof(buf)), "34722d05h");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_field_is_printed_with_a_name_in_text),
 		cmocka_unit_test(every_field_keeps_its_value_in_json),
 		cmocka_unit_test(json_time_keeps_microseconds),
+		cmocka_unit_test(durations_read_the_same_everywhere),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

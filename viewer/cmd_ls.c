@@ -115,13 +115,7 @@ int cmd_ls(int argc, char **argv)
 				continue;
 			}
 			char up[32];
-			/* whole seconds, below 2^64 / 1e9: an int can overflow on a
-			 * segment whose clocks are decades apart */
-			unsigned long long u = (unsigned long long)uptime_s(s);
-			if (u < 3600)
-				snprintf(up, sizeof(up), "%llum%02llus", u / 60, u % 60);
-			else
-				snprintf(up, sizeof(up), "%lluh%02llum", u / 3600, u % 3600 / 60);
+			vm_fmt_dur_s(uptime_s(s), up, sizeof(up)); /* as stats and top say it */
 			char note[96];
 			printf("%-8d %-16s %10s %14llu %10llu  %s%s\n", s->pid, s->name, up,
 			       (unsigned long long)s->written, (unsigned long long)s->capacity,

@@ -14,11 +14,12 @@
 #include "model.h"
 #include "openmetrics.h"
 
+/* the signal that stopped the command (0: none); the exit status is then
+ * 128 + it, as for a process it killed (docs/cli.md) */
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	stop = sig;
 }
 
 static void usage(FILE *f)
@@ -225,9 +226,10 @@ static void print_text(const struct report *r)
 	const struct vm_set *set = r->set;
 	struct rb_pool_info pi;
 	rb_view_pool(&p->v, &pi);
-	printf("pid %d  %s  %s  up %.0fs  written %llu  overwritten %llu  dropped keys %llu  "
+	char up[32];
+	printf("pid %d  %s  %s  up %s  written %llu  overwritten %llu  dropped keys %llu  "
 	       "stats pool %llu/%llu KiB\n",
-	       p->pid, p->v.name, vm_liveness_name(p->state), vm_uptime(p),
+	       p->pid, p->v.name, vm_liveness_name(p->state), vm_fmt_dur_s(vm_uptime(p), up, sizeof(up)),
 	       (unsigned long long)p->written, (unsigned long long)vm_overwritten(p),
 	       (unsigned long long)p->dropped_keys, (unsigned long long)(pi.used >> 10),
 	       (unsigned long long)(pi.size >> 10));
@@ -441,5 +443,5 @@ int cmd_stats(int argc, char **argv)
 			break;
 	}
 	vm_set_free(set);
-	return 0;
+	return stop ? 128 + stop : 0;
 }

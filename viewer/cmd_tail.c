@@ -10,11 +10,12 @@
 #include "cli.h"
 #include "model.h"
 
+/* the signal that stopped the command (0: none); the exit status is then
+ * 128 + it, as for a process it killed (docs/cli.md) */
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	stop = sig;
 }
 
 static void usage(FILE *f)
@@ -183,5 +184,5 @@ int cmd_tail(int argc, char **argv)
 	free(recs);
 	free(t);
 	rb_detach(&v);
-	return rc;
+	return stop ? 128 + stop : rc;
 }

@@ -2,6 +2,7 @@
 #include "model.h"
 #include "escape.h"
 
+#include <math.h>
 #include <stdio.h>
 
 const char *vm_name(const char *raw, char *buf, size_t len)
@@ -60,16 +61,21 @@ const char *vm_fmt_count(double v, char *buf, size_t len)
 
 const char *vm_fmt_dur_s(double s, char *buf, size_t len)
 {
-	if (s < 0)
+	if (!(s > 0))
 		s = 0;
-	if (s < 60)
-		snprintf(buf, len, "%.1fs", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
-	else if (s < 86400)
-		snprintf(buf, len, "%dh%02dm", (int)s / 3600, (int)s / 60 % 60);
+	if (s < 60) {
+		snprintf(buf, len, "%.1fs", floor(s * 10) / 10);
+		return buf;
+	}
+	/* whole seconds, cut (never rounded up past what elapsed); unsigned and
+	 * clamped: a segment's clocks may be decades apart */
+	unsigned long long u = s < 1e18 ? (unsigned long long)s : 1000000000000000000ull;
+	if (u < 3600)
+		snprintf(buf, len, "%llum%02llus", u / 60, u % 60);
+	else if (u < 86400)
+		snprintf(buf, len, "%lluh%02llum", u / 3600, u / 60 % 60);
 	else
-		snprintf(buf, len, "%dd%02dh", (int)(s / 86400), (int)s / 3600 % 24);
+		snprintf(buf, len, "%llud%02lluh", u / 86400, u / 3600 % 24);
 	return buf;
 }
 

@@ -889,8 +889,10 @@ def control_loop(cluster):
 # ----- main -------------------------------------------------------------------
 
 def parse_args(argv):
+    # --help prints the module docstring: every option, scenario and control
+    # command is described there, once
     p = argparse.ArgumentParser(
-        description='Scripted MongoDB test server (see the module docstring).')
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--port', type=int, required=True)
     p.add_argument('--topology', choices=['standalone', 'rs'])
     p.add_argument('--scenario', default='steady',
