@@ -460,25 +460,47 @@ static PyObject *l_started(Listener *self, PyObject *ev)
 	Py_RETURN_NONE;
 }
 
-/* The start of a finished command: its table entry (removed), its info and
- * duration (pymongo's duration_micros when the start was not seen). */
-static const struct cmdinfo *cmd_end(Listener *self, PyObject *ev, struct cmd_ev *c,
-				     struct inflight *f, int *seen, uint64_t *dur,
-				     struct cmdinfo *tmp)
+/* A finished command (succeeded or failed): its attributes, its start's
+ * table entry (removed; seen 0 when the start was not in the table), its
+ * class and keys, and its duration (pymongo's duration_micros when the start
+ * was not seen). */
+struct cmd_end {
+	struct cmd_ev c;
+	struct inflight f;
+	struct cmdinfo info;
+	int seen;
+	uint64_t dur;
+};
+
+/* Reads ev into e and returns NULL; or, when ev is a heartbeat event or
+ * cannot be read, handles it and returns what the method returns. */
+static PyObject *cmd_finish(Listener *self, PyObject *ev, int hb_type, const char *hb_what,
+			    const char *what, struct cmd_end *e)
 {
+	if (!is_command_event(ev))
+		return heartbeat(ev, hb_type, hb_what);
+	if (cmd_ev_read(ev, &e->c) < 0)
+		return swallow(what);
 	uint64_t now = ringmon_now_ns();
-	*seen = flight_take(self, c->rid, c->conn_hash, f);
-	if (*seen) {
-		*dur = now - f->start_ns;
+	struct cmdinfo tmp;
+	const struct cmdinfo *ci;
+	e->seen = flight_take(self, e->c.rid, e->c.conn_hash, &e->f);
+	if (e->seen) {
+		e->dur = now - e->f.start_ns;
+		ci = e->f.info >= 0 ? &cmds[e->f.info] : cmd_info(e->c.name, &tmp);
 	} else {
 		self->unmatched++;
+		e->f.ns_key = 0;
 		int64_t us = opt_i64(ev, s_duration_micros, NULL, -1);
-		*dur = us >= 0 ? (uint64_t)us * 1000u : RINGMON_NO_DURATION;
-		f->ns_key = 0;
+		e->dur = us >= 0 ? (uint64_t)us * 1000u : RINGMON_NO_DURATION;
+		ci = cmd_info(e->c.name, &tmp);
 	}
-	if (*seen && f->info >= 0)
-		return &cmds[f->info];
-	return cmd_info(c->name, tmp);
+	if (!ci) {
+		cmd_ev_done(&e->c);
+		return swallow(what);
+	}
+	e->info = *ci; /* a copy: the cache may grow while properties run */
+	return NULL;
 }
 
 /* code and codeName of an error document (a reply, a write error, a write
@@ -504,32 +526,21 @@ static void emit_error(int64_t origin, const char *name, uint64_t dur, int64_t c
 
 static PyObject *l_succeeded(Listener *self, PyObject *ev)
 {
-	struct cmd_ev c;
-	struct inflight f;
-	struct cmdinfo tmp;
-	int seen;
-	uint64_t dur;
-	if (!is_command_event(ev))
-		return heartbeat(ev, MS_HEARTBEAT_SUCCEEDED, "heartbeat succeeded");
-	if (cmd_ev_read(ev, &c) < 0)
-		return swallow("command succeeded");
-	const struct cmdinfo *ci = cmd_end(self, ev, &c, &f, &seen, &dur, &tmp);
-	if (!ci) {
-		cmd_ev_done(&c);
-		return swallow("command succeeded");
-	}
-	int cls = ci->cls;
-	struct cmdinfo info = *ci; /* ci may change while properties run */
+	struct cmd_end e;
+	PyObject *done = cmd_finish(self, ev, MS_HEARTBEAT_SUCCEEDED, "heartbeat succeeded",
+				    "command succeeded", &e);
+	if (done)
+		return done;
 	if (ON(MS_COMMAND_SUCCEEDED)) {
 		int64_t op = opt_i64(ev, s_operation_id, slot_op_id, 0);
 		int64_t sc = opt_i64(ev, s_server_connection_id, slot_server_conn_id, -1);
-		ringmon_emit(tid[MS_COMMAND_SUCCEEDED], info.k_succeeded, dur, c.rid, op, sc,
-			     port_of(c.conn));
+		ringmon_emit(tid[MS_COMMAND_SUCCEEDED], e.info.k_succeeded, e.dur, e.c.rid, op, sc,
+			     port_of(e.c.conn));
 	}
 	/* ok: 1, yet writes failed: writeErrors / writeConcernError (never read
 	 * for sensitive commands, whose reply pymongo empties anyway) */
 	int64_t origin = -1, code = 0;
-	if (cls != MS_CMD_SENSITIVE && cls != MS_CMD_HELLO) {
+	if (e.info.cls != MS_CMD_SENSITIVE && e.info.cls != MS_CMD_HELLO) {
 		PyObject *reply = get(ev, s_reply, slot_reply);
 		PyObject *we = item(reply, s_writeErrors), *wc = item(reply, s_writeConcernError);
 		Py_ssize_t n = we && PyList_Check(we) ? PyList_GET_SIZE(we) : 0;
@@ -541,22 +552,22 @@ static PyObject *l_succeeded(Listener *self, PyObject *ev)
 			origin = n ? MS_ORIGIN_WRITE : MS_ORIGIN_WRITE_CONCERN;
 			code = n ? fcode : wcode;
 			if (ON(MS_COMMAND_WRITE_ERROR))
-				ringmon_emit(tid[MS_COMMAND_WRITE_ERROR], info.k_write_error, dur, fcode,
-					     n, wcode, c.rid);
+				ringmon_emit(tid[MS_COMMAND_WRITE_ERROR], e.info.k_write_error, e.dur, fcode,
+					     n, wcode, e.c.rid);
 			if (ON(MS_COMMAND_ERROR)) {
 				if (n)
-					emit_error(MS_ORIGIN_WRITE, first, dur, fcode, 0, c.rid);
+					emit_error(MS_ORIGIN_WRITE, first, e.dur, fcode, 0, e.c.rid);
 				if (has_wc)
-					emit_error(MS_ORIGIN_WRITE_CONCERN, wcn, dur, wcode, 0, c.rid);
+					emit_error(MS_ORIGIN_WRITE_CONCERN, wcn, e.dur, wcode, 0, e.c.rid);
 			}
 		}
 		if (!reply)
 			PyErr_Clear();
 		Py_XDECREF(reply);
 	}
-	if (seen && f.ns_key)
-		ringmon_emit(tid[MS_COMMAND_NS], f.ns_key, dur, 1, code, origin, c.rid);
-	cmd_ev_done(&c);
+	if (e.seen && e.f.ns_key)
+		ringmon_emit(tid[MS_COMMAND_NS], e.f.ns_key, e.dur, 1, code, origin, e.c.rid);
+	cmd_ev_done(&e.c);
 	Py_RETURN_NONE;
 }
 
@@ -572,21 +583,11 @@ static int network_error(const char *errtype)
 
 static PyObject *l_failed(Listener *self, PyObject *ev)
 {
-	struct cmd_ev c;
-	struct inflight f;
-	struct cmdinfo tmp;
-	int seen;
-	uint64_t dur;
-	if (!is_command_event(ev))
-		return heartbeat(ev, MS_HEARTBEAT_FAILED, "heartbeat failed");
-	if (cmd_ev_read(ev, &c) < 0)
-		return swallow("command failed");
-	const struct cmdinfo *ci = cmd_end(self, ev, &c, &f, &seen, &dur, &tmp);
-	if (!ci) {
-		cmd_ev_done(&c);
-		return swallow("command failed");
-	}
-	struct cmdinfo info = *ci;
+	struct cmd_end e;
+	PyObject *done = cmd_finish(self, ev, MS_HEARTBEAT_FAILED, "heartbeat failed", "command failed",
+				    &e);
+	if (done)
+		return done;
 	/* the server's reply (it has "ok"), else pymongo's {errmsg, errtype} */
 	PyObject *failure = get(ev, s_failure, NULL);
 	if (!failure)
@@ -617,14 +618,14 @@ static PyObject *l_failed(Listener *self, PyObject *ev)
 	Py_XDECREF(failure);
 	if (ON(MS_COMMAND_FAILED)) {
 		int64_t op = opt_i64(ev, s_operation_id, slot_op_id, 0);
-		ringmon_emit(tid[MS_COMMAND_FAILED], info.k_failed, dur, c.rid, op, code, domain);
+		ringmon_emit(tid[MS_COMMAND_FAILED], e.info.k_failed, e.dur, e.c.rid, op, code, domain);
 	}
 	if (ON(MS_COMMAND_ERROR))
-		emit_error(origin, name, dur, code, domain, c.rid);
-	if (seen && f.ns_key)
-		ringmon_emit(tid[MS_COMMAND_NS], f.ns_key, dur, 0, origin == MS_ORIGIN_DRIVER ? 0 : code,
-			     origin, c.rid);
-	cmd_ev_done(&c);
+		emit_error(origin, name, e.dur, code, domain, e.c.rid);
+	if (e.seen && e.f.ns_key)
+		ringmon_emit(tid[MS_COMMAND_NS], e.f.ns_key, e.dur, 0, origin == MS_ORIGIN_DRIVER ? 0 : code,
+			     origin, e.c.rid);
+	cmd_ev_done(&e.c);
 	Py_RETURN_NONE;
 }
 
