@@ -11,6 +11,7 @@
 #include "../ringbuf/stat.h"
 
 const uint64_t producer_off_mask = 0;
+uint64_t producer_state_types;
 EXPORT const uint64_t *ringmon__enabled = &producer_off_mask;
 
 /* Per thread: where this thread writes. */
@@ -24,6 +25,9 @@ struct thread_slot {
 	struct rb_stat_writer stats;
 	struct rb_header *hdr;
 	uint32_t max_keys;
+	struct rb_shard_head *state; /* the state ring, NULL if the segment has none */
+	struct rb_record *state_ring;
+	uint64_t state_mask;
 };
 static __thread struct thread_slot self;
 
@@ -94,6 +98,9 @@ static __attribute__((noinline)) int thread_attach(void)
 	self.stats.shared = shared;
 	self.hdr = rb_seg_header(s);
 	self.max_keys = s->g.max_keys;
+	self.state = s->state;
+	self.state_ring = s->state ? rb_shard_records(s->state) : NULL;
+	self.state_mask = s->state_records - 1;
 	self.shared = shared;
 	self.gen = gen;
 	if (!shared)
@@ -113,8 +120,20 @@ EXPORT void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t 
 	}
 	uint64_t ts = now_ns();
 	int shared = self.shared;
+	struct rb_shard_head *sh = self.shard;
+	struct rb_record *ring = self.ring;
+	uint64_t mask = self.mask;
+	/* a state change goes to the state ring (shared by every thread); its
+	 * statistics stay in this thread's shard, as for any type */
+	if (__builtin_expect((__atomic_load_n(&producer_state_types, __ATOMIC_RELAXED) >> type) & 1, 0) &&
+	    self.state) {
+		sh = self.state;
+		ring = self.state_ring;
+		mask = self.state_mask;
+		shared = 1;
+	}
 	uint64_t pos;
-	struct rb_record *r = rb_slot_claim(self.shard, self.ring, self.mask, shared, &pos);
+	struct rb_record *r = rb_slot_claim(sh, ring, mask, shared, &pos);
 	if (!r)
 		goto stats;
 	__atomic_store_n(&r->ts_ns, ts, __ATOMIC_RELAXED);

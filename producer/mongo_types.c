@@ -16,7 +16,10 @@ static int reg(enum ms_type_id id)
 	const char *f[MS_NFIELDS];
 	for (unsigned i = 0; i < t->nfields; i++)
 		f[i] = t->field[i].name;
-	return ringmon_type_register(t->name, f, t->nfields);
+	int type = ringmon_type_register(t->name, f, t->nfields);
+	if (ms_type_is_state(id))
+		(void)ringmon_type_flags(type, RINGMON_TYPE_STATE); /* -EINVAL: ringmon off */
+	return type;
 }
 
 void mongo_types_register(void)

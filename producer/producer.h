@@ -59,6 +59,10 @@ struct retired {
 	struct retired *prev;
 };
 
+/* Types flagged RINGMON_TYPE_STATE (bit N for type N): the emit path sends
+ * their records to the segment's state ring. Read relaxed on every emit. */
+extern uint64_t producer_state_types;
+
 /* The enabled set before open, after close, and when ringmon is off: empty. */
 extern const uint64_t producer_off_mask;
 

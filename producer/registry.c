@@ -1,6 +1,7 @@
 /* registry.c - type and key registration (names to small ids, in the segment's
  * tables and an in-process lock-free hash for lookups), and event sets. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,6 +167,26 @@ EXPORT int ringmon_key(int type, const char *key)
 out:
 	pthread_mutex_unlock(&producer.lock);
 	return id;
+}
+
+EXPORT int ringmon_type_flags(int type, unsigned flags)
+{
+	if (flags & ~RINGMON_TYPE_STATE)
+		return -EINVAL;
+	int rc = -EINVAL;
+	pthread_mutex_lock(&producer.lock);
+	if (producer.open && type >= 0 && (uint32_t)type < producer_header()->ntypes) {
+		struct rb_type *ty = &rb_seg_types(producer.seg)[type];
+		__atomic_store_n(&ty->flags, (uint16_t)(flags & RINGMON_TYPE_STATE ? RB_TYPE_STATE : 0),
+				 __ATOMIC_RELAXED);
+		if (flags & RINGMON_TYPE_STATE)
+			__atomic_fetch_or(&producer_state_types, 1ull << type, __ATOMIC_RELAXED);
+		else
+			__atomic_fetch_and(&producer_state_types, ~(1ull << type), __ATOMIC_RELAXED);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&producer.lock);
+	return rc;
 }
 
 EXPORT void ringmon_set_events(uint64_t mask)

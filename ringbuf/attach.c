@@ -2,6 +2,7 @@
  * field against the file and each other, keep validated copies; detach. */
 #define _GNU_SOURCE
 #include "segment.h"
+#include "stat.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -183,6 +184,22 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 		for (int i = 0; i < RB_SEC_COUNT; i++)
 			if (hc.sec[i].offset != v->g.sec_off[i] || hc.sec[i].size != v->g.sec_size[i])
 				bad = "section table";
+	}
+	/* the state ring (2.1), when there is one: whole, inside the pool, past
+	 * its head and spill blocks, records a power of two */
+	v->state_off = v->state_records = 0;
+	if (!bad && (hc.state_offset || hc.state_records)) {
+		uint64_t r = hc.state_records, lo = v->g.pool_off + RB_POOL_MIN,
+			 end = v->g.pool_off + v->g.pool_size;
+		if (RB_VERSION_MINOR_OF(version) < 1 || r < RB_MIN_RECORDS || r > RB_MAX_RECORDS ||
+		    (r & (r - 1)) || hc.state_offset % 64 || hc.state_offset < lo ||
+		    hc.state_offset > end ||
+		    end - hc.state_offset < sizeof(struct rb_shard_head) + r * sizeof(struct rb_record))
+			bad = "state ring";
+		else {
+			v->state_off = hc.state_offset;
+			v->state_records = r;
+		}
 	}
 	if (!bad && hc.segment_size != v->size) {
 		rc = rb_errf(errbuf, errlen, -EINVAL, "%s is truncated or padded: %llu bytes, its header "

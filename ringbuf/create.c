@@ -200,6 +200,18 @@ int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_rec
 	read_proc_file("/proc/self/cmdline", h->cmdline, sizeof(h->cmdline), 1);
 	rb_redact_cmdline(h->cmdline, sizeof(h->cmdline));
 	rb_pool_init(rb_seg_pool(s), s->g.pool_size);
+	/* the state ring, from the pool, when that leaves the statistics at
+	 * least as much room again */
+	uint64_t ring = sizeof(struct rb_shard_head) + RB_STATE_RECORDS * sizeof(struct rb_record);
+	if (s->g.pool_size - RB_POOL_MIN >= 2 * ring) {
+		struct rb_pool_head *ph = (struct rb_pool_head *)rb_seg_pool(s);
+		h->state_offset = s->g.pool_off + ph->used;
+		h->state_records = RB_STATE_RECORDS;
+		ph->used += ring;
+		s->state = (struct rb_shard_head *)(s->base + h->state_offset);
+		s->state->flags = RB_SHARD_SHARED | RB_SHARD_STATE;
+		s->state_records = RB_STATE_RECORDS;
+	}
 	return 0;
 
 fail_errno:

@@ -3,16 +3,17 @@
 
 #include <string.h>
 
-void rb_cursor_init(struct rb_cursor *c, const struct rb_view *v, uint32_t shard, int from_start)
+void rb_cursor_init(struct rb_cursor *c, const struct rb_view *v, uint32_t ring, int from_start)
 {
 	memset(c, 0, sizeof(*c));
 	c->v = v;
-	c->head = rb_view_shard(v, shard);
-	c->ring = rb_view_ring(v, shard);
-	c->mask = v->g.shard_records - 1;
+	c->head = rb_view_ring_head(v, ring);
+	c->ring = rb_view_ring(v, ring);
+	uint64_t cap = rb_view_ring_records(v, ring);
+	c->mask = cap - 1;
 	uint64_t head = rb_cursor_head(c);
 	if (from_start)
-		c->pos = head > v->g.shard_records ? head - v->g.shard_records : 0;
+		c->pos = head > cap ? head - cap : 0;
 	else
 		c->pos = head;
 	c->stall_pos = UINT64_MAX;

@@ -1,4 +1,4 @@
-/* cursor.h - read-only cursors over one shard's ring. Not installed.
+/* cursor.h - read-only cursors over one ring (a shard's, or the state ring). Not installed.
  *
  * A cursor never writes shared memory and never waits for the writer. Each call
  * returns a whole record exactly as written, or a count of records lost (lapped
@@ -34,9 +34,10 @@ struct rb_cursor {
 	uint64_t skipped;     /* of the lost ones, left unpublished by a writer */
 };
 
-/* Starts at the newest position (from_start = 0) or the oldest still in the
- * ring (from_start = 1). */
-void rb_cursor_init(struct rb_cursor *c, const struct rb_view *v, uint32_t shard, int from_start);
+/* A cursor over ring `ring` (0 .. rb_view_nrings(v) - 1: the shards, then
+ * the state ring), starting at the newest position (from_start = 0) or the
+ * oldest still in the ring (from_start = 1). */
+void rb_cursor_init(struct rb_cursor *c, const struct rb_view *v, uint32_t ring, int from_start);
 /* now_ns: the caller's monotonic clock, for stall detection. */
 enum rb_next rb_cursor_next(struct rb_cursor *c, struct rb_record *rec, uint64_t *lost,
 			    uint64_t now_ns);

@@ -19,7 +19,9 @@ uint64_t rb_pool_size_min(void)
 
 uint64_t rb_pool_size_default(uint32_t nshards, uint32_t max_keys)
 {
-	return round_page((128ull << 10) + (32ull << 10) * nshards + 512ull * max_keys);
+	/* statistics, plus the state ring the producer takes from the pool */
+	return round_page((128ull << 10) + (32ull << 10) * nshards + 512ull * max_keys +
+			  sizeof(struct rb_shard_head) + RB_STATE_RECORDS * sizeof(struct rb_record));
 }
 
 int rb_geometry(uint32_t nshards, uint64_t shard_records, uint32_t max_keys, uint64_t pool_size,

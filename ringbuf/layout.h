@@ -29,6 +29,8 @@
  *   pool_offset         +----------------------------+
  *                       | struct rb_pool_head (64 B) |  allocation counters
  *                       | struct rb_stat spill[128]  |  fallbacks when the pool is full
+ *                       | the state ring (optional): |  rb_shard_head + records of the
+ *                       | state_offset               |  types flagged RB_TYPE_STATE
  *                       | stat blocks and histogram  |  handed out on first use by
  *                       | chunks ...                 |  fetch-add, never freed
  *                       +----------------------------+
@@ -44,9 +46,10 @@
 
 #define RB_MAGIC 0x314e4f4d474e4952ull /* "RINGMON1" read as little-endian bytes */
 #define RB_VERSION_MAJOR 2u
-#define RB_VERSION_MINOR 0u
+#define RB_VERSION_MINOR 1u /* 2.1: the state ring */
 #define RB_VERSION ((RB_VERSION_MAJOR << 16) | RB_VERSION_MINOR)
 #define RB_VERSION_MAJOR_OF(v) ((uint32_t)(v) >> 16)
+#define RB_VERSION_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
 
 #define RB_PAGE 4096u
 #define RB_RECORD_SIZE 64u
@@ -136,7 +139,15 @@ struct rb_header {
 	uint32_t stat_size;           /* 512 sizeof(struct rb_stat) */
 	uint32_t chunk_size;          /* 516 sizeof(struct rb_chunk) */
 	uint64_t index_offset;        /* 520 of the statistics index within each shard */
-	uint8_t reserved[RB_PAGE - 528]; /* 528 zero */
+	/* 2.1: the state ring, a ring of its own for the types flagged
+	 * RB_TYPE_STATE (rare state changes, e.g. MongoDB's SDAM events), so
+	 * that frequent types never overwrite the newest state. It lies in the
+	 * pool, taken at creation (a 2.0 reader sees it as pool space in use):
+	 * an rb_shard_head (flags SHARED | STATE) and state_records records.
+	 * Both 0: none (a 2.0 segment, or a pool too small for it). */
+	uint64_t state_offset;        /* 528 from the segment's start, a multiple of 64 */
+	uint64_t state_records;       /* 536 power of two, RB_MIN_RECORDS..RB_MAX_RECORDS */
+	uint8_t reserved[RB_PAGE - 544]; /* 544 zero */
 };
 
 #define RB_MAX_SHARDS 64u
@@ -156,13 +167,16 @@ struct rb_control {
 };
 
 enum rb_type_state { RB_SLOT_FREE = 0, RB_SLOT_READY = 1 };
+/* RB_TYPE_STATE: its records go to the state ring (when the segment has one).
+ * Informational for readers: they find the records wherever they are. */
+enum rb_type_flags { RB_TYPE_STATE = 1 };
 
 /* One event type. The producer fills the slot, then stores `state` READY with
  * release order, then raises header.ntypes. */
 struct rb_type {
 	uint32_t state;                            /*   0 enum rb_type_state */
 	uint16_t nfields;                          /*   4 0..RB_NFIELDS named fields */
-	uint16_t flags;                            /*   6 reserved, 0 */
+	uint16_t flags;                            /*   6 enum rb_type_flags (2.1; 0 before) */
 	uint32_t other_key;                        /*   8 key id of this type's "other" key */
 	uint32_t reserved;                         /*  12 */
 	char name[RB_NAME_LEN];                    /*  16 NUL-terminated */
@@ -185,7 +199,12 @@ struct rb_key {
  * practice (2^64 records). A shard is owned by one thread at a time
  * (owner_tid != 0), except shards flagged SHARED, which any thread may use
  * with atomic read-modify-writes. */
-enum rb_shard_flags { RB_SHARD_SHARED = 1 };
+enum rb_shard_flags {
+	RB_SHARD_SHARED = 1, /* any thread writes it, with atomic read-modify-writes */
+	RB_SHARD_STATE = 2,  /* the state ring (header.state_offset): no statistics index */
+};
+/* Records of the state ring a producer makes (64 KiB) when the pool has room. */
+#define RB_STATE_RECORDS 1024u
 struct rb_shard_head {
 	uint64_t head;          /*   0 next position */
 	uint32_t owner_tid;     /*   8 thread that owns the shard, 0 = free */

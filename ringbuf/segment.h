@@ -94,6 +94,9 @@ struct rb_segment {
 	struct rb_geometry g;
 	char path[RB_PATH_MAX];
 	int pid;
+	/* the state ring (layout.h), NULL when the pool had no room for it */
+	struct rb_shard_head *state;
+	uint64_t state_records;
 };
 
 /* Creates and maps the segment of the calling process with mode 0600,
@@ -153,6 +156,7 @@ struct rb_view {
 	const uint8_t *base; /* read-only mapping of size bytes */
 	uint64_t size;
 	struct rb_geometry g; /* validated */
+	uint64_t state_off, state_records; /* validated; 0, 0: no state ring */
 	uint32_t version, pid, uid;
 	uint64_t start_time, created_realtime_ns, created_clock_ns;
 	uint64_t dev, ino;
@@ -180,8 +184,16 @@ uint32_t rb_view_ntypes(const struct rb_view *v); /* clamped to RB_MAX_TYPES */
 uint32_t rb_view_nkeys(const struct rb_view *v);  /* clamped to max_keys */
 uint64_t rb_view_header_u64(const struct rb_view *v, size_t offset);
 const struct rb_control *rb_view_control(const struct rb_view *v);
+/* Shard i (0..nshards-1): a ring and its statistics index. */
 const struct rb_shard_head *rb_view_shard(const struct rb_view *v, uint32_t i);
-const struct rb_record *rb_view_ring(const struct rb_view *v, uint32_t shard);
+/* The rings records are read from: the shards' (0..nshards-1), then the state
+ * ring (index nshards) when the segment has one. Readers of records iterate
+ * over these; statistics live in the shards only. */
+uint32_t rb_view_nrings(const struct rb_view *v);
+const struct rb_shard_head *rb_view_ring_head(const struct rb_view *v, uint32_t ring);
+const struct rb_record *rb_view_ring(const struct rb_view *v, uint32_t ring);
+/* Records ring `ring` holds (a power of two; 0 for no such ring). */
+uint64_t rb_view_ring_records(const struct rb_view *v, uint32_t ring);
 /* The statistics block of a type or key in one shard, checked to lie in the
  * pool; NULL when out of range or when the shard has none (yet). */
 const struct rb_stat *rb_view_stat(const struct rb_view *v, uint32_t shard, int is_key,
@@ -213,7 +225,7 @@ void rb_view_summary(const struct rb_view *v, int is_key, uint32_t id, struct rb
 /* The statistics pool's use and what did not fit (struct rb_pool_info, stat.h). */
 struct rb_pool_info;
 void rb_view_pool(const struct rb_view *v, struct rb_pool_info *out);
-/* Records written (claimed) over all shards. */
+/* Records written (claimed) over all rings. */
 uint64_t rb_view_written(const struct rb_view *v);
 
 /* Maps the control page read-write (owner only) to turn types on and off. */

@@ -54,10 +54,29 @@ const struct rb_shard_head *rb_view_shard(const struct rb_view *v, uint32_t i)
 					      i * v->g.shard_size);
 }
 
-const struct rb_record *rb_view_ring(const struct rb_view *v, uint32_t shard)
+uint32_t rb_view_nrings(const struct rb_view *v)
 {
-	const struct rb_shard_head *h = rb_view_shard(v, shard);
+	return v->g.nshards + (v->state_records ? 1 : 0);
+}
+
+const struct rb_shard_head *rb_view_ring_head(const struct rb_view *v, uint32_t ring)
+{
+	if (ring == v->g.nshards && v->state_records)
+		return (const struct rb_shard_head *)(v->base + v->state_off);
+	return rb_view_shard(v, ring);
+}
+
+const struct rb_record *rb_view_ring(const struct rb_view *v, uint32_t ring)
+{
+	const struct rb_shard_head *h = rb_view_ring_head(v, ring);
 	return h ? (const struct rb_record *)(h + 1) : NULL;
+}
+
+uint64_t rb_view_ring_records(const struct rb_view *v, uint32_t ring)
+{
+	if (ring < v->g.nshards)
+		return v->g.shard_records;
+	return ring == v->g.nshards ? v->state_records : 0;
 }
 
 static void stat_reader(const struct rb_view *v, struct rb_stat_reader *r)
@@ -149,7 +168,7 @@ void rb_view_pool(const struct rb_view *v, struct rb_pool_info *out)
 uint64_t rb_view_written(const struct rb_view *v)
 {
 	uint64_t n = 0;
-	for (uint32_t s = 0; s < v->g.nshards; s++)
-		n += __atomic_load_n(&rb_view_shard(v, s)->head, __ATOMIC_ACQUIRE);
+	for (uint32_t r = 0; r < rb_view_nrings(v); r++)
+		n += __atomic_load_n(&rb_view_ring_head(v, r)->head, __ATOMIC_ACQUIRE);
 	return n;
 }

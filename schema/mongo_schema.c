@@ -62,6 +62,11 @@ const struct ms_type ms_types[MS_NTYPES] = {
 		{{"pool_id", MS_NUM}, {"port", MS_NUM}}},
 };
 
+int ms_type_is_state(enum ms_type_id id)
+{
+	return id >= MS_SERVER_OPENING && id <= MS_TOPOLOGY_CLOSED;
+}
+
 const struct ms_type *ms_type_by_name(const char *name)
 {
 	for (size_t i = 0; name && i < MS_NTYPES; i++)

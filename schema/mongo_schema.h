@@ -81,6 +81,10 @@ struct ms_type {
 
 extern const struct ms_type ms_types[MS_NTYPES];
 
+/* 1 for the types that record state changes (server.*, topology.*: SDAM),
+ * which adapters flag RINGMON_TYPE_STATE so that the newest state survives
+ * however many commands follow; 0 for the others. */
+int ms_type_is_state(enum ms_type_id id);
 /* The schema type named name, NULL if none. */
 const struct ms_type *ms_type_by_name(const char *name);
 /* Index of the field named field in t, -1 if none. */

@@ -86,8 +86,10 @@ until_ 30 "up{job=\"ringmon\"} == 1" qis 'up{job="ringmon"}' 1; check "Prometheu
 
 # ---- 2. the synthetic loadgen ----
 echo "# synthetic workload ($SECONDS s)"
-RINGMON_KEEP=1 $LG --synthetic --threads 2 --rate 20000 --seconds 4 >"$work/lg1.out" & L1=$!; pids+=($L1)
-until_ 20 "Prometheus storing loadgen $L1's events" has_series "ringmon_events_total{pid=\"$L1\"}"
+# it runs until the exposition has been fetched and checked below, then is
+# stopped (SIGTERM): on a loaded machine Prometheus's first scrapes may come late
+RINGMON_KEEP=1 $LG --synthetic --threads 2 --rate 20000 --seconds 0 >"$work/lg1.out" & L1=$!; pids+=($L1)
+until_ 60 "Prometheus storing loadgen $L1's events" has_series "ringmon_events_total{pid=\"$L1\"}"
 check "Prometheus has the loadgen's series" [ $? -eq 0 ]
 
 # 1. both formats while it runs
@@ -111,7 +113,7 @@ check "OpenMetrics: promtool check metrics finds nothing but counter HELP names"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL"); check "POST is refused (405): read-only" [ "$code" = 405 ]
 code=$(curl -s -o /dev/null -w '%{http_code}' "${URL%/metrics}/nothing"); check "an unknown path is 404" [ "$code" = 404 ]
 
-wait $L1
+kill -TERM $L1; wait $L1
 emitted1=$(awk '/^emitted/ {print $2}' "$work/lg1.out")
 until_ 15 "the final scrape of $L1 (ringmon_producer_up 0)" \
 	qis "min_over_time(ringmon_producer_up{pid=\"$L1\"}[5m])" 0

@@ -325,7 +325,7 @@ static inline uint64_t seg_records(struct seg *s, const char *type,
 	uint64_t n = 0;
 	if (t < 0)
 		return 0;
-	for (uint32_t sh = 0; sh < s->v.g.nshards; sh++) {
+	for (uint32_t sh = 0; sh < rb_view_nrings(&s->v); sh++) { /* the state ring too */
 		struct rb_cursor c;
 		struct rb_record rec;
 		uint64_t lost;

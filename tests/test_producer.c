@@ -117,6 +117,59 @@ static void ringmon_disable_creates_nothing(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/* A type flagged RINGMON_TYPE_STATE keeps its records in the state ring: the
+ * newest state is still there after frequent types lapped the rings many
+ * times; counts are exact either way. */
+static int state_child(void *arg)
+{
+	(void)arg;
+	setenv("RINGMON_RECORDS", "64", 1);
+	setenv("RINGMON_SHARDS", "1", 1);
+	int change = ringmon_type_register("server.change", NULL, 0);
+	int op = ringmon_type_register("op", NULL, 0);
+	if (ringmon_type_flags(change, RINGMON_TYPE_STATE) != 0 ||
+	    ringmon_type_flags(op, 0) != 0 || ringmon_type_flags(op, 8) != -EINVAL ||
+	    ringmon_type_flags(60, RINGMON_TYPE_STATE) != -EINVAL ||
+	    ringmon_type_flags(-1, RINGMON_TYPE_STATE) != -EINVAL)
+		return 10;
+	for (int i = 0; i < 3; i++)
+		ringmon_emit(change, ringmon_key(change, "host:1"), RINGMON_NO_DURATION, i, 0, 0, 0);
+	for (int i = 0; i < 100000; i++)
+		ringmon_emit(op, 0, 10, i, 0, 0, 0);
+	return 0;
+}
+
+static void state_types_survive_a_flood_of_frequent_ones(void **state)
+{
+	(void)state;
+	pid_t pid = th_spawn(state_child, NULL);
+	assert_int_equal(th_wait(pid, 30000), 0);
+	struct vm_proc *p = attach(pid);
+	assert_int_not_equal(p->v.state_records, 0);
+	assert_int_equal(count_of(p, "server.change"), 3);
+	assert_int_equal(count_of(p, "op"), 100000);
+	int change = vm_type_find(p, "server.change"), op = vm_type_find(p, "op");
+	static struct vm_tail t;
+	static struct rb_record recs[256];
+	vm_tail_init(&t, &p->v, 1);
+	uint64_t lost, nchange = 0, nop = 0;
+	int64_t last = -1;
+	size_t n;
+	while ((n = vm_tail_poll_ex(&t, recs, 256, &lost, vm_now_ns(), 0)) > 0)
+		for (size_t i = 0; i < n; i++) {
+			if (recs[i].type == change) {
+				nchange++;
+				last = recs[i].field[0];
+			} else if (recs[i].type == op)
+				nop++;
+		}
+	assert_int_equal(nchange, 3); /* all of them, in order: the newest last */
+	assert_int_equal(last, 2);
+	assert_true(nop <= 64);       /* the shard kept only its newest */
+	assert_int_equal(p->written, 100003);
+	vm_detach(p);
+}
+
 static int type_off(void *arg)
 {
 	return !ringmon_enabled(*(int *)arg);
@@ -486,6 +539,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(environment_sets_ring_size_and_initial_event_set),
+		cmocka_unit_test(state_types_survive_a_flood_of_frequent_ones),
 		cmocka_unit_test(ringmon_disable_creates_nothing),
 		cmocka_unit_test(events_turn_off_and_on_from_the_api_and_from_a_reader),
 		cmocka_unit_test(a_full_key_table_counts_overflow_under_other),

@@ -217,6 +217,13 @@ static void every_inconsistent_header_field_is_refused(void **state)
 		{offsetof(struct rb_header, stat_size), 17472, 4},
 		{offsetof(struct rb_header, chunk_size), 8, 4},
 		{offsetof(struct rb_header, index_offset), 0, 8},
+		/* the state ring: unaligned, outside the pool, not a power of two,
+		 * larger than the pool holds */
+		{offsetof(struct rb_header, state_offset), 1, 8},
+		{offsetof(struct rb_header, state_offset), 1ull << 40, 8},
+		{offsetof(struct rb_header, state_offset), 4096, 8},
+		{offsetof(struct rb_header, state_records), 100, 8},
+		{offsetof(struct rb_header, state_records), 1u << 24, 8},
 	};
 	char err[RB_ERR_MAX], name[32];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

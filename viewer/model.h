@@ -265,10 +265,10 @@ void vm_summary_since(struct rb_summary *s, const struct rb_summary *base);
 
 struct vm_tail {
 	const struct rb_view *v;
-	uint32_t nshards;
-	struct rb_cursor cur[RB_MAX_SHARDS];
-	struct rb_record next[RB_MAX_SHARDS]; /* each shard's oldest unreturned record */
-	uint8_t has_next[RB_MAX_SHARDS];
+	uint32_t nshards; /* rings: the shards', then the state ring (rb_view_nrings) */
+	struct rb_cursor cur[RB_MAX_SHARDS + 1];
+	struct rb_record next[RB_MAX_SHARDS + 1]; /* each ring's oldest unreturned record */
+	uint8_t has_next[RB_MAX_SHARDS + 1];
 	uint64_t read, lost; /* totals */
 };
 

@@ -51,7 +51,7 @@ static int newest_record(const struct rb_view *v, uint32_t shard, struct rb_reco
 	struct rb_cursor c;
 	rb_cursor_init(&c, v, shard, 0);
 	uint64_t head = c.pos;
-	for (uint64_t back = 1; back <= 8 && back <= head && back <= v->g.shard_records; back++) {
+	for (uint64_t back = 1; back <= 8 && back <= head && back <= rb_view_ring_records(v, shard); back++) {
 		uint64_t lost;
 		c.pos = head - back;
 		c.stall_pos = UINT64_MAX;
@@ -65,7 +65,7 @@ uint64_t vm_end_realtime(const struct rb_view *v)
 {
 	uint64_t newest = 0;
 	int any = 0;
-	for (uint32_t s = 0; s < v->g.nshards; s++) {
+	for (uint32_t s = 0; s < rb_view_nrings(v); s++) {
 		struct rb_record r;
 		if (newest_record(v, s, &r) && (!any || r.ts_ns > newest)) {
 			newest = r.ts_ns;

@@ -1,4 +1,5 @@
-/* model_merge.c - the records of every shard of a segment, merged in time
+/* model_merge.c - the records of every ring of a segment (the shards' and the
+ * state ring), merged in time
  * order: each shard's ring is in its writer's order, and a k-way merge holds
  * a record back until no shard can still deliver an older one. */
 #include "model.h"
@@ -10,7 +11,7 @@ void vm_tail_init(struct vm_tail *t, const struct rb_view *v, int from_start)
 {
 	memset(t, 0, sizeof(*t));
 	t->v = v;
-	t->nshards = v->g.nshards;
+	t->nshards = rb_view_nrings(v); /* the state ring too */
 	for (uint32_t i = 0; i < t->nshards; i++)
 		rb_cursor_init(&t->cur[i], v, i, from_start);
 }

@@ -129,10 +129,11 @@ int vm_set_enabled(struct vm_proc *p, uint64_t mask, int on, char *err, size_t e
 uint64_t vm_overwritten(const struct vm_proc *p)
 {
 	uint64_t n = 0;
-	for (uint32_t s = 0; s < p->v.g.nshards; s++) {
-		uint64_t h = __atomic_load_n(&rb_view_shard(&p->v, s)->head, __ATOMIC_RELAXED);
-		if (h > p->v.g.shard_records)
-			n += h - p->v.g.shard_records;
+	for (uint32_t r = 0; r < rb_view_nrings(&p->v); r++) {
+		uint64_t h = __atomic_load_n(&rb_view_ring_head(&p->v, r)->head, __ATOMIC_RELAXED);
+		uint64_t cap = rb_view_ring_records(&p->v, r);
+		if (h > cap)
+			n += h - cap;
 	}
 	return n;
 }

@@ -185,7 +185,7 @@ void vm_sdam_scan(struct vm_sdam *d, struct vm_set *s)
 		struct vm_proc *p = &s->src[si]->p;
 		static struct vm_tail tail;
 		vm_tail_init(&tail, &p->v, 1);
-		uint64_t newest = d->seen_ts[si], cap = p->v.g.shard_records * p->v.g.nshards + 1024;
+		uint64_t newest = d->seen_ts[si], cap = p->v.g.shard_records * p->v.g.nshards + p->v.state_records + 1024;
 		size_t got;
 		uint64_t lost, read = 0;
 		/* final: a record still on its way is taken by the next scan */

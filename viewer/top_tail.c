@@ -95,7 +95,7 @@ void top_tail_poll(struct top *t, size_t max)
 			 * than lose records while shortening it */
 			t->tick_ms = TOP_TICK_MIN_MS;
 		}
-		uint64_t pos0[RB_MAX_SHARDS];
+		uint64_t pos0[RB_MAX_SHARDS + 1];
 		for (uint32_t sh = 0; sh < r->tail.nshards; sh++)
 			pos0[sh] = r->tail.cur[sh].pos;
 		size_t got = 0, n;

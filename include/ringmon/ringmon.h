@@ -92,6 +92,17 @@ void ringmon_close(void);
  * for the hot path. */
 int ringmon_type_register(const char *name, const char *const *field_names, unsigned nfields);
 
+/* Flags of a type (ringmon_type_flags). */
+#define RINGMON_TYPE_STATE 1u
+/* Sets flags of a registered type. RINGMON_TYPE_STATE: the type records rare
+ * state changes (MongoDB's SDAM events are): its records go to a small ring of
+ * their own (1024 records) that frequent types never overwrite, so that a
+ * reader attached at any time finds the newest state, however busy the process
+ * is. Counters and histograms are the same as for any type. Returns 0, or
+ * -EINVAL for an unknown type or flag. Flags stay for the process's life (and
+ * in a forked child). May lock; not for the hot path. */
+int ringmon_type_flags(int type, unsigned flags);
+
 /* Returns the key id (>= 1) of string key under type (e.g. the command name of
  * a command.succeeded), registering it on first use. Keys are cut to 55 bytes.
  * When the key table is full, returns the type's "other" key, so counts are
