@@ -62,6 +62,8 @@ static void register_types(void)
 		for (unsigned k = 0; k < t->nfields; k++)
 			f[k] = t->field[k].name;
 		tid[i] = ringmon_type_register(t->name, f, t->nfields);
+		if (ms_type_is_state(i)) /* SDAM: the state ring, as the C adapter does */
+			(void)ringmon_type_flags(tid[i], RINGMON_TYPE_STATE); /* -EINVAL: ringmon off */
 	}
 	types_registered = 1;
 }

@@ -165,15 +165,21 @@ class Workload:
         self.out = Lines(self.p.stdout)
         self.err = []
         threading.Thread(target=lambda: self.err.extend(self.p.stderr), daemon=True).start()
-        r = self.out.expect('ready ', 'workload start').split()
+        r = self.expect('ready ', 'workload start').split()
         self.pid, self.version = int(r[1]), r[2]
+
+    def expect(self, prefix, what):
+        try:
+            return self.out.expect(prefix, what)
+        except AssertionError as e:
+            raise AssertionError('%s; its stderr: %r' % (e, self.err[-5:])) from None
 
     def do(self, cmd):
         self.p.stdin.write(cmd + '\n')
         self.p.stdin.flush()
         end = time.monotonic() + DEADLINE
         while True:
-            line = self.out.expect('', 'workload: ' + cmd)
+            line = self.expect('', 'workload: ' + cmd)
             if line.startswith('err %s:' % cmd):
                 raise AssertionError('workload: ' + line)
             if line == 'ok ' + cmd or line.startswith('ok %s ' % cmd):
