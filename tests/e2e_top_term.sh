@@ -168,6 +168,9 @@ grep -q "^findAndModify " "$W/once.2" && grep -q "P99" "$W/once.2" && ok "--once
 grep -q "^SERVER .*ERRORS" "$W/once.3" && ok "--once -v 3: the Servers table" || bad "--once -v 3"
 grep -q "checkout wait histogram" "$W/once.4" && ok "--once -v 4: the Pool" || bad "--once -v 4"
 grep -q " command\.started " "$W/once.5" && ok "--once -v 5: events" || bad "--once -v 5"
+# no key can be pressed in --once's text: no key hints in it
+cat "$W"/once.[1-5] | grep -qE "F4: filter|F6: sort|p: pause|Enter: detail" &&
+	bad "--once prints key hints" || ok "--once prints no key hints"
 
 echo
 checks_done e2e_top_term

@@ -48,12 +48,15 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		 (unsigned long long)s->count, vm_fmt_rate(vm_set_type_rate(&t->set, co, 1.0), a, sizeof(a)),
 		 inuse < 0 ? 0 : inuse, (unsigned long long)timeouts);
 	term_print_words(y, x, w, TR_TITLE, 1, line);
-	snprintf(line, sizeof(line), " wait  mean %s   p50 %s   p99 %s   p99.9 %s   max %s",
-		    vm_fmt_lat(rb_summary_mean(s), a, sizeof(a)),
-		    vm_fmt_lat((double)rb_summary_quantile(s, 0.5), b, sizeof(b)),
-		    vm_fmt_lat((double)rb_summary_quantile(s, 0.99), c, sizeof(c)),
-		    vm_fmt_lat((double)rb_summary_quantile(s, 0.999), d, sizeof(d)),
-		    vm_fmt_lat(s->timed ? (double)s->max : 0, e, sizeof(e)));
+	if (!s->timed) /* no wait measured yet: unknown, not 0ns */
+		snprintf(line, sizeof(line), " wait  mean -   p50 -   p99 -   p99.9 -   max -");
+	else
+		snprintf(line, sizeof(line), " wait  mean %s   p50 %s   p99 %s   p99.9 %s   max %s",
+			 vm_fmt_lat(rb_summary_mean(s), a, sizeof(a)),
+			 vm_fmt_lat((double)rb_summary_quantile(s, 0.5), b, sizeof(b)),
+			 vm_fmt_lat((double)rb_summary_quantile(s, 0.99), c, sizeof(c)),
+			 vm_fmt_lat((double)rb_summary_quantile(s, 0.999), d, sizeof(d)),
+			 vm_fmt_lat((double)s->max, e, sizeof(e)));
 	term_print_words(y + 1, x, w, timeouts ? TR_WARN : TR_NORMAL, 1, line);
 	double series[512];
 	int n = w - 32 > 512 ? 512 : w - 32;

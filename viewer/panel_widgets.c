@@ -170,7 +170,8 @@ void panel_status(int y, int x, int w, enum term_role r, const char *left,
 		  const char *const hints[], int n)
 {
 	int cx = x + term_print_words(y, x, w, r, 0, left);
-	for (int i = 0; i < n; i++) {
+	/* key hints only where a key can be pressed: not in top --once's text */
+	for (int i = 0; i < n && !term_is_text(); i++) {
 		int hw = vm_width(hints[i]) + 2;
 		if (cx + hw > x + w)
 			break; /* a hint shows whole or not at all */

@@ -232,6 +232,11 @@ int term_width(const char *s)
 
 /* ---- text mode (--once): the same drawing into a grid of cells ---- */
 
+int term_is_text(void)
+{
+	return grid.cell != NULL;
+}
+
 int term_start_text(int rows, int cols)
 {
 	grid.cell = calloc((size_t)rows * (size_t)cols, sizeof(*grid.cell));

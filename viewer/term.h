@@ -59,6 +59,8 @@ void term_flush(void);
  * as plain text (no escape codes; trailing blanks dropped, runs of empty rows
  * made one) and frees it. term_start_text returns 0 or -1 (no memory). */
 int term_start_text(int rows, int cols);
+/* 1 while drawing as text (top --once), where no key can be pressed. */
+int term_is_text(void);
 void term_print_text(FILE *f);
 
 /* Writes text at (y, x) in w columns (pad: fill the rest with spaces), in
