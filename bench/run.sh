@@ -124,6 +124,39 @@ else
 	rm -rf "$dir"
 fi
 
+# The pymongo listener (bench/bench_pymongo.py): its added time per command
+# (started + succeeded) against a listener that does nothing, called directly
+# and through pymongo against the mock server; under Debian's python3
+# (pymongo 3.11) and Python 3.13 with pymongo 4.10 (scripts/deps.sh pymongo4).
+echo "== bench_pymongo.py" >&2
+if [ ! -d "$B/python/ringmon" ]; then
+	echo "note: pymongo listener: not measured: run make python first" >>"$out"
+else
+	pdir=$(mktemp -d /tmp/ringmon-bench-py.XXXXXX)
+	port=$((43000 + RANDOM % 2000))
+	/usr/bin/python3 tests/mongo/mockserver.py --port $port --latency-ms 0 --max-seconds 300 \
+		>"$pdir/mock.out" 2>/dev/null &
+	mock=$!
+	uri=
+	for _ in $(seq 100); do # its ready line, for at most 10 s
+		uri=$(awk '/^ready/ {print $3}' "$pdir/mock.out")
+		[ -n "$uri" ] && break
+		sleep 0.1
+	done
+	[ -n "$uri" ] || echo "note: pymongo listener: the mock server did not start: through-pymongo rows missing" >>"$out"
+	p4=$B/deps/pymongo4/usr/lib/python3/dist-packages
+	py313=$(ls "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13*/bin/python3.13 2>/dev/null | tail -1)
+	while read -r py pp; do
+		[ -x "$py" ] || { echo "note: pymongo listener: $py not found" >>"$out"; continue; }
+		RINGMON_DIR=$pdir PYTHONPATH=$pp timeout 300 "$py" bench/bench_pymongo.py $uri >>"$out" 2>"$pdir/err" ||
+			echo "note: pymongo listener under $py failed: $(tail -1 "$pdir/err")" >>"$out"
+	done <<<"/usr/bin/python3 $B/python
+${py313:-python3.13} $B/python:$p4"
+	kill $mock 2>/dev/null
+	wait $mock 2>/dev/null
+	rm -rf "$pdir"
+fi
+
 # The one table, then its notes.
 table=$(
 	echo "| Measure | ringmon | Compared with (same run) | Ratio | Goal |"

@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include <ringmon/ringmon.h>
 #include "mongo_internal.h"
@@ -31,53 +30,9 @@ static struct inflight *inflight_take(const struct mongo_ctx *c, int64_t rid)
 	return f;
 }
 
-static const char *const sensitive[] = {
-	"authenticate", "saslStart", "saslContinue", "getnonce", "createUser", "updateUser",
-	"copydbgetnonce", "copydbsaslstart", "copydb",
-};
-
-/* Commands whose first element's value names a collection of the command's
- * database (the server's command list, 4.4 to 7.0). */
-static const char *const coll_cmds[] = {
-	"insert", "find", "update", "delete", "findAndModify", "aggregate", "count",
-	"distinct", "mapReduce", "geoNear", "create", "drop", "collMod", "createIndexes",
-	"dropIndexes", "listIndexes", "reIndex", "validate", "collStats", "compact",
-	"convertToCapped", "cloneCollectionAsCapped", "killCursors", "planCacheClear",
-	"planCacheClearFilters", "planCacheListFilters", "planCacheSetFilter",
-	"createSearchIndexes", "dropSearchIndex", "updateSearchIndex",
-};
-/* Commands whose first element's value is a whole namespace "db.collection"
- * (they run on admin, or name another database). */
-static const char *const fullns_cmds[] = {
-	"renameCollection", "shardCollection", "reshardCollection", "refineCollectionShardKey",
-	"unshardCollection", "analyzeShardKey", "configureQueryAnalyzer", "dataSize",
-	"splitVector", "split", "moveChunk", "mergeChunks", "cleanupOrphaned",
-};
-
-static int in_list(const char *name, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(name, list[i]) == 0)
-			return 1;
-	return 0;
-}
-#define IN(name, list) in_list(name, list, sizeof(list) / sizeof(list[0]))
-
-/* What a command name is, for redaction and namespaces; a pure function of
- * the name, so cached per thread by its command.started key id. */
-enum { CLS_UNKNOWN, CLS_PLAIN, CLS_COLL, CLS_FULLNS, CLS_GETMORE, CLS_SENSITIVE, CLS_HELLO };
+/* What a command name is, for redaction and namespaces (ms_command_class);
+ * a pure function of the name, so cached per thread by its command.started key id. */
 static __thread uint8_t cls_cache[1024];
-
-static int classify(const char *name)
-{
-	if (IN(name, sensitive))
-		return CLS_SENSITIVE;
-	if (strcasecmp(name, "hello") == 0 || strcasecmp(name, "isMaster") == 0)
-		return CLS_HELLO;
-	if (strcasecmp(name, "getMore") == 0)
-		return CLS_GETMORE;
-	return IN(name, coll_cmds) ? CLS_COLL : IN(name, fullns_cmds) ? CLS_FULLNS : CLS_PLAIN;
-}
 
 /* The key of a command name under another command type (succeeded,
  * failed, write_error), by the name's command.started key: cached per thread,
@@ -102,9 +57,9 @@ static int key_for(int which, int type, const struct inflight *f, const char *na
 static int class_of(const char *name, int key)
 {
 	if (key <= 0 || key >= (int)sizeof(cls_cache))
-		return classify(name);
+		return ms_command_class(name);
 	if (!cls_cache[key])
-		cls_cache[key] = (uint8_t)classify(name);
+		cls_cache[key] = (uint8_t)ms_command_class(name);
 	return cls_cache[key];
 }
 
@@ -117,7 +72,7 @@ static int command_ns(int cls, const char *db, const bson_t *cmd, char *buf, siz
 	uint32_t clen = 0;
 	if (!cmd || !db)
 		return 0;
-	if (cls == CLS_GETMORE) {
+	if (cls == MS_CMD_GETMORE) {
 		if (!bson_iter_init_find(&it, cmd, "collection") || !BSON_ITER_HOLDS_UTF8(&it))
 			return 0;
 	} else {
@@ -128,7 +83,7 @@ static int command_ns(int cls, const char *db, const bson_t *cmd, char *buf, siz
 	if (!clen)
 		return 0;
 	size_t n = 0;
-	if (cls != CLS_FULLNS) {
+	if (cls != MS_CMD_FULLNS) {
 		size_t dlen = strlen(db);
 		if (dlen + 2 > len)
 			return 0;
@@ -303,7 +258,7 @@ void mongo_on_command_started(const mongoc_apm_command_started_t *e)
 		int key = mongo_key_of(mongo_type.cmd_started, name);
 		f->cmd_key = key;
 		int cls = class_of(name, key);
-		if ((cls == CLS_COLL || cls == CLS_FULLNS || cls == CLS_GETMORE) &&
+		if ((cls == MS_CMD_COLL || cls == MS_CMD_FULLNS || cls == MS_CMD_GETMORE) &&
 		    ringmon_enabled(mongo_type.cmd_ns)) {
 			char ns[56];
 			/* sensitive commands never get here: nothing is derived from

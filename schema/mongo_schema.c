@@ -4,6 +4,7 @@
  * server's error_codes.yml; docs/mongodb.md lists the same. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mongo_schema.h"
 
@@ -47,6 +48,18 @@ const struct ms_type ms_types[MS_NTYPES] = {
 	[MS_POOL_CHECKOUT] = {"pool.checkout", "outcome name", 4,
 		{{"outcome", MS_OUTCOME}, {"in_use", MS_NUM}, {"pool_id", MS_NUM}, {"blocking", MS_FLAG}}},
 	[MS_POOL_CHECKIN] = {"pool.checkin", "none", 2, {{"in_use", MS_NUM}, {"pool_id", MS_NUM}}},
+	[MS_POOL_CREATED] = {"pool.created", "host:port", 2, {{"pool_id", MS_NUM}, {"port", MS_NUM}}},
+	[MS_POOL_READY] = {"pool.ready", "host:port", 2, {{"pool_id", MS_NUM}, {"port", MS_NUM}}},
+	[MS_POOL_CLEARED] = {"pool.cleared", "host:port", 2, {{"pool_id", MS_NUM}, {"port", MS_NUM}}},
+	[MS_POOL_CLOSED] = {"pool.closed", "host:port", 2, {{"pool_id", MS_NUM}, {"port", MS_NUM}}},
+	[MS_CONNECTION_CREATED] = {"connection.created", "host:port", 3,
+		{{"conn_id", MS_NUM}, {"pool_id", MS_NUM}, {"port", MS_NUM}}},
+	[MS_CONNECTION_READY] = {"connection.ready", "host:port", 3,
+		{{"conn_id", MS_NUM}, {"pool_id", MS_NUM}, {"port", MS_NUM}}},
+	[MS_CONNECTION_CLOSED] = {"connection.closed", "reason", 3,
+		{{"reason", MS_CLOSE_REASON}, {"conn_id", MS_NUM}, {"pool_id", MS_NUM}}},
+	[MS_POOL_CHECKOUT_STARTED] = {"pool.checkout_started", "host:port", 2,
+		{{"pool_id", MS_NUM}, {"port", MS_NUM}}},
 };
 
 int ms_type_is_state(enum ms_type_id id)
@@ -80,7 +93,9 @@ static const char *const topology_types[MS_NTOPOLOGY_TYPES] = {
 	"Unknown", "Single", "ReplicaSetNoPrimary", "ReplicaSetWithPrimary", "Sharded",
 	"LoadBalanced",
 };
-static const char *const outcomes[MS_NOUTCOMES] = {"ok", "timeout", "empty"};
+static const char *const outcomes[MS_NOUTCOMES] = {"ok", "timeout", "empty", "poolClosed",
+						    "connectionError"};
+static const char *const close_reasons[MS_NCLOSE_REASONS] = {"stale", "idle", "error", "poolClosed"};
 static const char *const origins[MS_NORIGINS] = {"driver", "server", "write", "write_concern"};
 /* mongoc_error_domain_t, from 1 */
 static const char *const domains[] = {
@@ -109,6 +124,9 @@ const char *ms_outcome_name(int64_t v) { return name_of(outcomes, N(outcomes), v
 const char *ms_domain_name(int64_t v) { return name_of(domains, N(domains), v); }
 int64_t ms_server_type_value(const char *s) { return value_of(server_types, N(server_types), s); }
 int64_t ms_topology_type_value(const char *s) { return value_of(topology_types, N(topology_types), s); }
+int64_t ms_outcome_value(const char *s) { return value_of(outcomes, N(outcomes), s); }
+const char *ms_close_reason_name(int64_t v) { return name_of(close_reasons, N(close_reasons), v); }
+int64_t ms_close_reason_value(const char *s) { return value_of(close_reasons, N(close_reasons), s); }
 
 const char *ms_origin_name(int64_t v)
 {
@@ -272,6 +290,53 @@ const char *ms_error_name(int64_t origin, int64_t domain, int64_t code, char *bu
 	return ms_server_error_name(code, NULL, 0, buf, len);
 }
 
+/* ---- commands ---- */
+
+static const char *const sensitive[] = {
+	"authenticate", "saslStart", "saslContinue", "getnonce", "createUser", "updateUser",
+	"copydbgetnonce", "copydbsaslstart", "copydb",
+};
+
+/* Commands whose first element's value names a collection of the command's
+ * database (the server's command list, 4.4 to 7.0). */
+static const char *const coll_cmds[] = {
+	"insert", "find", "update", "delete", "findAndModify", "aggregate", "count",
+	"distinct", "mapReduce", "geoNear", "create", "drop", "collMod", "createIndexes",
+	"dropIndexes", "listIndexes", "reIndex", "validate", "collStats", "compact",
+	"convertToCapped", "cloneCollectionAsCapped", "killCursors", "planCacheClear",
+	"planCacheClearFilters", "planCacheListFilters", "planCacheSetFilter",
+	"createSearchIndexes", "dropSearchIndex", "updateSearchIndex",
+};
+/* Commands whose first element's value is a whole namespace "db.collection"
+ * (they run on admin, or name another database). */
+static const char *const fullns_cmds[] = {
+	"renameCollection", "shardCollection", "reshardCollection", "refineCollectionShardKey",
+	"unshardCollection", "analyzeShardKey", "configureQueryAnalyzer", "dataSize",
+	"splitVector", "split", "moveChunk", "mergeChunks", "cleanupOrphaned",
+};
+
+static int in_list(const char *name, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(name, list[i]) == 0)
+			return 1;
+	return 0;
+}
+#define IN(name, list) in_list(name, list, N(list))
+
+int ms_command_class(const char *name)
+{
+	if (!name)
+		return MS_CMD_PLAIN;
+	if (IN(name, sensitive))
+		return MS_CMD_SENSITIVE;
+	if (strcasecmp(name, "hello") == 0 || strcasecmp(name, "isMaster") == 0)
+		return MS_CMD_HELLO;
+	if (strcasecmp(name, "getMore") == 0)
+		return MS_CMD_GETMORE;
+	return IN(name, coll_cmds) ? MS_CMD_COLL : IN(name, fullns_cmds) ? MS_CMD_FULLNS : MS_CMD_PLAIN;
+}
+
 /* ---- readers ---- */
 
 /* value of the schema field named name, or dflt when t has none */
@@ -301,6 +366,7 @@ const char *ms_value_name(const char *type_name, const char *const *field_names,
 	case MS_SERVER_TYPE: s = v < 0 && !json ? "-" : ms_server_type_name(v); break;
 	case MS_TOPOLOGY_TYPE: s = v < 0 && !json ? "-" : ms_topology_type_name(v); break;
 	case MS_OUTCOME: s = ms_outcome_name(v); break;
+	case MS_CLOSE_REASON: s = ms_close_reason_name(v); break;
 	case MS_ORIGIN: s = ms_origin_name(v); break;
 	case MS_DOMAIN: s = v == 0 ? NULL : ms_domain_name(v); break;
 	case MS_MS_OR_UNKNOWN: s = v < 0 && !json ? "-" : NULL; break;

@@ -37,6 +37,15 @@ enum ms_type_id {
 	MS_HEARTBEAT_FAILED,
 	MS_POOL_CHECKOUT,
 	MS_POOL_CHECKIN,
+	/* CMAP events libmongoc 1.23 lacks (pymongo's ConnectionPoolListener) */
+	MS_POOL_CREATED,
+	MS_POOL_READY,
+	MS_POOL_CLEARED,
+	MS_POOL_CLOSED,
+	MS_CONNECTION_CREATED,
+	MS_CONNECTION_READY,
+	MS_CONNECTION_CLOSED,
+	MS_POOL_CHECKOUT_STARTED,
 	MS_NTYPES
 };
 
@@ -53,6 +62,7 @@ enum ms_kind {
 	MS_SERVER_CODE,    /* a server error code; 0 none */
 	MS_ORIGIN,         /* enum ms_origin */
 	MS_MS_OR_UNKNOWN,  /* milliseconds; -1 unknown (text shows "-") */
+	MS_CLOSE_REASON,   /* enum ms_close_reason; -1 anything else */
 };
 
 #define MS_NFIELDS 4
@@ -93,8 +103,17 @@ enum ms_topology_type {
 	MS_TOP_UNKNOWN, MS_TOP_SINGLE, MS_TOP_RS_NO_PRIMARY, MS_TOP_RS_WITH_PRIMARY,
 	MS_TOP_SHARDED, MS_TOP_LOAD_BALANCED, MS_NTOPOLOGY_TYPES
 };
-/* pool.checkout outcomes */
-enum ms_outcome { MS_OUT_OK, MS_OUT_TIMEOUT, MS_OUT_EMPTY, MS_NOUTCOMES };
+/* pool.checkout outcomes: libmongoc's pop (ok, timeout) and try_pop (empty);
+ * CMAP's check-out-failed reasons (pymongo: timeout, poolClosed,
+ * connectionError) */
+enum ms_outcome {
+	MS_OUT_OK, MS_OUT_TIMEOUT, MS_OUT_EMPTY, MS_OUT_POOL_CLOSED, MS_OUT_CONNECTION_ERROR,
+	MS_NOUTCOMES
+};
+/* connection.closed reasons (CMAP's ConnectionClosedReason, as pymongo spells them) */
+enum ms_close_reason {
+	MS_CLOSE_STALE, MS_CLOSE_IDLE, MS_CLOSE_ERROR, MS_CLOSE_POOL_CLOSED, MS_NCLOSE_REASONS
+};
 /* where an error comes from (command.error's origin) */
 enum ms_origin {
 	MS_ORIGIN_DRIVER,        /* raised by libmongoc: network, timeout, protocol */
@@ -109,12 +128,15 @@ const char *ms_server_type_name(int64_t v);
 const char *ms_topology_type_name(int64_t v);
 const char *ms_outcome_name(int64_t v);
 const char *ms_origin_name(int64_t v);
+const char *ms_close_reason_name(int64_t v);
 /* libmongoc's name of an error domain, lowercase ("stream", "query",
  * "server_selection"), NULL for an unknown domain. */
 const char *ms_domain_name(int64_t domain);
 /* Value of a name (exact match), -1 when unknown. */
 int64_t ms_server_type_value(const char *name);
 int64_t ms_topology_type_value(const char *name);
+int64_t ms_outcome_value(const char *name);
+int64_t ms_close_reason_value(const char *name);
 
 /* The server's name of an error code ("DuplicateKey" for 11000), from a table
  * of common codes; NULL when the code is not in it. */
@@ -151,6 +173,20 @@ const char *ms_driver_error_name(int64_t domain, int64_t code, const char *messa
 /* Any error of a record: by origin (-1: unknown, then by domain as libmongoc
  * reports it in command.failed: server domains carry the server's code). */
 const char *ms_error_name(int64_t origin, int64_t domain, int64_t code, char *buf, size_t len);
+
+/* ---- commands ---- */
+
+/* What a command name says for redaction and namespaces (case-insensitive):
+ * sensitive (authenticate, saslStart, saslContinue, getnonce, createUser,
+ * updateUser, copydbgetnonce, copydbsaslstart, copydb: nothing is derived from
+ * their arguments), hello/isMaster (the handshake, which may carry
+ * speculativeAuthenticate: treated the same), getMore (its "collection"
+ * field), a command whose first value names a collection of its database, one
+ * whose first value is a whole "db.collection", or anything else. Never 0. */
+enum ms_command_class {
+	MS_CMD_PLAIN = 1, MS_CMD_COLL, MS_CMD_FULLNS, MS_CMD_GETMORE, MS_CMD_SENSITIVE, MS_CMD_HELLO
+};
+int ms_command_class(const char *name);
 
 /* ---- readers: values as names ----
  * The name of field i of a record of type type_name whose fields are named

@@ -10,6 +10,13 @@
 #   demo   build + the mock MongoDB server and tmux (`make demo`)
 #   bench  build + LTTng-UST, lttng-tools and babeltrace2 for the peer comparison (`make bench`)
 #   fuzz   clang with libFuzzer and the sanitizer runtimes (`make fuzz`)
+#   pymongo4  pymongo 4.10 for the pyenv Pythons (3.12+; Debian's python3 has
+#          pymongo 3.11): Debian trixie's pure-Python python3-pymongo, -bson,
+#          -gridfs, -dnspython, fetched with apt-get download through a private
+#          sources list and state under $BUILD/deps/apt (the system's apt setup
+#          is never read or changed, nothing is installed system-wide) and
+#          unpacked with dpkg -x into $BUILD/deps/pymongo4 (tests put its
+#          usr/lib/python3/dist-packages on PYTHONPATH). Done once; included by test.
 # --check: only say what is missing (exit 1 if anything is); --list: print the
 # packages of the groups. As root, installs what is missing with apt-get;
 # otherwise prints the command to run and exits 1. NO_DEPS=1: do nothing (you
@@ -24,11 +31,50 @@ for a in "$@"; do
 	case $a in
 	--check) check=1 ;;
 	--list) list=1 ;;
-	build | test | demo | bench | fuzz) groups+=("$a") ;;
-	*) echo "deps.sh: unknown group '$a' (groups: build test demo bench fuzz)" >&2; exit 2 ;;
+	build | test | demo | bench | fuzz | pymongo4) groups+=("$a") ;;
+	*) echo "deps.sh: unknown group '$a' (groups: build test demo bench fuzz pymongo4)" >&2; exit 2 ;;
 	esac
 done
 [ ${#groups[@]} -eq 0 ] && groups=(build)
+
+# pymongo 4.10 under $BUILD/deps/pymongo4, fetched once (see the header)
+pymongo4_debs=(python3-pymongo python3-bson python3-gridfs python3-dnspython)
+pymongo4() {
+	local top dest apt
+	mkdir -p "${BUILD:-build}/deps" && top=$(cd "${BUILD:-build}/deps" && pwd) || return 1
+	dest=$top/pymongo4 apt=$top/apt
+	[ -f "$dest/usr/lib/python3/dist-packages/pymongo/__init__.py" ] && return 0
+	if [ $check -eq 1 ]; then
+		echo "missing pymongo 4.10 for Python 3.12+ in $dest (scripts/deps.sh pymongo4 fetches it)" >&2
+		return 1
+	fi
+	local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+	if ! command -v apt-get >/dev/null || ! command -v dpkg >/dev/null || [ ! -f "$keyring" ]; then
+		echo "deps.sh: pymongo 4.10 for Python 3.12+ needs apt-get, dpkg and $keyring" \
+			"(Debian); without it the pymongo 4 tests are skipped" >&2
+		return 0
+	fi
+	echo "fetching Debian trixie's ${pymongo4_debs[*]} into $dest (private apt state in $apt)" >&2
+	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs"
+	echo "deb [signed-by=$keyring] http://deb.debian.org/debian trixie main" >"$apt/sources.list"
+	: >"$apt/status"
+	local opts=(-q -o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+		    -o "Dir::State::Lists=$apt/lists" -o "Dir::State::status=$apt/status"
+		    -o "Dir::Cache=$apt/cache" -o APT::Sandbox::User=root)
+	apt-get "${opts[@]}" update >"$apt/update.log" 2>&1 ||
+		{ echo "deps.sh: apt-get update of trixie's list failed (log: $apt/update.log)" >&2; return 1; }
+	rm -f "$apt/debs"/*.deb
+	(cd "$apt/debs" && apt-get "${opts[@]}" download "${pymongo4_debs[@]}") >"$apt/download.log" 2>&1 ||
+		{ echo "deps.sh: apt-get download ${pymongo4_debs[*]} failed (log: $apt/download.log)" >&2; return 1; }
+	rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
+	for d in "$apt/debs"/*.deb; do dpkg -x "$d" "$dest.tmp"; done
+	rm -rf "$dest" && mv "$dest.tmp" "$dest"
+}
+if [ $list -eq 0 ]; then
+	for g in "${groups[@]}"; do
+		case $g in test | bench | pymongo4) (cd "$(dirname "$0")/.." && pymongo4) || exit 1 ;; esac
+	done
+fi
 
 build=(build-essential pkg-config libbson-dev libmongoc-dev liburcu-dev libncurses-dev
        libjson-c-dev libmicrohttpd-dev)
@@ -43,6 +89,7 @@ for g in "${groups[@]}"; do
 	bench) pkgs+=("${build[@]}" python3-mockupdb tmux procps bc liblttng-ust-dev lttng-tools
 	              babeltrace2) ;;
 	fuzz) pkgs+=(clang libclang-rt-14-dev pkg-config libjson-c-dev libncurses-dev) ;;
+	pymongo4) pkgs+=(apt dpkg debian-archive-keyring) ;;
 	esac
 done
 mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)

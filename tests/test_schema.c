@@ -122,6 +122,7 @@ static void docs_name_every_enumerated_value(void **state)
 	check_enum(doc, "- **Topology types**", ms_topology_type_name, -1, 64);
 	check_enum(doc, "- **Checkout outcomes**", ms_outcome_name, -1, 64);
 	check_enum(doc, "- **Error origins**", ms_origin_name, -1, 64);
+	check_enum(doc, "- **Connection close reasons**", ms_close_reason_name, -1, 64);
 	check_enum(doc, "- **Error domains**", ms_domain_name, -1, 64);
 	free(doc);
 }
@@ -238,6 +239,25 @@ static void readers_print_values_by_name(void **state)
 	int64_t okv[4] = {1, 0, -1, 5};
 	assert_null(value("command.ns", ns, 4, 1, okv, 0)); /* no error: a number */
 	assert_string_equal(value("command.ns", ns, 4, 2, okv, 0), "none");
+	/* the CMAP events of pymongo: close reasons and checkout-failed outcomes by name */
+	const char *cc[] = {"reason", "conn_id", "pool_id"};
+	int64_t stale[3] = {MS_CLOSE_STALE, 4, 1}, pc[3] = {MS_CLOSE_POOL_CLOSED, 4, 1};
+	assert_string_equal(value("connection.closed", cc, 3, 0, stale, 0), "stale");
+	assert_string_equal(value("connection.closed", cc, 3, 0, pc, 1), "poolClosed");
+	assert_null(value("connection.closed", cc, 3, 1, pc, 0));
+	assert_int_equal(ms_close_reason_value("error"), MS_CLOSE_ERROR);
+	assert_int_equal(ms_close_reason_value("nonsense"), -1);
+	int64_t ce[4] = {MS_OUT_CONNECTION_ERROR, 0, 2, 1};
+	assert_string_equal(value("pool.checkout", co, 4, 0, ce, 0), "connectionError");
+	assert_int_equal(ms_outcome_value("poolClosed"), MS_OUT_POOL_CLOSED);
+	/* which commands are sensitive, name collections, are the handshake */
+	assert_int_equal(ms_command_class("saslStart"), MS_CMD_SENSITIVE);
+	assert_int_equal(ms_command_class("CREATEUSER"), MS_CMD_SENSITIVE);
+	assert_int_equal(ms_command_class("isMaster"), MS_CMD_HELLO);
+	assert_int_equal(ms_command_class("find"), MS_CMD_COLL);
+	assert_int_equal(ms_command_class("getMore"), MS_CMD_GETMORE);
+	assert_int_equal(ms_command_class("renameCollection"), MS_CMD_FULLNS);
+	assert_int_equal(ms_command_class("ping"), MS_CMD_PLAIN);
 	/* types register exactly their fields */
 	for (int i = 0; i < MS_NTYPES; i++)
 		for (unsigned k = 0; k < MS_NFIELDS; k++)

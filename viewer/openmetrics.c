@@ -474,12 +474,12 @@ static const struct mongo_family mongo[] = {
 	 "error, per command name (event command.write_error).",
 	 {{"command.write_error", "command", {NULL, NULL}, 0, NULL}}},
 	{"mongodb_driver_pool_checkout_seconds", HISTOGRAM, "seconds",
-	 "Time spent waiting in mongoc_client_pool_pop, per outcome: ok, timeout, empty "
-	 "(event pool.checkout).",
+	 "Time spent waiting for a connection (mongoc_client_pool_pop; pymongo's checkout), per "
+	 "outcome: ok, timeout, empty, poolClosed, connectionError (event pool.checkout).",
 	 {{"pool.checkout", "outcome", {NULL, NULL}, 0, NULL}}},
 	{"mongodb_driver_pool_checkoutfailed", COUNTER, NULL,
-	 "Pool checkouts that got no client: reason timeout (waitQueueTimeoutMS) or empty "
-	 "(try_pop found none).",
+	 "Pool checkouts that got no client: reason timeout (waitQueueTimeoutMS), empty "
+	 "(try_pop found none), poolClosed or connectionError (pymongo's check-out failed).",
 	 {{"pool.checkout", "reason", {NULL, NULL}, 0, "ok"}}},
 	{"mongodb_driver_heartbeat_seconds", HISTOGRAM, "seconds",
 	 "Round trip of polled server heartbeats per server (awaited ones carry no duration).",

@@ -1,9 +1,1172 @@
-/* pymongo.c - pymongo's monitoring events as ringmon records (placeholder:
- * the listener is being built; see ringmon/pymongo.py). */
+/* pymongo.c - pymongo's monitoring events as ringmon records: the C base of
+ * ringmon.pymongo.Listener (ringmon/pymongo.py).
+ *
+ * _ringmon.PymongoListener is a C type whose methods are pymongo's listener
+ * methods (CommandListener, ServerListener, ServerHeartbeatListener,
+ * TopologyListener, ConnectionPoolListener); the Python class adds pymongo's
+ * five base classes so that pymongo's isinstance checks accept it. pymongo's
+ * `listener.started(event)` calls a method descriptor of this type: C, no
+ * Python frame, no bound-method object.
+ *
+ * Records: the schema of the C adapter (schema/mongo_schema.h,
+ * docs/mongodb.md), mirroring producer/mongo_command.c: command.* keyed by
+ * command name and db.collection, server.* / topology.* / heartbeat.* keyed by
+ * host:port, plus the CMAP events libmongoc lacks (pool.*, connection.*).
+ *
+ * Durations: started -> succeeded/failed measured here with ringmon's clock
+ * (CLOCK_MONOTONIC), per (connection address, request id) in a table of the
+ * listener (pymongo's duration_micros, from the wall clock, only when the
+ * started event was not seen); a checkout's wait from check-out-started on
+ * the same thread (pymongo 4.7+'s own `duration`, monotonic too, when given);
+ * a heartbeat's from pymongo's `duration` (float seconds).
+ *
+ * Threads: pymongo calls listeners from application threads, its monitor
+ * threads and its executor, always with the GIL held. Reading an event
+ * attribute may run a Python property, during which another thread may run a
+ * listener method: every change of shared state (the in-flight table, a
+ * pool's in_use) happens after the attributes are read, with no Python code
+ * in between.
+ *
+ * Errors: a method never raises into pymongo. Anything unexpected (an event
+ * missing an attribute, a wrong type) is counted (errors()), said once on
+ * stderr, and the event is dropped. Bodies (command, reply, failure) are read
+ * only for what the C adapter reads (the collection name, writeErrors,
+ * writeConcernError, code, codeName, errtype) and never stored; nothing is
+ * read from sensitive commands (ms_command_class). */
 #include "module.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <structmember.h>
+
+#include <ringmon/ringmon.h>
+#include "mongo_schema.h"
+
+/* ---- types and names ---- */
+
+static int tid[MS_NTYPES];          /* ringmon type ids of the schema's types */
+static int types_registered;
+static int outcome_key[MS_NOUTCOMES]; /* pool.checkout's key of each outcome, 0 not yet */
+static PyObject *key_cache[MS_NTYPES]; /* per type: str or (host, port) -> key id */
+#define KEY_CACHE_MAX 4096
+
+static unsigned long long nerrors;
+
+static void register_types(void)
+{
+	if (types_registered)
+		return;
+	for (int i = 0; i < MS_NTYPES; i++) {
+		const struct ms_type *t = &ms_types[i];
+		const char *f[MS_NFIELDS];
+		for (unsigned k = 0; k < t->nfields; k++)
+			f[k] = t->field[k].name;
+		tid[i] = ringmon_type_register(t->name, f, t->nfields);
+		if (ms_type_is_state(i)) /* SDAM: the state ring, as the C adapter does */
+			(void)ringmon_type_flags(tid[i], RINGMON_TYPE_STATE); /* -EINVAL: ringmon off */
+	}
+	types_registered = 1;
+}
+
+#define ON(t) ringmon_enabled(tid[t])
+
+/* Interned attribute and key names. */
+#define NAMES(X)                                                                    \
+	X(command_name) X(request_id) X(operation_id) X(connection_id) X(command)   \
+	X(database_name) X(server_connection_id) X(reply) X(failure) X(duration_micros) \
+	X(address) X(reason) X(duration) X(server_address) X(topology_id)           \
+	X(previous_description) X(new_description) X(server_type_name)              \
+	X(topology_type_name) X(round_trip_time) X(known_servers) X(awaited)        \
+	X(binary) X(writeErrors) X(writeConcernError) X(code) X(codeName) X(ok)     \
+	X(errtype) X(errmsg) X(collection)
+#define DECL(n) static PyObject *s_##n;
+NAMES(DECL)
+#undef DECL
+/* pymongo's event classes keep their values in private slots that its
+ * properties return: read through the slot's member descriptor when the class
+ * has it (no Python frame), else through the property. */
+static PyObject *slot_cmd_name, *slot_rqst_id, *slot_conn_id, *slot_cmd, *slot_reply, *slot_op_id,
+	*slot_server_conn_id, *slot_db3, *slot_db4;
+
+/* ---- errors: never into pymongo ---- */
+
+/* The method where called failed: count it, say the first one, clear it. */
+static PyObject *swallow(const char *where)
+{
+	PyObject *type, *value, *tb;
+	PyErr_Fetch(&type, &value, &tb);
+	if (nerrors++ == 0) {
+		PyErr_NormalizeException(&type, &value, &tb);
+		PySys_FormatStderr("ringmon: pymongo listener: %s: %S (the event is not recorded; "
+				   "further errors are only counted: ringmon.pymongo.errors())\n",
+				   where, value ? value : Py_None);
+	}
+	Py_XDECREF(type);
+	Py_XDECREF(value);
+	Py_XDECREF(tb);
+	Py_RETURN_NONE;
+}
+
+/* ---- attributes ---- */
+
+/* ev's value in slot (a member descriptor of its class), a new reference;
+ * NULL with no exception if its class has no such slot or it is unset */
+static PyObject *from_slot(PyObject *ev, PyObject *slot)
+{
+	PyTypeObject *tp = Py_TYPE(ev);
+	PyObject *d = slot ? _PyType_Lookup(tp, slot) : NULL;
+	if (!d || !Py_IS_TYPE(d, &PyMemberDescr_Type))
+		return NULL;
+	PyObject *v = Py_TYPE(d)->tp_descr_get(d, ev, (PyObject *)tp);
+	if (!v)
+		PyErr_Clear();
+	return v;
+}
+
+/* ev.name as a new reference, through slot when ev's class has that slot. */
+static PyObject *get(PyObject *ev, PyObject *name, PyObject *slot)
+{
+	PyObject *v = from_slot(ev, slot);
+	return v ? v : PyObject_GetAttr(ev, name);
+}
+
+/* ev.name (through slot when its class has it), or NULL with no exception
+ * when ev's class has no such attribute (attributes newer pymongo versions
+ * added) or it is None. */
+static PyObject *get_opt(PyObject *ev, PyObject *name, PyObject *slot)
+{
+	PyObject *v = from_slot(ev, slot);
+	if (!v) {
+		if (!_PyType_Lookup(Py_TYPE(ev), name))
+			return NULL;
+		if (!(v = PyObject_GetAttr(ev, name)))
+			PyErr_Clear();
+	}
+	if (v == Py_None)
+		Py_CLEAR(v);
+	return v;
+}
+
+/* an int as int64, dflt for None, anything else, or an overflow */
+static int64_t i64(PyObject *v, int64_t dflt)
+{
+	if (!v || !PyLong_Check(v))
+		return dflt;
+	int64_t r = PyLong_AsLongLong(v);
+	if (r == -1 && PyErr_Occurred()) {
+		PyErr_Clear();
+		return dflt;
+	}
+	return r;
+}
+
+static int64_t opt_i64(PyObject *ev, PyObject *name, PyObject *slot, int64_t dflt)
+{
+	PyObject *v = get_opt(ev, name, slot);
+	int64_t r = i64(v, dflt);
+	Py_XDECREF(v);
+	return r;
+}
+
+/* float seconds (pymongo's durations) as ns; -1 for none or a negative one */
+static int64_t opt_secs_ns(PyObject *ev, PyObject *name)
+{
+	PyObject *v = get_opt(ev, name, NULL);
+	double d = v && (PyFloat_Check(v) || PyLong_Check(v)) ? PyFloat_AsDouble(v) : -1.0;
+	Py_XDECREF(v);
+	if (d == -1.0 && PyErr_Occurred())
+		PyErr_Clear();
+	return d >= 0 && d < 9e9 ? (int64_t)(d * 1e9) : -1;
+}
+
+/* d[key] as a borrowed reference, NULL if d is not a dict or has none */
+static PyObject *item(PyObject *d, PyObject *key)
+{
+	if (!d || !PyDict_Check(d))
+		return NULL;
+	PyObject *v = PyDict_GetItemWithError(d, key);
+	if (!v)
+		PyErr_Clear();
+	return v;
+}
+
+/* an address (host, port): the port, 0 if it is not one */
+static int64_t port_of(PyObject *addr)
+{
+	return addr && PyTuple_Check(addr) && PyTuple_GET_SIZE(addr) == 2
+		       ? i64(PyTuple_GET_ITEM(addr, 1), 0) : 0;
+}
+
+/* ---- keys ---- */
+
+/* The key id of k under schema type t: k is a str, or an address (host, port)
+ * that becomes "host:port". Cached per type (up to KEY_CACHE_MAX keys, then
+ * looked up in libringmon each time). 0 when k is neither. */
+static int key_of(int t, PyObject *k)
+{
+	if (!k)
+		return 0;
+	PyObject *d = key_cache[t];
+	PyObject *v = PyDict_GetItemWithError(d, k);
+	if (v)
+		return (int)PyLong_AsLong(v);
+	if (PyErr_Occurred()) /* unhashable */
+		return PyErr_Clear(), 0;
+	char buf[256];
+	const char *s = NULL;
+	if (PyUnicode_Check(k)) {
+		s = PyUnicode_AsUTF8(k);
+	} else if (PyTuple_Check(k) && PyTuple_GET_SIZE(k) == 2 &&
+		   PyUnicode_Check(PyTuple_GET_ITEM(k, 0))) {
+		const char *h = PyUnicode_AsUTF8(PyTuple_GET_ITEM(k, 0));
+		if (h) {
+			snprintf(buf, sizeof(buf), "%s:%lld", h,
+				 (long long)port_of(k));
+			s = buf;
+		}
+	}
+	if (!s)
+		return PyErr_Clear(), 0;
+	int id = ringmon_key(tid[t], s);
+	if (id > 0 && PyDict_GET_SIZE(d) < KEY_CACHE_MAX) {
+		PyObject *idv = PyLong_FromLong(id);
+		if (!idv || PyDict_SetItem(d, k, idv) < 0)
+			PyErr_Clear();
+		Py_XDECREF(idv);
+	}
+	return id;
+}
+
+/* ---- commands: names, classes and their keys, cached ---- */
+
+struct cmdinfo {
+	int cls; /* enum ms_command_class */
+	int k_started, k_succeeded, k_failed, k_write_error;
+};
+#define NCMDS 256
+static struct cmdinfo cmds[NCMDS];
+static int ncmds;
+static PyObject *cmd_index; /* command name -> index into cmds */
+
+/* The class and keys of command name name (a str); NULL (exception set) if
+ * name is not a str. Uses tmp when the cache is full. */
+static const struct cmdinfo *cmd_info(PyObject *name, struct cmdinfo *tmp)
+{
+	PyObject *v = PyDict_GetItemWithError(cmd_index, name);
+	if (v)
+		return &cmds[PyLong_AsLong(v)];
+	if (PyErr_Occurred())
+		return NULL;
+	const char *s = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+	if (!s) {
+		if (!PyErr_Occurred())
+			PyErr_SetString(PyExc_TypeError, "command_name is not a str");
+		return NULL;
+	}
+	struct cmdinfo *c = ncmds < NCMDS ? &cmds[ncmds] : tmp;
+	c->cls = ms_command_class(s);
+	c->k_started = ringmon_key(tid[MS_COMMAND_STARTED], s);
+	c->k_succeeded = ringmon_key(tid[MS_COMMAND_SUCCEEDED], s);
+	c->k_failed = ringmon_key(tid[MS_COMMAND_FAILED], s);
+	c->k_write_error = ringmon_key(tid[MS_COMMAND_WRITE_ERROR], s);
+	if (c != tmp) {
+		PyObject *iv = PyLong_FromLong(ncmds);
+		if (iv && PyDict_SetItem(cmd_index, name, iv) == 0) {
+			ncmds++;
+		} else { /* not cached: the slot is reused by the next name */
+			PyErr_Clear();
+			*tmp = *c;
+			c = tmp;
+		}
+		Py_XDECREF(iv);
+	}
+	return c;
+}
+
+/* "db.collection" of a started command of class cls into buf (cut to len - 1
+ * bytes, never inside a UTF-8 character); 0 if it names none. Never called
+ * for sensitive commands or the handshake. */
+static int command_ns(int cls, PyObject *name, PyObject *db, PyObject *cmd, char *buf, size_t len)
+{
+	PyObject *c = item(cmd, cls == MS_CMD_GETMORE ? s_collection : name);
+	Py_ssize_t clen = 0, dlen = 0;
+	const char *coll = c && PyUnicode_Check(c) ? PyUnicode_AsUTF8AndSize(c, &clen) : NULL;
+	const char *d = db && PyUnicode_Check(db) ? PyUnicode_AsUTF8AndSize(db, &dlen) : NULL;
+	if (!coll || !clen || (cls != MS_CMD_FULLNS && !d)) {
+		PyErr_Clear();
+		return 0;
+	}
+	size_t n = 0;
+	if (cls != MS_CMD_FULLNS) {
+		if ((size_t)dlen + 2 > len)
+			return 0;
+		memcpy(buf, d, (size_t)dlen);
+		buf[dlen] = '.';
+		n = (size_t)dlen + 1;
+	}
+	size_t take = (size_t)clen < len - 1 - n ? (size_t)clen : len - 1 - n;
+	if (take < (size_t)clen)
+		while (take > 0 && ((uint8_t)coll[take] & 0xc0) == 0x80)
+			take--;
+	memcpy(buf + n, coll, take);
+	buf[n + take] = 0;
+	return 1;
+}
+
+/* CommandListener and ServerHeartbeatListener share their method names
+ * (started, succeeded, failed): a command event is one whose class has
+ * command_name (a lookup in the type's method cache). */
+static int is_command_event(PyObject *ev)
+{
+	return _PyType_Lookup(Py_TYPE(ev), s_command_name) != NULL;
+}
+
+static PyObject *heartbeat(PyObject *ev, int t, const char *what);
+
+/* ---- the listener object ---- */
+
+/* A command between started and succeeded/failed, by request id and the hash
+ * of its connection's address. */
+struct inflight {
+	int64_t rid;
+	Py_hash_t conn;
+	uint64_t start_ns;
+	int ns_key;   /* command.ns key, 0 none */
+	int16_t info; /* index into cmds, -1 not cached */
+	uint8_t used;
+};
+#define NFLIGHT 512 /* a power of two */
+#define PROBES 8
+
+typedef struct {
+	PyObject_HEAD
+	PyObject *pools; /* address -> PoolState */
+	unsigned long long overwritten; /* in-flight entries lost to a full table */
+	unsigned long long unmatched;   /* ends whose start was not in the table */
+	struct inflight fl[NFLIGHT];
+} Listener;
+
+static size_t flight_slot(int64_t rid, Py_hash_t conn)
+{
+	uint64_t h = (uint64_t)rid * 0x9e3779b97f4a7c15u ^ (uint64_t)conn;
+	return (size_t)(h ^ h >> 29) & (NFLIGHT - 1);
+}
+
+static void flight_put(Listener *l, int64_t rid, Py_hash_t conn, int ns_key, int info)
+{
+	size_t i = flight_slot(rid, conn), at = i;
+	for (int p = 0; p < PROBES; p++) {
+		struct inflight *f = &l->fl[(i + (size_t)p) & (NFLIGHT - 1)];
+		if (!f->used || (f->rid == rid && f->conn == conn)) {
+			at = (i + (size_t)p) & (NFLIGHT - 1);
+			goto put;
+		}
+	}
+	l->overwritten++; /* full here: the oldest of them is likely lost anyway */
+put:;
+	struct inflight *f = &l->fl[at];
+	f->rid = rid;
+	f->conn = conn;
+	f->ns_key = ns_key;
+	f->info = (int16_t)info;
+	f->used = 1;
+	f->start_ns = ringmon_now_ns();
+}
+
+static int flight_take(Listener *l, int64_t rid, Py_hash_t conn, struct inflight *out)
+{
+	size_t i = flight_slot(rid, conn);
+	for (int p = 0; p < PROBES; p++) {
+		struct inflight *f = &l->fl[(i + (size_t)p) & (NFLIGHT - 1)];
+		if (f->used && f->rid == rid && f->conn == conn) {
+			*out = *f;
+			f->used = 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The common attributes of a command event. */
+struct cmd_ev {
+	PyObject *name, *conn;
+	int64_t rid;
+	Py_hash_t conn_hash;
+};
+
+static int cmd_ev_read(PyObject *ev, struct cmd_ev *c)
+{
+	PyObject *rid = NULL;
+	c->conn = NULL;
+	if (!(c->name = get(ev, s_command_name, slot_cmd_name)) ||
+	    !(rid = get(ev, s_request_id, slot_rqst_id)) ||
+	    !(c->conn = get(ev, s_connection_id, slot_conn_id)))
+		goto fail;
+	c->rid = PyLong_AsLongLong(rid);
+	if (c->rid == -1 && PyErr_Occurred())
+		goto fail;
+	if ((c->conn_hash = PyObject_Hash(c->conn)) == -1)
+		goto fail;
+	Py_DECREF(rid);
+	return 0;
+fail:
+	Py_XDECREF(c->name);
+	Py_XDECREF(rid);
+	Py_XDECREF(c->conn);
+	return -1;
+}
+
+static void cmd_ev_done(struct cmd_ev *c)
+{
+	Py_DECREF(c->name);
+	Py_DECREF(c->conn);
+}
+
+static PyObject *l_started(Listener *self, PyObject *ev)
+{
+	struct cmd_ev c;
+	struct cmdinfo tmp;
+	if (!is_command_event(ev))
+		return heartbeat(ev, MS_HEARTBEAT_STARTED, "heartbeat started");
+	if (cmd_ev_read(ev, &c) < 0)
+		return swallow("command started");
+	const struct cmdinfo *ci = cmd_info(c.name, &tmp);
+	if (!ci) {
+		cmd_ev_done(&c);
+		return swallow("command started");
+	}
+	int ns_key = 0;
+	if ((ci->cls == MS_CMD_COLL || ci->cls == MS_CMD_FULLNS || ci->cls == MS_CMD_GETMORE) &&
+	    ON(MS_COMMAND_NS)) {
+		/* sensitive commands and the handshake never get here */
+		PyObject *db = from_slot(ev, slot_db3);
+		if (!db)
+			db = get(ev, s_database_name, slot_db4);
+		PyObject *cmd = get(ev, s_command, slot_cmd);
+		char ns[56];
+		if (db && cmd && command_ns(ci->cls, c.name, db, cmd, ns, sizeof(ns)))
+			ns_key = ringmon_key(tid[MS_COMMAND_NS], ns);
+		PyErr_Clear();
+		Py_XDECREF(db);
+		Py_XDECREF(cmd);
+	}
+	if (ON(MS_COMMAND_STARTED)) {
+		int64_t op = opt_i64(ev, s_operation_id, slot_op_id, 0);
+		int64_t sc = opt_i64(ev, s_server_connection_id, slot_server_conn_id, -1);
+		ringmon_emit(tid[MS_COMMAND_STARTED], ci->k_started, RINGMON_NO_DURATION, c.rid, op, sc,
+			     port_of(c.conn));
+	}
+	/* after every attribute read: no Python code runs from here on */
+	flight_put(self, c.rid, c.conn_hash, ns_key, ci == &tmp ? -1 : (int)(ci - cmds));
+	cmd_ev_done(&c);
+	Py_RETURN_NONE;
+}
+
+/* A finished command (succeeded or failed): its attributes, its start's
+ * table entry (removed; seen 0 when the start was not in the table), its
+ * class and keys, and its duration (pymongo's duration_micros when the start
+ * was not seen). */
+struct cmd_end {
+	struct cmd_ev c;
+	struct inflight f;
+	struct cmdinfo info;
+	int seen;
+	uint64_t dur;
+};
+
+/* Reads ev into e and returns NULL; or, when ev is a heartbeat event or
+ * cannot be read, handles it and returns what the method returns. */
+static PyObject *cmd_finish(Listener *self, PyObject *ev, int hb_type, const char *hb_what,
+			    const char *what, struct cmd_end *e)
+{
+	if (!is_command_event(ev))
+		return heartbeat(ev, hb_type, hb_what);
+	if (cmd_ev_read(ev, &e->c) < 0)
+		return swallow(what);
+	uint64_t now = ringmon_now_ns();
+	struct cmdinfo tmp;
+	const struct cmdinfo *ci;
+	e->seen = flight_take(self, e->c.rid, e->c.conn_hash, &e->f);
+	if (e->seen) {
+		e->dur = now - e->f.start_ns;
+		ci = e->f.info >= 0 ? &cmds[e->f.info] : cmd_info(e->c.name, &tmp);
+	} else {
+		self->unmatched++;
+		e->f.ns_key = 0;
+		int64_t us = opt_i64(ev, s_duration_micros, NULL, -1);
+		e->dur = us >= 0 ? (uint64_t)us * 1000u : RINGMON_NO_DURATION;
+		ci = cmd_info(e->c.name, &tmp);
+	}
+	if (!ci) {
+		cmd_ev_done(&e->c);
+		return swallow(what);
+	}
+	e->info = *ci; /* a copy: the cache may grow while properties run */
+	return NULL;
+}
+
+/* code and codeName of an error document (a reply, a write error, a write
+ * concern error); the name written into buf */
+static int64_t err_doc(PyObject *d, char *buf, size_t len)
+{
+	int64_t code = i64(item(d, s_code), 0);
+	PyObject *cn = item(d, s_codeName);
+	Py_ssize_t n = 0;
+	const char *s = cn && PyUnicode_Check(cn) ? PyUnicode_AsUTF8AndSize(cn, &n) : NULL;
+	if (!s)
+		PyErr_Clear();
+	ms_server_error_name(code, s, s ? (size_t)n : 0, buf, len);
+	return code;
+}
+
+static void emit_error(int64_t origin, const char *name, uint64_t dur, int64_t code,
+		       int64_t domain, int64_t rid)
+{
+	ringmon_emit(tid[MS_COMMAND_ERROR], ringmon_key(tid[MS_COMMAND_ERROR], name), dur, code,
+		     domain, origin, rid);
+}
+
+static PyObject *l_succeeded(Listener *self, PyObject *ev)
+{
+	struct cmd_end e;
+	PyObject *done = cmd_finish(self, ev, MS_HEARTBEAT_SUCCEEDED, "heartbeat succeeded",
+				    "command succeeded", &e);
+	if (done)
+		return done;
+	if (ON(MS_COMMAND_SUCCEEDED)) {
+		int64_t op = opt_i64(ev, s_operation_id, slot_op_id, 0);
+		int64_t sc = opt_i64(ev, s_server_connection_id, slot_server_conn_id, -1);
+		ringmon_emit(tid[MS_COMMAND_SUCCEEDED], e.info.k_succeeded, e.dur, e.c.rid, op, sc,
+			     port_of(e.c.conn));
+	}
+	/* ok: 1, yet writes failed: writeErrors / writeConcernError (never read
+	 * for sensitive commands, whose reply pymongo empties anyway) */
+	int64_t origin = -1, code = 0;
+	if (e.info.cls != MS_CMD_SENSITIVE && e.info.cls != MS_CMD_HELLO) {
+		PyObject *reply = get(ev, s_reply, slot_reply);
+		PyObject *we = item(reply, s_writeErrors), *wc = item(reply, s_writeConcernError);
+		Py_ssize_t n = we && PyList_Check(we) ? PyList_GET_SIZE(we) : 0;
+		int has_wc = wc && PyDict_Check(wc);
+		if (n || has_wc) {
+			char first[64], wcn[64];
+			int64_t fcode = n ? err_doc(PyList_GET_ITEM(we, 0), first, sizeof(first)) : 0;
+			int64_t wcode = has_wc ? err_doc(wc, wcn, sizeof(wcn)) : 0;
+			origin = n ? MS_ORIGIN_WRITE : MS_ORIGIN_WRITE_CONCERN;
+			code = n ? fcode : wcode;
+			if (ON(MS_COMMAND_WRITE_ERROR))
+				ringmon_emit(tid[MS_COMMAND_WRITE_ERROR], e.info.k_write_error, e.dur, fcode,
+					     n, wcode, e.c.rid);
+			if (ON(MS_COMMAND_ERROR)) {
+				if (n)
+					emit_error(MS_ORIGIN_WRITE, first, e.dur, fcode, 0, e.c.rid);
+				if (has_wc)
+					emit_error(MS_ORIGIN_WRITE_CONCERN, wcn, e.dur, wcode, 0, e.c.rid);
+			}
+		}
+		if (!reply)
+			PyErr_Clear();
+		Py_XDECREF(reply);
+	}
+	if (e.seen && e.f.ns_key)
+		ringmon_emit(tid[MS_COMMAND_NS], e.f.ns_key, e.dur, 1, code, origin, e.c.rid);
+	cmd_ev_done(&e.c);
+	Py_RETURN_NONE;
+}
+
+/* pymongo's errors that are the network's: named as libmongoc's stream errors */
+static int network_error(const char *errtype)
+{
+	static const char *const net[] = {"AutoReconnect", "NetworkTimeout", "ConnectionFailure"};
+	for (size_t i = 0; i < sizeof(net) / sizeof(net[0]); i++)
+		if (strcmp(errtype, net[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static PyObject *l_failed(Listener *self, PyObject *ev)
+{
+	struct cmd_end e;
+	PyObject *done = cmd_finish(self, ev, MS_HEARTBEAT_FAILED, "heartbeat failed", "command failed",
+				    &e);
+	if (done)
+		return done;
+	/* the server's reply (it has "ok"), else pymongo's {errmsg, errtype} */
+	PyObject *failure = get(ev, s_failure, NULL);
+	if (!failure)
+		PyErr_Clear();
+	char name[64];
+	int64_t origin, code, domain;
+	if (item(failure, s_ok)) {
+		origin = MS_ORIGIN_SERVER;
+		code = err_doc(failure, name, sizeof(name));
+		domain = MS_DOMAIN_SERVER;
+	} else {
+		PyObject *et = item(failure, s_errtype), *em = item(failure, s_errmsg);
+		const char *t = et && PyUnicode_Check(et) ? PyUnicode_AsUTF8(et) : NULL;
+		const char *m = em && PyUnicode_Check(em) ? PyUnicode_AsUTF8(em) : NULL;
+		PyErr_Clear();
+		origin = MS_ORIGIN_DRIVER;
+		if (t && strcmp(t, "NetworkTimeout") == 0) {
+			domain = 2, code = 4; /* libmongoc's stream, socket error or timeout */
+			snprintf(name, sizeof(name), "socket timeout");
+		} else if (!t || network_error(t)) {
+			domain = 2, code = 4;
+			ms_driver_error_name(domain, code, m, name, sizeof(name));
+		} else {
+			domain = 1, code = 0; /* libmongoc's client domain: the driver's own */
+			snprintf(name, sizeof(name), "%s", t);
+		}
+	}
+	Py_XDECREF(failure);
+	if (ON(MS_COMMAND_FAILED)) {
+		int64_t op = opt_i64(ev, s_operation_id, slot_op_id, 0);
+		ringmon_emit(tid[MS_COMMAND_FAILED], e.info.k_failed, e.dur, e.c.rid, op, code, domain);
+	}
+	if (ON(MS_COMMAND_ERROR))
+		emit_error(origin, name, e.dur, code, domain, e.c.rid);
+	if (e.seen && e.f.ns_key)
+		ringmon_emit(tid[MS_COMMAND_NS], e.f.ns_key, e.dur, 0, origin == MS_ORIGIN_DRIVER ? 0 : code,
+			     origin, e.c.rid);
+	cmd_ev_done(&e.c);
+	Py_RETURN_NONE;
+}
+
+/* ---- SDAM: server, topology, heartbeat ---- */
+
+/* bytes 4..11 of the event's topology_id (an ObjectId), as the C adapter
+ * takes them, into *v (0 if it is no ObjectId); -1 with an exception set when
+ * the event has no topology_id */
+static int topology_id(PyObject *ev, int64_t *v)
+{
+	PyObject *oid = get(ev, s_topology_id, NULL);
+	if (!oid)
+		return -1;
+	PyObject *b = PyObject_GetAttr(oid, s_binary);
+	*v = 0;
+	if (b && PyBytes_Check(b) && PyBytes_GET_SIZE(b) == 12)
+		memcpy(v, PyBytes_AS_STRING(b) + 4, sizeof(*v));
+	PyErr_Clear();
+	Py_DECREF(oid);
+	Py_XDECREF(b);
+	return 0;
+}
+
+/* a description's type name (server_type_name, topology_type_name) as the
+ * schema's number, -1 unknown; the name itself into *name (new reference) */
+static int64_t type_of(PyObject *desc, PyObject *attr, int server, PyObject **name)
+{
+	PyObject *n = desc ? PyObject_GetAttr(desc, attr) : NULL;
+	const char *s = n && PyUnicode_Check(n) ? PyUnicode_AsUTF8(n) : NULL;
+	PyErr_Clear();
+	int64_t v = server ? ms_server_type_value(s) : ms_topology_type_value(s);
+	if (name)
+		*name = s ? (Py_INCREF(n), n) : NULL;
+	Py_XDECREF(n);
+	return v;
+}
+
+static int is_server_event(PyObject *ev)
+{
+	return _PyType_Lookup(Py_TYPE(ev), s_server_address) != NULL;
+}
+
+static PyObject *server_event(PyObject *ev, int t, const char *what)
+{
+	if (!ON(t))
+		Py_RETURN_NONE;
+	PyObject *addr = get(ev, s_server_address, NULL);
+	if (!addr)
+		return swallow(what);
+	int64_t topo;
+	if (topology_id(ev, &topo) < 0) {
+		Py_DECREF(addr);
+		return swallow(what);
+	}
+	int key = key_of(t, addr);
+	if (t != MS_SERVER_CHANGED) {
+		ringmon_emit(tid[t], key, RINGMON_NO_DURATION, topo, port_of(addr), 0, 0);
+	} else {
+		PyObject *prev = get(ev, s_previous_description, NULL), *now = get(ev, s_new_description, NULL);
+		PyErr_Clear();
+		int64_t pt = type_of(prev, s_server_type_name, 1, NULL), nt = type_of(now, s_server_type_name, 1, NULL);
+		PyObject *rtt = now ? PyObject_GetAttr(now, s_round_trip_time) : NULL;
+		double r = rtt && (PyFloat_Check(rtt) || PyLong_Check(rtt)) ? PyFloat_AsDouble(rtt) : -1.0;
+		PyErr_Clear();
+		ringmon_emit(tid[t], key, RINGMON_NO_DURATION, pt, nt, r >= 0 ? (int64_t)(r * 1000.0) : -1,
+			     topo);
+		Py_XDECREF(rtt);
+		Py_XDECREF(prev);
+		Py_XDECREF(now);
+	}
+	Py_DECREF(addr);
+	Py_RETURN_NONE;
+}
+
+static PyObject *topology_event(PyObject *ev, int t, const char *what)
+{
+	if (!ON(t))
+		Py_RETURN_NONE;
+	int64_t topo;
+	if (topology_id(ev, &topo) < 0)
+		return swallow(what);
+	if (t != MS_TOPOLOGY_CHANGED) {
+		ringmon_emit(tid[t], 0, RINGMON_NO_DURATION, topo, 0, 0, 0);
+		Py_RETURN_NONE;
+	}
+	PyObject *prev = get(ev, s_previous_description, NULL), *now = get(ev, s_new_description, NULL);
+	PyErr_Clear();
+	PyObject *name = NULL;
+	int64_t pt = type_of(prev, s_topology_type_name, 0, NULL), nt = type_of(now, s_topology_type_name, 0, &name);
+	PyObject *known = now ? PyObject_GetAttr(now, s_known_servers) : NULL;
+	Py_ssize_t n = known ? PyObject_Length(known) : 0;
+	PyErr_Clear();
+	ringmon_emit(tid[t], key_of(t, name), RINGMON_NO_DURATION, pt, nt, n < 0 ? 0 : n, topo);
+	Py_XDECREF(known);
+	Py_XDECREF(name);
+	Py_XDECREF(prev);
+	Py_XDECREF(now);
+	Py_RETURN_NONE;
+}
+
+static PyObject *l_opened(Listener *self, PyObject *ev)
+{
+	(void)self;
+	return is_server_event(ev) ? server_event(ev, MS_SERVER_OPENING, "server opening")
+				   : topology_event(ev, MS_TOPOLOGY_OPENING, "topology opened");
+}
+
+static PyObject *l_closed(Listener *self, PyObject *ev)
+{
+	(void)self;
+	return is_server_event(ev) ? server_event(ev, MS_SERVER_CLOSED, "server closed")
+				   : topology_event(ev, MS_TOPOLOGY_CLOSED, "topology closed");
+}
+
+static PyObject *l_description_changed(Listener *self, PyObject *ev)
+{
+	(void)self;
+	return is_server_event(ev) ? server_event(ev, MS_SERVER_CHANGED, "server description changed")
+				   : topology_event(ev, MS_TOPOLOGY_CHANGED, "topology description changed");
+}
+
+/* awaited: 3.11's failed event may carry a truthy non-bool */
+static int64_t awaited(PyObject *ev)
+{
+	PyObject *v = get_opt(ev, s_awaited, NULL);
+	int r = v ? PyObject_IsTrue(v) : 0;
+	Py_XDECREF(v);
+	if (r < 0)
+		PyErr_Clear(), r = 0;
+	return r;
+}
+
+static PyObject *heartbeat(PyObject *ev, int t, const char *what)
+{
+	if (!ON(t))
+		Py_RETURN_NONE;
+	PyObject *addr = get(ev, s_connection_id, NULL);
+	if (!addr)
+		return swallow(what);
+	int key = key_of(t, addr);
+	int64_t aw = awaited(ev);
+	if (t == MS_HEARTBEAT_STARTED) {
+		ringmon_emit(tid[t], key, RINGMON_NO_DURATION, aw, port_of(addr), 0, 0);
+	} else {
+		int64_t ns = opt_secs_ns(ev, s_duration);
+		uint64_t dur = aw || ns < 0 ? RINGMON_NO_DURATION : (uint64_t)ns;
+		int64_t us = ns < 0 ? -1 : ns / 1000;
+		if (t == MS_HEARTBEAT_SUCCEEDED) {
+			ringmon_emit(tid[t], key, dur, aw, us, port_of(addr), 0);
+		} else {
+			/* the exception pymongo gives as the reply: its code, if the server's */
+			PyObject *exc = get_opt(ev, s_reply, NULL);
+			PyObject *code = exc ? PyObject_GetAttr(exc, s_code) : NULL;
+			PyErr_Clear();
+			int64_t cv = i64(code, 0);
+			ringmon_emit(tid[t], key, dur, aw, us, cv, cv ? MS_DOMAIN_SERVER : 0);
+			Py_XDECREF(code);
+			Py_XDECREF(exc);
+		}
+	}
+	Py_DECREF(addr);
+	Py_RETURN_NONE;
+}
+
+/* ---- CMAP: pools and connections ---- */
+
+/* One pool of one client (one listener sees the pools of every client it is
+ * given to; two clients with one listener and one address share a pool_id). */
+typedef struct {
+	PyObject_HEAD
+	int64_t id;
+	int64_t in_use; /* checked out now, by checked-out and checked-in events */
+} PoolState;
+
+static PyTypeObject PoolState_Type = {
+	PyVarObject_HEAD_INIT(NULL, 0)
+	.tp_name = "ringmon._ringmon._PoolState",
+	.tp_basicsize = sizeof(PoolState),
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_new = PyType_GenericNew,
+};
+
+static int64_t next_pool_id = 1;
+
+/* The pool of address (a new reference), made when fresh or not yet seen; NULL
+ * with an exception set on failure. */
+static PoolState *pool_of(Listener *self, PyObject *addr, int fresh)
+{
+	PoolState *p = fresh ? NULL : (PoolState *)PyDict_GetItemWithError(self->pools, addr);
+	if (p) {
+		Py_INCREF(p);
+		return p;
+	}
+	if (PyErr_Occurred() || !(p = PyObject_New(PoolState, &PoolState_Type)))
+		return NULL;
+	p->id = next_pool_id++;
+	p->in_use = 0;
+	if (PyDict_SetItem(self->pools, addr, (PyObject *)p) < 0)
+		Py_CLEAR(p);
+	return p;
+}
+
+/* address and pool of a CMAP event; 0, or -1 with an exception set */
+static int cmap_read(Listener *self, PyObject *ev, PyObject **addr, PoolState **p, int fresh)
+{
+	if (!(*addr = get(ev, s_address, NULL)))
+		return -1;
+	if (!(*p = pool_of(self, *addr, fresh))) {
+		Py_CLEAR(*addr);
+		return -1;
+	}
+	return 0;
+}
+
+static PyObject *pool_event(Listener *self, PyObject *ev, int t, int fresh, const char *what)
+{
+	if (!ON(t) && !fresh)
+		Py_RETURN_NONE;
+	PyObject *addr;
+	PoolState *p;
+	if (cmap_read(self, ev, &addr, &p, fresh) < 0)
+		return swallow(what);
+	if (ON(t))
+		ringmon_emit(tid[t], key_of(t, addr), RINGMON_NO_DURATION, p->id, port_of(addr), 0, 0);
+	Py_DECREF(addr);
+	Py_DECREF(p);
+	Py_RETURN_NONE;
+}
+
+static PyObject *l_pool_created(Listener *self, PyObject *ev)
+{
+	return pool_event(self, ev, MS_POOL_CREATED, 1, "pool created");
+}
+
+static PyObject *l_pool_ready(Listener *self, PyObject *ev)
+{
+	return pool_event(self, ev, MS_POOL_READY, 0, "pool ready");
+}
+
+static PyObject *l_pool_cleared(Listener *self, PyObject *ev)
+{
+	return pool_event(self, ev, MS_POOL_CLEARED, 0, "pool cleared");
+}
+
+static PyObject *l_pool_closed(Listener *self, PyObject *ev)
+{
+	return pool_event(self, ev, MS_POOL_CLOSED, 0, "pool closed");
+}
+
+static PyObject *l_pool_checkout_started(Listener *self, PyObject *ev);
+
+/* connection.created/ready/closed */
+static PyObject *conn_event(Listener *self, PyObject *ev, int t, const char *what)
+{
+	if (!ON(t))
+		Py_RETURN_NONE;
+	PyObject *addr, *cid;
+	PoolState *p;
+	if (cmap_read(self, ev, &addr, &p, 0) < 0)
+		return swallow(what);
+	if (!(cid = get(ev, s_connection_id, NULL))) {
+		Py_DECREF(addr);
+		Py_DECREF(p);
+		return swallow(what);
+	}
+	int64_t conn = i64(cid, -1);
+	Py_DECREF(cid);
+	if (t == MS_CONNECTION_CLOSED) {
+		PyObject *r = get(ev, s_reason, NULL);
+		const char *rs = r && PyUnicode_Check(r) ? PyUnicode_AsUTF8(r) : NULL;
+		PyErr_Clear();
+		ringmon_emit(tid[t], key_of(t, r), RINGMON_NO_DURATION, ms_close_reason_value(rs), conn,
+			     p->id, 0);
+		Py_XDECREF(r);
+	} else {
+		int64_t ns = t == MS_CONNECTION_READY ? opt_secs_ns(ev, s_duration) : -1;
+		ringmon_emit(tid[t], key_of(t, addr), ns < 0 ? RINGMON_NO_DURATION : (uint64_t)ns, conn,
+			     p->id, port_of(addr), 0);
+	}
+	Py_DECREF(addr);
+	Py_DECREF(p);
+	Py_RETURN_NONE;
+}
+
+static PyObject *l_conn_created(Listener *self, PyObject *ev)
+{
+	return conn_event(self, ev, MS_CONNECTION_CREATED, "connection created");
+}
+
+static PyObject *l_conn_ready(Listener *self, PyObject *ev)
+{
+	return conn_event(self, ev, MS_CONNECTION_READY, "connection ready");
+}
+
+static PyObject *l_conn_closed(Listener *self, PyObject *ev)
+{
+	return conn_event(self, ev, MS_CONNECTION_CLOSED, "connection closed");
+}
+
+/* This thread's checkout in progress: pymongo checks out on the thread that
+ * asked, so started and checked-out/failed meet here. */
+static __thread struct {
+	const void *pool; /* compared only, never followed */
+	uint64_t start_ns;
+} checkout;
+
+static PyObject *checkout_end(Listener *self, PyObject *ev, int ok, const char *what);
+
+static PyObject *l_pool_checkout_started(Listener *self, PyObject *ev)
+{
+	PyObject *addr;
+	PoolState *p;
+	/* pymongo 3.11 publishes check-out-failed through this method (its
+	 * publish_connection_check_out_failed calls connection_check_out_started):
+	 * such an event has a reason */
+	if (_PyType_Lookup(Py_TYPE(ev), s_reason))
+		return checkout_end(self, ev, 0, "connection check out failed");
+	if (cmap_read(self, ev, &addr, &p, 0) < 0)
+		return swallow("connection check out started");
+	if (ON(MS_POOL_CHECKOUT_STARTED))
+		ringmon_emit(tid[MS_POOL_CHECKOUT_STARTED], key_of(MS_POOL_CHECKOUT_STARTED, addr),
+			     RINGMON_NO_DURATION, p->id, port_of(addr), 0, 0);
+	checkout.pool = p;
+	checkout.start_ns = ringmon_now_ns();
+	Py_DECREF(addr);
+	Py_DECREF(p);
+	Py_RETURN_NONE;
+}
+
+/* checked out (outcome ok) or failed (outcome from the reason) */
+static PyObject *checkout_end(Listener *self, PyObject *ev, int ok, const char *what)
+{
+	uint64_t now = ringmon_now_ns();
+	PyObject *addr;
+	PoolState *p;
+	if (cmap_read(self, ev, &addr, &p, 0) < 0)
+		return swallow(what);
+	int64_t outcome = MS_OUT_OK;
+	if (!ok) {
+		PyObject *r = get(ev, s_reason, NULL);
+		const char *rs = r && PyUnicode_Check(r) ? PyUnicode_AsUTF8(r) : NULL;
+		PyErr_Clear();
+		outcome = ms_outcome_value(rs);
+		if (outcome <= MS_OUT_OK || outcome == MS_OUT_EMPTY)
+			outcome = MS_OUT_CONNECTION_ERROR; /* an unknown reason */
+		Py_XDECREF(r);
+	}
+	int64_t ns = opt_secs_ns(ev, s_duration);
+	/* no Python code from here on */
+	uint64_t dur = ns >= 0 ? (uint64_t)ns
+		       : checkout.pool == p && checkout.start_ns ? now - checkout.start_ns
+								 : RINGMON_NO_DURATION;
+	if (checkout.pool == p)
+		checkout.pool = NULL;
+	if (ok)
+		p->in_use++;
+	if (!outcome_key[outcome])
+		outcome_key[outcome] = ringmon_key(tid[MS_POOL_CHECKOUT], ms_outcome_name(outcome));
+	if (ON(MS_POOL_CHECKOUT))
+		ringmon_emit(tid[MS_POOL_CHECKOUT], outcome_key[outcome], dur, outcome, p->in_use, p->id, 1);
+	Py_DECREF(addr);
+	Py_DECREF(p);
+	Py_RETURN_NONE;
+}
+
+static PyObject *l_checked_out(Listener *self, PyObject *ev)
+{
+	return checkout_end(self, ev, 1, "connection checked out");
+}
+
+static PyObject *l_checkout_failed(Listener *self, PyObject *ev)
+{
+	return checkout_end(self, ev, 0, "connection check out failed");
+}
+
+static PyObject *l_checked_in(Listener *self, PyObject *ev)
+{
+	PyObject *addr;
+	PoolState *p;
+	if (cmap_read(self, ev, &addr, &p, 0) < 0)
+		return swallow("connection checked in");
+	if (p->in_use > 0)
+		p->in_use--;
+	if (ON(MS_POOL_CHECKIN))
+		ringmon_emit(tid[MS_POOL_CHECKIN], 0, RINGMON_NO_DURATION, p->in_use, p->id, 0, 0);
+	Py_DECREF(addr);
+	Py_DECREF(p);
+	Py_RETURN_NONE;
+}
+
+/* ---- the type ---- */
+
+static PyObject *l_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+	(void)args, (void)kw;
+	register_types();
+	Listener *self = (Listener *)type->tp_alloc(type, 0);
+	if (!self)
+		return NULL;
+	if (!(self->pools = PyDict_New())) {
+		Py_DECREF(self);
+		return NULL;
+	}
+	return (PyObject *)self;
+}
+
+static int l_traverse(Listener *self, visitproc visit, void *arg)
+{
+	Py_VISIT(self->pools);
+	Py_VISIT(Py_TYPE(self));
+	return 0;
+}
+
+static int l_clear(Listener *self)
+{
+	Py_CLEAR(self->pools);
+	return 0;
+}
+
+static void l_dealloc(Listener *self)
+{
+	PyTypeObject *tp = Py_TYPE(self);
+	PyObject_GC_UnTrack(self);
+	l_clear(self);
+	tp->tp_free((PyObject *)self);
+	Py_DECREF(tp);
+}
+
+static PyObject *l_in_flight(Listener *self, PyObject *unused)
+{
+	(void)unused;
+	long n = 0;
+	for (int i = 0; i < NFLIGHT; i++)
+		n += self->fl[i].used;
+	return PyLong_FromLong(n);
+}
+
+#define M(name, fn, doc) {name, (PyCFunction)(void (*)(void))fn, METH_O, doc}
+static PyMethodDef l_methods[] = {
+	M("started", l_started,
+	  "CommandListener/ServerHeartbeatListener.started: command.started, heartbeat.started"),
+	M("succeeded", l_succeeded,
+	  "CommandListener/ServerHeartbeatListener.succeeded: command.succeeded, .ns, "
+	  ".write_error, .error; heartbeat.succeeded"),
+	M("failed", l_failed,
+	  "CommandListener/ServerHeartbeatListener.failed: command.failed, .ns, .error; "
+	  "heartbeat.failed"),
+	M("opened", l_opened, "ServerListener/TopologyListener.opened: server.opening, topology.opening"),
+	M("closed", l_closed, "ServerListener/TopologyListener.closed: server.closed, topology.closed"),
+	M("description_changed", l_description_changed,
+	  "ServerListener/TopologyListener.description_changed: server.changed, topology.changed"),
+	M("pool_created", l_pool_created, "pool.created"),
+	M("pool_ready", l_pool_ready, "pool.ready"),
+	M("pool_cleared", l_pool_cleared, "pool.cleared"),
+	M("pool_closed", l_pool_closed, "pool.closed"),
+	M("connection_created", l_conn_created, "connection.created"),
+	M("connection_ready", l_conn_ready, "connection.ready"),
+	M("connection_closed", l_conn_closed, "connection.closed"),
+	M("connection_check_out_started", l_pool_checkout_started, "pool.checkout_started"),
+	M("connection_check_out_failed", l_checkout_failed, "pool.checkout with the reason as outcome"),
+	M("connection_checked_out", l_checked_out, "pool.checkout, outcome ok"),
+	M("connection_checked_in", l_checked_in, "pool.checkin"),
+	{"_in_flight", (PyCFunction)l_in_flight, METH_NOARGS,
+	 "commands started and not yet finished (tests)"},
+	{NULL, NULL, 0, NULL},
+};
+#undef M
+
+static PyMemberDef l_members[] = {
+	{"_overwritten", T_ULONGLONG, offsetof(Listener, overwritten), READONLY,
+	 "in-flight commands lost to a full table (their duration is pymongo's)"},
+	{"_unmatched", T_ULONGLONG, offsetof(Listener, unmatched), READONLY,
+	 "succeeded/failed events whose started was not seen (duration: pymongo's)"},
+	{NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot l_slots[] = {
+	{Py_tp_new, l_new},
+	{Py_tp_dealloc, l_dealloc},
+	{Py_tp_traverse, l_traverse},
+	{Py_tp_clear, l_clear},
+	{Py_tp_methods, l_methods},
+	{Py_tp_members, l_members},
+	{Py_tp_doc, "pymongo listener methods in C (use ringmon.pymongo.Listener)"},
+	{0, NULL},
+};
+
+static PyType_Spec l_spec = {
+	.name = "ringmon._ringmon.PymongoListener",
+	.basicsize = sizeof(Listener),
+	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+	.slots = l_slots,
+};
+
+static PyObject *py_errors(PyObject *self, PyObject *unused)
+{
+	(void)self, (void)unused;
+	return PyLong_FromUnsignedLongLong(nerrors);
+}
+
+static PyMethodDef pm_methods[] = {
+	{"pymongo_errors", py_errors, METH_NOARGS,
+	 "pymongo_errors() -> events the pymongo listener could not record (said once on stderr)"},
+	{NULL, NULL, 0, NULL},
+};
+
+static PyObject *intern_mangled(const char *cls, const char *slot)
+{
+	char b[96];
+	snprintf(b, sizeof(b), "_%s__%s", cls, slot);
+	return PyUnicode_InternFromString(b);
+}
 
 int rmpy_pymongo_add(PyObject *m)
 {
-	(void)m;
-	return 0;
+#define INTERN(n) if (!(s_##n = PyUnicode_InternFromString(#n))) return -1;
+	NAMES(INTERN)
+#undef INTERN
+	if (!(slot_cmd_name = intern_mangled("CommandEvent", "cmd_name")) ||
+	    !(slot_rqst_id = intern_mangled("CommandEvent", "rqst_id")) ||
+	    !(slot_conn_id = intern_mangled("CommandEvent", "conn_id")) ||
+	    !(slot_cmd = intern_mangled("CommandStartedEvent", "cmd")) ||
+	    !(slot_reply = intern_mangled("CommandSucceededEvent", "reply")) ||
+	    !(slot_op_id = intern_mangled("CommandEvent", "op_id")) ||
+	    !(slot_server_conn_id = intern_mangled("CommandEvent", "server_conn_id")) ||
+	    !(slot_db3 = intern_mangled("CommandStartedEvent", "db")) || /* 3.x */
+	    !(slot_db4 = intern_mangled("CommandEvent", "db")))           /* 4.x */
+		return -1;
+	for (int i = 0; i < MS_NTYPES; i++) {
+		tid[i] = RINGMON_TYPE_NONE;
+		if (!(key_cache[i] = PyDict_New()))
+			return -1;
+	}
+	if (!(cmd_index = PyDict_New()) || PyType_Ready(&PoolState_Type) < 0)
+		return -1;
+	PyObject *t = PyType_FromSpec(&l_spec);
+	if (!t || PyModule_AddObject(m, "PymongoListener", t) < 0) {
+		Py_XDECREF(t);
+		return -1;
+	}
+	return PyModule_AddFunctions(m, pm_methods);
 }

@@ -1,0 +1,469 @@
+"""ringmon.pymongo against real pymongo and the project's mock server
+(tests/mongo/mockserver.py): pymongo 3.11 on Debian's /usr/bin/python3 and
+pymongo 4.10 (scripts/deps.sh pymongo4) on Python 3.13.
+
+The tests run under the interpreter that runs them (tests/e2e_python.sh runs
+every module under each Python):
+
+    PYTHONPATH=build/python /usr/bin/python3 -m unittest tests/python/test_pymongo.py
+    PYTHONPATH=build/python python3.13 -m unittest tests/python/test_pymongo.py
+
+Each test runs tests/python/pymongo_workload.py (a monitored program driven
+line by line) against a mock server of its own, in a RINGMON_DIR of its own,
+and reads what ringmon recorded with `ringmon stats --json`, `ringmon top
+--once` and the bytes of the segment file. Every wait polls with a deadline.
+
+Env: BUILD (default build). Skips, saying why, where an interpreter, its
+build of the extension, pymongo or mockupdb is missing.
+"""
+import json
+import os
+import queue
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+BUILD = os.path.join(ROOT, os.environ.get('BUILD', 'build'))
+RINGMON = os.path.join(BUILD, 'ringmon')
+MOCK = os.path.join(ROOT, 'tests', 'mongo', 'mockserver.py')
+WORKLOAD = os.path.join(ROOT, 'tests', 'python', 'pymongo_workload.py')
+DEBIAN_PY = '/usr/bin/python3'
+PYMONGO4 = os.path.join(BUILD, 'deps', 'pymongo4', 'usr', 'lib', 'python3', 'dist-packages')
+DEADLINE = 60.0  # seconds for anything to happen (a busy 2-core machine)
+
+
+def probe(py, pythonpath, want_major):
+    """None if py can import ringmon.pymongo with a pymongo of want_major,
+    else why not."""
+    if not py or not os.path.exists(py):
+        return 'interpreter not found'
+    env = dict(os.environ, PYTHONPATH=pythonpath)
+    if os.path.isdir(PYMONGO4) and PYMONGO4 in pythonpath.split(os.pathsep):
+        # compiled once into build/deps: each workload imports pymongo
+        # (PYTHONDONTWRITEBYTECODE would make every one compile it again)
+        subprocess.run([py, '-m', 'compileall', '-q', PYMONGO4], capture_output=True,
+                       timeout=600)
+    r = subprocess.run([py, '-c', 'import pymongo, ringmon.pymongo; print(pymongo.version)'],
+                       env=env, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        return 'cannot import pymongo and ringmon.pymongo: %s' % r.stderr.strip()[-300:]
+    if not r.stdout.startswith('%d.' % want_major):
+        return 'pymongo %s, not %d.x' % (r.stdout.strip(), want_major)
+    return None
+
+
+def free_ports(n):
+    """n consecutive free TCP ports on 127.0.0.1 (checked by binding them)."""
+    for _ in range(200):
+        base = random.randint(20000, 60000 - n)
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(('127.0.0.1', p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError('no %d consecutive free ports found' % n)
+
+
+def wait_for(cond, what, deadline=DEADLINE):
+    """Polls cond() until it returns something true; fails naming what."""
+    end = time.monotonic() + deadline
+    last = None
+    while time.monotonic() < end:
+        last = cond()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError('%s did not happen within %.0f s (last: %r)' % (what, deadline, last))
+
+
+class Lines:
+    """A child process's stdout lines, read by a thread, taken with deadlines."""
+    def __init__(self, f):
+        self.q = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._run, args=(f,), daemon=True).start()
+
+    def _run(self, f):
+        for line in f:
+            self.q.put(line.rstrip('\n'))
+        self.q.put(None)
+
+    def expect(self, prefix, what):
+        end = time.monotonic() + DEADLINE
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise AssertionError('%s: no line starting "%s" within %.0f s (saw %r)'
+                                     % (what, prefix, DEADLINE, self.seen[-5:]))
+            try:
+                line = self.q.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError('%s: the process ended before "%s" (saw %r)'
+                                     % (what, prefix, self.seen[-5:]))
+            self.seen.append(line)
+            if line.startswith(prefix):
+                return line
+
+
+class Mock:
+    def __init__(self, test, *args, topology='standalone'):
+        n = 3 if topology == 'rs' else 1
+        self.port = free_ports(n)
+        self.p = subprocess.Popen([DEBIAN_PY, MOCK, '--port', str(self.port), '--topology',
+                                   topology, '--stdin-control', '--max-seconds', '300'] +
+                                  list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
+        test.addCleanup(self.stop)
+        self.out = Lines(self.p.stdout)
+        self.uri = self.out.expect('ready ', 'mock server start').split()[2]
+
+    def control(self, cmd):
+        self.p.stdin.write(cmd + '\n')
+        self.p.stdin.flush()
+        line = self.out.expect('ok %s' % cmd.split()[0], 'mock server: ' + cmd)
+        return line
+
+    def stop(self):
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.p.stdout.close()
+
+
+class Workload:
+    def __init__(self, test, uri, *opts, env=None):
+        self.test = test
+        e = dict(os.environ, PYTHONPATH=test.pythonpath, RINGMON_DIR=test.dir)
+        e.update(env or {})
+        self.env = e
+        self.p = subprocess.Popen([test.py, WORKLOAD, uri] + list(opts), stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=e)
+        test.addCleanup(self.kill)
+        self.out = Lines(self.p.stdout)
+        self.err = []
+        threading.Thread(target=lambda: self.err.extend(self.p.stderr), daemon=True).start()
+        r = self.expect('ready ', 'workload start').split()
+        self.pid, self.version = int(r[1]), r[2]
+
+    def expect(self, prefix, what):
+        try:
+            return self.out.expect(prefix, what)
+        except AssertionError as e:
+            raise AssertionError('%s; its stderr: %r' % (e, self.err[-5:])) from None
+
+    def do(self, cmd):
+        self.p.stdin.write(cmd + '\n')
+        self.p.stdin.flush()
+        end = time.monotonic() + DEADLINE
+        while True:
+            line = self.expect('', 'workload: ' + cmd)
+            if line.startswith('err %s:' % cmd):
+                raise AssertionError('workload: ' + line)
+            if line == 'ok ' + cmd or line.startswith('ok %s ' % cmd):
+                return line[len('ok ' + cmd):].strip()
+            if time.monotonic() > end:
+                raise AssertionError('workload: no answer to ' + cmd)
+
+    def finish(self):
+        self.p.stdin.close()
+        self.p.wait(DEADLINE)
+        return self.p.returncode
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+        for f in (self.p.stdin, self.p.stdout, self.p.stderr):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+
+class Stats:
+    """ringmon stats --json PID: counts by type and key."""
+    def __init__(self, test, pid):
+        r = subprocess.run([RINGMON, 'stats', '--json', str(pid)], capture_output=True,
+                           text=True, env=dict(os.environ, RINGMON_DIR=test.dir), timeout=60)
+        test.assertEqual(r.returncode, 0, 'ringmon stats %d: %s' % (pid, r.stderr))
+        self.doc = json.loads(r.stdout)
+        self.types = self.doc['types']
+
+    def count(self, t, key=None):
+        ty = self.types.get(t)
+        if not ty:
+            return 0
+        if key is None:
+            return ty['count']
+        k = ty.get('keys', {}).get(key)
+        return k['count'] if k else 0
+
+    def keys(self, t):
+        """{key: count} of type t, keys never used left out"""
+        ty = self.types.get(t, {})
+        return {k: v['count'] for k, v in ty.get('keys', {}).items() if v['count']}
+
+    def latency(self, t, key=None):
+        ty = self.types[t]
+        return (ty['keys'][key] if key else ty)['latency_ns']
+
+
+class PymongoCase:
+    """The tests, for one interpreter (the subclasses say which)."""
+    py = None
+    pythonpath = None
+    major = None
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(RINGMON):
+            raise unittest.SkipTest('%s is missing: run make' % RINGMON)
+        r = subprocess.run([DEBIAN_PY, '-c', 'import mockupdb'], capture_output=True)
+        if r.returncode != 0:
+            raise unittest.SkipTest('the mock server needs python3-mockupdb under %s' % DEBIAN_PY)
+        if (3, 12) <= sys.version_info < (3, 13):
+            raise unittest.SkipTest('pymongo is tested on Debian\'s python3 (3.11) and 3.13')
+        why = probe(cls.py, cls.pythonpath, cls.major)
+        if why:
+            hint = ' (scripts/deps.sh pymongo4 fetches pymongo 4.10)' if cls.major >= 4 else ''
+            raise unittest.SkipTest('%s: %s%s' % (cls.py, why, hint))
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix='ringmon-pymongo.')
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def stats(self, pid):
+        return Stats(self, pid)
+
+    def settled(self, pid, check, what):
+        """Stats of pid once check(stats) holds (listeners run synchronously,
+        but SDAM events come from pymongo's executor thread)."""
+        box = []
+
+        def ok():
+            s = self.stats(pid)
+            box[:] = [s]
+            return check(s)
+        try:
+            wait_for(ok, what)
+        except AssertionError:
+            s = box[0]
+            raise AssertionError('%s: recorded %s' % (what, {t: s.keys(t) or s.count(t)
+                                                           for t in s.types}))
+        return box[0]
+
+    # ---- the tests ----
+
+    def test_exact_counts_of_commands_and_pool_events(self):
+        mock = Mock(self, '--error-commands', 'distinct', '--docs', '3')
+        w = Workload(self, mock.uri, 'maxPoolSize=1')
+        w.do('insert c 10')
+        w.do('find c 3')
+        w.do('ping')
+        self.assertEqual(w.do('dup c'), 'duplicate')
+        self.assertEqual(w.do('distinct c'), 'refused 2')
+        n = 16
+        s = self.settled(w.pid, lambda s: s.count('pool.checkin') == n, '16 checkins')
+        self.assertEqual(s.keys('command.started'), {'insert': 11, 'find': 3, 'ping': 1,
+                                                     'distinct': 1})
+        self.assertEqual(s.keys('command.succeeded'), {'insert': 11, 'find': 3, 'ping': 1})
+        self.assertEqual(s.keys('command.failed'), {'distinct': 1})
+        self.assertEqual(s.keys('command.write_error'), {'insert': 1})
+        self.assertEqual(s.keys('command.error'), {'DuplicateKey(11000)': 1, 'BadValue(2)': 1})
+        self.assertEqual(s.keys('command.ns'), {'shop.c': 15})  # not ping
+        # durations measured by ringmon for every finished command
+        self.assertEqual(s.types['command.succeeded']['latency_ns']['timed'], 15)
+        self.assertGreater(s.latency('command.succeeded', 'ping')['min'], 0)
+        host = '127.0.0.1:%d' % mock.port
+        self.assertEqual(s.keys('pool.created'), {host: 1})
+        self.assertEqual(s.keys('pool.checkout_started'), {host: n})
+        self.assertEqual(s.keys('pool.checkout'), {'ok': n})
+        self.assertEqual(s.count('pool.checkin'), n)
+        self.assertEqual(s.keys('connection.created'), {host: 1})
+        self.assertEqual(s.keys('connection.ready'), {host: 1})
+        self.assertEqual(s.count('connection.closed'), 0)
+        self.assertEqual(s.count('pool.ready'), 1 if self.major >= 4 else 0)
+        s = self.settled(w.pid, lambda s: s.count('server.changed', host) >= 1,
+                         'server.changed for ' + host)
+        self.assertEqual(s.keys('server.opening'), {host: 1})
+        self.assertEqual(s.count('topology.opening'), 1)
+        self.assertGreaterEqual(s.count('heartbeat.succeeded', host), 1)
+        # top's Commands view: counts, failures and write errors per command
+        out = run_top(self, w.pid, 2)
+        self.assertRegex(out, r'\binsert\s+11\s+\S+\s+0\s+1\s')
+        self.assertRegex(out, r'\bdistinct\s+1\s+\S+\s+1\s+0\s')
+        self.assertRegex(out, r'\bfind\s+3\s+\S+\s+0\s+0\s')
+        self.assertEqual(w.do('errors'), '0 0 0 0')
+        self.assertEqual(w.finish(), 0)
+
+    def test_pool_exhaustion_gives_checkout_timeouts(self):
+        mock = Mock(self, '--latency-ms', '4000')
+        w = Workload(self, mock.uri, 'maxPoolSize=1', 'waitQueueTimeoutMS=200')
+        w.do('hold')
+        self.assertEqual(w.do('timeouts 2'), '2')
+        w.do('join')
+        s = self.settled(w.pid, lambda s: s.count('pool.checkin') == 1, 'the held checkin')
+        self.assertEqual(s.keys('pool.checkout'), {'ok': 1, 'timeout': 2})
+        self.assertEqual(s.count('pool.checkout_started'), 3)
+        wait = s.latency('pool.checkout', 'timeout')
+        self.assertGreaterEqual(wait['min'], 150e6, 'a timeout waits waitQueueTimeoutMS')
+        self.assertLess(wait['max'], 3.5e9)
+        out = run_top(self, w.pid, 4)
+        self.assertIn('timeouts 2', out)
+        self.assertRegex(out, r'timeout\s+2\b')
+        self.assertEqual(w.do('errors'), '0 0 0 0')
+
+    def test_threads_at_once(self):
+        mock = Mock(self, '--latency-ms', '2')
+        w = Workload(self, mock.uri, 'maxPoolSize=3', 'heartbeatFrequencyMS=500')
+        w.do('threads 8 40')
+        n = 8 * 40
+        s = self.settled(w.pid, lambda s: s.count('pool.checkin') == n, '%d checkins' % n)
+        self.assertEqual(s.keys('command.started'), {'ping': n})
+        self.assertEqual(s.keys('command.succeeded'), {'ping': n})
+        self.assertEqual(s.keys('pool.checkout'), {'ok': n})
+        self.assertEqual(s.count('pool.checkout_started'), n)
+        self.assertLessEqual(s.count('connection.created'), 3)
+        # every end met its start (per connection and request id, across threads)
+        self.assertEqual(w.do('errors'), '0 0 0 0')
+
+    def test_redaction_on_the_bytes_of_the_segment(self):
+        mock = Mock(self)
+        w = Workload(self, mock.uri)
+        secret = 'ZqSecret%08d' % random.randint(0, 10**8)
+        visible = 'ZqVisible%08d' % random.randint(0, 10**8)
+        w.do('sensitive ' + secret)
+        w.do('insert %s 1' % visible)
+        s = self.settled(w.pid, lambda s: s.count('command.started', 'insert') == 1, 'the insert')
+        self.assertEqual(s.count('command.started', 'saslStart'), 1)
+        self.assertEqual(s.count('command.started', 'createUser'), 1)
+        with open(os.path.join(self.dir, 'ringmon.%d' % w.pid), 'rb') as f:
+            seg = f.read()
+        self.assertIn(('shop.' + visible).encode(), seg, 'the positive control is in the segment')
+        self.assertNotIn(secret.encode(), seg, 'a sensitive command argument is in the segment')
+        self.assertNotIn(secret[2:].encode(), seg)
+
+    def test_listener_error_path_never_raises(self):
+        mock = Mock(self)
+        w = Workload(self, mock.uri)
+        w.do('ping')
+        self.assertEqual(w.do('badevents'), 'survived')
+        self.assertEqual(w.do('errors'), '14 0 0 0')
+        w.do('ping')  # still recording
+        self.settled(w.pid, lambda s: s.count('command.succeeded', 'ping') == 2, '2 pings')
+        self.assertEqual(w.finish(), 0)
+        said = [l for l in w.err if 'ringmon: pymongo listener:' in l]
+        self.assertEqual(len(said), 1, 'said once: %r' % w.err)
+        self.assertIn('errors()', said[0])
+
+    def test_ringmon_that_cannot_start_leaves_the_program_running(self):
+        mock = Mock(self)
+        w = Workload(self, mock.uri, env={'RINGMON_DIR': os.path.join(self.dir, 'nonexistent')})
+        w.do('insert c 3')
+        w.do('ping')
+        self.assertEqual(w.do('errors'), '0 0 0 0')
+        self.assertEqual(w.finish(), 0)
+        said = [l for l in w.err if l.startswith('ringmon')]
+        self.assertEqual(len(said), 1, 'told once: %r' % w.err)
+
+    def test_fork_child_records_into_its_own_segment(self):
+        mock = Mock(self)
+        w = Workload(self, mock.uri)
+        w.do('ping')
+        child = int(w.do('fork 2'))
+        w.out.expect('child %d' % child, 'the child pings')
+        c = self.settled(child, lambda s: s.count('command.succeeded', 'ping') == 2,
+                         'the child two pings in its own segment')
+        self.assertEqual(c.doc['pid'], child)
+        p = self.stats(w.pid)
+        self.assertEqual(p.count('command.succeeded', 'ping'), 1)
+        w.p.stdin.write('go\n')
+        w.p.stdin.flush()
+        w.out.expect('ok reaped', 'the parent reaps the child')
+        self.assertEqual(w.finish(), 0)
+
+    def test_server_down_and_up(self):
+        mock = Mock(self)
+        w = Workload(self, mock.uri, 'serverSelectionTimeoutMS=30000')
+        w.do('ping')
+        host = '127.0.0.1:%d' % mock.port
+        mock.control('down 0')
+        self.settled(w.pid, lambda s: s.count('heartbeat.failed', host) >= 1,
+                     'a failed heartbeat of ' + host)
+        mock.control('up 0')
+        w.do('ping')
+        s = self.settled(w.pid, lambda s: s.count('server.changed', host) >= 3,
+                         'server.changed of %s: Standalone, Unknown, Standalone' % host)
+        self.assertGreaterEqual(s.count('pool.cleared', host), 1)
+        self.assertEqual(s.count('command.succeeded', 'ping'), 2)
+        out = wait_for(lambda: (lambda o: o if host in o and 'Standalone' in o else None)(
+            run_top(self, w.pid, 3)), 'the Servers view showing %s Standalone' % host)
+        self.assertIn('Unknown', out)
+
+    def test_failover(self):
+        mock = Mock(self, topology='rs')
+        w = Workload(self, mock.uri, 'serverSelectionTimeoutMS=30000')
+        w.do('insert c 2')
+        p0, p2 = '127.0.0.1:%d' % mock.port, '127.0.0.1:%d' % (mock.port + 2)
+        mock.control('failover 2')
+        w.do('insert c 2')
+        s = self.settled(w.pid, lambda s: s.count('command.succeeded', 'insert') == 4 and
+                         s.count('server.changed', p2) >= 2, 'the new primary ' + p2)
+        self.assertGreaterEqual(s.count('topology.changed', 'ReplicaSetWithPrimary'), 2)
+        self.assertIn(p0, s.keys('pool.created'))
+        self.assertIn(p2, s.keys('pool.created'))
+        out = wait_for(lambda: (lambda o: o if 'RSPrimary' in o and p2 in o else None)(
+            run_top(self, w.pid, 3)), 'the Servers view showing the new primary')
+        self.assertIn('ReplicaSetWithPrimary', out)
+
+
+def run_top(test, pid, view):
+    r = subprocess.run([RINGMON, 'top', '--once', '-v', str(view), str(pid)], capture_output=True,
+                       text=True, env=dict(os.environ, RINGMON_DIR=test.dir, COLUMNS='160',
+                                           LINES='50'), timeout=60)
+    test.assertEqual(r.returncode, 0, 'ringmon top --once -v %d: %s' % (view, r.stderr))
+    return r.stdout
+
+
+def this_python():
+    """The interpreter running the tests, and the PYTHONPATH its workloads get:
+    the built package, and for 3.13+ pymongo 4.10 from build/deps (Debian's
+    python3 has its own pymongo 3.11; 3.12 is left to the other modules)."""
+    path = [os.path.join(BUILD, 'python')]
+    if sys.version_info >= (3, 13):
+        path.append(PYMONGO4)
+    return sys.executable, os.pathsep.join(path)
+
+
+class TestPymongo(PymongoCase, unittest.TestCase):
+    """under the interpreter running the tests: pymongo 3.11 on Debian's
+    python3, pymongo 4.10 on 3.13"""
+    py, pythonpath = this_python()
+    major = 3 if sys.version_info < (3, 12) else 4
+
+
+if __name__ == '__main__':
+    unittest.main()
