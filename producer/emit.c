@@ -111,11 +111,16 @@ static __attribute__((noinline)) int thread_attach(void)
 	return 1;
 }
 
-/* since: dur_ns is a start time; the duration is the record's timestamp
- * minus it (one clock read for both) */
+/* How emit() gets the record's timestamp and duration: EMIT_DUR reads the
+ * clock, dur_ns is the duration; EMIT_SINCE reads the clock, dur_ns is a start
+ * time and the duration the timestamp minus it (one read for both); EMIT_AT
+ * takes the timestamp from the caller (at_ns: a ringmon_now_ns() value the
+ * caller read anyway), no read. */
+enum { EMIT_DUR, EMIT_SINCE, EMIT_AT };
 static inline __attribute__((always_inline)) void emit(unsigned type, unsigned key,
-							 uint64_t dur_ns, int since, int64_t f0,
-							 int64_t f1, int64_t f2, int64_t f3)
+							 uint64_t dur_ns, int mode, uint64_t at_ns,
+							 int64_t f0, int64_t f1, int64_t f2,
+							 int64_t f3)
 {
 	if (__builtin_expect(self.gen != __atomic_load_n(&producer.gen, __ATOMIC_ACQUIRE), 0) &&
 	    !thread_attach())
@@ -124,8 +129,8 @@ static inline __attribute__((always_inline)) void emit(unsigned type, unsigned k
 		__atomic_fetch_add(&self.hdr->bad_calls, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	uint64_t ts = now_ns();
-	if (since)
+	uint64_t ts = mode == EMIT_AT ? at_ns : now_ns();
+	if (mode == EMIT_SINCE)
 		dur_ns = ts > dur_ns ? ts - dur_ns : 0;
 	int shared = self.shared;
 	struct rb_shard_head *sh = self.shard;
@@ -167,13 +172,19 @@ stats:
 EXPORT void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t f0, int64_t f1,
 			  int64_t f2, int64_t f3)
 {
-	emit(type, key, dur_ns, 0, f0, f1, f2, f3);
+	emit(type, key, dur_ns, EMIT_DUR, 0, f0, f1, f2, f3);
+}
+
+EXPORT void ringmon__emit_at(unsigned type, unsigned key, uint64_t at_ns, uint64_t dur_ns,
+			     int64_t f0, int64_t f1, int64_t f2, int64_t f3)
+{
+	emit(type, key, dur_ns, EMIT_AT, at_ns, f0, f1, f2, f3);
 }
 
 EXPORT void ringmon__emit_since(unsigned type, unsigned key, uint64_t start_ns, int64_t f0,
 				int64_t f1, int64_t f2, int64_t f3)
 {
-	emit(type, key, start_ns, 1, f0, f1, f2, f3);
+	emit(type, key, start_ns, EMIT_SINCE, 0, f0, f1, f2, f3);
 }
 
 EXPORT void ringmon_emit_str(int type, const char *key, uint64_t dur_ns, int64_t f0, int64_t f1,

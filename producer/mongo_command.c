@@ -207,15 +207,24 @@ static int write_errors(const bson_t *reply, struct write_errs *w)
 	return found;
 }
 
+/* One clock read per APM event: its records carry the time read once (at),
+ * as ringmon_emit would, without reading the clock again for each. */
+static inline void emit_at(int type, int key, uint64_t at, uint64_t dur, int64_t f0, int64_t f1,
+			   int64_t f2, int64_t f3)
+{
+	if (ringmon_enabled(type))
+		ringmon__emit_at((unsigned)type, (unsigned)key, at, dur, f0, f1, f2, f3);
+}
+
 static void emit_error(int64_t origin, const bson_error_t *err, const struct err_doc *d,
-		       uint64_t dur, int64_t rid)
+		       uint64_t at, uint64_t dur, int64_t rid)
 {
 	char k[64];
 	if (origin == MS_ORIGIN_DRIVER)
 		ms_driver_error_name(err->domain, err->code, err->message, k, sizeof(k));
 	else
 		ms_server_error_name(d->code, d->code_name, d->code_name_len, k, sizeof(k));
-	ringmon_emit(mongo_type.cmd_error, mongo_key_of(mongo_type.cmd_error, k), dur,
+	emit_at(mongo_type.cmd_error, mongo_key_of(mongo_type.cmd_error, k), at, dur,
 		     origin == MS_ORIGIN_DRIVER ? err->code : d->code,
 		     origin == MS_ORIGIN_DRIVER || origin == MS_ORIGIN_SERVER ? err->domain : 0,
 		     origin, rid);
@@ -253,7 +262,8 @@ void mongo_on_command_started(const mongoc_apm_command_started_t *e)
 		struct inflight *f = &inflight[(uint64_t)rid & 15];
 		f->ctx = c;
 		f->request_id = rid;
-		f->start_ns = ringmon_now_ns();
+		uint64_t now = ringmon_now_ns();
+		f->start_ns = now;
 		f->ns_key = 0;
 		int key = mongo_key_of(mongo_type.cmd_started, name);
 		f->cmd_key = key;
@@ -268,7 +278,7 @@ void mongo_on_command_started(const mongoc_apm_command_started_t *e)
 				f->ns_key = mongo_key_of(mongo_type.cmd_ns, ns);
 		}
 		if (ringmon_enabled(mongo_type.cmd_started))
-			ringmon_emit(mongo_type.cmd_started, key, RINGMON_NO_DURATION, rid,
+			emit_at(mongo_type.cmd_started, key, now, RINGMON_NO_DURATION, rid,
 				     mongoc_apm_command_started_get_operation_id(e),
 				     mongoc_apm_command_started_get_server_connection_id(e),
 				     mongo_port_of(mongoc_apm_command_started_get_host(e)));
@@ -284,10 +294,11 @@ void mongo_on_command_succeeded(const mongoc_apm_command_succeeded_t *e)
 	const char *name = mongoc_apm_command_succeeded_get_command_name(e);
 	int64_t rid = mongoc_apm_command_succeeded_get_request_id(e);
 	struct inflight *f = inflight_take(c, rid);
-	uint64_t dur = f ? ringmon_now_ns() - f->start_ns
+	uint64_t now = ringmon_now_ns();
+	uint64_t dur = f ? now - f->start_ns
 			 : (uint64_t)mongoc_apm_command_succeeded_get_duration(e) * 1000u;
 	if (name && ringmon_enabled(mongo_type.cmd_succeeded))
-		ringmon_emit(mongo_type.cmd_succeeded, key_for(0, mongo_type.cmd_succeeded, f, name), dur, rid,
+		emit_at(mongo_type.cmd_succeeded, key_for(0, mongo_type.cmd_succeeded, f, name), now, dur, rid,
 			     mongoc_apm_command_succeeded_get_operation_id(e),
 			     mongoc_apm_command_succeeded_get_server_connection_id(e),
 			     mongo_port_of(mongoc_apm_command_succeeded_get_host(e)));
@@ -298,18 +309,18 @@ void mongo_on_command_succeeded(const mongoc_apm_command_succeeded_t *e)
 		origin = w.n ? MS_ORIGIN_WRITE : MS_ORIGIN_WRITE_CONCERN;
 		code = w.n ? w.first.code : w.wc.code;
 		if (name && ringmon_enabled(mongo_type.cmd_write_error))
-			ringmon_emit(mongo_type.cmd_write_error,
-				     key_for(2, mongo_type.cmd_write_error, f, name), dur,
+			emit_at(mongo_type.cmd_write_error,
+				     key_for(2, mongo_type.cmd_write_error, f, name), now, dur,
 				     w.n ? w.first.code : 0, w.n, w.has_wc ? w.wc.code : 0, rid);
 		if (ringmon_enabled(mongo_type.cmd_error)) {
 			if (w.n)
-				emit_error(MS_ORIGIN_WRITE, NULL, &w.first, dur, rid);
+				emit_error(MS_ORIGIN_WRITE, NULL, &w.first, now, dur, rid);
 			if (w.has_wc)
-				emit_error(MS_ORIGIN_WRITE_CONCERN, NULL, &w.wc, dur, rid);
+				emit_error(MS_ORIGIN_WRITE_CONCERN, NULL, &w.wc, now, dur, rid);
 		}
 	}
 	if (f && f->ns_key)
-		ringmon_emit(mongo_type.cmd_ns, f->ns_key, dur, 1, code, origin, rid);
+		emit_at(mongo_type.cmd_ns, f->ns_key, now, dur, 1, code, origin, rid);
 	mongo_chain(c, CB_CMD_SUCCEEDED, e);
 }
 
@@ -321,19 +332,20 @@ void mongo_on_command_failed(const mongoc_apm_command_failed_t *e)
 	const char *name = mongoc_apm_command_failed_get_command_name(e);
 	int64_t rid = mongoc_apm_command_failed_get_request_id(e);
 	struct inflight *f = inflight_take(c, rid);
-	uint64_t dur = f ? ringmon_now_ns() - f->start_ns
+	uint64_t now = ringmon_now_ns();
+	uint64_t dur = f ? now - f->start_ns
 			 : (uint64_t)mongoc_apm_command_failed_get_duration(e) * 1000u;
 	bson_error_t err = {0};
 	mongoc_apm_command_failed_get_error(e, &err);
 	if (name && ringmon_enabled(mongo_type.cmd_failed))
-		ringmon_emit(mongo_type.cmd_failed, key_for(1, mongo_type.cmd_failed, f, name), dur, rid,
+		emit_at(mongo_type.cmd_failed, key_for(1, mongo_type.cmd_failed, f, name), now, dur, rid,
 			     mongoc_apm_command_failed_get_operation_id(e), err.code, err.domain);
 	struct err_doc d = {0};
 	int64_t origin = failure_origin(&err, mongoc_apm_command_failed_get_reply(e), &d);
 	if (ringmon_enabled(mongo_type.cmd_error))
-		emit_error(origin, &err, &d, dur, rid);
+		emit_error(origin, &err, &d, now, dur, rid);
 	if (f && f->ns_key)
-		ringmon_emit(mongo_type.cmd_ns, f->ns_key, dur, 0,
+		emit_at(mongo_type.cmd_ns, f->ns_key, now, dur, 0,
 			     origin == MS_ORIGIN_DRIVER ? 0 : d.code, origin, rid);
 	mongo_chain(c, CB_CMD_FAILED, e);
 }

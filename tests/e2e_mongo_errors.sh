@@ -23,10 +23,7 @@ cleanup() {
 	rm -rf "$RINGMON_DIR"
 }
 trap cleanup EXIT
-pass=0 failn=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { failn=$((failn + 1)); echo "FAIL $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+. tests/lib_check.sh
 PY=/usr/bin/python3
 if ! $PY -c 'import mockupdb' 2>/dev/null; then
 	echo "SKIP: python3-mockupdb missing (scripts/deps.sh installs it)"; exit 0
@@ -36,13 +33,20 @@ UTF8=$(locale -a 2>/dev/null | grep -ixm1 -e 'C.utf8' -e 'C.UTF-8' -e 'en_US.utf
 
 # start_mock ARGS...: a standalone mock; sets URI (fails the test if it does not start)
 start_mock() {
-	local port=$((20000 + RANDOM % 30000)) word ports
+	local port word ports try
 	if [ -n "${MS_PID:-}" ]; then kill "$MS_PID" 2>/dev/null; wait "$MS_PID" 2>/dev/null; fi
-	coproc MS { exec $PY tests/mongo/mockserver.py --port "$port" --latency-ms 0 --max-seconds 60 "$@" 2>/dev/null; }
-	pids+=("$MS_PID")
-	URI=
-	read -r -t 20 word ports URI <&"${MS[0]}" || true
-	[ "$word" = ready ] || { bad "mock server started ($*)"; return 1; }
+	# a free port below the kernel's ephemeral range; another try if it was
+	# taken meanwhile; 60 s for Python to start on a loaded machine
+	for try in 1 2 3; do
+		port=$(free_ports 1)
+		coproc MS { exec $PY tests/mongo/mockserver.py --port "$port" --latency-ms 0 --max-seconds 60 "$@" 2>/dev/null; }
+		pids+=("$MS_PID")
+		URI= word=
+		read -r -t 60 word ports URI <&"${MS[0]}" || true
+		[ "$word" = ready ] && break
+		kill "$MS_PID" 2>/dev/null; wait "$MS_PID" 2>/dev/null
+	done
+	[ "$word" = ready ] || { bad "mock server started ($*): no ready line in 3 tries of 60 s"; return 1; }
 	URI="$URI&serverSelectionTimeoutMS=3000"
 }
 # run_prog NAME DB ARG...: the program under the preload, segment kept, for at most
@@ -133,5 +137,4 @@ sys.exit(0 if len(ends) == 1 else 1)" "$RINGMON_DIR/names.u8"
 	check "UTF-8 names keep the stats columns aligned" [ $? -eq 0 ]
 fi
 
-echo "e2e_mongo_errors: $pass passed, $failn failed"
-[ $failn -eq 0 ]
+checks_done
