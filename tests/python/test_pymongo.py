@@ -21,13 +21,14 @@ import os
 import queue
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
+
+import rmtest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BUILD = os.path.join(ROOT, os.environ.get('BUILD', 'build'))
@@ -59,23 +60,9 @@ def probe(py, pythonpath, want_major):
     return None
 
 
-def free_ports(n):
-    """n consecutive free TCP ports on 127.0.0.1 (checked by binding them)."""
-    for _ in range(200):
-        base = random.randint(20000, 60000 - n)
-        socks = []
-        try:
-            for p in range(base, base + n):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(('127.0.0.1', p))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError('no %d consecutive free ports found' % n)
+# free ports below the kernel's ephemeral range (rmtest.free_port_base): a port
+# from that range can be taken by any outgoing connection meanwhile
+free_ports = rmtest.free_port_base
 
 
 def wait_for(cond, what, deadline=DEADLINE):
