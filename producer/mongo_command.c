@@ -39,7 +39,8 @@ static __thread uint8_t cls_cache[1024];
  * so that only started hashes the name. */
 static __thread uint16_t key_cache_by_started[3][1024];
 
-static int key_for(int which, int type, const struct inflight *f, const char *name)
+static inline __attribute__((always_inline)) int key_for(int which, int type,
+							 const struct inflight *f, const char *name)
 {
 	int k = f ? f->cmd_key : 0;
 	if (k <= 0 || k >= 1024)
@@ -135,23 +136,26 @@ struct write_errs {
 /* 1 when a top-level key of reply is writeErrors or writeConcernError. Walks
  * the document's bytes (libbson's iterator costs about 100 instructions per
  * element, and this runs on every succeeded reply); write_errors() then reads
- * what it found with libbson. Bounds-checked: a malformed document is 0. */
-int mongo_reply_has_write_errors(const uint8_t *d, size_t len)
+ * what it found with libbson. Bounds-checked: a malformed document is 0. A
+ * document ends with a 0 byte, so once that is checked a key's strlen() stops
+ * inside it. */
+static inline __attribute__((always_inline)) int has_write_errors(const uint8_t *d, size_t len)
 {
-	size_t i = 4;
-	while (i < len) {
-		uint8_t t = d[i++];
-		const char *k = (const char *)d + i;
-		size_t kl = t ? strnlen(k, len - i) : 0;
-		if (!t || i + kl >= len)
-			return 0;
+	if (len < 5 || d[len - 1])
+		return 0;
+	const uint8_t *p = d + 4, *end = d + len - 1; /* end: the closing 0 */
+	while (p < end) {
+		uint8_t t = *p++;
+		const char *k = (const char *)p;
 		if (k[0] == 'w' && (strcmp(k, "writeErrors") == 0 || strcmp(k, "writeConcernError") == 0))
 			return 1;
-		i += kl + 1;
-		size_t left = len - i, sz;
+		p += strlen(k) + 1; /* at most end + 1 */
+		if (p >= end)
+			return 0; /* no room for a value */
+		size_t left = (size_t)(end - p), sz;
 		uint32_t n = 0;
 		if (left >= 4)
-			memcpy(&n, d + i, 4); /* little-endian, as the host */
+			memcpy(&n, p, 4); /* little-endian, as the host */
 		switch (t) {
 		case 0x06: case 0x0a: case 0x7f: case 0xff: sz = 0; break;
 		case 0x08: sz = 1; break;
@@ -163,28 +167,35 @@ int mongo_reply_has_write_errors(const uint8_t *d, size_t len)
 		case 0x03: case 0x04: case 0x0f: sz = n; break;
 		case 0x05: sz = 5 + (size_t)n; break;
 		case 0x0c: sz = 16 + (size_t)n; break;
-		case 0x0b: { /* regex: two C strings */
-			size_t a = strnlen((const char *)d + i, left);
-			sz = a < left ? a + 1 + strnlen((const char *)d + i + a + 1, left - a - 1) + 1 : left + 1;
+		case 0x0b: { /* regex: two C strings, both end by the closing 0 */
+			size_t a = strlen((const char *)p);
+			sz = a < left ? a + 1 + strlen((const char *)p + a + 1) + 1 : left + 1;
 			break;
 		}
 		default: return 0;
 		}
-		if (left < 4 && strchr("\x02\x03\x04\x05\x0c\x0d\x0e\x0f", t))
+		if (left < 4 && t >= 0x02 && t <= 0x0f && ((1u << t) & 0xf03cu))
 			return 0; /* no room for the length read above */
 		if (sz > left)
 			return 0;
-		i += sz;
+		p += sz;
 	}
 	return 0;
+}
+
+/* has_write_errors() for the tests (the callback inlines it) */
+int mongo_reply_has_write_errors(const uint8_t *d, size_t len)
+{
+	return has_write_errors(d, len);
 }
 
 static int write_errors(const bson_t *reply, struct write_errs *w)
 {
 	bson_iter_t it, sub, doc;
-	if (!reply || !mongo_reply_has_write_errors(bson_get_data(reply), reply->len) ||
+	if (!reply || !has_write_errors(bson_get_data(reply), reply->len) ||
 	    !bson_iter_init(&it, reply))
 		return 0;
+	*w = (struct write_errs){0}; /* only here: most replies have none */
 	int found = 0;
 	while (bson_iter_next(&it)) {
 		const char *k = bson_iter_key(&it);
@@ -208,12 +219,12 @@ static int write_errors(const bson_t *reply, struct write_errs *w)
 }
 
 /* One clock read per APM event: its records carry the time read once (at),
- * as ringmon_emit would, without reading the clock again for each. */
+ * as ringmon_emit would, without reading the clock again for each. Callers
+ * check ringmon_enabled(type) first (once: the check is an atomic load). */
 static inline void emit_at(int type, int key, uint64_t at, uint64_t dur, int64_t f0, int64_t f1,
 			   int64_t f2, int64_t f3)
 {
-	if (ringmon_enabled(type))
-		ringmon__emit_at((unsigned)type, (unsigned)key, at, dur, f0, f1, f2, f3);
+	ringmon__emit_at((unsigned)type, (unsigned)key, at, dur, f0, f1, f2, f3);
 }
 
 static void emit_error(int64_t origin, const bson_error_t *err, const struct err_doc *d,
@@ -303,7 +314,7 @@ void mongo_on_command_succeeded(const mongoc_apm_command_succeeded_t *e)
 			     mongoc_apm_command_succeeded_get_server_connection_id(e),
 			     mongo_port_of(mongoc_apm_command_succeeded_get_host(e)));
 	/* ok: 1, yet writes failed: the server's writeErrors / writeConcernError */
-	struct write_errs w = {0};
+	struct write_errs w; /* set by write_errors() when it returns 1 */
 	int64_t origin = -1, code = 0;
 	if (write_errors(mongoc_apm_command_succeeded_get_reply(e), &w)) {
 		origin = w.n ? MS_ORIGIN_WRITE : MS_ORIGIN_WRITE_CONCERN;
@@ -319,7 +330,7 @@ void mongo_on_command_succeeded(const mongoc_apm_command_succeeded_t *e)
 				emit_error(MS_ORIGIN_WRITE_CONCERN, NULL, &w.wc, now, dur, rid);
 		}
 	}
-	if (f && f->ns_key)
+	if (f && f->ns_key && ringmon_enabled(mongo_type.cmd_ns))
 		emit_at(mongo_type.cmd_ns, f->ns_key, now, dur, 1, code, origin, rid);
 	mongo_chain(c, CB_CMD_SUCCEEDED, e);
 }
@@ -344,7 +355,7 @@ void mongo_on_command_failed(const mongoc_apm_command_failed_t *e)
 	int64_t origin = failure_origin(&err, mongoc_apm_command_failed_get_reply(e), &d);
 	if (ringmon_enabled(mongo_type.cmd_error))
 		emit_error(origin, &err, &d, now, dur, rid);
-	if (f && f->ns_key)
+	if (f && f->ns_key && ringmon_enabled(mongo_type.cmd_ns))
 		emit_at(mongo_type.cmd_ns, f->ns_key, now, dur, 0,
 			     origin == MS_ORIGIN_DRIVER ? 0 : d.code, origin, rid);
 	mongo_chain(c, CB_CMD_FAILED, e);

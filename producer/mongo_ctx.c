@@ -8,17 +8,12 @@
 
 #include "mongo_internal.h"
 
-#define ARENA 1024
-static struct mongo_ctx arena[ARENA];
+#define ARENA MONGO_CTX_ARENA
+#define arena mongo_ctx_arena
+struct mongo_ctx mongo_ctx_arena[MONGO_CTX_ARENA];
 static unsigned arena_used; /* slots ever handed out (atomic, only grows) */
 static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static int next_pool_id;
-
-int mongo_ctx_is_ours(const void *p)
-{
-	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)&arena[0], hi = (uintptr_t)&arena[ARENA];
-	return a >= lo && a < hi && (a - lo) % sizeof(struct mongo_ctx) == 0;
-}
 
 struct mongo_ctx *mongo_ctx_find(const void *target)
 {

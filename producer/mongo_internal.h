@@ -104,7 +104,7 @@ struct mongo_ctx {
 	void **clients;     /* pool: MONGO_POOL_CLIENTS slots (atomic), or NULL */
 	int clients_full;   /* pool: a client found no slot (atomic) */
 	struct mongo_ctx *late; /* pool: ctx of clients made after a late set (atomic) */
-};
+} __attribute__((aligned(256))); /* a power of two: mongo_ctx_is_ours() masks, not divides */
 #define MONGO_CTX_MAGIC 0x6d6f6e67u /* "mong" */
 
 /* ---- mongo_ctx.c: contexts ---- */
@@ -116,8 +116,19 @@ struct mongo_ctx *mongo_ctx_find(const void *target);
 struct mongo_ctx *mongo_ctx_new(void *target, int kind);
 /* Gives the slot back (the client or pool is gone). */
 void mongo_ctx_release(struct mongo_ctx *c);
+/* The slots (mongo_ctx.c's; declared here so that the check below inlines
+ * into every callback). */
+#define MONGO_CTX_ARENA 1024
+extern struct mongo_ctx mongo_ctx_arena[MONGO_CTX_ARENA];
 /* 1 if p points at a ctx slot of the arena. */
-int mongo_ctx_is_ours(const void *p);
+static inline int mongo_ctx_is_ours(const void *p)
+{
+	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)&mongo_ctx_arena[0],
+		  hi = (uintptr_t)&mongo_ctx_arena[MONGO_CTX_ARENA];
+	_Static_assert((sizeof(struct mongo_ctx) & (sizeof(struct mongo_ctx) - 1)) == 0,
+		       "struct mongo_ctx: a power-of-two size");
+	return a >= lo && a < hi && ((a - lo) & (sizeof(struct mongo_ctx) - 1)) == 0;
+}
 /* The application's context for a context libmongoc hands out: the app_ctx of
  * one of ours, any other pointer unchanged. */
 void *mongo_ctx_app_context(void *p);

@@ -49,7 +49,8 @@ struct key_slot {
 	uint32_t hash;
 	uint16_t type;
 	uint16_t id;
-	char s[56];
+	uint8_t len;  /* bytes of s used: the key cut to 55 bytes, no NUL */
+	char s[55];
 };
 static __thread struct key_slot key_cache[64];
 
@@ -57,7 +58,7 @@ static uint32_t fnv(const char *s, int type, size_t *len)
 {
 	uint32_t h = 2166136261u ^ (uint32_t)type;
 	size_t n = 0;
-	for (; s[n] && n < 55; n++)
+	for (; n < 55 && s[n]; n++)
 		h = (h ^ (uint8_t)s[n]) * 16777619u;
 	*len = n;
 	return h;
@@ -68,15 +69,15 @@ int mongo_key_of(int type, const char *s)
 	size_t n;
 	uint32_t h = fnv(s, type, &n);
 	struct key_slot *k = &key_cache[h & 63];
-	if (k->id && k->hash == h && k->type == type && strncmp(k->s, s, n) == 0 && !k->s[n])
+	if (k->id && k->hash == h && k->type == type && k->len == n && memcmp(k->s, s, n) == 0)
 		return k->id;
 	int id = ringmon_key(type, s);
 	if (id > 0 && id <= UINT16_MAX) {
 		k->hash = h;
 		k->type = (uint16_t)type;
 		k->id = (uint16_t)id;
+		k->len = (uint8_t)n;
 		memcpy(k->s, s, n);
-		k->s[n] = 0;
 	}
 	return id;
 }
