@@ -140,7 +140,7 @@ class Monitoring(unittest.TestCase):
                     time.sleep(s)
             """)
         tool = mon.start(["rmwl_counts"])
-        self.assertIn(tool, range(6))
+        self.assertIn(tool, (3, 4, 5), "never a standard tool's id (0-2)")
         self.assertTrue(mon.active())
         self.assertEqual(mon.tool_id(), tool)
         self.assertEqual(sys.monitoring.get_tool(tool), "ringmon")
@@ -545,6 +545,32 @@ class Monitoring(unittest.TestCase):
                 sm.free_tool_id(i)
         self.assertGreaterEqual(len(taken), 1)
 
+    def test_leaves_standard_tool_ids(self):
+        # 0, 1 and 2 (DEBUGGER_ID, COVERAGE_ID, PROFILER_ID) stay free even when
+        # 3, 4 and 5 are taken: coverage.py's sysmon core and cProfile take
+        # their one id when they start and fail if it is in use
+        sm = sys.monitoring
+        mine = [i for i in (3, 4, 5) if sm.get_tool(i) is None]
+        self.assertEqual(mine, [3, 4, 5], "3, 4 and 5 are free before this test")
+        for i in mine:
+            sm.use_tool_id(i, "blocker%d" % i)
+        try:
+            with self.assertRaisesRegex(RuntimeError, r"3, 4 and 5 are in use \(.*blocker.*\), "
+                                        "and ringmon leaves 0, 1 and 2"):
+                mon.start(["x"])
+            self.assertFalse(mon.active())
+            self.assertEqual([sm.get_tool(i) for i in (0, 1, 2)], [None, None, None])
+            sm.free_tool_id(mine[-1])
+            self.assertEqual(mon.start(["x"]), mine[-1], "the one freed is taken")
+            # a coverage.py or cProfile started now finds its id
+            sm.use_tool_id(sm.COVERAGE_ID, "coverage.py")
+            sm.free_tool_id(sm.COVERAGE_ID)
+        finally:
+            mon.stop()
+            for i in mine:
+                if sm.get_tool(i) == "blocker%d" % i:
+                    sm.free_tool_id(i)
+
     def test_bad_patterns(self):
         with self.assertRaisesRegex(ValueError, "non-empty str"):
             mon.start([""])
@@ -680,6 +706,7 @@ class OnOff(unittest.TestCase):
         self.assertEqual([str(x.message) for x in warned], [],
                          "no fork warning: ringmon's watcher thread stops around os.fork")
         self.assertNotEqual(sys.monitoring.get_events(tool), 0, "the parent is unchanged")
+
 
 
 if __name__ == "__main__":
