@@ -12,11 +12,16 @@
 #   fuzz   clang with libFuzzer and the sanitizer runtimes (`make fuzz`)
 #   pymongo4  pymongo 4.10 for the pyenv Pythons (3.12+; Debian's python3 has
 #          pymongo 3.11): Debian trixie's pure-Python python3-pymongo, -bson,
-#          -gridfs, -dnspython, fetched with apt-get download through a private
-#          sources list and state under $BUILD/deps/apt (the system's apt setup
-#          is never read or changed, nothing is installed system-wide) and
-#          unpacked with dpkg -x into $BUILD/deps/pymongo4 (tests put its
-#          usr/lib/python3/dist-packages on PYTHONPATH). Done once; included by test.
+#          -gridfs, -dnspython
+#   coverage  coverage.py 7.6 for the pyenv Pythons (tests/python/test_monitoring.py
+#          runs ringmon.monitoring beside it): trixie's python3-coverage, pure
+#          Python but for its C tracer, built for 3.13 only (3.12 falls back to
+#          coverage's Python tracer; COVERAGE_CORE=sysmon needs neither)
+#          Both are fetched with apt-get download through a private sources list
+#          and state under $BUILD/deps/apt (the system's apt setup is never read
+#          or changed, nothing is installed system-wide) and unpacked with dpkg -x
+#          into $BUILD/deps/GROUP (tests put its usr/lib/python3/dist-packages on
+#          PYTHONPATH). Done once; both included by test (and pymongo4 by bench).
 # --check: only say what is missing (exit 1 if anything is); --list: print the
 # packages of the groups. As root, installs what is missing with apt-get;
 # otherwise prints the command to run and exits 1. NO_DEPS=1: do nothing (you
@@ -31,30 +36,34 @@ for a in "$@"; do
 	case $a in
 	--check) check=1 ;;
 	--list) list=1 ;;
-	build | test | demo | bench | fuzz | pymongo4) groups+=("$a") ;;
-	*) echo "deps.sh: unknown group '$a' (groups: build test demo bench fuzz pymongo4)" >&2; exit 2 ;;
+	build | test | demo | bench | fuzz | pymongo4 | coverage) groups+=("$a") ;;
+	*) echo "deps.sh: unknown group '$a' (groups: build test demo bench fuzz pymongo4 coverage)" >&2; exit 2 ;;
 	esac
 done
 [ ${#groups[@]} -eq 0 ] && groups=(build)
 
-# pymongo 4.10 under $BUILD/deps/pymongo4, fetched once (see the header)
-pymongo4_debs=(python3-pymongo python3-bson python3-gridfs python3-dnspython)
-pymongo4() {
-	local top dest apt
+# Debian trixie's packages of group $1 under $BUILD/deps/$1, fetched once (see the header)
+declare -A trixie_debs=([pymongo4]="python3-pymongo python3-bson python3-gridfs python3-dnspython"
+			[coverage]="python3-coverage")
+declare -A trixie_what=([pymongo4]="pymongo 4.10" [coverage]="coverage.py 7.6")
+trixie() { # GROUP: fetches ${trixie_debs[GROUP]}; done when its Python package (GROUP's
+	   # first deb without python3-) has its __init__.py
+	local g=$1 top dest apt debs what=${trixie_what[$1]}
+	read -ra debs <<<"${trixie_debs[$g]}"
 	mkdir -p "${BUILD:-build}/deps" && top=$(cd "${BUILD:-build}/deps" && pwd) || return 1
-	dest=$top/pymongo4 apt=$top/apt
-	[ -f "$dest/usr/lib/python3/dist-packages/pymongo/__init__.py" ] && return 0
+	dest=$top/$g apt=$top/apt
+	[ -f "$dest/usr/lib/python3/dist-packages/${debs[0]#python3-}/__init__.py" ] && return 0
 	if [ $check -eq 1 ]; then
-		echo "missing pymongo 4.10 for Python 3.12+ in $dest (scripts/deps.sh pymongo4 fetches it)" >&2
+		echo "missing $what for Python 3.12+ in $dest (scripts/deps.sh $g fetches it)" >&2
 		return 1
 	fi
 	local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 	if ! command -v apt-get >/dev/null || ! command -v dpkg >/dev/null || [ ! -f "$keyring" ]; then
-		echo "deps.sh: pymongo 4.10 for Python 3.12+ needs apt-get, dpkg and $keyring" \
-			"(Debian); without it the pymongo 4 tests are skipped" >&2
+		echo "deps.sh: $what for Python 3.12+ needs apt-get, dpkg and $keyring" \
+			"(Debian); without it the tests that need it are skipped" >&2
 		return 0
 	fi
-	echo "fetching Debian trixie's ${pymongo4_debs[*]} into $dest (private apt state in $apt)" >&2
+	echo "fetching Debian trixie's ${debs[*]} into $dest (private apt state in $apt)" >&2
 	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs"
 	echo "deb [signed-by=$keyring] http://deb.debian.org/debian trixie main" >"$apt/sources.list"
 	: >"$apt/status"
@@ -64,15 +73,19 @@ pymongo4() {
 	apt-get "${opts[@]}" update >"$apt/update.log" 2>&1 ||
 		{ echo "deps.sh: apt-get update of trixie's list failed (log: $apt/update.log)" >&2; return 1; }
 	rm -f "$apt/debs"/*.deb
-	(cd "$apt/debs" && apt-get "${opts[@]}" download "${pymongo4_debs[@]}") >"$apt/download.log" 2>&1 ||
-		{ echo "deps.sh: apt-get download ${pymongo4_debs[*]} failed (log: $apt/download.log)" >&2; return 1; }
+	(cd "$apt/debs" && apt-get "${opts[@]}" download "${debs[@]}") >"$apt/download.log" 2>&1 ||
+		{ echo "deps.sh: apt-get download ${debs[*]} failed (log: $apt/download.log)" >&2; return 1; }
 	rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
 	for d in "$apt/debs"/*.deb; do dpkg -x "$d" "$dest.tmp"; done
 	rm -rf "$dest" && mv "$dest.tmp" "$dest"
 }
 if [ $list -eq 0 ]; then
 	for g in "${groups[@]}"; do
-		case $g in test | bench | pymongo4) (cd "$(dirname "$0")/.." && pymongo4) || exit 1 ;; esac
+		case $g in
+		test) (cd "$(dirname "$0")/.." && trixie pymongo4 && trixie coverage) || exit 1 ;;
+		bench | pymongo4) (cd "$(dirname "$0")/.." && trixie pymongo4) || exit 1 ;;
+		coverage) (cd "$(dirname "$0")/.." && trixie coverage) || exit 1 ;;
+		esac
 	done
 fi
 
@@ -89,7 +102,7 @@ for g in "${groups[@]}"; do
 	bench) pkgs+=("${build[@]}" python3-mockupdb tmux procps bc liblttng-ust-dev lttng-tools
 	              babeltrace2) ;;
 	fuzz) pkgs+=(clang libclang-rt-14-dev pkg-config libjson-c-dev libncurses-dev) ;;
-	pymongo4) pkgs+=(apt dpkg debian-archive-keyring) ;;
+	pymongo4 | coverage) pkgs+=(apt dpkg debian-archive-keyring) ;;
 	esac
 done
 mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)

@@ -40,9 +40,10 @@ def start(modules):
     """Starts recording the calls of the functions of the modules matching
     `modules`, a list of fnmatch-style patterns on module names ("myapp.*";
     "pkg.*" also matches "pkg" itself; "__main__" is the script). Takes a free
-    sys.monitoring tool id (3, 4, 5, then 0, 1, 2; never one in use) and
+    sys.monitoring tool id, 3, 4 or 5 (never one in use, never 0, 1 or 2,
+    which a debugger, coverage.py and cProfile claim when they start) and
     returns it. Calling start() again replaces the patterns. Raises
-    RuntimeError before 3.12, or when all six tool ids are in use (saying by
+    RuntimeError before 3.12, or when 3, 4 and 5 are all in use (saying by
     whom); ValueError for an empty or non-str pattern."""
     global _hooks
     _check()

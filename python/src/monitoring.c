@@ -9,7 +9,8 @@
  *   python.raise   key: the exception type's name (builtins bare, others
  *                  module.qualname); fields depth, thread
  *
- * Events (global, of one free tool id): PY_START, PY_RETURN, PY_UNWIND, RAISE.
+ * Events (global, of one free tool id, 3, 4 or 5): PY_START, PY_RETURN,
+ * PY_UNWIND, RAISE.
  * Code whose module matches no pattern is classified once (cached on the code
  * object with PyUnstable_Code_SetExtra) and its PY_START and PY_RETURN
  * locations answer DISABLE, after which it costs nothing; after another
@@ -795,9 +796,13 @@ static PyObject *mon_stop(PyObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-/* the order tool ids are tried in: the unassigned ones first, so that a
- * debugger (0), coverage.py (1) and cProfile (2) started later find theirs */
-static const int tool_order[] = {3, 4, 5, 0, 1, 2};
+/* the tool ids ringmon may take, in order: 3 and 4 (unnamed) and 5
+ * (OPTIMIZER_ID, which no tool of CPython 3.12-3.13 uses). Never 0, 1, 2
+ * (DEBUGGER_ID, COVERAGE_ID, PROFILER_ID), even when free: their tools claim
+ * that one id when they start and fail if it is taken (coverage.py's sysmon
+ * core: "ValueError: tool 1 is already in use"; cProfile: "Another profiling
+ * tool is already active"), so that one started after ringmon still works */
+static const int tool_order[] = {3, 4, 5};
 
 /* _monitoring_start(patterns: list of str) -> tool id */
 static PyObject *mon_start(PyObject *self, PyObject *pats)
@@ -874,8 +879,10 @@ static PyObject *mon_start(PyObject *self, PyObject *pats)
 	}
 	if (tool < 0) {
 		PyErr_Format(PyExc_RuntimeError,
-			     "ringmon.monitoring: no free sys.monitoring tool id: all six are in use "
-			     "(%S); stop one of those tools (sys.monitoring.free_tool_id) first",
+			     "ringmon.monitoring: no free sys.monitoring tool id: 3, 4 and 5 are in use "
+			     "(%S), and ringmon leaves 0, 1 and 2 to debuggers, coverage.py and "
+			     "profilers; stop one of the tools on 3-5 (sys.monitoring.free_tool_id) "
+			     "first",
 			     users);
 		Py_DECREF(users);
 		goto fail;

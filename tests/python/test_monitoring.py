@@ -14,6 +14,7 @@ import importlib
 import json
 import os
 import pstats
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -140,7 +141,7 @@ class Monitoring(unittest.TestCase):
                     time.sleep(s)
             """)
         tool = mon.start(["rmwl_counts"])
-        self.assertIn(tool, range(6))
+        self.assertIn(tool, (3, 4, 5), "never a standard tool's id (0-2)")
         self.assertTrue(mon.active())
         self.assertEqual(mon.tool_id(), tool)
         self.assertEqual(sys.monitoring.get_tool(tool), "ringmon")
@@ -545,6 +546,32 @@ class Monitoring(unittest.TestCase):
                 sm.free_tool_id(i)
         self.assertGreaterEqual(len(taken), 1)
 
+    def test_leaves_standard_tool_ids(self):
+        # 0, 1 and 2 (DEBUGGER_ID, COVERAGE_ID, PROFILER_ID) stay free even when
+        # 3, 4 and 5 are taken: coverage.py's sysmon core and cProfile take
+        # their one id when they start and fail if it is in use
+        sm = sys.monitoring
+        mine = [i for i in (3, 4, 5) if sm.get_tool(i) is None]
+        self.assertEqual(mine, [3, 4, 5], "3, 4 and 5 are free before this test")
+        for i in mine:
+            sm.use_tool_id(i, "blocker%d" % i)
+        try:
+            with self.assertRaisesRegex(RuntimeError, r"3, 4 and 5 are in use \(.*blocker.*\), "
+                                        "and ringmon leaves 0, 1 and 2"):
+                mon.start(["x"])
+            self.assertFalse(mon.active())
+            self.assertEqual([sm.get_tool(i) for i in (0, 1, 2)], [None, None, None])
+            sm.free_tool_id(mine[-1])
+            self.assertEqual(mon.start(["x"]), mine[-1], "the one freed is taken")
+            # a coverage.py or cProfile started now finds its id
+            sm.use_tool_id(sm.COVERAGE_ID, "coverage.py")
+            sm.free_tool_id(sm.COVERAGE_ID)
+        finally:
+            mon.stop()
+            for i in mine:
+                if sm.get_tool(i) == "blocker%d" % i:
+                    sm.free_tool_id(i)
+
     def test_bad_patterns(self):
         with self.assertRaisesRegex(ValueError, "non-empty str"):
             mon.start([""])
@@ -680,6 +707,176 @@ class OnOff(unittest.TestCase):
         self.assertEqual([str(x.message) for x in warned], [],
                          "no fork warning: ringmon's watcher thread stops around os.fork")
         self.assertNotEqual(sys.monitoring.get_events(tool), 0, "the parent is unchanged")
+
+
+# coverage.py for the pyenv Pythons: Debian trixie's python3-coverage (7.6),
+# unpacked by scripts/deps.sh coverage (make test runs it)
+BUILD = os.path.abspath(os.environ.get("BUILD") or os.path.join(ROOT, "build"))
+COVERAGE = os.path.join(BUILD, "deps", "coverage", "usr", "lib", "python3", "dist-packages")
+
+# the monitored module: recursion, a generator, a function never called
+COV_LIB = """\
+def leaf(x):
+    return x + 1
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+def squares(n):
+    for i in range(n):
+        yield i * i
+def never():
+    return "never called"  # NEVER
+def main():
+    s = sum(leaf(i) for i in range(100))
+    return s, fib(10), sum(squares(10)), list(squares(3))
+"""
+# the program: its output and exit status must be the same under every tool;
+# what the tools did goes to the file $COVWL_REPORT, if set
+COV_PROG = """\
+import json, os, sys
+import ringmon.monitoring as mon
+if os.environ.get("COVWL_START") == "1":
+    mon.start(["covwl"])  # PROG_START
+import covwl
+print(covwl.main())  # PROG_MAIN
+if os.environ.get("COVWL_REPORT"):
+    t = sys.gettrace()
+    with open(os.environ["COVWL_REPORT"], "w") as f:
+        json.dump({"pid": os.getpid(), "ringmon": mon.tool_id(),
+                   "tools": [sys.monitoring.get_tool(i) for i in range(6)],
+                   "settrace": type(getattr(t, "__self__", t)).__name__ if t else None}, f)
+sys.exit(3)
+"""
+COV_CALLS = {"covwl.<module>": 1, "covwl.main": 1, "covwl.main.<locals>.<genexpr>": 1,
+             "covwl.leaf": 100, "covwl.fib": 177, "covwl.squares": 2}
+
+
+def line_of(src, marker):
+    return next(n for n, text in enumerate(src.splitlines(), 1) if text.endswith("# " + marker))
+
+
+@unittest.skipUnless(HAVE, WHY)
+class WithCoverage(unittest.TestCase):
+    """ringmon.monitoring and coverage.py in one process, each exact: coverage's
+    sysmon core (COVERAGE_CORE=sysmon: sys.monitoring, COVERAGE_ID 1) and its
+    default core (a sys.settrace tracer: the C tracer where it loads, trixie's
+    being built for 3.13 only; else its Python tracer), started before ringmon
+    (the program starts ringmon) or after it (`python -m ringmon run
+    --functions covwl -m coverage run`: ringmon has taken 3 when coverage's
+    sysmon core asks for 1, which it gets: ringmon never takes 0-2)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+        cls.env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p] + [COVERAGE])
+        r = subprocess.run([sys.executable, "-c", "import coverage, ringmon.monitoring"],
+                           env=cls.env, capture_output=True, text=True, timeout=DEADLINE * 4)
+        if r.returncode != 0:  # as test_pymongo without pymongo 4: a skip that names the fix
+            raise unittest.SkipTest(
+                "coverage.py is not importable by %s from %s (%s): scripts/deps.sh coverage "
+                "fetches Debian trixie's python3-coverage there (make test runs it)"
+                % (sys.executable, COVERAGE, (r.stderr.strip().splitlines() or ["?"])[-1]))
+        r = subprocess.run([sys.executable, "-c", "import coverage.tracer"], env=cls.env,
+                           capture_output=True, timeout=DEADLINE * 4)
+        cls.default_tracer = "CTracer" if r.returncode == 0 else "PyTracer"
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="ringmon-cov.")
+        self.rdir = os.path.join(self.dir, "shm")  # the children's RINGMON_DIR
+        os.mkdir(self.rdir)
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        for name, src in (("covwl.py", COV_LIB), ("prog.py", COV_PROG)):
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(src)
+
+    def run_prog(self, argv, **env):
+        """Runs argv in the work directory; returns (status, stdout, stderr, report)."""
+        report = os.path.join(self.dir, "report.json")
+        if os.path.exists(report):
+            os.remove(report)
+        e = dict(self.env, RINGMON_DIR=self.rdir, RINGMON_KEEP="1", COVWL_REPORT=report, **env)
+        r = subprocess.run(argv, cwd=self.dir, env=e, capture_output=True, text=True,
+                           timeout=DEADLINE * 8)
+        rep = None
+        if os.path.exists(report):
+            with open(report) as f:
+                rep = json.load(f)
+        return r.returncode, r.stdout, r.stderr, rep
+
+    def ringmon_calls(self, pid):
+        """The exited child's python.call and python.unwind counts of covwl,
+        from its kept segment (which is removed then)."""
+        r = subprocess.run([RINGMON, "stats", "--json", str(pid)], capture_output=True, text=True,
+                           env=dict(os.environ, RINGMON_DIR=self.rdir), timeout=DEADLINE * 2)
+        self.assertEqual(r.returncode, 0, "ringmon stats %d: %s" % (pid, r.stderr))
+        os.remove(os.path.join(self.rdir, "ringmon.%d" % pid))
+        rep = json.loads(r.stdout)
+        return keys(rep, "python.call", "covwl."), keys(rep, "python.unwind", "covwl.")
+
+    def coverage_lines(self, name):
+        """coverage json's (executed, missing) lines of the work file name, and its version."""
+        out = os.path.join(self.dir, "cov.json")
+        r = subprocess.run([sys.executable, "-m", "coverage", "json", "-q", "--data-file",
+                            os.path.join(self.dir, "cov.data"), "-o", out], cwd=self.dir,
+                           env=self.env, capture_output=True, text=True, timeout=DEADLINE * 4)
+        self.assertEqual(r.returncode, 0, "coverage json: %s%s" % (r.stdout, r.stderr))
+        with open(out) as f:
+            rep = json.load(f)
+        files = {os.path.basename(k): v for k, v in rep["files"].items()}
+        self.assertIn(name, files, "coverage measured no %s: %s" % (name, sorted(files)))
+        return files[name]["executed_lines"], files[name]["missing_lines"], rep["meta"]["version"]
+
+    def check(self, ringmon_first, core):
+        plain = self.run_prog([sys.executable, "prog.py"])  # neither tool
+        self.assertEqual(plain[:3], (3, "(5050, 55, 285, [0, 1, 4])\n", ""), "the plain program")
+        cov = [sys.executable, "-m", "coverage", "run", "--data-file",
+               os.path.join(self.dir, "cov.data"), "--include", os.path.join(self.dir, "*"),
+               "prog.py"]
+        env = {"COVERAGE_CORE": core} if core else {}
+        if ringmon_first:
+            argv = [sys.executable, "-m", "ringmon", "run", "--functions", "covwl", "-m"] + cov[2:]
+        else:
+            argv, env["COVWL_START"] = cov, "1"
+        rc, out, err, rep = self.run_prog(argv, **env)
+        # the program's output and exit status unchanged, and no tool complained
+        self.assertEqual((rc, out, err), plain[:3], "under %s" % " ".join(argv))
+        self.assertIsNotNone(rep, "the program wrote no report")
+        # the tool ids: ringmon's is 3-5, never coverage's
+        tools = rep["tools"]
+        self.assertIn(rep["ringmon"], (3, 4, 5))
+        self.assertEqual(tools[rep["ringmon"]], "ringmon")
+        if core == "sysmon":
+            self.assertEqual(tools[sys.monitoring.COVERAGE_ID], "coverage.py",
+                             "coverage's sysmon core on COVERAGE_ID")
+            self.assertIsNone(rep["settrace"])
+        else:
+            self.assertIsNone(tools[sys.monitoring.COVERAGE_ID])
+            self.assertEqual(rep["settrace"], self.default_tracer, "coverage's default core")
+        # ringmon: exact counts, never() absent, no unwind
+        self.assertEqual(self.ringmon_calls(rep["pid"]), (COV_CALLS, {}))
+        # coverage: every line of covwl but never()'s body; the program's lines
+        executed, missing, version = self.coverage_lines("covwl.py")
+        nev = line_of(COV_LIB, "NEVER")
+        self.assertEqual(missing, [nev])
+        self.assertEqual(executed, [n for n in range(1, len(COV_LIB.splitlines()) + 1) if n != nev])
+        executed, missing, _ = self.coverage_lines("prog.py")
+        self.assertIn(line_of(COV_PROG, "PROG_MAIN"), executed)
+        start = line_of(COV_PROG, "PROG_START")
+        self.assertIn(start, missing if ringmon_first else executed)
+        sys.stderr.write("[coverage %s, core %s: %s] " % (
+            version, core or "default", "sysmon" if core else rep["settrace"]))
+
+    def test_coverage_sysmon_then_ringmon(self):
+        self.check(ringmon_first=False, core="sysmon")
+
+    def test_coverage_default_core_then_ringmon(self):
+        self.check(ringmon_first=False, core=None)
+
+    def test_ringmon_then_coverage_sysmon(self):
+        # ringmon run starts the tool (id 3) before coverage asks for COVERAGE_ID
+        self.check(ringmon_first=True, core="sysmon")
+
+    def test_ringmon_then_coverage_default_core(self):
+        self.check(ringmon_first=True, core=None)
 
 
 if __name__ == "__main__":
