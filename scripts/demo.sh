@@ -2,7 +2,9 @@
 # demo.sh - `make demo`: a scripted MongoDB replica set (failovers, injected latency
 # and errors), the MongoDB loadgen with a pool against it, and `ringmon top` on
 # the loadgen. Quitting the viewer stops everything the demo started.
-# Env: BUILD (build dir, default build), DEMO_SECONDS (loadgen run time, default 3600).
+# Env: BUILD (build dir, default build), DEMO_SECONDS (loadgen run time, default 3600),
+# DEMO_PORT (the first of the replica set's 3 ports on 127.0.0.1; default: a free
+# one from 20000-60000).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -30,10 +32,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 # a free port with the two after it free too (the replica set uses 3)
-port=$(/usr/bin/python3 - <<'EOF'
-import socket, random
-for _ in range(200):
-    p = random.randint(20000, 60000)
+port=$(DEMO_PORT=${DEMO_PORT:-} /usr/bin/python3 - <<'EOF'
+import os, random, socket, sys
+want = os.environ["DEMO_PORT"]
+if want and (not want.isdigit() or not 1 <= int(want) <= 65533):
+    sys.exit("demo: DEMO_PORT=%s is not a port from 1 to 65533 (the set uses it and the two after it)" % want)
+for p in [int(want)] if want else [random.randint(20000, 60000) for _ in range(200)]:
     try:
         ss = [socket.socket() for _ in range(3)]
         for i, s in enumerate(ss):
@@ -42,10 +46,11 @@ for _ in range(200):
             s.close()
         print(p)
         break
-    except OSError:
-        pass
+    except OSError as e:
+        if want:
+            sys.exit("demo: DEMO_PORT=%s: ports %d-%d are not all free on 127.0.0.1 (%s): choose another" % (want, p, p + 2, e.strerror))
 EOF
-)
+) || exit 1
 [ -n "$port" ] || { echo "demo: no free port" >&2; exit 1; }
 
 mkfifo "$tmp/ready"

@@ -136,7 +136,7 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			snprintf(name, sizeof(name), "Topology %d", ti + 1);
 		if (tp->type >= 0)
 			term_printf(row++, x, w, tp->closed ? TR_DIM : TR_TITLE, 1,
-				    " %s: %s  (since %s ago)%s", name, vm_topology_type_name(tp->type),
+				    " %s: %s  (for %s)%s", name, vm_topology_type_name(tp->type),
 				    vm_fmt_dur_s(wall - tp->type_wall, ago, sizeof(ago)),
 				    tp->closed ? "  closed" : "");
 		else
