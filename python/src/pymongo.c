@@ -573,14 +573,38 @@ static PyObject *l_succeeded(Listener *self, PyObject *ev)
 	Py_RETURN_NONE;
 }
 
-/* pymongo's errors that are the network's: named as libmongoc's stream errors */
+/* What a failed command's errtype (pymongo's name of the exception's type)
+ * says of the network: NET_TIMEOUT, NET_ERROR, or 0 (the driver's own
+ * error). pymongo 3 wraps socket errors in AutoReconnect / NetworkTimeout;
+ * pymongo 4 reports the socket's exception itself (OSError, ConnectionResetError,
+ * TimeoutError, ssl's SSLError ...), so every OSError counts: a builtin type of
+ * that name that is a subclass of OSError (TimeoutError: a timeout), or
+ * socket's and ssl's, which are not builtins, by name. */
+enum { NET_ERROR = 1, NET_TIMEOUT };
 static int network_error(const char *errtype)
 {
-	static const char *const net[] = {"AutoReconnect", "NetworkTimeout", "ConnectionFailure"};
+	static const char *const net[] = {"AutoReconnect", "ConnectionFailure", "gaierror",
+					  "herror", "CertificateError"};
+	static const char *const timeout[] = {"NetworkTimeout", "timeout"};
+	for (size_t i = 0; i < sizeof(timeout) / sizeof(timeout[0]); i++)
+		if (strcmp(errtype, timeout[i]) == 0)
+			return NET_TIMEOUT;
 	for (size_t i = 0; i < sizeof(net) / sizeof(net[0]); i++)
 		if (strcmp(errtype, net[i]) == 0)
-			return 1;
-	return 0;
+			return NET_ERROR;
+	if (strncmp(errtype, "SSL", 3) == 0 && strstr(errtype, "Error"))
+		return NET_ERROR; /* ssl.SSLError, SSLEOFError, SSLZeroReturnError ... */
+	PyObject *builtins = PyEval_GetBuiltins(); /* borrowed */
+	PyObject *cls = builtins ? PyDict_GetItemString(builtins, errtype) : NULL; /* borrowed */
+	int kind = 0;
+	if (cls && PyType_Check(cls)) {
+		if (PyObject_IsSubclass(cls, PyExc_TimeoutError) == 1)
+			kind = NET_TIMEOUT;
+		else if (PyObject_IsSubclass(cls, PyExc_OSError) == 1)
+			kind = NET_ERROR;
+	}
+	PyErr_Clear();
+	return kind;
 }
 
 static PyObject *l_failed(Listener *self, PyObject *ev)
@@ -606,10 +630,11 @@ static PyObject *l_failed(Listener *self, PyObject *ev)
 		const char *m = em && PyUnicode_Check(em) ? PyUnicode_AsUTF8(em) : NULL;
 		PyErr_Clear();
 		origin = MS_ORIGIN_DRIVER;
-		if (t && strcmp(t, "NetworkTimeout") == 0) {
+		int net = t ? network_error(t) : NET_ERROR;
+		if (net == NET_TIMEOUT) {
 			domain = 2, code = 4; /* libmongoc's stream, socket error or timeout */
 			snprintf(name, sizeof(name), "socket timeout");
-		} else if (!t || network_error(t)) {
+		} else if (net == NET_ERROR) {
 			domain = 2, code = 4;
 			ms_driver_error_name(domain, code, m, name, sizeof(name));
 		} else {

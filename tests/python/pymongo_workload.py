@@ -12,6 +12,8 @@ Commands:
   find COLL N          N finds, each read to the end
   distinct COLL        a distinct (the mock refuses it with --error-commands distinct)
   ping
+  netfail              a ping expected to fail on the network (the mock hangs up:
+                       --hangup-rate 1); prints the exception's type
   hold                 a ping on another thread; returns once that thread has
                        its connection (the thread's ping is still running)
   join                 waits for the hold thread
@@ -101,6 +103,12 @@ def main():
                     res = 'refused %s' % e.code
             elif w[0] == 'ping':
                 db.command('ping')
+            elif w[0] == 'netfail':
+                try:
+                    db.command('ping')
+                    res = 'answered'
+                except pymongo.errors.ConnectionFailure as e:
+                    res = type(e).__name__
             elif w[0] == 'hold':
                 def hold():
                     gate.want = threading.get_ident()

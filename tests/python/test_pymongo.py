@@ -306,6 +306,16 @@ class PymongoCase:
         self.assertEqual(w.do('errors'), '0 0 0 0')
         self.assertEqual(w.finish(), 0)
 
+    def test_network_errors_named_as_libmongoc_names_them(self):
+        # pymongo 3 reports a hang-up as AutoReconnect, pymongo 4 as the socket's
+        # own OSError: both are "connection closed", a driver-side error
+        mock = Mock(self, '--hangup-rate', '1')
+        w = Workload(self, mock.uri, 'serverSelectionTimeoutMS=30000')
+        self.assertEqual(w.do('netfail'), 'AutoReconnect')
+        s = self.settled(w.pid, lambda s: s.count('command.error') == 1, 'one command.error')
+        self.assertEqual(s.keys('command.error'), {'connection closed': 1})
+        self.assertEqual(s.keys('command.failed'), {'ping': 1})
+
     def test_pool_exhaustion_gives_checkout_timeouts(self):
         mock = Mock(self, '--latency-ms', '4000')
         w = Workload(self, mock.uri, 'maxPoolSize=1', 'waitQueueTimeoutMS=200')
