@@ -21,6 +21,19 @@ $RM stats 999999 >/dev/null 2>&1; check "missing segment exits 1" [ $? -eq 1 ]
 for c in "tail 1 --count 0" "stats 1 --count 0" "top --view 9 1" "events 1 --bogus"; do
 	$RM $c >/dev/null 2>&1; check "$c: usage error, exit 2 (same rule in every command)" [ $? -eq 2 ]
 done
+# a bad option: one line naming it and pointing at --help, never getopt's own
+# message followed by the whole usage (docs/cli.md)
+for c in ls gc tail stats events top export; do
+	e=$($RM $c --bogus 2>&1 >/dev/null); s=$?
+	check "$c --bogus: exit 2 and one line naming it (said: $e)" \
+		[ $s -eq 2 -a "$e" = "ringmon $c: unknown option '--bogus' (see ringmon $c --help)" ]
+done
+e=$($RM tail --type 2>&1 >/dev/null); s=$?
+check "tail --type without a value: exit 2, named (said: $e)" \
+	[ $s -eq 2 -a "$e" = "ringmon tail: option '--type' needs a value (see ringmon tail --help)" ]
+e=$($RM ls --json=1 2>&1 >/dev/null); s=$?
+check "ls --json=1: exit 2, named (said: $e)" \
+	[ $s -eq 2 -a "$e" = "ringmon ls: option '--json' takes no value (see ringmon ls --help)" ]
 $RM --version | grep -q '^ringmon [0-9]'; check "--version" [ $? -eq 0 ]
 for c in ls gc tail stats events top; do $RM $c --help >/dev/null || bad "$c --help"; done; ok "--help everywhere"
 

@@ -1,4 +1,5 @@
 /* cli.c - helpers shared by the subcommands. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,33 @@ int cli_pid(const char *cmd, const char *arg)
 		return -1;
 	}
 	return (int)pid;
+}
+
+int cli_bad_option(const char *cmd, char **argv, const struct option *opts)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	int arglen = (int)strcspn(arg, "="); /* a long option as given, without its =value */
+	const struct option *o = NULL;
+	for (int i = 0; optopt && opts[i].name; i++)
+		if (opts[i].val == optopt)
+			o = &opts[i];
+	/* the long form (or a prefix of it) when that is what was given: optopt
+	 * is then its short one; else the short option. An unknown long option
+	 * has no optopt. */
+	int is_long = optopt == 0 || (o && strncmp(arg, "--", 2) == 0 &&
+				      strncmp(arg + 2, o->name, (size_t)arglen - 2) == 0);
+	char name[64];
+	if (is_long)
+		snprintf(name, sizeof(name), "%.*s", arglen, arg);
+	else
+		snprintf(name, sizeof(name), "-%c", optopt);
+	if (!o)
+		fprintf(stderr, "ringmon %s: unknown option '%s' (see ringmon %s --help)\n", cmd, name,
+			cmd);
+	else
+		fprintf(stderr, "ringmon %s: option '%s' %s (see ringmon %s --help)\n", cmd, name,
+			o->has_arg == no_argument ? "takes no value" : "needs a value", cmd);
+	return 2;
 }
 
 /* Options shared with `stats --format`: --keys, --max-keys, --buckets.

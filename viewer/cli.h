@@ -13,6 +13,13 @@ int cmd_top(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 
+/* After getopt_long (with opterr = 0, as main() sets it) returned '?': one
+ * line on stderr for cmd naming the option given and what was wrong with it
+ * (unknown, needs a value, takes no value), pointing at --help. opts: the
+ * command's long options. Returns 2, the exit status of a usage error. */
+struct option;
+int cli_bad_option(const char *cmd, char **argv, const struct option *opts);
+
 /* Parses a pid argument: > 0, or prints a usage error for cmd and returns -1. */
 int cli_pid(const char *cmd, const char *arg);
 /* 1 when a type name matches pat: the name itself, a prefix with a trailing

@@ -79,8 +79,7 @@ int cmd_events(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else {
-			usage(stderr);
-			return 2;
+			return cli_bad_option("events", argv, opts);
 		}
 	}
 	if (optind + 1 != argc) {

@@ -254,7 +254,7 @@ int cmd_export(int argc, char **argv)
 			}
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: return cli_bad_option("export", argv, opts);
 		}
 	}
 	if (optind != argc) {

@@ -26,8 +26,7 @@ int cmd_gc(int argc, char **argv)
 			       "(dead, or exited and kept).\nNever touches a live process's segment.\n");
 			return 0;
 		}
-		fprintf(stderr, "usage: ringmon gc\n");
-		return 2;
+		return cli_bad_option("gc", argv, opts);
 	}
 	if (optind < argc) {
 		fprintf(stderr, "ringmon gc: unexpected argument '%s' (gc takes none)\n", argv[optind]);

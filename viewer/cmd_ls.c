@@ -59,8 +59,7 @@ int cmd_ls(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else {
-			usage(stderr);
-			return 2;
+			return cli_bad_option("ls", argv, opts);
 		}
 	}
 	if (optind < argc) {

@@ -366,7 +366,7 @@ int cmd_stats(int argc, char **argv)
 			}
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: return cli_bad_option("stats", argv, opts);
 		}
 	}
 	if (expo >= 0 && (json || interval > 0 || count >= 0 || only || cumulative)) {

@@ -88,7 +88,7 @@ int cmd_tail(int argc, char **argv)
 			break;
 		}
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: return cli_bad_option("tail", argv, opts);
 		}
 	}
 	if (optind + 1 != argc) {

@@ -1,4 +1,5 @@
 /* main.c - the ringmon CLI: dispatch to a subcommand. */
+#include <getopt.h>
 #include <json-c/json.h>
 #include <locale.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ int main(int argc, char **argv)
 {
 	/* names print as UTF-8 text in a UTF-8 locale (viewer/escape.h) */
 	setlocale(LC_CTYPE, "");
+	opterr = 0; /* the subcommands say what was wrong with an option (cli_bad_option) */
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

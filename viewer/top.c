@@ -162,7 +162,7 @@ int cmd_top(int argc, char **argv)
 		case 'A': ascii = 1; break;
 		case '1': once = 1; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: return cli_bad_option("top", argv, opts);
 		}
 	}
 	int pid = 0;
