@@ -15,7 +15,7 @@
  * reported, medians of paired per-round differences) are a noisy
  * cross-check. The figure that counts, overhead_ns = callbacks_ns, is the
  * time measured inside ringmon's started + succeeded callbacks per command
- * (write-error detection included: it scans every succeeded reply), minus
+ * (write-error detection included: it searches every succeeded reply), minus
  * the cost of the two clock reads themselves. Beside it, libmongoc's own APM
  * cost in the same run: the median paired per-round difference, in the client
  * thread's CPU time per ping, between the client with do-nothing callbacks and

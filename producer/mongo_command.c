@@ -133,13 +133,12 @@ struct write_errs {
 	int has_wc;
 };
 
-/* 1 when a top-level key of reply is writeErrors or writeConcernError. Walks
- * the document's bytes (libbson's iterator costs about 100 instructions per
- * element, and this runs on every succeeded reply); write_errors() then reads
- * what it found with libbson. Bounds-checked: a malformed document is 0. A
- * document ends with a 0 byte, so once that is checked a key's strlen() stops
- * inside it. */
-static inline __attribute__((always_inline)) int has_write_errors(const uint8_t *d, size_t len)
+/* 1 when a top-level key of the document d is writeErrors or
+ * writeConcernError: walks its elements' bytes (libbson's iterator costs about
+ * 100 instructions per element); write_errors() then reads what it found with
+ * libbson. Bounds-checked: a malformed document is 0. A document ends with a
+ * 0 byte, so once that is checked a key's strlen() stops inside it. */
+static int top_level_write_errors(const uint8_t *d, size_t len)
 {
 	if (len < 5 || d[len - 1])
 		return 0;
@@ -179,6 +178,26 @@ static inline __attribute__((always_inline)) int has_write_errors(const uint8_t 
 		if (sz > left)
 			return 0;
 		p += sz;
+	}
+	return 0;
+}
+
+/* 1 when a top-level key of reply d is writeErrors or writeConcernError; runs
+ * on every succeeded reply. First looks for either name's bytes, NUL included,
+ * anywhere in the document (memchr for each 'w': a few instructions per 32
+ * bytes): a reply without them has no such key, and that is almost every
+ * reply. Only where they occur does top_level_write_errors() walk the elements
+ * to tell a top-level key from a nested one or a string's bytes. */
+static inline __attribute__((always_inline)) int has_write_errors(const uint8_t *d, size_t len)
+{
+	static const char we[] = "writeErrors", wce[] = "writeConcernError";
+	const uint8_t *p = d, *end = d + len;
+	while ((p = memchr(p, 'w', (size_t)(end - p))) != NULL) {
+		size_t left = (size_t)(end - p);
+		if ((left >= sizeof(we) && memcmp(p, we, sizeof(we)) == 0) ||
+		    (left >= sizeof(wce) && memcmp(p, wce, sizeof(wce)) == 0))
+			return top_level_write_errors(d, len);
+		p++;
 	}
 	return 0;
 }

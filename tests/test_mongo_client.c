@@ -50,12 +50,15 @@ static int run(mongoc_client_t *c, const char *db, const char *json, bson_error_
 }
 
 
-/* The walk over a reply's top-level keys that finds write errors on every
- * succeeded command: past every BSON type, never past the document's end. */
+/* The search of a reply for write errors on every succeeded command: only a
+ * top-level key counts (not the names nested or as a string's bytes, which
+ * make it walk the elements), past every BSON type, never past the
+ * document's end. */
 static void write_errors_are_found_past_every_bson_type(void **state)
 {
 	(void)state;
-	bson_t *b = BCON_NEW("d", BCON_DOUBLE(1.5), "s", "str", "doc", "{", "a", BCON_INT32(1), "}",
+	bson_t *b = BCON_NEW("nested", "{", "writeErrors", "[", "]", "}", "says", "writeConcernError",
+			     "d", BCON_DOUBLE(1.5), "s", "str", "doc", "{", "a", BCON_INT32(1), "}",
 			     "arr", "[", BCON_INT32(1), "]", "bin", BCON_BIN(0, (const uint8_t *)"xy", 2),
 			     "u", BCON_UNDEFINED, "oid", BCON_OID(&(bson_oid_t){{1}}), "b", BCON_BOOL(true),
 			     "dt", BCON_DATE_TIME(1), "nul", BCON_NULL, "re", BCON_REGEX("a.*", "i"),
