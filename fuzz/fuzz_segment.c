@@ -214,7 +214,7 @@ static void read_all(const struct rb_view *v)
 		size_t n = vm_tail_poll(&t, recs, 64, &lost, (uint64_t)round * RB_STALL_NS * 2);
 		for (size_t i = 0; i < n; i++) {
 			struct vm_event e;
-			char line[1024];
+			char line[4096];
 			vm_decode(v, &recs[i], &e);
 			vm_event_format(&e, round & 1, line, sizeof(line));
 			if (round & 1)

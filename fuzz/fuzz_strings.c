@@ -15,7 +15,12 @@
  *  - `ringmon events PID --enable/--disable PATTERN` changes exactly the
  *    matching types (usage error when none matches) and lists every type;
  *  - `ringmon tail --json --type PATTERN` prints exactly the matching records;
- *  - `ringmon stats --json` parses and names every registered type. */
+ *  - `ringmon stats --json` parses and names every registered type;
+ *  - keys of a type named command.target (the input may start from types
+ *    0-3 named as MongoDB's and keys naming each other, then change them):
+ *    vm_refresh shows one by the names of the keys its ids name when each is a
+ *    ready key, not a keyless slot, of a ready type of the right name, else as
+ *    stored. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <json-c/json.h>
@@ -23,6 +28,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "mongo_schema.h"
 
 #define MAX_KEYS 16
 #define NRECS 16
@@ -128,6 +134,82 @@ static void check_tables(const struct rb_view *v)
 	}
 }
 
+/* ---- command.target keys ---- */
+
+/* a base the input then changes: types 0-3 named as the MongoDB types
+ * command.target's keys name, keys 1-3 a command, a namespace and a server,
+ * keys 4-7 of command.target naming them */
+static void mongo_base(void)
+{
+	static const char *const types[] = {"command.started", "command.ns", "server.opening",
+					    MS_TARGET_TYPE};
+	static const char *const keys[] = {"", "find", "shop.orders", "h:1",
+					   "1.1.2.3", "0.1.0.0", "1.1.0.3", "1.1.2.0"};
+	for (uint32_t i = 0; i < 4; i++) {
+		struct rb_type *t = &rb_seg_types(&z->s)[i];
+		snprintf(t->name, sizeof(t->name), "%s", types[i]);
+		t->state = RB_SLOT_READY;
+	}
+	for (uint32_t id = 1; id < 8; id++) {
+		struct rb_key *k = &rb_seg_keys(&z->s)[id];
+		snprintf(k->name, sizeof(k->name), "%s", keys[id]);
+		k->type = (uint16_t)(id < 4 ? id - 1 : 3);
+		k->flags = 0;
+		k->state = RB_SLOT_READY;
+	}
+}
+
+/* the name of key id if it is a ready key (not a keyless slot) of a ready type
+ * named type, else NULL; from the slots, not through the reader */
+static const char *named_key(uint32_t id, const char *type, char *buf)
+{
+	const struct rb_key *k = &rb_seg_keys(&z->s)[id];
+	if (id == 0 || id >= MAX_KEYS || k->state != RB_SLOT_READY || (k->flags & RB_KEY_NONE) ||
+	    k->type >= RB_MAX_TYPES)
+		return NULL;
+	const struct rb_type *t = &rb_seg_types(&z->s)[k->type];
+	char tn[RB_NAME_LEN];
+	fz_expect_str(tn, t->name, sizeof(t->name));
+	if (t->state != RB_SLOT_READY || strcmp(tn, type) != 0)
+		return NULL;
+	fz_expect_str(buf, k->name, sizeof(k->name));
+	return buf;
+}
+
+/* what a reader shows for key id of command.target: its names, or as stored */
+static void expect_target(uint32_t id, int *resolved, char *want, size_t len)
+{
+	const struct rb_key *k = &rb_seg_keys(&z->s)[id];
+	char raw[RB_KEY_LEN], c[RB_KEY_LEN], n[RB_KEY_LEN] = "", h[RB_KEY_LEN] = "";
+	struct ms_target t;
+	fz_expect_str(raw, k->name, sizeof(k->name));
+	*resolved = !(k->flags & (RB_KEY_OTHER | RB_KEY_NONE)) && ms_target_parse(raw, &t) == 0 &&
+		    named_key(t.cmd, "command.started", c) &&
+		    (!t.ns || named_key(t.ns, "command.ns", n)) &&
+		    (!t.server || named_key(t.server, "server.opening", h));
+	if (*resolved)
+		snprintf(want, len, "%s %s %s %s", c, n[0] ? n : "-", h[0] ? h : "-",
+			 t.ok ? "ok" : "failed");
+	else
+		snprintf(want, len, "%s", raw);
+}
+
+static void check_target_keys(void)
+{
+	for (uint32_t id = 1; id < p.nkeys && id < MAX_KEYS; id++) {
+		const struct vm_key *k = &p.keys[id];
+		if (!k->used || k->type >= p.ntypes || !p.types[k->type].used ||
+		    strcmp(p.types[k->type].name, MS_TARGET_TYPE) != 0)
+			continue;
+		char want[VM_KEY_TEXT];
+		int resolved;
+		expect_target(id, &resolved, want, sizeof(want));
+		FZ_CHECK(k->resolved == resolved && strcmp(k->name, want) == 0,
+			 "command.target key %u shown '%s' (resolved %d), want '%s' (%d)", id, k->name,
+			 k->resolved, want, resolved);
+	}
+}
+
 static int first_named(const char *name)
 {
 	for (uint32_t i = 0; i < p.ntypes; i++)
@@ -155,6 +237,7 @@ static void check_model(void)
 			 "vm_type_find('%s') = %d for type %u", p.types[i].name, f, i);
 	}
 	FZ_CHECK(vm_type_find(&p, pattern) == first_named(pattern), "vm_type_find(pattern)");
+	check_target_keys();
 }
 
 /* ---- records ---- */
@@ -167,7 +250,7 @@ static int json_len(json_object *o)
 static void check_event(const struct rb_record *r, struct vm_event *e)
 {
 	vm_decode(&p.v, r, e);
-	char line[1024], esc[RB_KEY_LEN * 4];
+	char line[4096], esc[VM_KEY_TEXT * 4];
 	vm_event_format(e, 0, line, sizeof(line));
 	fz_check_str("text line", line, sizeof(line));
 	vm_event_format(e, 1, line, sizeof(line));
@@ -315,6 +398,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rb_seg_control(&z->s)->enabled = fz_u64(&in) & ~(1ull << RB_TYPE_NONE);
 	strcpy(pattern, "db.*");
 	int nrec = 0;
+	if (cfg & 2) {
+		mongo_base();
+		h->ntypes = h->ntypes > 4 ? h->ntypes : 4;
+		h->nkeys = h->nkeys > 8 ? h->nkeys : 8;
+	}
 	while (in.n)
 		write_slot(&in, &nrec);
 	check_tables(&p.v);

@@ -1,7 +1,8 @@
 /* mongo_command.c - libmongoc's command events (started, succeeded, failed) as
  * command.* records. Hot path: no locks, no allocation; key ids come from small
  * per-thread caches, the database and collection of a command from a
- * per-thread table keyed by request id. */
+ * per-thread table keyed by request id; command.target's keys (opt-in) from
+ * ids the command already has and two more per-thread caches. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -99,6 +100,56 @@ static int command_ns(int cls, const char *db, const bson_t *cmd, char *buf, siz
 	memcpy(buf + n, coll, take);
 	buf[n + take] = 0;
 	return 1;
+}
+
+/* ---- command.target: one record per finished command, keyed by its tuple ---- */
+
+/* "host:port" -> its key under server.opening, per thread, by port: the
+ * string compared, never hashed. A name longer than a key goes through
+ * mongo_key_of (which cuts it as ringmon_key does). */
+struct host_slot {
+	int id;
+	char s[56];
+};
+static __thread struct host_slot host_cache[8];
+
+static int host_key(const mongoc_host_list_t *h)
+{
+	const char *hp = mongo_host_of(h);
+	if (!hp)
+		return 0;
+	struct host_slot *slot = &host_cache[(unsigned)h->port & 7];
+	if (slot->id && strncmp(slot->s, hp, sizeof(slot->s)) == 0)
+		return slot->id;
+	int id = mongo_key_of(mongo_type.srv_opening, hp);
+	size_t n = strlen(hp);
+	if (id > 0 && n < sizeof(slot->s)) {
+		memcpy(slot->s, hp, n + 1);
+		slot->id = id;
+	}
+	return id;
+}
+
+static __thread struct ms_target_cache target_cache;
+
+/* The command.target record of a finished command: its key from the ids the
+ * command already has (command.started's, command.ns's from the started
+ * event) and the server's, cached per thread. Check ringmon_enabled first. */
+static void emit_target(const struct inflight *f, const char *name, const mongoc_host_list_t *h,
+			int ok, uint64_t at, uint64_t dur, int64_t code, int64_t origin, int64_t rid)
+{
+	int cmd = f ? f->cmd_key : mongo_key_of(mongo_type.cmd_started, name);
+	if (cmd <= 0)
+		return;
+	struct ms_target t = {(uint32_t)cmd, f ? (uint32_t)f->ns_key : 0, (uint32_t)host_key(h),
+			      (uint32_t)ok};
+	int key = ms_target_cache_get(&target_cache, &t);
+	if (!key) {
+		char k[MS_TARGET_KEY_LEN];
+		key = ringmon_key(mongo_type.cmd_target, ms_target_key(&t, k, sizeof(k)));
+		ms_target_cache_put(&target_cache, &t, key);
+	}
+	ringmon__emit_at((unsigned)mongo_type.cmd_target, (unsigned)key, at, dur, ok, code, origin, rid);
 }
 
 /* ---- errors ---- */
@@ -299,7 +350,7 @@ void mongo_on_command_started(const mongoc_apm_command_started_t *e)
 		f->cmd_key = key;
 		int cls = class_of(name, key);
 		if ((cls == MS_CMD_COLL || cls == MS_CMD_FULLNS || cls == MS_CMD_GETMORE) &&
-		    ringmon_enabled(mongo_type.cmd_ns)) {
+		    (ringmon_enabled(mongo_type.cmd_ns) || ringmon_enabled(mongo_type.cmd_target))) {
 			char ns[56];
 			/* sensitive commands never get here: nothing is derived from
 			 * their arguments */
@@ -351,6 +402,8 @@ void mongo_on_command_succeeded(const mongoc_apm_command_succeeded_t *e)
 	}
 	if (f && f->ns_key && ringmon_enabled(mongo_type.cmd_ns))
 		emit_at(mongo_type.cmd_ns, f->ns_key, now, dur, 1, code, origin, rid);
+	if (name && ringmon_enabled(mongo_type.cmd_target))
+		emit_target(f, name, mongoc_apm_command_succeeded_get_host(e), 1, now, dur, code, origin, rid);
 	mongo_chain(c, CB_CMD_SUCCEEDED, e);
 }
 
@@ -374,8 +427,10 @@ void mongo_on_command_failed(const mongoc_apm_command_failed_t *e)
 	int64_t origin = failure_origin(&err, mongoc_apm_command_failed_get_reply(e), &d);
 	if (ringmon_enabled(mongo_type.cmd_error))
 		emit_error(origin, &err, &d, now, dur, rid);
+	int64_t code = origin == MS_ORIGIN_DRIVER ? 0 : d.code;
 	if (f && f->ns_key && ringmon_enabled(mongo_type.cmd_ns))
-		emit_at(mongo_type.cmd_ns, f->ns_key, now, dur, 0,
-			     origin == MS_ORIGIN_DRIVER ? 0 : d.code, origin, rid);
+		emit_at(mongo_type.cmd_ns, f->ns_key, now, dur, 0, code, origin, rid);
+	if (name && ringmon_enabled(mongo_type.cmd_target))
+		emit_target(f, name, mongoc_apm_command_failed_get_host(e), 0, now, dur, code, origin, rid);
 	mongo_chain(c, CB_CMD_FAILED, e);
 }

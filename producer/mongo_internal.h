@@ -173,6 +173,7 @@ struct mongo_types {
 	int top_opening, top_changed, top_closed;
 	int hb_started, hb_succeeded, hb_failed;
 	int pool_checkout, pool_checkin;
+	int cmd_target; /* opt-in: off unless RINGMON_EVENTS names it */
 };
 extern struct mongo_types mongo_type;
 /* Registers every type into mongo_type. */

@@ -17,8 +17,10 @@ static int reg(enum ms_type_id id)
 	for (unsigned i = 0; i < t->nfields; i++)
 		f[i] = t->field[i].name;
 	int type = ringmon_type_register(t->name, f, t->nfields);
-	if (ms_type_is_state(id))
-		(void)ringmon_type_flags(type, RINGMON_TYPE_STATE); /* -EINVAL: ringmon off */
+	unsigned flags = (ms_type_is_state(id) ? RINGMON_TYPE_STATE : 0u) |
+			 (ms_type_is_opt_in(id) ? RINGMON_TYPE_OPT_IN : 0u);
+	if (flags)
+		(void)ringmon_type_flags(type, flags); /* -EINVAL: ringmon off */
 	return type;
 }
 
@@ -41,6 +43,7 @@ void mongo_types_register(void)
 	mongo_type.hb_failed = reg(MS_HEARTBEAT_FAILED);
 	mongo_type.pool_checkout = reg(MS_POOL_CHECKOUT);
 	mongo_type.pool_checkin = reg(MS_POOL_CHECKIN);
+	mongo_type.cmd_target = reg(MS_COMMAND_TARGET);
 }
 
 /* ---- per-thread key cache ---- */

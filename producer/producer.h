@@ -62,6 +62,9 @@ struct retired {
 /* Types flagged RINGMON_TYPE_STATE (bit N for type N): the emit path sends
  * their records to the segment's state ring. Read relaxed on every emit. */
 extern uint64_t producer_state_types;
+/* Types flagged RINGMON_TYPE_OPT_IN (bit N for type N); changed under
+ * producer.lock, never read on the emit path. */
+extern uint64_t producer_opt_in_types;
 
 /* The enabled set before open, after close, and when ringmon is off: empty. */
 extern const uint64_t producer_off_mask;
@@ -98,9 +101,13 @@ unsigned producer_keep_dead(void);
 /* Bytes of the statistics pool: RINGMON_STATS_KB (KiB) rounded up to a page
  * and kept within what a segment allows, else rb_pool_size_default(). */
 uint64_t producer_pool_size(uint32_t nshards, uint32_t max_keys);
-/* Whether RINGMON_EVENTS enables a type of this name at registration; notes
- * which entries of it matched. */
+/* Whether RINGMON_EVENTS enables a type of this name at registration (its
+ * name, a prefix of it, "all"; unset: every type); notes which entries of it
+ * matched. */
 int producer_initially_enabled(const char *name);
+/* Whether RINGMON_EVENTS names the type exactly (what turns on a type flagged
+ * RINGMON_TYPE_OPT_IN). */
+int producer_events_name(const char *name);
 /* Says once on stderr which entries of RINGMON_EVENTS matched no type
  * registered so far (called at close and exit, when the types are known). */
 void producer_events_report(void);

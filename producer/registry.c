@@ -186,20 +186,33 @@ out:
 	return id;
 }
 
+uint64_t producer_opt_in_types;
+
 EXPORT int ringmon_type_flags(int type, unsigned flags)
 {
-	if (flags & ~RINGMON_TYPE_STATE)
+	if (flags & ~(RINGMON_TYPE_STATE | RINGMON_TYPE_OPT_IN))
 		return -EINVAL;
 	int rc = -EINVAL;
 	pthread_mutex_lock(&producer.lock);
 	if (producer.open && type >= 0 && (uint32_t)type < producer_header()->ntypes) {
 		struct rb_type *ty = &rb_seg_types(producer.seg)[type];
+		uint64_t bit = 1ull << type;
 		__atomic_store_n(&ty->flags, (uint16_t)(flags & RINGMON_TYPE_STATE ? RB_TYPE_STATE : 0),
 				 __ATOMIC_RELAXED);
 		if (flags & RINGMON_TYPE_STATE)
-			__atomic_fetch_or(&producer_state_types, 1ull << type, __ATOMIC_RELAXED);
+			__atomic_fetch_or(&producer_state_types, bit, __ATOMIC_RELAXED);
 		else
-			__atomic_fetch_and(&producer_state_types, ~(1ull << type), __ATOMIC_RELAXED);
+			__atomic_fetch_and(&producer_state_types, ~bit, __ATOMIC_RELAXED);
+		/* opt-in: off from the start unless RINGMON_EVENTS names it; once
+		 * only, so that a second component registering the same type never
+		 * turns off what a reader turned on */
+		if ((flags & RINGMON_TYPE_OPT_IN) && !(producer_opt_in_types & bit) &&
+		    !producer_events_name(ty->name))
+			__atomic_fetch_and(&rb_seg_control(producer.seg)->enabled, ~bit, __ATOMIC_RELAXED);
+		if (flags & RINGMON_TYPE_OPT_IN)
+			producer_opt_in_types |= bit;
+		else
+			producer_opt_in_types &= ~bit;
 		rc = 0;
 	}
 	pthread_mutex_unlock(&producer.lock);

@@ -126,25 +126,41 @@ uint64_t producer_pool_size(uint32_t nshards, uint32_t max_keys)
 /* Entries of RINGMON_EVENTS (by position, up to 64) that enabled a type. */
 static uint64_t events_matched;
 
-int producer_initially_enabled(const char *name)
+/* Whether RINGMON_EVENTS enables the type name: any entry that is its name, a
+ * prefix of it ending in '*', or "all" (exact: only an entry that is its
+ * name). Unset, empty or "all" alone: every type but for exact; "none" alone:
+ * none. Notes which entries matched. */
+static int events_match(const char *name, int exact)
 {
 	const char *spec = getenv("RINGMON_EVENTS");
 	if (!spec || !*spec || strcmp(spec, "all") == 0)
-		return 1;
+		return !exact;
 	if (strcmp(spec, "none") == 0)
 		return 0;
 	const char *p = spec;
 	int on = 0;
 	for (unsigned i = 0; *p; i++) {
 		size_t n = strcspn(p, ",");
-		int match = n > 0 && p[n - 1] == '*' ? strncmp(name, p, n - 1) == 0
-						       : n == strlen(name) && strncmp(name, p, n) == 0;
+		int match = n == strlen(name) && strncmp(name, p, n) == 0;
+		if (!exact && !match)
+			match = n > 0 && p[n - 1] == '*' ? strncmp(name, p, n - 1) == 0
+							 : n == 3 && strncmp(p, "all", 3) == 0;
 		if (match && i < 64)
 			events_matched |= 1ull << i;
 		on |= match;
 		p += n + (p[n] == ',');
 	}
 	return on;
+}
+
+int producer_initially_enabled(const char *name)
+{
+	return events_match(name, 0);
+}
+
+int producer_events_name(const char *name)
+{
+	return events_match(name, 1);
 }
 
 void producer_events_report(void)

@@ -60,11 +60,18 @@ const struct ms_type ms_types[MS_NTYPES] = {
 		{{"reason", MS_CLOSE_REASON}, {"conn_id", MS_NUM}, {"pool_id", MS_NUM}}},
 	[MS_POOL_CHECKOUT_STARTED] = {"pool.checkout_started", "host:port", 2,
 		{{"pool_id", MS_NUM}, {"port", MS_NUM}}},
+	[MS_COMMAND_TARGET] = {MS_TARGET_TYPE, "command, namespace, server, status (key ids)", 4,
+		{{"ok", MS_FLAG}, {"code", MS_SERVER_CODE}, {"origin", MS_ORIGIN}, {"request_id", MS_NUM}}},
 };
 
 int ms_type_is_state(enum ms_type_id id)
 {
 	return id >= MS_SERVER_OPENING && id <= MS_TOPOLOGY_CLOSED;
+}
+
+int ms_type_is_opt_in(enum ms_type_id id)
+{
+	return id == MS_COMMAND_TARGET;
 }
 
 const struct ms_type *ms_type_by_name(const char *name)
@@ -335,6 +342,77 @@ int ms_command_class(const char *name)
 	if (strcasecmp(name, "getMore") == 0)
 		return MS_CMD_GETMORE;
 	return IN(name, coll_cmds) ? MS_CMD_COLL : IN(name, fullns_cmds) ? MS_CMD_FULLNS : MS_CMD_PLAIN;
+}
+
+/* ---- command.target keys ---- */
+
+const char *ms_target_key(const struct ms_target *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u.%u.%u.%u", (unsigned)t->ok, (unsigned)t->cmd, (unsigned)t->ns,
+		 (unsigned)t->server);
+	return buf;
+}
+
+/* a decimal number at *s, as the producers write it, up to a '.' or the end */
+static int target_number(const char **s, uint32_t *v)
+{
+	const char *p = *s;
+	uint64_t n = 0;
+	size_t digits = 0;
+	for (; *p >= '0' && *p <= '9'; p++, digits++) {
+		n = n * 10 + (uint64_t)(*p - '0');
+		if (n > UINT32_MAX)
+			return -1;
+	}
+	if (digits == 0 || (digits > 1 && **s == '0'))
+		return -1;
+	*v = (uint32_t)n;
+	*s = p;
+	return 0;
+}
+
+int ms_target_parse(const char *key, struct ms_target *t)
+{
+	uint32_t v[4];
+	const char *p = key;
+	if (!p)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		if (target_number(&p, &v[i]) != 0 || *p != (i < 3 ? '.' : 0))
+			return -1;
+		p += i < 3;
+	}
+	if (v[0] > 1 || v[1] == 0)
+		return -1;
+	t->ok = v[0];
+	t->cmd = v[1];
+	t->ns = v[2];
+	t->server = v[3];
+	return 0;
+}
+
+static size_t target_slot(const struct ms_target *t)
+{
+	uint32_t h = (t->cmd * 0x9e3779b1u) ^ (t->ns * 0x85ebca6bu) ^ (t->server * 0xc2b2ae35u) ^ t->ok;
+	return (h ^ h >> 15) & (MS_TARGET_CACHE - 1);
+}
+
+int ms_target_cache_get(const struct ms_target_cache *c, const struct ms_target *t)
+{
+	size_t i = target_slot(t);
+	const struct ms_target *e = &c->e[i].t;
+	if (e->cmd == t->cmd && e->ns == t->ns && e->server == t->server && e->ok == t->ok)
+		return c->e[i].id;
+	return 0;
+}
+
+void ms_target_cache_put(struct ms_target_cache *c, const struct ms_target *t, int id)
+{
+	if (id <= 0)
+		return;
+	size_t i = target_slot(t);
+	c->e[i].t = *t;
+	c->e[i].id = id;
 }
 
 /* ---- readers ---- */

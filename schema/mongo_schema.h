@@ -46,6 +46,8 @@ enum ms_type_id {
 	MS_CONNECTION_READY,
 	MS_CONNECTION_CLOSED,
 	MS_POOL_CHECKOUT_STARTED,
+	/* per (command, namespace, server, status); opt-in (ms_type_is_opt_in) */
+	MS_COMMAND_TARGET,
 	MS_NTYPES
 };
 
@@ -85,6 +87,9 @@ extern const struct ms_type ms_types[MS_NTYPES];
  * which adapters flag RINGMON_TYPE_STATE so that the newest state survives
  * however many commands follow; 0 for the others. */
 int ms_type_is_state(enum ms_type_id id);
+/* 1 for the types adapters flag RINGMON_TYPE_OPT_IN (command.target: an extra
+ * key lookup and record per command, off unless RINGMON_EVENTS names it). */
+int ms_type_is_opt_in(enum ms_type_id id);
 /* The schema type named name, NULL if none. */
 const struct ms_type *ms_type_by_name(const char *name);
 /* Index of the field named field in t, -1 if none. */
@@ -187,6 +192,43 @@ enum ms_command_class {
 	MS_CMD_PLAIN = 1, MS_CMD_COLL, MS_CMD_FULLNS, MS_CMD_GETMORE, MS_CMD_SENSITIVE, MS_CMD_HELLO
 };
 int ms_command_class(const char *name);
+
+/* ---- command.target keys ----
+ * The key of a command.target event names its tuple by the key ids of other
+ * types of the same segment, "S.C.N.H" in decimal: S the status (1 succeeded,
+ * 0 failed), C the command name's key under command.started, N the
+ * "db.collection" key under command.ns (0: the command names none), H the
+ * "host:port" key under server.opening (0: unknown). Short whatever the names'
+ * lengths (keys are cut at 55 bytes; a host name alone may be 253). */
+#define MS_TARGET_TYPE "command.target"
+struct ms_target {
+	uint32_t cmd, ns, server;
+	uint32_t ok; /* 1 or 0 */
+};
+#define MS_TARGET_KEY_LEN 48 /* "1.4294967295.4294967295.4294967295" and NUL */
+/* The key of t into buf (len >= MS_TARGET_KEY_LEN); returns buf. */
+const char *ms_target_key(const struct ms_target *t, char *buf, size_t len);
+/* Reads a key as the producers write it: exactly four decimal numbers joined
+ * by '.', the first 0 or 1, each at most 4294967295 and without a sign, a
+ * leading zero or anything else. 0, or -1 for anything else (readers then show
+ * the key as it is). C must be non-zero. */
+int ms_target_parse(const char *key, struct ms_target *t);
+
+/* A producer's cache of tuple -> key id of command.target, so that the usual
+ * command formats and looks up no string: per thread (or under the lock the
+ * producer holds anyway, such as Python's GIL). Zeroed is empty. Plain
+ * memory: no allocation, no lock. */
+#define MS_TARGET_CACHE 128 /* a power of two */
+struct ms_target_cache {
+	struct {
+		struct ms_target t;
+		int id; /* 0: empty */
+	} e[MS_TARGET_CACHE];
+};
+/* The key id cached for t, 0 if none. */
+int ms_target_cache_get(const struct ms_target_cache *c, const struct ms_target *t);
+/* Caches id (> 0) for t, replacing what had its place. */
+void ms_target_cache_put(struct ms_target_cache *c, const struct ms_target *t, int id);
 
 /* ---- readers: values as names ----
  * The name of field i of a record of type type_name whose fields are named

@@ -7,7 +7,9 @@
 #  2. the synthetic loadgen: scraped counters equal its exact totals (and `stats`),
 #     histogram_quantile(0.99) agrees with `stats`'s p99 within the bucket width, its
 #     final values stay after it exits and then go stale; a rerun is a new series
-#  3. the MongoDB loadgen against the mock server: mongodb_driver_* equal `stats`
+#  3. the MongoDB loadgen against the mock server: mongodb_driver_* equal `stats`; with
+#     RINGMON_EVENTS=all,command.target, mongodb_driver_commands_seconds by command,
+#     collection, server_address and status sums to command.succeeded / .failed
 #  4. `stats --all --format openmetrics` has the export's series
 #  5. 256 producers (served and linted, by an exporter with --keys none; Prometheus is
 #     stopped by then: 2.6 MB every second with a 1 s timeout is more than a busy
@@ -171,19 +173,29 @@ if ! $PY -c 'import mockupdb' 2>/dev/null; then
 else
 	mport=$(free_port)
 	coproc MS { exec $PY tests/mongo/mockserver.py --port "$mport" --topology standalone \
-		--latency-ms 1 --latency-dist lognormal --error-rate 0.1 --max-seconds 120 2>/dev/null; }
+		--latency-ms 1 --latency-dist lognormal --error-rate 0.1 --max-seconds 300 2>/dev/null; }
 	pids+=("$MS_PID")
 	read -r -t 20 word _ uri <&"${MS[0]}" || true
 	if [ "${word:-}" != ready ]; then
 		bad "the mock server did not start"
 	else
-		RINGMON_KEEP=1 $LG --uri "$uri" --pool --threads 2 --seconds 3 >"$work/lgm.out" 2>&1 & LM=$!; pids+=($LM)
-		until_ 20 "Prometheus storing mongodb_driver_commands_seconds of $LM" \
-			has_series "mongodb_driver_commands_seconds_count{pid=\"$LM\"}"
+		# mongo_run NAME SELECTOR [VAR=VALUE...]: the MongoDB loadgen for 3 s with those
+		# settings; waits until Prometheus stores SELECTOR (PID: the loadgen's pid), then
+		# for its final scrape; its pid in $run, its `stats --json` in $work/stm.json;
+		# status 1 if Prometheus never stored SELECTOR
+		mongo_run() {
+			local name=$1 sel=$2 rc; shift 2
+			env RINGMON_KEEP=1 "$@" $LG --uri "$uri" --pool --threads 2 --seconds 3 >"$work/$name.out" 2>&1 &
+			run=$!; pids+=($run); sel=${sel//PID/$run}
+			until_ 20 "Prometheus storing $sel" has_series "$sel"; rc=$?
+			wait $run
+			until_ 15 "the final scrape of $run" qis "min_over_time(ringmon_producer_up{pid=\"$run\"}[5m])" 0
+			$RM stats $run --json >"$work/stm.json"
+			return $rc
+		}
+		mongo_run lgm 'mongodb_driver_commands_seconds_count{pid="PID"}'
 		check "mongodb_driver_commands_seconds scraped" [ $? -eq 0 ]
-		wait $LM
-		until_ 15 "the final scrape of $LM" qis "min_over_time(ringmon_producer_up{pid=\"$LM\"}[5m])" 0
-		$RM stats $LM --json >"$work/stm.json"
+		LM=$run
 		mx() { qv "sum(max_over_time($1[5m]))"; }
 		cnt() { json "$work/stm.json" "d['types'].get('$1', {}).get('count', 0)"; }
 		check "commands SUCCESS = command.succeeded" \
@@ -201,6 +213,32 @@ else
 		sp=$(json "$work/stm.json" "d['types']['command.succeeded']['latency_ns']['p99']")
 		"${CK[@]}" p99 "$pq" "$sp" "$work/text"
 		check "command p99 from Prometheus agrees with stats within the bucket" [ $? -eq 0 ]
+		check "command.target off by default: commands by name and status only" \
+			qempty "mongodb_driver_commands_seconds_count{pid=\"$LM\",collection!=\"\"}"
+
+		# command.target (opt-in): the same family by command, collection, server and status
+		mhost=${uri#mongodb://}; mhost=${mhost%%/*} # 127.0.0.1:PORT
+		tuple="command!=\"\",collection!=\"\",server_address=\"$mhost\""
+		mongo_run lgt "mongodb_driver_commands_seconds_count{pid=\"PID\",$tuple}" RINGMON_EVENTS=all,command.target
+		check "with RINGMON_EVENTS=all,command.target: commands by command, collection, server_address, status" [ $? -eq 0 ]
+		LT=$run
+		tuple="pid=\"$LT\",$tuple"
+		check "no series of $LT without the four labels" \
+			qempty "mongodb_driver_commands_seconds_count{pid=\"$LT\",collection=\"\"}"
+		check "by tuple: SUCCESS = command.succeeded" \
+			[ "$(mx "mongodb_driver_commands_seconds_count{$tuple,status=\"SUCCESS\"}")" = "$(cnt command.succeeded)" ]
+		nf=$(cnt command.failed)
+		check "by tuple: FAILED = command.failed ($nf)" \
+			[ "$(mx "mongodb_driver_commands_seconds_count{$tuple,status=\"FAILED\"}")" = "$nf" ] && [ "$nf" -gt 0 ]
+		check "by tuple: all = command.target" \
+			[ "$(mx "mongodb_driver_commands_seconds_count{pid=\"$LT\"}")" = "$(cnt command.target)" ]
+		pq=$(qv "histogram_quantile(0.99, sum by (le, collection) (max_over_time(mongodb_driver_commands_seconds_bucket{$tuple}[5m])))")
+		check "command p99 by collection from mongodb_driver_commands_seconds ($pq s)" [ -n "$pq" ] && [ "$pq" != NaN ]
+		$RM stats $LT --format prometheus >"$work/tuple.prom"
+		promtool check metrics <"$work/tuple.prom"; check "by tuple: promtool check metrics finds nothing" [ $? -eq 0 ]
+		$RM stats $LT --format openmetrics >"$work/tuple.om"
+		"${CK[@]}" parse openmetrics "$work/tuple.om" >/dev/null
+		check "by tuple: python3-prometheus-client's strict parser accepts it" [ $? -eq 0 ]
 	fi
 fi
 

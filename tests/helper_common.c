@@ -45,6 +45,20 @@ void th_cleanup_dir(void)
 	dir[0] = 0;
 }
 
+int th_dir_setup(void **state)
+{
+	(void)state;
+	th_private_dir();
+	return 0;
+}
+
+int th_dir_teardown(void **state)
+{
+	(void)state;
+	th_cleanup_dir();
+	return 0;
+}
+
 pid_t th_spawn(int (*fn)(void *), void *arg)
 {
 	fflush(NULL);

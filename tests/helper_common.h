@@ -12,6 +12,9 @@
 const char *th_private_dir(void);
 /* Removes every file in the private dir and the dir itself. */
 void th_cleanup_dir(void);
+/* A cmocka group's setup and teardown: th_private_dir, th_cleanup_dir. */
+int th_dir_setup(void **state);
+int th_dir_teardown(void **state);
 /* Forks; the child runs fn(arg) and exits with its return value. */
 pid_t th_spawn(int (*fn)(void *), void *arg);
 /* Waits for pid up to timeout_ms; kills it (SIGKILL) if it is still running.

@@ -17,20 +17,6 @@
 
 static const char *const types[] = {"op", NULL};
 
-static int setup(void **state)
-{
-	(void)state;
-	th_private_dir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	th_cleanup_dir();
-	return 0;
-}
-
 /* shard 2 holds the oldest records, shards 0 and 1 interleave: as a thread
  * that wrote a burst and stopped, beside two that keep writing */
 static void write_out_of_order(struct th_seg *z)
@@ -143,5 +129,5 @@ int main(void)
 		cmocka_unit_test(a_live_merge_holds_records_an_empty_shard_could_still_precede),
 		cmocka_unit_test(tail_from_start_prints_every_shard_in_time_order),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, th_dir_setup, th_dir_teardown);
 }

@@ -20,20 +20,6 @@
 
 #define SEC 1000000000ull
 
-static int setup(void **state)
-{
-	(void)state;
-	th_private_dir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	th_cleanup_dir();
-	return 0;
-}
-
 /* Two processes that registered the same names in another order. */
 struct two {
 	struct th_seg a, b;
@@ -266,5 +252,5 @@ int main(void)
 		cmocka_unit_test(a_dead_process_uptime_stops_at_its_newest_record),
 		cmocka_unit_test(a_segment_its_process_never_finished_is_dead),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, th_dir_setup, th_dir_teardown);
 }

@@ -3,6 +3,7 @@
  * application's own callbacks, redaction, fork. */
 #include "test_mongo_util.h"
 #include "mongo_internal.h"
+#include "model.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -215,6 +216,152 @@ static void getmore_counts_under_its_collection(void **state)
 	ringmon_mongoc_client_destroy(c);
 }
 
+/* ---- command.target: per command, collection, server and status (opt-in) ---- */
+
+static struct mock M2;
+
+static int stop_mocks(void **state)
+{
+	mock_stop(&M2);
+	return stop_mock(state);
+}
+
+/* count of command.target's key shown as name (-1: no such key), and in
+ * *total the type's count; from this process's segment, through the reader
+ * model that resolves the key's ids */
+static int64_t target_count(const char *name, uint64_t *total)
+{
+	static struct vm_proc p;
+	char err[RB_ERR_MAX + 64];
+	if (vm_attach(&p, getpid(), err, sizeof(err)) != 0)
+		fail_msg("attach: %s", err);
+	int t = vm_type_find(&p, "command.target");
+	assert_true(t >= 0);
+	int64_t n = -1;
+	for (uint32_t k = 1; name && k < p.nkeys; k++)
+		if (p.keys[k].used && (int)p.keys[k].type == t && strcmp(p.keys[k].name, name) == 0) {
+			assert_true(p.keys[k].resolved);
+			n = (int64_t)p.keys[k].sum.count;
+		}
+	if (total)
+		*total = p.types[t].sum.count;
+	vm_detach(&p);
+	return n;
+}
+
+/* shop.orders: 7 inserts, 5 finds, 2 distincts refused (code 50); inv.parts: 4
+ * finds; admin: 3 pings (no collection) */
+static void target_workload(mongoc_client_t *c)
+{
+	for (int i = 0; i < 7; i++)
+		assert_true(run(c, "shop", "{\"insert\": \"orders\", \"documents\": [{\"x\": 1}]}", NULL));
+	for (int i = 0; i < 5; i++)
+		assert_true(run(c, "shop", "{\"find\": \"orders\", \"filter\": {}}", NULL));
+	for (int i = 0; i < 2; i++)
+		assert_false(run(c, "shop", "{\"distinct\": \"orders\", \"key\": \"x\"}", NULL));
+	for (int i = 0; i < 4; i++)
+		assert_true(run(c, "inv", "{\"find\": \"parts\", \"filter\": {}}", NULL));
+	for (int i = 0; i < 3; i++)
+		assert_true(run(c, "admin", "{\"ping\": 1}", NULL));
+}
+
+/* Off by default (RINGMON_EVENTS unset: main unsets it): registered, records
+ * nothing, and no key of it is made. */
+static void command_target_is_off_unless_asked(void **state)
+{
+	(void)state;
+	mongoc_client_t *c = instrumented_client();
+	uint64_t before, after;
+	target_count(NULL, &before);
+	assert_false((ringmon_get_events() >> mongo_type.cmd_target) & 1);
+	uint64_t ok0 = 0;
+	struct seg s;
+	seg_self(&s);
+	ok0 = seg_count(&s, "command.succeeded", "ping");
+	for (int i = 0; i < 5; i++)
+		assert_true(run(c, "admin", "{\"ping\": 1}", NULL));
+	assert_int_equal(seg_count(&s, "command.succeeded", "ping") - ok0, 5);
+	target_count(NULL, &after);
+	assert_int_equal(after, before);
+	assert_int_equal(seg_records(&s, "command.target", NULL, NULL), 0);
+	seg_detach(&s);
+	ringmon_mongoc_client_destroy(c);
+}
+
+static void count_record(const struct rb_record *r, void *arg)
+{
+	(void)r;
+	(*(int *)arg)++;
+}
+
+/* Turned on at run time: every finished command counted once under its tuple,
+ * exactly, on two servers, two collections, a command that names none, and a
+ * refused one; with command.ns off (the collection is read for the tuple). */
+static void commands_are_counted_exactly_per_target(void **state)
+{
+	(void)state;
+	assert_int_equal(mock_start(&M, 1, 0, "--fail-code-for", "distinct=50", NULL), 0);
+	assert_int_equal(mock_start(&M2, 1, 0, "--fail-code-for", "distinct=50", NULL), 0);
+	mongoc_client_t *c = client_for(NULL);
+	char uri2[768];
+	tm_uri(uri2, sizeof(uri2), &M2, NULL);
+	mongoc_client_t *c2 = mongoc_client_new(uri2);
+	assert_non_null(c2);
+	assert_int_equal(ringmon_mongoc_client(c, NULL, NULL), 0);
+	assert_int_equal(ringmon_mongoc_client(c2, NULL, NULL), 0);
+	uint64_t was = ringmon_get_events();
+	ringmon_set_events((was | 1ull << mongo_type.cmd_target) & ~(1ull << mongo_type.cmd_ns));
+	struct seg s;
+	seg_self(&s);
+	uint64_t ok0 = seg_count(&s, "command.succeeded", NULL);
+	uint64_t fail0 = seg_count(&s, "command.failed", NULL);
+	uint64_t t0;
+	target_count(NULL, &t0);
+	int recs0 = 0;
+	seg_records(&s, "command.target", count_record, &recs0);
+
+	target_workload(c);
+	target_workload(c2);
+	for (int i = 0; i < 2; i++) /* one more on the second server */
+		assert_true(run(c2, "inv", "{\"find\": \"parts\", \"filter\": {}}", NULL));
+
+	static const struct {
+		const char *what;
+		int64_t n1, n2; /* on the first server, the second */
+	} want[] = {
+		{"insert shop.orders %s ok", 7, 7},  {"find shop.orders %s ok", 5, 5},
+		{"distinct shop.orders %s failed", 2, 2}, {"find inv.parts %s ok", 4, 6},
+		{"ping - %s ok", 3, 3},
+	};
+	int64_t sum = 0;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		for (int srv = 0; srv < 2; srv++) {
+			char host[32], name[128];
+			snprintf(host, sizeof(host), "127.0.0.1:%d", srv ? M2.port : M.port);
+			snprintf(name, sizeof(name), want[i].what, host);
+			int64_t n = target_count(name, NULL), w = srv ? want[i].n2 : want[i].n1;
+			if (n != w)
+				fail_msg("%s: %lld, want %lld", name, (long long)n, (long long)w);
+			sum += n;
+		}
+	}
+	uint64_t t1;
+	target_count(NULL, &t1);
+	uint64_t done = seg_count(&s, "command.succeeded", NULL) - ok0 +
+			seg_count(&s, "command.failed", NULL) - fail0;
+	/* every finished command, once: the tuples above and nothing else (no
+	 * handshake or endSessions in between on these clients) */
+	assert_int_equal(t1 - t0, done);
+	assert_int_equal((int64_t)(t1 - t0), sum);
+	int recs = 0;
+	seg_records(&s, "command.target", count_record, &recs);
+	assert_int_equal(recs - recs0, sum);
+	ringmon_set_events(was);
+	seg_detach(&s);
+	ringmon_mongoc_client_destroy(c2);
+	ringmon_mongoc_client_destroy(c);
+}
+
 /* ---- the application's own callbacks ---- */
 
 struct app {
@@ -378,6 +525,7 @@ static void bad_arguments_are_refused_with_a_reason(void **state)
 
 int main(void)
 {
+	unsetenv("RINGMON_EVENTS"); /* the default: command.target off */
 	mongoc_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bad_arguments_are_refused_with_a_reason),
@@ -386,6 +534,8 @@ int main(void)
 		cmocka_unit_test_teardown(failed_commands_carry_their_server_code, stop_mock),
 		cmocka_unit_test_teardown(durations_follow_injected_latency, stop_mock),
 		cmocka_unit_test_teardown(getmore_counts_under_its_collection, stop_mock),
+		cmocka_unit_test_teardown(command_target_is_off_unless_asked, stop_mock),
+		cmocka_unit_test_teardown(commands_are_counted_exactly_per_target, stop_mocks),
 		cmocka_unit_test_teardown(application_callbacks_get_every_event_with_their_own_context,
 					  stop_mock),
 		cmocka_unit_test_teardown(sensitive_commands_leave_no_argument_in_the_segment, stop_mock),

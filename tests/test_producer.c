@@ -108,6 +108,63 @@ static void environment_sets_ring_size_and_initial_event_set(void **state)
 	vm_detach(p);
 }
 
+/* RINGMON_EVENTS (NULL: unset) and which of a plain type and an opt-in one it
+ * turns on at start: "10" plain on, opt-in off */
+struct opt_in_case {
+	const char *events;
+	const char *want;
+};
+
+static int opt_in_child(void *arg)
+{
+	const struct opt_in_case *c = arg;
+	unsetenv("RINGMON_KEEP");
+	if (c->events)
+		setenv("RINGMON_EVENTS", c->events, 1);
+	else
+		unsetenv("RINGMON_EVENTS");
+	int plain = ringmon_type_register("cmd.done", NULL, 0);
+	int slow = ringmon_type_register("cmd.slow", NULL, 0);
+	if (ringmon_type_flags(slow, RINGMON_TYPE_OPT_IN) != 0 ||
+	    ringmon_type_flags(slow, 4u) != -EINVAL)
+		return 20;
+	uint64_t m = ringmon_get_events();
+	char got[3] = {(m >> plain) & 1 ? '1' : '0', (m >> slow) & 1 ? '1' : '0', 0};
+	if (strcmp(got, c->want) != 0) {
+		fprintf(stderr, "RINGMON_EVENTS=%s: got %s, want %s\n", c->events ? c->events : "(unset)",
+			got, c->want);
+		return 21;
+	}
+	/* on at run time, it stays on: flagging it again (another component
+	 * registering the same type) changes nothing of what is enabled */
+	ringmon_set_events(m | (1ull << slow));
+	if (ringmon_type_register("cmd.slow", NULL, 0) != slow ||
+	    ringmon_type_flags(slow, RINGMON_TYPE_OPT_IN | RINGMON_TYPE_STATE) != 0 ||
+	    !((ringmon_get_events() >> slow) & 1))
+		return 22;
+	ringmon_emit(slow, 0, 1, 0, 0, 0, 0);
+	return 0;
+}
+
+/* a type flagged RINGMON_TYPE_OPT_IN starts off unless RINGMON_EVENTS names it:
+ * not by default, "all" or a prefix */
+static void opt_in_types_start_off_unless_named(void **state)
+{
+	(void)state;
+	static const struct opt_in_case cases[] = {
+		{NULL, "10"},           {"", "10"},           {"all", "10"},
+		{"cmd.*", "10"},        {"none", "00"},       {"all,cmd.slow", "11"},
+		{"cmd.slow", "01"},     {"cmd.*,cmd.slow", "11"}, {"cmd.done", "10"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pid_t pid = th_spawn(opt_in_child, (void *)&cases[i]);
+		int rc = th_wait(pid, 30000);
+		if (rc != 0)
+			fail_msg("RINGMON_EVENTS=%s: child exited %d", cases[i].events ? cases[i].events : "(unset)",
+				 rc);
+	}
+}
+
 static int disabled_child(void *arg)
 {
 	(void)arg;
@@ -583,6 +640,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(environment_sets_ring_size_and_initial_event_set),
+		cmocka_unit_test(opt_in_types_start_off_unless_named),
 		cmocka_unit_test(state_types_survive_a_flood_of_frequent_ones),
 		cmocka_unit_test(events_without_a_key_are_counted_apart),
 		cmocka_unit_test(ringmon_disable_creates_nothing),

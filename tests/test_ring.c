@@ -91,20 +91,6 @@ static int attach_pid(void *arg)
 	return rb_attach_pid(a->v, a->pid, 0, err, sizeof(err)) == 0;
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	th_private_dir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	th_cleanup_dir();
-	return 0;
-}
-
 static void readers_in_another_process_get_whole_records_or_exact_loss(void **state)
 {
 	(void)state;
@@ -298,5 +284,5 @@ int main(void)
 		cmocka_unit_test(a_record_left_half_written_is_skipped_and_counted),
 		cmocka_unit_test(readers_in_another_process_get_whole_records_or_exact_loss),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, th_dir_setup, th_dir_teardown);
 }

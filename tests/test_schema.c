@@ -304,9 +304,61 @@ static void names_escape_injectively(void **state)
 	assert_int_equal(esc_mode(), ESC_ASCII);
 }
 
+/* command.target's key: "S.C.N.H" exactly as producers write it, anything
+ * else refused; its cache hands back what was put, only for the same tuple */
+static void target_keys_read_back_exactly_and_nothing_else(void **state)
+{
+	(void)state;
+	char k[MS_TARGET_KEY_LEN];
+	struct ms_target t = {3, 7, 2, 1}, u;
+	assert_string_equal(ms_target_key(&t, k, sizeof(k)), "1.3.7.2");
+	assert_int_equal(ms_target_parse(k, &u), 0);
+	assert_memory_equal(&t, &u, sizeof(t));
+	struct ms_target big = {UINT32_MAX, UINT32_MAX, UINT32_MAX, 0};
+	assert_int_equal(ms_target_parse(ms_target_key(&big, k, sizeof(k)), &u), 0);
+	assert_memory_equal(&big, &u, sizeof(big));
+	assert_true(strlen(k) < MS_TARGET_KEY_LEN);
+	assert_int_equal(ms_target_parse("0.1.0.0", &u), 0);
+	assert_int_equal(u.ok, 0);
+	static const char *const bad[] = {
+		"", "1", "1.2.3", "1.2.3.4.5", "2.1.0.0", "1.0.0.0", "1.01.0.0", "1.+1.0.0",
+		"1.1.0.0 ", " 1.1.0.0", "1.1.0.4294967296", "1.1.0.99999999999999999999", "-1.1.0.0",
+		"1..0.0", "1.1.0.", "1.1.0.x", "1.1.0.0\n", "other", "find shop.orders h:1 ok",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (ms_target_parse(bad[i], &u) == 0)
+			fail_msg("'%s' read as a command.target key", bad[i]);
+	assert_int_equal(ms_target_parse(NULL, &u), -1);
+
+	static struct ms_target_cache c;
+	assert_int_equal(ms_target_cache_get(&c, &t), 0);
+	ms_target_cache_put(&c, &t, 42);
+	assert_int_equal(ms_target_cache_get(&c, &t), 42);
+	struct ms_target other = t;
+	other.ok = 0;
+	assert_int_equal(ms_target_cache_get(&c, &other), 0);
+	ms_target_cache_put(&c, &other, 0); /* no id: nothing cached */
+	assert_int_equal(ms_target_cache_get(&c, &other), 0);
+	/* every tuple of a busy process: each gets back its own id or none */
+	for (uint32_t i = 1; i <= 1000; i++) {
+		struct ms_target x = {i, i % 7, i % 3, i & 1};
+		ms_target_cache_put(&c, &x, (int)i);
+	}
+	for (uint32_t i = 1; i <= 1000; i++) {
+		struct ms_target x = {i, i % 7, i % 3, i & 1};
+		int id = ms_target_cache_get(&c, &x);
+		if (id != 0 && id != (int)i)
+			fail_msg("tuple %u cached as %d", i, id);
+	}
+	assert_true(ms_type_is_opt_in(MS_COMMAND_TARGET));
+	assert_false(ms_type_is_opt_in(MS_COMMAND_NS));
+	assert_string_equal(ms_types[MS_COMMAND_TARGET].name, MS_TARGET_TYPE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(target_keys_read_back_exactly_and_nothing_else),
 		cmocka_unit_test(docs_list_every_type_with_its_fields),
 		cmocka_unit_test(docs_name_every_enumerated_value),
 		cmocka_unit_test(docs_and_mock_name_codes_as_the_schema),

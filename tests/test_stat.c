@@ -79,20 +79,6 @@ static uint64_t rng(uint64_t *seed)
 	return *seed >> 11;
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	th_private_dir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	th_cleanup_dir();
-	return 0;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -374,5 +360,5 @@ int main(void)
 		cmocka_unit_test(concurrent_writers_keep_counts_exact_while_the_pool_runs_out),
 		cmocka_unit_test(hostile_index_and_chunk_entries_stay_in_bounds),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, th_dir_setup, th_dir_teardown);
 }

@@ -169,7 +169,7 @@ static void print_json(const struct report *r)
 		add_figures(r, to, i, -1);
 		json_object_object_add(to, "enabled", json_object_new_boolean(set->types[i].enabled));
 		json_object *keys = json_object_new_object();
-		char kn[RB_KEY_LEN * 4 + 16];
+		char kn[VM_KEY_TEXT * 4 + 16];
 		for (int k = 0; k < set->nkeys; k++) {
 			if (!listed(set, k, i))
 				continue;
@@ -198,7 +198,7 @@ static void row(const struct report *r, const char *name, int indent, int type, 
 	char b[6][32], rb[32];
 	/* escaped for the locale, padded by display columns: a UTF-8 name keeps
 	 * the columns aligned */
-	char text[RB_KEY_LEN * 4];
+	char text[VM_KEY_TEXT * 4];
 	vm_name(name, text, sizeof(text));
 	int pad = label_w - indent - vm_width(text);
 	printf("%*s%s%*s", indent, "", text, pad > 0 ? pad : 0, "");

@@ -56,8 +56,12 @@ static int size_columns(const struct rb_view *v, int pid, const char *type, int 
 	}
 	for (uint32_t i = 1; i <= nk; i++) {
 		struct rb_key_info k;
-		if (rb_view_key(v, i, &k) == 0 && vm_name_width(k.name) > *key_w)
-			*key_w = vm_name_width(k.name);
+		char text[VM_KEY_TEXT];
+		if (rb_view_key(v, i, &k) != 0)
+			continue;
+		vm_key_text(v, &k, text, sizeof(text), NULL); /* as records show it */
+		if (vm_name_width(text) > *key_w)
+			*key_w = vm_name_width(text);
 	}
 	if (!found)
 		cli_no_type("tail", pid, type, names, n);
@@ -125,7 +129,7 @@ int cmd_tail(int argc, char **argv)
 	vm_tail_init(t, &v, from_start);
 	long long printed = 0;
 	int rc = 0, finishing = 0;
-	char line[1024];
+	char line[4096]; /* the longest JSON record: every name escaped */
 	while (!stop && (count < 0 || printed < count)) {
 		uint64_t lost = 0;
 		/* merged by time over every shard; once the process has ended no

@@ -12,6 +12,7 @@
  *   model_event.c     a record decoded and printed (text, JSON)
  *   model_sdam.c      the MongoDB servers and topologies seen in the records
  *   model_format.c    numbers, durations and latencies as text
+ *   model_target.c    keys that name other keys (MongoDB's command.target)
  *
  * The typical reader (stats, top, the exporter):
  *     struct vm_set *s = vm_set_new();
@@ -90,6 +91,32 @@ uint64_t vm_end_realtime(const struct rb_view *v);
 uint64_t vm_now_ns(void);
 uint64_t vm_wall_ns(void);
 
+/* ---- keys as readers show them (model_target.c) ---- */
+
+/* A key as readers show it: its name as stored, or for a key of
+ * command.target the names its ids stand for, up to three names and a
+ * status: "find shop.orders localhost:27017 ok". */
+#define VM_KEY_TEXT (3 * RB_KEY_LEN + 16)
+
+/* A command.target key resolved (docs/mongodb.md). */
+struct vm_target {
+	int ok;                   /* 1 succeeded, 0 failed, -1 unknown (not such a key) */
+	char command[RB_KEY_LEN]; /* the command name, "" unknown */
+	char ns[RB_KEY_LEN];      /* "db.collection", "" when the command names none */
+	char server[RB_KEY_LEN];  /* "host:port", "" unknown */
+};
+
+/* The text of key k of v (text: VM_KEY_TEXT bytes): for a key of
+ * command.target whose ids name keys of command.started, command.ns and
+ * server.opening of v, "COMMAND NS SERVER ok|failed" (NS and SERVER "-" when
+ * none), and 1; else k's name as stored, and 0. Nothing of v is trusted: an id
+ * out of range, of a key not ready, of another type or of a type's keyless
+ * slot, or a key that does not read as "S.C.N.H", gives the name as stored.
+ * t (may be NULL) gets the names when resolved, else t->ok is the status a key
+ * that reads as a tuple says (-1 for any other). */
+int vm_key_text(const struct rb_view *v, const struct rb_key_info *k, char *text, size_t len,
+		struct vm_target *t);
+
 /* ---- one attached process (model_proc.c) ---- */
 
 struct vm_type {
@@ -105,10 +132,12 @@ struct vm_type {
 
 struct vm_key {
 	int used;
-	char name[RB_KEY_LEN];
+	char name[VM_KEY_TEXT]; /* as shown (vm_key_text) */
 	uint32_t type;
 	int other;
 	int none; /* not a key: its type's events without a key (layout 2.2) */
+	int resolved; /* a command.target key resolved: name is its names, target them */
+	struct vm_target target; /* target.ok: its status when it reads as one, else -1 */
 	struct rb_summary sum;
 };
 
@@ -174,7 +203,7 @@ struct vm_agg_type {
 /* A key (type index + name) summed over the processes, since the baseline. */
 struct vm_agg_key {
 	int type; /* set type index */
-	char name[RB_KEY_LEN];
+	char name[VM_KEY_TEXT];
 	int other;
 	struct rb_summary *sum;  /* since the baseline */
 	struct rb_summary *base; /* NULL until a reset */
@@ -299,7 +328,7 @@ struct vm_event {
 	double wall;            /* seconds since the epoch */
 	uint32_t tid;
 	char type[RB_NAME_LEN]; /* "type#N" when the id is unknown */
-	char key[RB_KEY_LEN];   /* "" when none */
+	char key[VM_KEY_TEXT];  /* "" when none; as vm_key_text shows it */
 	int has_dur;
 	uint64_t dur_ns;
 	uint32_t nfields;

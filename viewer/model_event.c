@@ -27,7 +27,7 @@ void vm_decode(const struct rb_view *v, const struct rb_record *r, struct vm_eve
 	struct rb_key_info ki;
 	if (r->key) {
 		if (rb_view_key(v, r->key, &ki) == 0 && ki.type == r->type)
-			memcpy(e->key, ki.name, sizeof(e->key));
+			vm_key_text(v, &ki, e->key, sizeof(e->key), NULL);
 		else
 			snprintf(e->key, sizeof(e->key), "key#%u", (unsigned)r->key);
 	}
@@ -76,7 +76,7 @@ void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len)
 {
 	if (json) {
 		/* names as UTF-8 text, other bytes escaped (escape.h) */
-		char t[RB_NAME_LEN * 4], k[RB_KEY_LEN * 4];
+		char t[RB_NAME_LEN * 4], k[VM_KEY_TEXT * 4];
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "type", json_object_new_string(esc_name(e->type, ESC_UTF8, t, sizeof(t))));
 		json_object_object_add(o, "ts_ns", json_object_new_uint64(e->ts_ns));
@@ -117,7 +117,7 @@ void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len)
 /* the name raw, escaped, padded with spaces to w display columns, and a space */
 static int put_col(char *buf, size_t len, const char *raw, int w)
 {
-	char s[RB_KEY_LEN * 4];
+	char s[VM_KEY_TEXT * 4];
 	vm_name(raw, s, sizeof(s));
 	int cols = vm_width(s);
 	return snprintf(buf, len, "%s%*s ", s, w > cols ? w - cols : 0, "");

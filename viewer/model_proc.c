@@ -83,7 +83,9 @@ void vm_refresh(struct vm_proc *p)
 			if (rb_view_key(v, i, &ki) != 0)
 				continue;
 			k->used = 1;
-			memcpy(k->name, ki.name, sizeof(k->name));
+			/* a command.target key by its names: the keys it names
+			 * were registered before it, so they are there now */
+			k->resolved = vm_key_text(v, &ki, k->name, sizeof(k->name), &k->target);
 			k->type = ki.type;
 			k->other = ki.other;
 			k->none = ki.none;

@@ -5,6 +5,7 @@
  * le bound or a _sum is exact in decimal. */
 #include "openmetrics.h"
 #include "escape.h"
+#include "mongo_schema.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -173,14 +174,14 @@ static void family(struct ctx *x, const char *name, enum kind k, const char *uni
 /* a label set, built up by pairs; "" values are left out (Prometheus treats
  * an empty label as absent) */
 struct labels {
-	const char *name[6];
-	const char *value[6];
+	const char *name[8];
+	const char *value[8];
 	int n;
 };
 
 static void lbl(struct labels *l, const char *name, const char *value)
 {
-	if (l->n < 6 && value && value[0]) {
+	if (l->n < 8 && value && value[0]) {
 		l->name[l->n] = name;
 		l->value[l->n] = value;
 		l->n++;
@@ -448,42 +449,47 @@ struct mongo_family {
 	const char *unit;
 	const char *help;
 	struct source src[2];
+	int by_target; /* from command.target instead, for producers that record it */
 };
 
 static const struct mongo_family mongo[] = {
 	{"mongodb_driver_commands_seconds", HISTOGRAM, "seconds",
-	 "MongoDB command latency, started to succeeded or failed, per command name; status "
-	 "SUCCESS or FAILED (events command.succeeded and command.failed).",
+	 "MongoDB command latency, started to succeeded or failed, per command name and "
+	 "status SUCCESS or FAILED (events command.succeeded and command.failed); for "
+	 "producers that record command.target (opt-in: RINGMON_EVENTS=all,command.target), "
+	 "per command, database, collection (unknown: none), server_address and status, from "
+	 "when it was turned on (past --max-keys: command=\"other\" per status).",
 	 {{"command.succeeded", "command", {"status", "SUCCESS"}, 0, NULL},
-	  {"command.failed", "command", {"status", "FAILED"}, 0, NULL}}},
+	  {"command.failed", "command", {"status", "FAILED"}, 0, NULL}}, 1},
 	/* no UNIT: OpenMetrics wants the unit as the name's suffix; Micrometer's name */
 	{"mongodb_driver_commands_seconds_max", GAUGE, NULL,
-	 "Longest MongoDB command since the process started, per command name and status.",
+	 "Longest MongoDB command since the process started (or since command.target was "
+	 "turned on), per the labels of mongodb_driver_commands_seconds.",
 	 {{"command.succeeded", "command", {"status", "SUCCESS"}, 0, NULL},
-	  {"command.failed", "command", {"status", "FAILED"}, 0, NULL}}},
+	  {"command.failed", "command", {"status", "FAILED"}, 0, NULL}}, 1},
 	{"mongodb_driver_collection_commands_seconds", HISTOGRAM, "seconds",
 	 "MongoDB command latency per database and collection, commands that name one "
 	 "(event command.ns; ringmon counts per command and per collection, not per pair).",
-	 {{"command.ns", "collection", {NULL, NULL}, 1, NULL}}},
+	 {{"command.ns", "collection", {NULL, NULL}, 1, NULL}}, 0},
 	{"mongodb_driver_command_errors", COUNTER, NULL,
 	 "Failed MongoDB commands per error: the server's code, or \"client D.C\" for a "
 	 "driver-side error of libmongoc domain D and code C (event command.error).",
-	 {{"command.error", "code", {NULL, NULL}, 0, NULL}}},
+	 {{"command.error", "code", {NULL, NULL}, 0, NULL}}, 0},
 	{"mongodb_driver_command_write_errors", COUNTER, NULL,
 	 "MongoDB commands whose reply was ok but carried write errors or a write concern "
 	 "error, per command name (event command.write_error).",
-	 {{"command.write_error", "command", {NULL, NULL}, 0, NULL}}},
+	 {{"command.write_error", "command", {NULL, NULL}, 0, NULL}}, 0},
 	{"mongodb_driver_pool_checkout_seconds", HISTOGRAM, "seconds",
 	 "Time spent waiting for a connection (mongoc_client_pool_pop; pymongo's checkout), per "
 	 "outcome: ok, timeout, empty, poolClosed, connectionError (event pool.checkout).",
-	 {{"pool.checkout", "outcome", {NULL, NULL}, 0, NULL}}},
+	 {{"pool.checkout", "outcome", {NULL, NULL}, 0, NULL}}, 0},
 	{"mongodb_driver_pool_checkoutfailed", COUNTER, NULL,
 	 "Pool checkouts that got no client: reason timeout (waitQueueTimeoutMS), empty "
 	 "(try_pop found none), poolClosed or connectionError (pymongo's check-out failed).",
-	 {{"pool.checkout", "reason", {NULL, NULL}, 0, "ok"}}},
+	 {{"pool.checkout", "reason", {NULL, NULL}, 0, "ok"}}, 0},
 	{"mongodb_driver_heartbeat_seconds", HISTOGRAM, "seconds",
 	 "Round trip of polled server heartbeats per server (awaited ones carry no duration).",
-	 {{"heartbeat.succeeded", "server_address", {NULL, NULL}, 0, NULL}}},
+	 {{"heartbeat.succeeded", "server_address", {NULL, NULL}, 0, NULL}}, 0},
 };
 
 static void mongo_sample(struct ctx *x, const struct mongo_family *m, const struct labels *l,
@@ -509,6 +515,96 @@ static int family_present(struct ctx *x, const struct mongo_family *m)
 	return 0;
 }
 
+/* ---- commands by tuple: command.target ---- */
+
+/* p's command.target type when its keys are exported and it records now (a
+ * producer that never turned it on, turned it off, or predates it: -1) */
+static int target_type(const struct vm_totals *p)
+{
+	int t = vm_totals_type(p, MS_TARGET_TYPE);
+	return t >= 0 && p->types[t].keyed && p->types[t].enabled && p->types[t].nkeys ? t : -1;
+}
+
+/* One series of mongodb_driver_commands_seconds by tuple: its label values
+ * (Micrometer's command, collection, server_address, status, and database)
+ * and its figures, summed over the keys with the same labels. */
+struct by_target {
+	char command[RB_KEY_LEN], database[RB_KEY_LEN], collection[RB_KEY_LEN], server[RB_KEY_LEN];
+	const char *status;
+	struct vm_series s;
+};
+
+static void target_labels(struct by_target *b, const struct vm_target *t)
+{
+	memset(b, 0, sizeof(*b));
+	b->status = t->ok == 1 ? "SUCCESS" : t->ok == 0 ? "FAILED" : "";
+	if (!t->command[0]) { /* folded, or its names unknown */
+		snprintf(b->command, sizeof(b->command), "other");
+		snprintf(b->collection, sizeof(b->collection), "other");
+		snprintf(b->server, sizeof(b->server), "other");
+		return;
+	}
+	snprintf(b->command, sizeof(b->command), "%s", t->command);
+	const char *dot = strchr(t->ns, '.');
+	if (dot)
+		snprintf(b->database, sizeof(b->database), "%.*s", (int)(dot - t->ns), t->ns);
+	/* Micrometer's word for a command that names no collection */
+	snprintf(b->collection, sizeof(b->collection), "%s",
+		 dot ? dot + 1 : t->ns[0] ? t->ns : "unknown");
+	snprintf(b->server, sizeof(b->server), "%s", t->server[0] ? t->server : "unknown");
+}
+
+static int cmp_target(const void *a, const void *b)
+{
+	const struct by_target *x = a, *y = b;
+	int d = strcmp(x->status, y->status);
+	if (!d)
+		d = strcmp(x->command, y->command);
+	if (!d)
+		d = strcmp(x->database, y->database);
+	if (!d)
+		d = strcmp(x->collection, y->collection);
+	return d ? d : strcmp(x->server, y->server);
+}
+
+/* p's series of m by tuple; keys whose names give the same labels (a host
+ * name cut to a key's length, the producers' own "other" keys) are summed, so
+ * that no label set is written twice */
+static void target_family(struct ctx *x, const struct mongo_family *m, const struct vm_totals *p,
+			  int t)
+{
+	const struct vm_type_totals *ty = &p->types[t];
+	struct by_target *b = malloc(ty->nkeys * sizeof(*b));
+	if (!b) {
+		x->b->oom = 1;
+		return;
+	}
+	uint32_t n = 0;
+	for (uint32_t k = 0; k < ty->nkeys; k++) {
+		if (!ty->keys[k].target)
+			continue;
+		target_labels(&b[n], ty->keys[k].target);
+		b[n++].s = ty->keys[k];
+	}
+	qsort(b, n, sizeof(*b), cmp_target);
+	for (uint32_t i = 0; i < n;) {
+		uint32_t j = i + 1;
+		for (; j < n && cmp_target(&b[i], &b[j]) == 0; j++)
+			vm_series_add(&b[i].s, &b[j].s, x->c->nbounds);
+		char pid[16];
+		struct labels l;
+		proc_labels(&l, p, pid, sizeof(pid));
+		lbl(&l, "command", b[i].command);
+		lbl(&l, "database", b[i].database);
+		lbl(&l, "collection", b[i].collection);
+		lbl(&l, "server_address", b[i].server);
+		lbl(&l, "status", b[i].status);
+		mongo_sample(x, m, &l, &b[i].s);
+		i = j;
+	}
+	free(b);
+}
+
 static void mongo_family(struct ctx *x, const struct mongo_family *m)
 {
 	if (!family_present(x, m))
@@ -516,6 +612,11 @@ static void mongo_family(struct ctx *x, const struct mongo_family *m)
 	family(x, m->name, m->kind, m->unit, m->help);
 	for (size_t i = 0; i < x->n; i++) {
 		const struct vm_totals *p = x->procs[i];
+		int tt = m->by_target ? target_type(p) : -1;
+		if (tt >= 0) {
+			target_family(x, m, p, tt);
+			continue;
+		}
 		for (int si = 0; si < 2 && m->src[si].type; si++) {
 			const struct source *src = &m->src[si];
 			int t = vm_totals_type(p, src->type);

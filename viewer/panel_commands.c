@@ -40,7 +40,7 @@ struct lat_kind {
 };
 
 struct cmd_row {
-	char name[RB_KEY_LEN];
+	char name[VM_KEY_TEXT];
 	int ok, fail, werr; /* top key indices, -1 */
 	int tfail;          /* fail, when its records are not among ok's (timed apart), else -1 */
 	double v[C_N]; /* numbers of the columns */
@@ -61,7 +61,7 @@ struct commands {
 	char filter[64];
 	int editing;
 	int detail;  /* showing the detail of detail_name */
-	char detail_name[RB_KEY_LEN];
+	char detail_name[VM_KEY_TEXT];
 	struct slow_op slow[SLOWEST];
 	int nslow;
 	struct cmd_row *rows;

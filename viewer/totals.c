@@ -9,6 +9,7 @@
 
 #include "hist.h"
 #include "model.h"
+#include "mongo_schema.h"
 
 /* Decades with 2.5 and 5 steps, 10 us to 10 s: command latencies on a LAN sit in
  * the first half, timeouts in the second. 15 bounds + +Inf. */
@@ -155,7 +156,7 @@ static void fold(struct vm_series *out, const struct rb_summary *s, const struct
 	out->timed = run;
 }
 
-static void series_add(struct vm_series *a, const struct vm_series *b, uint32_t nbounds)
+void vm_series_add(struct vm_series *a, const struct vm_series *b, uint32_t nbounds)
 {
 	a->count += b->count;
 	a->timed += b->timed;
@@ -185,7 +186,7 @@ static void compute_rest(struct vm_type_totals *t, const struct vm_series *prev,
 	struct vm_series k;
 	memset(&k, 0, sizeof(k));
 	for (uint32_t i = 0; i < t->nkeys; i++)
-		series_add(&k, &t->keys[i], nbounds);
+		vm_series_add(&k, &t->keys[i], nbounds);
 	struct vm_series *r = &t->rest;
 	memset(r, 0, sizeof(*r));
 	r->count = sub0(t->all.count, k.count);
@@ -227,6 +228,20 @@ static struct vm_series *key_series(struct vm_type_totals *t, const char *name, 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->key, sizeof(s->key), "%s", name);
 	return s;
+}
+
+/* the names of a command.target series: the key's tuple, or for a folded or
+ * unresolved key none (labelled "other") but its status */
+static struct vm_target *target_of(const struct vm_key *key, int folded)
+{
+	struct vm_target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	if (key->resolved && !folded)
+		*t = key->target;
+	else
+		t->ok = key->target.ok;
+	return t;
 }
 
 int vm_totals_read(struct vm_totals *t, const struct vm_proc *p, const struct vm_totals_config *c,
@@ -273,24 +288,31 @@ int vm_totals_read(struct vm_totals *t, const struct vm_proc *p, const struct vm
 		/* in id order, which never changes: a key keeps its series, and the
 		 * keys past the limit (and the producer's own overflow) are "other" */
 		const char *name = key->name;
-		if (key->other || rank[key->type] >= c->max_keys) {
-			if (!key->other)
+		/* command.target's keys that do not resolve (corrupt, or another
+		 * producer's idea of the type) are "other" too, uncounted in folded */
+		int target = strcmp(ty->name, MS_TARGET_TYPE) == 0;
+		int unread = target && !key->resolved && !key->other;
+		int folded = key->other || unread || rank[key->type] >= c->max_keys;
+		if (folded) {
+			if (!key->other && !unread)
 				ty->folded++;
-			name = "other";
+			/* command.target's by status, which the key says unresolved too */
+			name = !target || key->target.ok < 0 ? "other"
+			       : key->target.ok ? "other ok" : "other failed";
 		} else {
 			rank[key->type]++;
 		}
-		if (key->sum.count == 0 && strcmp(name, "other") == 0)
+		if (key->sum.count == 0 && (folded || strcmp(name, "other") == 0))
 			continue; /* an empty "other" is no series */
 		struct vm_series *s = key_series(ty, name, &cap[key->type]);
-		if (!s) {
+		if (!s || (target && !s->target && !(s->target = target_of(key, folded)))) {
 			vm_totals_free(t);
 			return -ENOMEM;
 		}
 		struct vm_series one;
 		memset(&one, 0, sizeof(one));
 		fold(&one, &key->sum, c);
-		series_add(s, &one, c->nbounds);
+		vm_series_add(s, &one, c->nbounds);
 	}
 	for (uint32_t i = 0; i < t->ntypes; i++) {
 		struct vm_type_totals *ty = &t->types[i];
@@ -312,6 +334,8 @@ int vm_totals_read(struct vm_totals *t, const struct vm_proc *p, const struct vm
 void vm_totals_free(struct vm_totals *t)
 {
 	for (uint32_t i = 0; i < RB_MAX_TYPES; i++) {
+		for (uint32_t k = 0; k < t->types[i].nkeys; k++)
+			free(t->types[i].keys[k].target);
 		free(t->types[i].keys);
 		t->types[i].keys = NULL;
 		t->types[i].nkeys = 0;

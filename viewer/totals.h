@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "layout.h"
+#include "model.h"
 #include "segment.h"
 
 #define VM_MAX_BOUNDS 32 /* le bounds of a folded histogram, +Inf not counted */
@@ -50,13 +51,22 @@ uint64_t vm_bucket_edge(uint64_t ns, uint32_t *idx);
 
 /* One series: counts, and the timed events folded into the config's bounds. */
 struct vm_series {
-	char key[RB_KEY_LEN];            /* "" for a type's own series */
+	char key[VM_KEY_TEXT];           /* "" for a type's own series; as vm_key_text shows it */
 	uint64_t count;                  /* events */
 	uint64_t timed;                  /* events with a duration: the histogram's count */
 	uint64_t sum_ns;                 /* their durations, ns */
 	uint64_t max_ns;                 /* largest duration, 0 if none */
 	uint64_t below[VM_MAX_BOUNDS];   /* timed events below bound b (cumulative) */
+	/* a series of command.target (its keys exported): the names of its tuple
+	 * (command "" for keys folded into "other", named or not: folded by
+	 * status when a key says it, "other ok" and "other failed"); NULL for
+	 * any other type. Owned (vm_totals_free). */
+	struct vm_target *target;
 };
+
+/* Adds b's counts, sums and buckets to a's (max: the larger); not the key or
+ * target. */
+void vm_series_add(struct vm_series *a, const struct vm_series *b, uint32_t nbounds);
 
 struct vm_type_totals {
 	char name[RB_NAME_LEN];
@@ -66,7 +76,8 @@ struct vm_type_totals {
 	/* with keyed: events without a key (the type's totals minus its keys'),
 	 * kept monotonic across reads by the caller's memory (vm_totals_read) */
 	struct vm_series rest;
-	uint32_t nkeys;       /* series in keys[], the last one "other" if folded */
+	uint32_t nkeys;       /* series in keys[], "other" (and for command.target "other
+			       * ok", "other failed") if folded */
 	uint32_t folded;      /* keys folded into "other" by max_keys */
 	struct vm_series *keys;
 };

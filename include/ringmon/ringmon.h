@@ -26,7 +26,9 @@
  * The first call opens the segment with settings from the environment:
  *   RINGMON_RECORDS  records per ring shard (power of two, default 8192)
  *   RINGMON_EVENTS   types enabled at start: "all" (default), "none", or a
- *                    comma-separated list of names and prefixes ("command.*")
+ *                    comma-separated list of names, prefixes ("command.*") and
+ *                    "all"; a type flagged RINGMON_TYPE_OPT_IN only when the
+ *                    list names it exactly ("all,command.target")
  *   RINGMON_KEEP=1   keep the segment after exit for post-mortem reading
  *   RINGMON_DISABLE=1  do nothing at all: every emit is a disabled emit
  *   RINGMON_SHARDS   ring shards (default: CPUs + 1, at most 64)
@@ -102,13 +104,25 @@ int ringmon_type_name(int type, char *buf, unsigned len);
 
 /* Flags of a type (ringmon_type_flags). */
 #define RINGMON_TYPE_STATE 1u
-/* Sets flags of a registered type. RINGMON_TYPE_STATE: the type records rare
- * state changes (MongoDB's SDAM events are): its records go to a small ring of
- * their own (1024 records) that frequent types never overwrite, so that a
- * reader attached at any time finds the newest state, however busy the process
- * is. Counters and histograms are the same as for any type. Returns 0, or
- * -EINVAL for an unknown type or flag. Flags stay for the process's life (and
- * in a forked child). May lock; not for the hot path. */
+#define RINGMON_TYPE_OPT_IN 2u
+/* Sets flags of a registered type (both may be given; a later call replaces
+ * them). RINGMON_TYPE_STATE: the type records rare state changes (MongoDB's
+ * SDAM events are): its records go to a small ring of their own (1024
+ * records) that frequent types never overwrite, so that a reader attached at
+ * any time finds the newest state, however busy the process is. Counters and
+ * histograms are the same as for any type.
+ * RINGMON_TYPE_OPT_IN: a type that costs more than its callers want to pay
+ * unless asked (MongoDB's command.target: one more key lookup and record per
+ * command) starts off unless RINGMON_EVENTS names it exactly: "all" (the
+ * default), prefixes ("command.*") and an unset RINGMON_EVENTS leave it off;
+ * "all,command.target" or "command.target" turn it on. Set it right after
+ * registering, before the type's first emit: the first call that sets it turns
+ * the type off unless so named; later calls change nothing of what is enabled.
+ * At run time it is turned on and off as any type (ringmon_set_events,
+ * `ringmon events PID --enable NAME`, top's e panel; there "all" means every
+ * type).
+ * Returns 0, or -EINVAL for an unknown type or flag. Flags stay for the
+ * process's life (and in a forked child). May lock; not for the hot path. */
 int ringmon_type_flags(int type, unsigned flags);
 
 /* Returns the key id (>= 1) of string key under type (e.g. the command name of

@@ -66,6 +66,7 @@ def _parser():
     p.add_argument("--events", metavar="LIST",
                    help="event types recorded from the start, as RINGMON_EVENTS: 'all' "
                    "(default), 'none', or names and prefixes ('command.*,python.call'); "
+                   "opt-in types only by name ('all,command.target'); "
                    "`ringmon events PID` and top's e panel turn them on and off later")
     p.add_argument("--no-pymongo", action="store_true",
                    help="do not register ringmon's pymongo listener")

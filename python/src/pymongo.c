@@ -10,8 +10,9 @@
  *
  * Records: the schema of the C adapter (schema/mongo_schema.h,
  * docs/mongodb.md), mirroring producer/mongo_command.c: command.* keyed by
- * command name and db.collection, server.* / topology.* / heartbeat.* keyed by
- * host:port, plus the CMAP events libmongoc lacks (pool.*, connection.*).
+ * command name and db.collection, the opt-in command.target by the key ids of
+ * its tuple, server.* / topology.* / heartbeat.* keyed by host:port, plus the
+ * CMAP events libmongoc lacks (pool.*, connection.*).
  *
  * Durations: started -> succeeded/failed measured here with ringmon's clock
  * (CLOCK_MONOTONIC), per (connection address, request id) in a table of the
@@ -62,8 +63,11 @@ static void register_types(void)
 		for (unsigned k = 0; k < t->nfields; k++)
 			f[k] = t->field[k].name;
 		tid[i] = ringmon_type_register(t->name, f, t->nfields);
-		if (ms_type_is_state(i)) /* SDAM: the state ring, as the C adapter does */
-			(void)ringmon_type_flags(tid[i], RINGMON_TYPE_STATE); /* -EINVAL: ringmon off */
+		/* SDAM: the state ring; command.target: opt-in; as the C adapter does */
+		unsigned flags = (ms_type_is_state(i) ? RINGMON_TYPE_STATE : 0u) |
+				 (ms_type_is_opt_in(i) ? RINGMON_TYPE_OPT_IN : 0u);
+		if (flags)
+			(void)ringmon_type_flags(tid[i], flags); /* -EINVAL: ringmon off */
 	}
 	types_registered = 1;
 }
@@ -437,7 +441,7 @@ static PyObject *l_started(Listener *self, PyObject *ev)
 	}
 	int ns_key = 0;
 	if ((ci->cls == MS_CMD_COLL || ci->cls == MS_CMD_FULLNS || ci->cls == MS_CMD_GETMORE) &&
-	    ON(MS_COMMAND_NS)) {
+	    (ON(MS_COMMAND_NS) || ON(MS_COMMAND_TARGET))) {
 		/* sensitive commands and the handshake never get here */
 		PyObject *db = from_slot(ev, slot_db3);
 		if (!db)
@@ -519,6 +523,27 @@ static int64_t err_doc(PyObject *d, char *buf, size_t len)
 	return code;
 }
 
+/* command.target: a tuple's key from ids the command already has (its
+ * command.started key, the command.ns key of its started event) and its
+ * server's under server.opening; cached (the GIL is held throughout). */
+static struct ms_target_cache target_cache;
+
+static void emit_target(const struct cmd_end *e, int ok, int64_t code, int64_t origin)
+{
+	if (e->info.k_started <= 0)
+		return;
+	struct ms_target t = {(uint32_t)e->info.k_started, e->seen ? (uint32_t)e->f.ns_key : 0,
+			      (uint32_t)key_of(MS_SERVER_OPENING, e->c.conn), (uint32_t)ok};
+	/* no Python code from here on */
+	int key = ms_target_cache_get(&target_cache, &t);
+	if (!key) {
+		char k[MS_TARGET_KEY_LEN];
+		key = ringmon_key(tid[MS_COMMAND_TARGET], ms_target_key(&t, k, sizeof(k)));
+		ms_target_cache_put(&target_cache, &t, key);
+	}
+	ringmon_emit(tid[MS_COMMAND_TARGET], key, e->dur, ok, code, origin, e->c.rid);
+}
+
 static void emit_error(int64_t origin, const char *name, uint64_t dur, int64_t code,
 		       int64_t domain, int64_t rid)
 {
@@ -569,6 +594,8 @@ static PyObject *l_succeeded(Listener *self, PyObject *ev)
 	}
 	if (e.seen && e.f.ns_key)
 		ringmon_emit(tid[MS_COMMAND_NS], e.f.ns_key, e.dur, 1, code, origin, e.c.rid);
+	if (ON(MS_COMMAND_TARGET))
+		emit_target(&e, 1, code, origin);
 	cmd_ev_done(&e.c);
 	Py_RETURN_NONE;
 }
@@ -649,9 +676,11 @@ static PyObject *l_failed(Listener *self, PyObject *ev)
 	}
 	if (ON(MS_COMMAND_ERROR))
 		emit_error(origin, name, e.dur, code, domain, e.c.rid);
+	int64_t ns_code = origin == MS_ORIGIN_DRIVER ? 0 : code;
 	if (e.seen && e.f.ns_key)
-		ringmon_emit(tid[MS_COMMAND_NS], e.f.ns_key, e.dur, 0, origin == MS_ORIGIN_DRIVER ? 0 : code,
-			     origin, e.c.rid);
+		ringmon_emit(tid[MS_COMMAND_NS], e.f.ns_key, e.dur, 0, ns_code, origin, e.c.rid);
+	if (ON(MS_COMMAND_TARGET))
+		emit_target(&e, 0, ns_code, origin);
 	cmd_ev_done(&e.c);
 	Py_RETURN_NONE;
 }
@@ -1096,10 +1125,10 @@ static PyMethodDef l_methods[] = {
 	  "CommandListener/ServerHeartbeatListener.started: command.started, heartbeat.started"),
 	M("succeeded", l_succeeded,
 	  "CommandListener/ServerHeartbeatListener.succeeded: command.succeeded, .ns, "
-	  ".write_error, .error; heartbeat.succeeded"),
+	  ".write_error, .error, .target; heartbeat.succeeded"),
 	M("failed", l_failed,
-	  "CommandListener/ServerHeartbeatListener.failed: command.failed, .ns, .error; "
-	  "heartbeat.failed"),
+	  "CommandListener/ServerHeartbeatListener.failed: command.failed, .ns, .error, "
+	  ".target; heartbeat.failed"),
 	M("opened", l_opened, "ServerListener/TopologyListener.opened: server.opening, topology.opening"),
 	M("closed", l_closed, "ServerListener/TopologyListener.closed: server.closed, topology.closed"),
 	M("description_changed", l_description_changed,

@@ -281,6 +281,7 @@ class PymongoCase:
         self.assertEqual(s.keys('command.write_error'), {'insert': 1})
         self.assertEqual(s.keys('command.error'), {'DuplicateKey(11000)': 1, 'BadValue(2)': 1})
         self.assertEqual(s.keys('command.ns'), {'shop.c': 15})  # not ping
+        self.assertEqual(s.count('command.target'), 0)  # opt-in: off by default
         # durations measured by ringmon for every finished command
         self.assertEqual(s.types['command.succeeded']['latency_ns']['timed'], 15)
         self.assertGreater(s.latency('command.succeeded', 'ping')['min'], 0)
@@ -315,6 +316,62 @@ class PymongoCase:
         s = self.settled(w.pid, lambda s: s.count('command.error') == 1, 'one command.error')
         self.assertEqual(s.keys('command.error'), {'connection closed': 1})
         self.assertEqual(s.keys('command.failed'), {'ping': 1})
+
+    def test_command_target_per_collection_server_and_status(self):
+        """command.target (opt-in): off by default and on at run time with
+        `ringmon events --enable`; with RINGMON_EVENTS=all,command.target,
+        every finished command once under its tuple, and the exporter's
+        mongodb_driver_commands_seconds by command, collection, server and
+        status summing to command.succeeded and command.failed."""
+        mock = Mock(self, '--error-commands', 'distinct')
+        host = '127.0.0.1:%d' % mock.port
+        w = Workload(self, mock.uri, env={'RINGMON_EVENTS': ''})
+        w.do('ping')
+        s = self.settled(w.pid, lambda s: s.count('command.succeeded') == 1, '1 ping')
+        self.assertEqual(s.count('command.target'), 0)
+        self.assertFalse(s.types['command.target']['enabled'])
+        r = subprocess.run([RINGMON, 'events', str(w.pid), '--enable', 'command.target'],
+                           capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, RINGMON_DIR=self.dir))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        w.do('insert c 2')
+        s = self.settled(w.pid, lambda s: s.count('command.target') == 2, '2 target events')
+        self.assertEqual(s.keys('command.target'), {'insert shop.c %s ok' % host: 2})
+        self.assertEqual(w.finish(), 0)
+
+        w = Workload(self, mock.uri, env={'RINGMON_EVENTS': 'all,command.target'})
+        w.do('insert c 5')
+        w.do('insert d 3')
+        w.do('find c 2')
+        w.do('ping')
+        self.assertEqual(w.do('distinct c'), 'refused 2')
+        want = {'insert shop.c %s ok' % host: 5, 'insert shop.d %s ok' % host: 3,
+                'find shop.c %s ok' % host: 2, 'ping - %s ok' % host: 1,
+                'distinct shop.c %s failed' % host: 1}
+        s = self.settled(w.pid, lambda s: s.count('command.target') == 12, '12 target events')
+        self.assertEqual(s.keys('command.target'), want)
+        self.assertEqual(s.count('command.succeeded') + s.count('command.failed'), 12)
+        self.assertEqual(s.types['command.target']['latency_ns']['timed'], 12)
+        # the exposition: the four labels (and database), summing to the totals
+        r = subprocess.run([RINGMON, 'stats', str(w.pid), '--format', 'prometheus'],
+                           capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, RINGMON_DIR=self.dir))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = {}
+        for line in r.stdout.splitlines():
+            if line.startswith('mongodb_driver_commands_seconds_count{'):
+                labels, v = line[len('mongodb_driver_commands_seconds_count{'):].rsplit('} ', 1)
+                l = dict(kv.split('=', 1) for kv in labels.split(','))
+                got[(l['command'], l.get('database', ''), l['collection'], l['server_address'],
+                     l['status'])] = int(v)
+        h = '"%s"' % host
+        self.assertEqual(got, {
+            ('"insert"', '"shop"', '"c"', h, '"SUCCESS"'): 5,
+            ('"insert"', '"shop"', '"d"', h, '"SUCCESS"'): 3,
+            ('"find"', '"shop"', '"c"', h, '"SUCCESS"'): 2,
+            ('"ping"', '', '"unknown"', h, '"SUCCESS"'): 1,
+            ('"distinct"', '"shop"', '"c"', h, '"FAILED"'): 1})
+        self.assertEqual(w.finish(), 0)
 
     def test_pool_exhaustion_gives_checkout_timeouts(self):
         mock = Mock(self, '--latency-ms', '4000')
