@@ -205,6 +205,11 @@ else
 			[ "$(mx "mongodb_driver_commands_seconds_count{pid=\"$LM\",status=\"FAILED\"}")" = "$nf" ] && [ "$nf" -gt 0 ]
 		check "command errors by code = command.error" \
 			[ "$(mx "mongodb_driver_command_errors_total{pid=\"$LM\"}")" = "$(cnt command.error)" ]
+		# each error's series is labelled by its name, as stats keys it
+		while IFS=$'\t' read -r en ec; do
+			check "command errors: error=\"$en\" = command.error's key ($ec)" \
+				[ "$(mx "mongodb_driver_command_errors_total{pid=\"$LM\",error=\"$en\"}")" = "$ec" ]
+		done < <(json "$work/stm.json" "'\\n'.join('%s\\t%d' % (k, v['count']) for k, v in d['types'].get('command.error', {}).get('keys', {}).items())")
 		check "commands by collection = command.ns" \
 			[ "$(mx "mongodb_driver_collection_commands_seconds_count{pid=\"$LM\"}")" = "$(cnt command.ns)" ]
 		check "pool checkouts = pool.checkout" \

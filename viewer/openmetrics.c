@@ -472,9 +472,11 @@ static const struct mongo_family mongo[] = {
 	 "(event command.ns; ringmon counts per command and per collection, not per pair).",
 	 {{"command.ns", "collection", {NULL, NULL}, 1, NULL}}, 0},
 	{"mongodb_driver_command_errors", COUNTER, NULL,
-	 "Failed MongoDB commands per error: the server's code, or \"client D.C\" for a "
-	 "driver-side error of libmongoc domain D and code C (event command.error).",
-	 {{"command.error", "code", {NULL, NULL}, 0, NULL}}, 0},
+	 "Failed MongoDB commands and write errors per error, by the name a MongoDB user "
+	 "knows: the server's codeName(code) (DuplicateKey(11000)), \"server error (no "
+	 "code)\", or the driver's (\"connection closed\", \"socket timeout\") (event "
+	 "command.error).",
+	 {{"command.error", "error", {NULL, NULL}, 0, NULL}}, 0},
 	{"mongodb_driver_command_write_errors", COUNTER, NULL,
 	 "MongoDB commands whose reply was ok but carried write errors or a write concern "
 	 "error, per command name (event command.write_error).",
@@ -682,7 +684,8 @@ static void exporter(struct ctx *x, const struct om_exporter *ex)
 	family(x, "ringmon_export_scrapes", COUNTER, NULL, "Scrapes this exporter answered.");
 	sample_u64(x, "ringmon_export_scrapes", "_total", &none, ex->scrapes);
 	family(x, "ringmon_export_producers", GAUGE, NULL,
-	       "Producers in this scrape (live ones, and those that ended since the last).");
+	       "Producers in this scrape: live ones, and those that exited or died within "
+	       "--linger seconds.");
 	sample_u64(x, "ringmon_export_producers", "", &none, x->n);
 	family(x, "ringmon_export_skipped_segments", GAUGE, NULL,
 	       "Segments not exported in this scrape: reason other_user (the exporter reads "
