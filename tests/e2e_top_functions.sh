@@ -16,7 +16,8 @@
 #   - `top --once -v 6` prints the table;
 #   - with Python 3.12+ and ringmon.monitoring: an unmodified script under
 #     `python -m ringmon run --functions __main__` shows its functions there
-#     with exact counts and raised calls as FAIL.
+#     with exact counts and raised calls as FAIL, and a call still running
+#     (its module's code) with no latency, "-".
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -155,6 +156,12 @@ PY
 	}
 	what="$(basename "$py312") -m ringmon run --functions __main__: 400 calls of work, 9 of fails all raised, in --once -v 6"
 	if wait_until 60 "$what" rows_ok; then ok "$what"; else bad "$WAITED"; once6 | sed 's/^/     | /'; fi
+	# the script's own code is still running (stdin): its call has not
+	# returned, so no latency: "-", as stats shows it, never 0ns
+	out=$(once6)
+	echo "$out" | grep -Eq '^__main__\.<module> +0 +[0-9.]+ +0 +- +- ' &&
+		ok "a call that has not returned: COUNT 0, latencies -" ||
+		{ bad "__main__.<module> (running): latencies not -"; echo "$out" | sed 's/^/     | /'; }
 	exec {R[1]}>&-
 	wait "$pid"; pid=
 fi

@@ -197,12 +197,15 @@ static void build(struct commands *c, const struct top *t)
 		 * record's "ok" field tells them apart): no failure count there */
 		r->v[C_FAIL] = r->fail >= 0 ? (double)t->set.keys[r->fail]->sum->count : c->ns ? -1 : 0;
 		r->v[C_WERR] = r->werr >= 0 ? (double)t->set.keys[r->werr]->sum->count : c->ns ? -1 : 0;
-		r->v[C_MEAN] = rb_summary_mean(s);
-		r->v[C_P50] = (double)rb_summary_quantile(s, 0.50);
-		r->v[C_P90] = (double)rb_summary_quantile(s, 0.90);
-		r->v[C_P99] = (double)rb_summary_quantile(s, 0.99);
-		r->v[C_P999] = (double)rb_summary_quantile(s, 0.999);
-		r->v[C_MAX] = s->timed ? (double)s->max : 0;
+		/* no timed event yet (a function whose calls have not returned):
+		 * no latency, shown "-" as stats shows it, never 0ns */
+		int timed = s->timed > 0;
+		r->v[C_MEAN] = timed ? rb_summary_mean(s) : -1;
+		r->v[C_P50] = timed ? (double)rb_summary_quantile(s, 0.50) : -1;
+		r->v[C_P90] = timed ? (double)rb_summary_quantile(s, 0.90) : -1;
+		r->v[C_P99] = timed ? (double)rb_summary_quantile(s, 0.99) : -1;
+		r->v[C_P999] = timed ? (double)rb_summary_quantile(s, 0.999) : -1;
+		r->v[C_MAX] = timed ? (double)s->max : -1;
 	}
 	sorting = c;
 	qsort(c->rows, (size_t)c->nrows, sizeof(*c->rows), cmp_rows);
@@ -217,12 +220,22 @@ static int any_types(const struct commands *c, const struct top *t)
 	return 0;
 }
 
+/* a latency, "-" when there is none (< 0) */
+static const char *lat_text(double v, char *buf, size_t len)
+{
+	if (v < 0)
+		snprintf(buf, len, "-");
+	else
+		vm_fmt_lat(v, buf, len);
+	return buf;
+}
+
 static void fmt_cell(int col, double v, char *buf, size_t len)
 {
 	if (col == C_COUNT || col == C_RATE || col == C_FAIL || col == C_WERR)
 		vm_fmt_count(v, buf, len);
 	else
-		vm_fmt_lat(v, buf, len);
+		lat_text(v, buf, len);
 }
 
 static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, int w)
@@ -244,8 +257,8 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		 r->name, vm_fmt_count(r->v[C_COUNT], a, sizeof(a)), c->kind->calls,
 		 vm_fmt_count(r->v[C_FAIL], b, sizeof(b)), c->kind->failed, werr,
 		 vm_fmt_count(r->v[C_RATE], m, sizeof(m)),
-		 vm_fmt_lat(r->v[C_P99], p99, sizeof(p99)), vm_fmt_lat(r->v[C_MAX], mx, sizeof(mx)),
-		 vm_fmt_lat(r->v[C_P50], p50, sizeof(p50)), vm_fmt_lat(r->v[C_MEAN], mn, sizeof(mn)));
+		 lat_text(r->v[C_P99], p99, sizeof(p99)), lat_text(r->v[C_MAX], mx, sizeof(mx)),
+		 lat_text(r->v[C_P50], p50, sizeof(p50)), lat_text(r->v[C_MEAN], mn, sizeof(mn)));
 	term_print_words(y, x, w, TR_HEADER, 1, head);
 	/* sparklines of the rate and the p99 of each refresh interval */
 	double rate[512], p[512];
