@@ -27,7 +27,8 @@ static char lbl[128]; /* pid="P",process="N" */
 
 /* db.query: key a 10 x 5 us, key b 3 x 2 ms + 1 x 20 s, 7 without a key at
  * 80 us (every duration well inside two default bounds); plain: 4 untimed events, no key; many: keys k1..k5 one event each;
- * odd: one event keyed q"uo\te */
+ * odd: one event keyed q"uo\te, one keyed dup<newline>x and one dup\x0ax
+ *      (a backslash, not a byte 0x0a) */
 static int setup(void **state)
 {
 	th_private_dir();
@@ -53,6 +54,8 @@ static int setup(void **state)
 		ringmon_emit(many, ringmon_key(many, name), RB_NO_DURATION, 0, 0, 0, 0);
 	}
 	ringmon_emit(odd, ringmon_key(odd, "q\"uo\\te"), RB_NO_DURATION, 0, 0, 0, 0);
+	ringmon_emit(odd, ringmon_key(odd, "dup\nx"), RB_NO_DURATION, 0, 0, 0, 0);
+	ringmon_emit(odd, ringmon_key(odd, "dup\\x0ax"), RB_NO_DURATION, 0, 0, 0, 0);
 	char err[RB_ERR_MAX + 64];
 	assert_int_equal(vm_attach(&proc, getpid(), err, sizeof(err)), 0);
 	snprintf(lbl, sizeof(lbl), "pid=\"%d\",process=\"%s\"", getpid(), proc.v.name);
@@ -171,7 +174,7 @@ static void counters_are_the_producers_exact_totals(void **state)
 	has(out, "ringmon_events_total", "type=\"db.query\",key=\"b\"", "4");
 	has(out, "ringmon_events_total", "type=\"db.query\"", "7"); /* no key */
 	has(out, "ringmon_events_total", "type=\"plain\"", "4");
-	has(out, "ringmon_records_written_total", "", "31");
+	has(out, "ringmon_records_written_total", "", "33");
 	has(out, "ringmon_producer_up", "", "1");
 	has(out, "ringmon_event_type_enabled", "type=\"plain\"", "1");
 	free(out);
@@ -238,7 +241,11 @@ static void label_values_are_escaped(void **state)
 {
 	(void)state;
 	char *out = expose(OM_OPENMETRICS, &cfg);
-	has(out, "ringmon_events_total", "type=\"odd\",key=\"q\\\"uo\\\\te\"", "1");
+	/* as stats prints the names (a backslash doubled, a newline \x0a), then
+	 * the exposition's escaping: two names never one label value */
+	has(out, "ringmon_events_total", "type=\"odd\",key=\"q\\\"uo\\\\\\\\te\"", "1");
+	has(out, "ringmon_events_total", "type=\"odd\",key=\"dup\\\\x0ax\"", "1");
+	has(out, "ringmon_events_total", "type=\"odd\",key=\"dup\\\\\\\\x0ax\"", "1");
 	free(out);
 }
 

@@ -59,13 +59,14 @@ __attribute__((format(printf, 2, 3))) static void putf(struct om_buf *b, const c
 		put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* a label value: a name as the bytes it is, with control bytes and invalid
- * UTF-8 as \xNN (escape.h; the exposition must be UTF-8), then backslash,
- * double quote and newline escaped (both formats) */
+/* a label value: a name as stats prints it, escaped as escape.h says (control
+ * bytes and invalid UTF-8 as \xNN, a backslash as \\: injective, so two
+ * names never give one label value; the exposition must be UTF-8), then
+ * backslash, double quote and newline escaped (both formats) */
 static void put_value(struct om_buf *b, const char *raw)
 {
 	char text[1024];
-	const char *s = esc_text(raw, ESC_UTF8, text, sizeof(text));
+	const char *s = esc_name(raw, ESC_UTF8, text, sizeof(text));
 	for (; *s; s++) {
 		if (*s == '\\')
 			puts_(b, "\\\\");
