@@ -187,9 +187,12 @@ static void expect_target(uint32_t id, int *resolved, char *want, size_t len)
 		    named_key(t.cmd, "command.started", c) &&
 		    (!t.ns || named_key(t.ns, "command.ns", n)) &&
 		    (!t.server || named_key(t.server, "server.opening", h));
+	int plain = !(k->flags & (RB_KEY_OTHER | RB_KEY_NONE));
 	if (*resolved)
 		snprintf(want, len, "%s %s %s %s", c, n[0] ? n : "-", h[0] ? h : "-",
 			 t.ok ? "ok" : "failed");
+	else if (plain && ms_target_parse(raw, &t) == 0 && t.cmd == 0)
+		snprintf(want, len, "other %s", t.ok ? "ok" : "failed"); /* the overflow */
 	else
 		snprintf(want, len, "%s", raw);
 }

@@ -146,7 +146,9 @@ static void emit_target(const struct inflight *f, const char *name, const mongoc
 	int key = ms_target_cache_get(&target_cache, &t);
 	if (!key) {
 		char k[MS_TARGET_KEY_LEN];
-		key = ringmon_key(mongo_type.cmd_target, ms_target_key(&t, k, sizeof(k)));
+		key = ringmon_key_or_full(mongo_type.cmd_target, ms_target_key(&t, k, sizeof(k)));
+		if (key < 0) /* the key table is full: the overflow of its status */
+			key = mongo_type.target_overflow[ok ? 1 : 0];
 		ms_target_cache_put(&target_cache, &t, key);
 	}
 	ringmon__emit_at((unsigned)mongo_type.cmd_target, (unsigned)key, at, dur, ok, code, origin, rid);

@@ -174,6 +174,7 @@ struct mongo_types {
 	int hb_started, hb_succeeded, hb_failed;
 	int pool_checkout, pool_checkin;
 	int cmd_target; /* opt-in: off unless RINGMON_EVENTS names it */
+	int target_overflow[2]; /* its keys "0.0.0.0" and "1.0.0.0", by status */
 };
 extern struct mongo_types mongo_type;
 /* Registers every type into mongo_type. */

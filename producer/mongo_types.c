@@ -44,6 +44,9 @@ void mongo_types_register(void)
 	mongo_type.pool_checkout = reg(MS_POOL_CHECKOUT);
 	mongo_type.pool_checkin = reg(MS_POOL_CHECKIN);
 	mongo_type.cmd_target = reg(MS_COMMAND_TARGET);
+	/* its overflow keys, while the key table has room (mongo_schema.h) */
+	mongo_type.target_overflow[0] = ringmon_key(mongo_type.cmd_target, MS_TARGET_OVERFLOW_FAILED);
+	mongo_type.target_overflow[1] = ringmon_key(mongo_type.cmd_target, MS_TARGET_OVERFLOW_OK);
 }
 
 /* ---- per-thread key cache ---- */

@@ -139,7 +139,9 @@ static int lookup_key(uint32_t type, const char *name, unsigned long hash)
 	return id;
 }
 
-EXPORT int ringmon_key(int type, const char *key)
+/* ringmon_key, or with own_overflow -ENOSPC where the table is full (the
+ * caller counts it under an overflow key of its own) */
+static int key_id(int type, const char *key, int own_overflow)
 {
 	if (!key || type < 0 || type >= RINGMON_MAX_TYPES || !producer.keys)
 		return 0;
@@ -163,15 +165,21 @@ EXPORT int ringmon_key(int type, const char *key)
 	}
 	uint32_t k = new_key((uint32_t)type, cut, 0);
 	if (!k) {
-		/* table full: count under the type's "other" key, never lose it */
+		/* table full: count under the type's "other" key (or the caller's
+		 * own), never lose it */
 		static int told_full;
 		if (!told_full++)
 			producer_warn("the key table is full (%u slots, RINGMON_KEYS): key '%s' of type "
 				      "'%s' and every later new key are counted under 'other' (raise "
 				      "RINGMON_KEYS)", producer.seg->g.max_keys, cut,
 				      rb_seg_types(producer.seg)[type].name);
-		k = rb_seg_types(producer.seg)[type].other_key;
 		__atomic_fetch_add(&producer_header()->dropped_keys, 1, __ATOMIC_RELAXED);
+		if (own_overflow) {
+			free(n);
+			id = -ENOSPC;
+			goto out;
+		}
+		k = rb_seg_types(producer.seg)[type].other_key;
 	}
 	n->type = (uint32_t)type;
 	n->id = k;
@@ -184,6 +192,16 @@ EXPORT int ringmon_key(int type, const char *key)
 out:
 	pthread_mutex_unlock(&producer.lock);
 	return id;
+}
+
+EXPORT int ringmon_key(int type, const char *key)
+{
+	return key_id(type, key, 0);
+}
+
+EXPORT int ringmon_key_or_full(int type, const char *key)
+{
+	return key_id(type, key, 1);
 }
 
 uint64_t producer_opt_in_types;

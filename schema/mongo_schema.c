@@ -382,7 +382,7 @@ int ms_target_parse(const char *key, struct ms_target *t)
 			return -1;
 		p += i < 3;
 	}
-	if (v[0] > 1 || v[1] == 0)
+	if (v[0] > 1 || (v[1] == 0 && (v[2] || v[3])))
 		return -1;
 	t->ok = v[0];
 	t->cmd = v[1];

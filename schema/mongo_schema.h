@@ -199,19 +199,24 @@ int ms_command_class(const char *name);
  * 0 failed), C the command name's key under command.started, N the
  * "db.collection" key under command.ns (0: the command names none), H the
  * "host:port" key under server.opening (0: unknown). Short whatever the names'
- * lengths (keys are cut at 55 bytes; a host name alone may be 253). */
+ * lengths (keys are cut at 55 bytes; a host name alone may be 253).
+ * "S.0.0.0" is the overflow of status S: a producer registers both when it
+ * registers the type, and counts a command there when its key table is full
+ * (ringmon_key_or_full), so that the status of what it could not key stays. */
 #define MS_TARGET_TYPE "command.target"
 struct ms_target {
 	uint32_t cmd, ns, server;
 	uint32_t ok; /* 1 or 0 */
 };
 #define MS_TARGET_KEY_LEN 48 /* "1.4294967295.4294967295.4294967295" and NUL */
+#define MS_TARGET_OVERFLOW_FAILED "0.0.0.0"
+#define MS_TARGET_OVERFLOW_OK "1.0.0.0"
 /* The key of t into buf (len >= MS_TARGET_KEY_LEN); returns buf. */
 const char *ms_target_key(const struct ms_target *t, char *buf, size_t len);
 /* Reads a key as the producers write it: exactly four decimal numbers joined
  * by '.', the first 0 or 1, each at most 4294967295 and without a sign, a
  * leading zero or anything else. 0, or -1 for anything else (readers then show
- * the key as it is). C must be non-zero. */
+ * the key as it is). C must be non-zero but in "S.0.0.0", the overflow (cmd 0). */
 int ms_target_parse(const char *key, struct ms_target *t);
 
 /* A producer's cache of tuple -> key id of command.target, so that the usual

@@ -304,8 +304,8 @@ static void names_escape_injectively(void **state)
 	assert_int_equal(esc_mode(), ESC_ASCII);
 }
 
-/* command.target's key: "S.C.N.H" exactly as producers write it, anything
- * else refused; its cache hands back what was put, only for the same tuple */
+/* command.target's key: "S.C.N.H" exactly as producers write it ("S.0.0.0"
+ * its overflow), anything else refused; its cache hands back what was put, only for the same tuple */
 static void target_keys_read_back_exactly_and_nothing_else(void **state)
 {
 	(void)state;
@@ -320,8 +320,13 @@ static void target_keys_read_back_exactly_and_nothing_else(void **state)
 	assert_true(strlen(k) < MS_TARGET_KEY_LEN);
 	assert_int_equal(ms_target_parse("0.1.0.0", &u), 0);
 	assert_int_equal(u.ok, 0);
+	/* the overflow of each status: no command, namespace or server */
+	assert_int_equal(ms_target_parse(MS_TARGET_OVERFLOW_OK, &u), 0);
+	assert_true(u.ok == 1 && u.cmd == 0 && u.ns == 0 && u.server == 0);
+	assert_int_equal(ms_target_parse(MS_TARGET_OVERFLOW_FAILED, &u), 0);
+	assert_true(u.ok == 0 && u.cmd == 0);
 	static const char *const bad[] = {
-		"", "1", "1.2.3", "1.2.3.4.5", "2.1.0.0", "1.0.0.0", "1.01.0.0", "1.+1.0.0",
+		"", "1", "1.2.3", "1.2.3.4.5", "2.1.0.0", "1.0.1.0", "1.0.0.1", "1.01.0.0", "1.+1.0.0",
 		"1.1.0.0 ", " 1.1.0.0", "1.1.0.4294967296", "1.1.0.99999999999999999999", "-1.1.0.0",
 		"1..0.0", "1.1.0.", "1.1.0.x", "1.1.0.0\n", "other", "find shop.orders h:1 ok",
 	};

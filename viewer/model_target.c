@@ -46,7 +46,12 @@ int vm_key_text(const struct rb_view *v, const struct rb_key_info *k, char *text
 		int ok = t->ok;
 		memset(t, 0, sizeof(*t));
 		t->ok = ok;
-		snprintf(text, len, "%s", k->name);
+		struct ms_target m;
+		if (ok >= 0 && ms_target_parse(k->name, &m) == 0 && m.cmd == 0)
+			/* the producer's overflow of one status: counted, not keyed */
+			snprintf(text, len, "other %s", ok ? "ok" : "failed");
+		else
+			snprintf(text, len, "%s", k->name);
 		return 0;
 	}
 	snprintf(text, len, "%s %s %s %s", t->command, t->ns[0] ? t->ns : "-",

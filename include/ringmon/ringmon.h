@@ -132,6 +132,12 @@ int ringmon_type_flags(int type, unsigned flags);
  * for a NULL key or an unknown type. Lock-free lookup once registered (about
  * 50 ns); cache the id on hot paths. */
 int ringmon_key(int type, const char *key);
+/* As ringmon_key, but where the key table is full returns -ENOSPC instead of
+ * the type's "other" key (counted in dropped keys and said once, as there):
+ * for a caller that counts what it cannot key under an overflow key of its
+ * own, registered early (MongoDB's command.target keeps the status of its
+ * overflow: "1.0.0.0" and "0.0.0.0", docs/mongodb.md). May lock; cache the id. */
+int ringmon_key_or_full(int type, const char *key);
 
 /* Enabled types, bit N for type N. Takes effect at once in this process;
  * readers (`ringmon top`) may change it too. Types registered later start as

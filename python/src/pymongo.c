@@ -53,6 +53,8 @@ static PyObject *key_cache[MS_NTYPES]; /* per type: str or (host, port) -> key i
 
 static unsigned long long nerrors;
 
+static int target_overflow[2]; /* command.target's "0.0.0.0" and "1.0.0.0" */
+
 static void register_types(void)
 {
 	if (types_registered)
@@ -69,6 +71,10 @@ static void register_types(void)
 		if (flags)
 			(void)ringmon_type_flags(tid[i], flags); /* -EINVAL: ringmon off */
 	}
+	/* command.target's overflow keys, while the key table has room
+	 * (mongo_schema.h) */
+	target_overflow[0] = ringmon_key(tid[MS_COMMAND_TARGET], MS_TARGET_OVERFLOW_FAILED);
+	target_overflow[1] = ringmon_key(tid[MS_COMMAND_TARGET], MS_TARGET_OVERFLOW_OK);
 	types_registered = 1;
 }
 
@@ -538,7 +544,9 @@ static void emit_target(const struct cmd_end *e, int ok, int64_t code, int64_t o
 	int key = ms_target_cache_get(&target_cache, &t);
 	if (!key) {
 		char k[MS_TARGET_KEY_LEN];
-		key = ringmon_key(tid[MS_COMMAND_TARGET], ms_target_key(&t, k, sizeof(k)));
+		key = ringmon_key_or_full(tid[MS_COMMAND_TARGET], ms_target_key(&t, k, sizeof(k)));
+		if (key < 0) /* the key table is full: the overflow of its status */
+			key = target_overflow[ok ? 1 : 0];
 		ms_target_cache_put(&target_cache, &t, key);
 	}
 	ringmon_emit(tid[MS_COMMAND_TARGET], key, e->dur, ok, code, origin, e->c.rid);

@@ -373,6 +373,38 @@ class PymongoCase:
             ('"distinct"', '"shop"', '"c"', h, '"FAILED"'): 1})
         self.assertEqual(w.finish(), 0)
 
+    def test_command_target_full_key_table_keeps_the_status(self):
+        """A full key table (RINGMON_KEYS) folds command.target's new tuples
+        into its overflow of their status, "other ok" / "other failed": the
+        exporter's FAILED series still add up to command.failed."""
+        mock = Mock(self, '--error-commands', 'distinct')
+        w = Workload(self, mock.uri, env={'RINGMON_EVENTS': 'all,command.target',
+                                          'RINGMON_KEYS': '80'})
+        for i in range(30):
+            w.do('insert c%d 1' % i)
+        for i in range(3):
+            self.assertEqual(w.do('distinct c%d' % (29 - i)), 'refused 2')
+        s = self.settled(w.pid, lambda s: s.count('command.target') == 33, '33 target events')
+        keys = s.keys('command.target')
+        self.assertIn('other ok', keys)  # the table did fill
+        self.assertIn('other failed', keys)
+        ok = sum(n for k, n in keys.items() if k.endswith(' ok'))
+        failed = sum(n for k, n in keys.items() if k.endswith(' failed'))
+        self.assertEqual((ok, failed), (s.count('command.succeeded'), s.count('command.failed')))
+        self.assertEqual(failed, 3)
+        r = subprocess.run([RINGMON, 'stats', str(w.pid), '--format', 'prometheus'],
+                           capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, RINGMON_DIR=self.dir))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        by_status = {}
+        for line in r.stdout.splitlines():
+            if line.startswith('mongodb_driver_commands_seconds_count{'):
+                labels, v = line[len('mongodb_driver_commands_seconds_count{'):].rsplit('} ', 1)
+                st = dict(kv.split('=', 1) for kv in labels.split(',')).get('status', 'none')
+                by_status[st] = by_status.get(st, 0) + int(v)
+        self.assertEqual(by_status, {'"SUCCESS"': ok, '"FAILED"': 3})
+        self.assertEqual(w.finish(), 0)
+
     def test_pool_exhaustion_gives_checkout_timeouts(self):
         mock = Mock(self, '--latency-ms', '4000')
         w = Workload(self, mock.uri, 'maxPoolSize=1', 'waitQueueTimeoutMS=200')
