@@ -262,6 +262,20 @@ class PymongoCase:
                                                            for t in s.types}))
         return box[0]
 
+    def command_counts(self, pid):
+        """(labels, value) of each mongodb_driver_commands_seconds_count line
+        of `ringmon stats PID --format prometheus` (label values quoted)"""
+        r = subprocess.run([RINGMON, 'stats', str(pid), '--format', 'prometheus'],
+                           capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, RINGMON_DIR=self.dir))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = []
+        for line in r.stdout.splitlines():
+            if line.startswith('mongodb_driver_commands_seconds_count{'):
+                labels, v = line[len('mongodb_driver_commands_seconds_count{'):].rsplit('} ', 1)
+                out.append((dict(kv.split('=', 1) for kv in labels.split(',')), int(v)))
+        return out
+
     # ---- the tests ----
 
     def test_exact_counts_of_commands_and_pool_events(self):
@@ -353,17 +367,10 @@ class PymongoCase:
         self.assertEqual(s.count('command.succeeded') + s.count('command.failed'), 12)
         self.assertEqual(s.types['command.target']['latency_ns']['timed'], 12)
         # the exposition: the four labels (and database), summing to the totals
-        r = subprocess.run([RINGMON, 'stats', str(w.pid), '--format', 'prometheus'],
-                           capture_output=True, text=True, timeout=60,
-                           env=dict(os.environ, RINGMON_DIR=self.dir))
-        self.assertEqual(r.returncode, 0, r.stderr)
         got = {}
-        for line in r.stdout.splitlines():
-            if line.startswith('mongodb_driver_commands_seconds_count{'):
-                labels, v = line[len('mongodb_driver_commands_seconds_count{'):].rsplit('} ', 1)
-                l = dict(kv.split('=', 1) for kv in labels.split(','))
-                got[(l['command'], l.get('database', ''), l['collection'], l['server_address'],
-                     l['status'])] = int(v)
+        for l, v in self.command_counts(w.pid):
+            got[(l['command'], l.get('database', ''), l['collection'], l['server_address'],
+                 l['status'])] = v
         h = '"%s"' % host
         self.assertEqual(got, {
             ('"insert"', '"shop"', '"c"', h, '"SUCCESS"'): 5,
@@ -392,16 +399,10 @@ class PymongoCase:
         failed = sum(n for k, n in keys.items() if k.endswith(' failed'))
         self.assertEqual((ok, failed), (s.count('command.succeeded'), s.count('command.failed')))
         self.assertEqual(failed, 3)
-        r = subprocess.run([RINGMON, 'stats', str(w.pid), '--format', 'prometheus'],
-                           capture_output=True, text=True, timeout=60,
-                           env=dict(os.environ, RINGMON_DIR=self.dir))
-        self.assertEqual(r.returncode, 0, r.stderr)
         by_status = {}
-        for line in r.stdout.splitlines():
-            if line.startswith('mongodb_driver_commands_seconds_count{'):
-                labels, v = line[len('mongodb_driver_commands_seconds_count{'):].rsplit('} ', 1)
-                st = dict(kv.split('=', 1) for kv in labels.split(',')).get('status', 'none')
-                by_status[st] = by_status.get(st, 0) + int(v)
+        for l, v in self.command_counts(w.pid):
+            st = l.get('status', 'none')
+            by_status[st] = by_status.get(st, 0) + v
         self.assertEqual(by_status, {'"SUCCESS"': ok, '"FAILED"': 3})
         self.assertEqual(w.finish(), 0)
 
