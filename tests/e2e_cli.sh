@@ -34,6 +34,9 @@ check "tail --type without a value: exit 2, named (said: $e)" \
 e=$($RM ls --json=1 2>&1 >/dev/null); s=$?
 check "ls --json=1: exit 2, named (said: $e)" \
 	[ $s -eq 2 -a "$e" = "ringmon ls: option '--json' takes no value (see ringmon ls --help)" ]
+e=$($RM stats 1 --max-keys 5 2>&1 >/dev/null); s=$?
+check "stats --max-keys without --format: exit 2, said (said: $e)" \
+	[ $s -eq 2 -a "$e" = "ringmon stats: --max-keys shapes the exposition only: add --format openmetrics or prometheus" ]
 $RM --version | grep -q '^ringmon [0-9]'; check "--version" [ $? -eq 0 ]
 for c in ls gc tail stats events top; do $RM $c --help >/dev/null || bad "$c --help"; done; ok "--help everywhere"
 

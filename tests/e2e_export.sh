@@ -338,6 +338,11 @@ PY
 check "a scrape succeeds beside slow, silent and vanished clients" [ $? -eq 0 ]
 sed 's/^/  /' "$work/clients"
 kill -0 $EXP 2>/dev/null && fetch "$work/last"; check "the exporter serves on afterwards" [ $? -eq 0 ]
+# whatever libmicrohttpd says about them, in the exporter's form, each kind once
+bad_err=$(grep -v '^ringmon export: ' "$work/export.err")
+check "the exporter's stderr: only 'ringmon export: ...' lines (else: $bad_err)" [ -z "$bad_err" ]
+dups=$(sort "$work/export.err" | uniq -d)
+check "... none said twice (else: $dups)" [ -z "$dups" ]
 $RM export --listen 127.0.0.1:$EPORT >/dev/null 2>"$work/second.err"; rc=$?
 check "a second exporter on the same port exits 1" [ $rc -eq 1 ]
 grep -q "Address already in use (another exporter" "$work/second.err"; check "... saying the port is in use and what to do" [ $? -eq 0 ]

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,25 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
 				  const char *s)
 {
 	return reply(c, status, type, strdup(s), strlen(s));
+}
+
+/* libmicrohttpd's messages, in the exporter's own form: each kind once (a
+ * client that goes away mid-scrape, as Prometheus does at its scrape timeout,
+ * would repeat one for every scrape); the exporter goes on */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	static char said[8][96];
+	static int nsaid;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = 0;
+	for (int i = 0; i < nsaid; i++)
+		if (strncmp(said[i], msg, sizeof(said[i]) - 1) == 0)
+			return;
+	if (nsaid < 8)
+		snprintf(said[nsaid++], sizeof(said[0]), "%s", msg);
+	fprintf(stderr, "ringmon export: libmicrohttpd: %s (said once; the exporter goes on)\n", msg);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -282,7 +302,8 @@ int cmd_export(int argc, char **argv)
 	struct MHD_Daemon *d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 		handle, &s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
+		(unsigned int)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "ringmon export: cannot start the HTTP server on %s (libmicrohttpd "
 			"said why above, if it did)\n", shown);

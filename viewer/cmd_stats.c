@@ -321,7 +321,7 @@ int cmd_stats(int argc, char **argv)
 		{"format", required_argument, NULL, 'f'}, {"all", no_argument, NULL, 'a'},
 		{"keys", required_argument, NULL, 'k'}, {"max-keys", required_argument, NULL, 'K'},
 		{"buckets", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
-	int json = 0, cumulative = 0, all = 0, expo = -1, c;
+	int json = 0, cumulative = 0, all = 0, expo = -1, c, expo_opt = 0;
 	double interval = 0;
 	long count = -1;
 	char *end;
@@ -331,8 +331,10 @@ int cmd_stats(int argc, char **argv)
 		int r = cli_totals_option("stats", c, optarg, &cfg);
 		if (r < 0)
 			return 2;
-		if (r > 0)
+		if (r > 0) {
+			expo_opt = c;
 			continue;
+		}
 		switch (c) {
 		case 'j': json = 1; break;
 		case 't': only = optarg; break;
@@ -376,6 +378,12 @@ int cmd_stats(int argc, char **argv)
 	}
 	if (all && expo < 0) {
 		fprintf(stderr, "ringmon stats: --all wants --format openmetrics or prometheus\n");
+		return 2;
+	}
+	if (expo_opt && expo < 0) {
+		fprintf(stderr, "ringmon stats: --%s shapes the exposition only: add --format "
+			"openmetrics or prometheus\n",
+			expo_opt == 'k' ? "keys" : expo_opt == 'K' ? "max-keys" : "buckets");
 		return 2;
 	}
 	if (optind + (all ? 0 : 1) != argc) {
