@@ -7,7 +7,8 @@ Prints "ready PID PYMONGO_VERSION" once its client is made, then for each
 command line read from stdin does it and prints "ok LINE [result]" (or
 "err LINE: exception"), flushed. EOF on stdin: closes the client and exits 0.
 Commands:
-  insert COLL N        N inserts of fresh _ids into db shop
+  insert COLL N        N inserts of fresh _ids into db shop (each tried again while
+                       the primary changes, as an application does)
   dup COLL             an insert of an _id inserted before (DuplicateKey write error)
   find COLL N          N finds, each read to the end
   distinct COLL        a distinct (the mock refuses it with --error-commands distinct)
@@ -64,6 +65,21 @@ class Bare:
     __slots__ = ()
 
 
+def insert_retried(coll, doc, seconds=60):
+    """insert_one, tried again while the primary is changing (AutoReconnect,
+    NotPrimaryError's base) as an application does across a failover: pymongo's own
+    single retry may meet the old primary again before its monitor has seen
+    the new one. Each failed attempt is a command.failed of its own."""
+    import time
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return coll.insert_one(doc)
+        except pymongo.errors.AutoReconnect:
+            if time.monotonic() > deadline:
+                raise
+
+
 def main():
     uri = sys.argv[1]
     opts = {}
@@ -87,7 +103,7 @@ def main():
             if w[0] == 'insert':
                 for _ in range(int(w[2])):
                     next_id[0] += 1
-                    db[w[1]].insert_one({'_id': '%d-%d' % (os.getpid(), next_id[0])})
+                    insert_retried(db[w[1]], {'_id': '%d-%d' % (os.getpid(), next_id[0])})
             elif w[0] == 'dup':
                 try:
                     db[w[1]].insert_one({'_id': '%d-1' % os.getpid()})
