@@ -311,9 +311,10 @@ int cmd_export(int argc, char **argv)
 		return 1;
 	}
 	struct passwd *pw = getpwuid(geteuid());
-	printf("ringmon export: serving http://%s/metrics: producers of user %s in %s "
+	printf("ringmon export: serving http://%s/metrics: producers of user %s in %s%s%s%s "
 	       "(other users' segments are refused: run one exporter per user)\n",
-	       shown, pw ? pw->pw_name : "?", rb_dir());
+	       shown, pw ? pw->pw_name : "?", rb_dir(), pattern ? " named '" : "",
+	       pattern ? pattern : "", pattern ? "'" : "");
 	fflush(stdout);
 	int sig = 0;
 	sigwait(&set, &sig);

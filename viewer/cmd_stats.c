@@ -304,8 +304,9 @@ static int exposition(int pid, enum om_format f, const struct vm_totals_config *
 		vm_totals_free(&one);
 	} else {
 		if (fleet.skipped_other_user)
-			fprintf(stderr, "ringmon stats: %u segments of other users refused (run "
-				"ringmon as their owner)\n", fleet.skipped_other_user);
+			fprintf(stderr, "ringmon stats: %u segment%s of other users refused (run "
+				"ringmon as their owner)\n", fleet.skipped_other_user,
+				fleet.skipped_other_user == 1 ? "" : "s");
 		free(list);
 		vm_fleet_free(&fleet);
 	}

@@ -78,7 +78,7 @@ int vm_totals_set_bounds(struct vm_totals_config *c, const char *list, char *err
 		uint32_t b = n.nbounds++;
 		n.bound_ns[b] = vm_bucket_edge((uint64_t)llround(s * 1e9), &n.bound_idx[b]);
 		if (b && n.bound_ns[b] == n.bound_ns[b - 1]) {
-			snprintf(err, errlen, "bounds %g and %g s fall on the same bucket edge (%llu ns): "
+			snprintf(err, errlen, "bounds %.10g and %.10g s fall on the same bucket edge (%llu ns): "
 				 "leave one out", last, s, (unsigned long long)n.bound_ns[b]);
 			return -EINVAL;
 		}
