@@ -60,6 +60,7 @@ $PY -c 'import prometheus_client' 2>/dev/null || { echo "FAIL python3-prometheus
 # ---- the exporter and Prometheus ----
 $RM export --listen 127.0.0.1:0 --linger 3 >"$work/export.out" 2>"$work/export.err" & EXP=$!; pids+=($EXP)
 until_ 10 "the exporter printing its address" grep -qs 'serving http' "$work/export.out" || exit 1
+check "the exporter starts without a word on stderr (said: $(cat "$work/export.err"))" [ ! -s "$work/export.err" ]
 URL=$(grep -o 'http://[^ ]*/metrics' "$work/export.out")
 EPORT=${URL#http://127.0.0.1:}; EPORT=${EPORT%/metrics}
 grep -q "other users' segments are refused" "$work/export.out"; check "export says other users' segments are refused" [ $? -eq 0 ]

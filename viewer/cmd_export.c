@@ -301,9 +301,9 @@ int cmd_export(int argc, char **argv)
 	 * client holds only its connection (10 s idle timeout) */
 	struct MHD_Daemon *d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-		handle, &s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+		handle, &s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, as MHD asks */
+		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "ringmon export: cannot start the HTTP server on %s (libmicrohttpd "
 			"said why above, if it did)\n", shown);
