@@ -2,7 +2,7 @@
  * command.* records. Hot path: no locks, no allocation; key ids come from small
  * per-thread caches, the database and collection of a command from a
  * per-thread table keyed by request id; command.target's keys (opt-in) from
- * ids the command already has and two more per-thread caches. */
+ * ids the command already has and a per-thread cache of tuples. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -104,30 +104,12 @@ static int command_ns(int cls, const char *db, const bson_t *cmd, char *buf, siz
 
 /* ---- command.target: one record per finished command, keyed by its tuple ---- */
 
-/* "host:port" -> its key under server.opening, per thread, by port: the
- * string compared, never hashed. A name longer than a key goes through
- * mongo_key_of (which cuts it as ringmon_key does). */
-struct host_slot {
-	int id;
-	char s[56];
-};
-static __thread struct host_slot host_cache[8];
-
+/* "host:port" -> its key under server.opening, from the adapter's per-thread
+ * key cache (mongo_key_of) */
 static int host_key(const mongoc_host_list_t *h)
 {
 	const char *hp = mongo_host_of(h);
-	if (!hp)
-		return 0;
-	struct host_slot *slot = &host_cache[(unsigned)h->port & 7];
-	if (slot->id && strncmp(slot->s, hp, sizeof(slot->s)) == 0)
-		return slot->id;
-	int id = mongo_key_of(mongo_type.srv_opening, hp);
-	size_t n = strlen(hp);
-	if (id > 0 && n < sizeof(slot->s)) {
-		memcpy(slot->s, hp, n + 1);
-		slot->id = id;
-	}
-	return id;
+	return hp ? mongo_key_of(mongo_type.srv_opening, hp) : 0;
 }
 
 static __thread struct ms_target_cache target_cache;
