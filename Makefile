@@ -173,6 +173,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(TEST_HELPERS)) $(STATIC_MO
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(STATIC_MONGO) $(STATIC_CORE) $(VIEWER_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -o $@ $< $(VIEWER_LIB_OBJ) $(TEST_LINK) $(VIEWER_LIBS) -lm
+# bench_mongo answers itself: bench/mongo_responder.c, on loopback and in-process
+$(BUILD)/obj/bench/bench_mongo.o: CFLAGS_EXTRA = $(URCU_CFLAGS) $(MONGO_CFLAGS) -Ibench
+$(BUILD)/bench/bench_mongo: $(BUILD)/obj/bench/bench_mongo.o $(BUILD)/obj/bench/mongo_responder.o $(STATIC_MONGO) $(STATIC_CORE)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -o $@ $(filter %.o,$^) $(TEST_LINK)
 # bench_peers dlopens the LTTng-UST tracepoint provider bench/tp_peers.c, built as libtp_peers.so
 LTTNG_CFLAGS := $(shell pkg-config --cflags lttng-ust 2>/dev/null)
 $(BUILD)/obj/bench/bench_peers.o $(BUILD)/obj/bench/tp_peers.o: CFLAGS_EXTRA = $(LTTNG_CFLAGS) -Ibench
