@@ -79,11 +79,17 @@ expect_until 20 "re-enabled type counts again (above $t2)" counted $lp synthetic
 # a valid command line naming a type the process does not have: a runtime
 # error (1) that names the types it has, and nothing changes
 for cmd in "events $lp --disable nosuch" "events $lp --enable synthetic.op --disable nosuch" \
-	"tail $lp --type nosuch" "tail $lp --type 'nosuch.*'" "stats $lp --type nosuch" "stats $lp --json --type nosuch"; do
+	"tail $lp --type nosuch" "tail $lp --type 'nosuch.*'" "stats $lp --type nosuch" "stats $lp --json --type nosuch" \
+	"stats $lp --format openmetrics --keys synthetic.op,nosuch"; do
 	err=$(eval "$RM $cmd" 2>&1 >/dev/null); rc=$?
 	echo "$err" | grep -q "no event type 'nosuch.*synthetic.op, synthetic.tick"
 	check "$cmd: exit 1 naming the types it has" [ $rc -eq 1 -a $? -eq 0 ]
 done
+err=$($RM stats --all --format prometheus --keys 'nosuch.*' 2>&1 >/dev/null); rc=$?
+check "stats --all --keys matching no producer's type: exit 1, said (said: $err)" \
+	[ $rc -eq 1 -a "$err" = "ringmon stats: --keys 'nosuch.*': no producer has such an event type (\`ringmon events PID\` lists a producer's types)" ]
+$RM stats $lp --format openmetrics --keys 'synthetic.*' | grep -q '^ringmon_events_total{.*type="synthetic.op",key='
+check "stats --keys with a prefix that matches: keys as labels" [ $? -eq 0 ]
 $RM events $lp --json | jq_ "[(t['type'], t['enabled']) for t in d['types']], d['pid']" \
 	| grep -qx "\[('synthetic.op', True), ('synthetic.tick', True)\] $lp"; check "events --json" [ $? -eq 0 ]
 $RM stats $lp --type 'synthetic.t*' | awk 'NR > 2 { print $1 }' | grep -qx synthetic.tick; check "stats --type prefix shows only that type" [ $? -eq 0 ]

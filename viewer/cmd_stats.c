@@ -293,6 +293,28 @@ static int exposition(int pid, enum om_format f, const struct vm_totals_config *
 		}
 		n = vm_fleet_totals(&fleet, &list);
 	}
+	/* a --keys name that no type matches is a typo, as --type's (exit 1) */
+	for (uint32_t i = 0; i < cfg->npatterns && n; i++) {
+		int found = 0;
+		for (size_t j = 0; j < n && !found; j++)
+			for (uint32_t t = 0; t < list[j]->ntypes && !found; t++)
+				found = vm_totals_pattern_matches(cfg->pattern[i], list[j]->types[t].name);
+		if (found)
+			continue;
+		if (pid) {
+			const char *names[RB_MAX_TYPES];
+			for (uint32_t t = 0; t < one.ntypes; t++)
+				names[t] = one.types[t].name;
+			cli_no_type("stats --keys", pid, cfg->pattern[i], names, (int)one.ntypes);
+			vm_totals_free(&one);
+		} else {
+			fprintf(stderr, "ringmon stats: --keys '%s': no producer has such an event type "
+				"(`ringmon events PID` lists a producer's types)\n", cfg->pattern[i]);
+			free(list);
+			vm_fleet_free(&fleet);
+		}
+		return 1;
+	}
 	struct om_buf b = {0};
 	int rc = om_write(&b, f, (const struct vm_totals *const *)list, n, cfg, NULL);
 	if (rc == 0)

@@ -121,16 +121,18 @@ int vm_totals_set_keys(struct vm_totals_config *c, const char *list, char *err, 
 	return 0;
 }
 
+int vm_totals_pattern_matches(const char *pat, const char *name)
+{
+	size_t len = strlen(pat);
+	return strcmp(pat, "all") == 0 || strcmp(pat, name) == 0 ||
+	       (len && pat[len - 1] == '*' && strncmp(pat, name, len - 1) == 0);
+}
+
 int vm_totals_keys_wanted(const struct vm_totals_config *c, const char *name)
 {
-	for (uint32_t i = 0; i < c->npatterns; i++) {
-		const char *pat = c->pattern[i];
-		size_t len = strlen(pat);
-		if (strcmp(pat, "all") == 0 || strcmp(pat, name) == 0)
+	for (uint32_t i = 0; i < c->npatterns; i++)
+		if (vm_totals_pattern_matches(c->pattern[i], name))
 			return 1;
-		if (len && pat[len - 1] == '*' && strncmp(pat, name, len - 1) == 0)
-			return 1;
-	}
 	return 0;
 }
 

@@ -44,6 +44,8 @@ int vm_totals_set_bounds(struct vm_totals_config *c, const char *list, char *err
 /* Sets which types' keys are exported: comma-separated names, "prefix.*",
  * "all" or "none". Returns 0 or -EINVAL with err filled. */
 int vm_totals_set_keys(struct vm_totals_config *c, const char *list, char *err, size_t errlen);
+/* 1 if pattern pat (a name, "prefix.*" or "all") matches type name. */
+int vm_totals_pattern_matches(const char *pat, const char *name);
 /* 1 if the keys of type name are exported. */
 int vm_totals_keys_wanted(const struct vm_totals_config *c, const char *name);
 /* Nearest bucket edge to ns (ns >= 1), and its bucket index in *idx. */
