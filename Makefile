@@ -178,6 +178,13 @@ $(BUILD)/obj/bench/bench_mongo.o: CFLAGS_EXTRA = $(URCU_CFLAGS) $(MONGO_CFLAGS) 
 $(BUILD)/bench/bench_mongo: $(BUILD)/obj/bench/bench_mongo.o $(BUILD)/obj/bench/mongo_responder.o $(STATIC_MONGO) $(STATIC_CORE)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -o $@ $(filter %.o,$^) $(TEST_LINK)
+$(BUILD)/obj/bench/bench_mongo_shared.o: bench/bench_mongo.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) $(MONGO_CFLAGS) -Ibench -DBENCH_MONGO_SHARED -c $< -o $@
+$(BUILD)/bench/bench_mongo_shared: $(BUILD)/obj/bench/bench_mongo_shared.o $(BUILD)/obj/bench/mongo_responder.o $(SHLIBS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(SHARED_LINK)
 # bench_peers dlopens the LTTng-UST tracepoint provider bench/tp_peers.c, built as libtp_peers.so
 LTTNG_CFLAGS := $(shell pkg-config --cflags lttng-ust 2>/dev/null)
 $(BUILD)/obj/bench/bench_peers.o $(BUILD)/obj/bench/tp_peers.o: CFLAGS_EXTRA = $(LTTNG_CFLAGS) -Ibench
@@ -214,7 +221,7 @@ test-repeat: all python $(TEST_BINS) $(TEST_PROGS)
 test-unit: all $(TEST_BINS) $(TEST_PROGS)
 	$(Q)BUILD=$(BUILD) NO_E2E=1 tests/run.sh $(TEST_BINS)
 
-bench: all python $(BENCH_BINS)
+bench: all python $(BENCH_BINS) $(BUILD)/bench/bench_mongo_shared
 	$(Q)BUILD=$(BUILD) bench/run.sh
 
 demo: all

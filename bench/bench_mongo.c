@@ -27,7 +27,11 @@
  * BENCH_MONGO_ONLY=none|null|ring runs that one client alone through the
  * in-process stream, 100 warm-up pings then BENCH_MONGO_PINGS pings, and
  * prints nothing: bench/run.sh counts its instructions under callgrind at two
- * ping counts, so that the difference per ping holds no start-up cost. */
+ * ping counts, so that the difference per ping holds no start-up cost. Built
+ * twice: bench_mongo links libringmon statically (the timed client needs its
+ * internals), bench_mongo_shared (-DBENCH_MONGO_SHARED: no timed client, only
+ * BENCH_MONGO_ONLY) links the shared libraries as users do, whose thread-local
+ * data costs calls the static link does not have. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +44,9 @@
 #include "mongo_responder.h"
 #include <ringmon/ringmon.h>
 #include <ringmon/ringmon_mongoc.h>
+#ifndef BENCH_MONGO_SHARED
 #include "mongo_internal.h"
+#endif
 
 static void null_started(const mongoc_apm_command_started_t *e)
 {
@@ -52,9 +58,11 @@ static void null_succeeded(const mongoc_apm_command_succeeded_t *e)
 }
 
 /* ringmon's callbacks, called through timing wrappers */
+static uint64_t cb_ns, cb_calls;
+
+#ifndef BENCH_MONGO_SHARED
 static struct mongo_app_cbs ring_cbs;
 static struct mongo_ctx *timed_ctx;
-static uint64_t cb_ns, cb_calls;
 
 static void timed_started(const mongoc_apm_command_started_t *e)
 {
@@ -69,6 +77,7 @@ static void timed_succeeded(const mongoc_apm_command_succeeded_t *e)
 	ring_cbs.fn[CB_CMD_SUCCEEDED](e);
 	cb_ns += bu_now_ns() - t0;
 }
+#endif
 
 static double cpu_per_ping; /* of the last round_ns */
 
@@ -126,6 +135,9 @@ static mongoc_client_t *make_client(int kind, int port)
 		break;
 	}
 	case TIMED: { /* ringmon's context, our wrappers around its callbacks */
+#ifdef BENCH_MONGO_SHARED
+		abort(); /* main() never asks for it */
+#else
 		struct mongo_ctx *ctx = timed_ctx = mongo_ctx_new(c, MONGO_CLIENT);
 		mongoc_apm_callbacks_t *rc = mongo_apm_callbacks();
 		mongo_app_cbs_copy(&ring_cbs, rc);
@@ -136,6 +148,7 @@ static mongoc_client_t *make_client(int kind, int port)
 		mongoc_client_set_apm_callbacks(c, cb, ctx);
 		mongoc_apm_callbacks_destroy(cb);
 		break;
+#endif
 	}
 	}
 	return c;
@@ -147,8 +160,10 @@ static void destroy_client(int kind, mongoc_client_t *c)
 		ringmon_mongoc_client_destroy(c);
 	else
 		mongoc_client_destroy(c);
+#ifndef BENCH_MONGO_SHARED
 	if (kind == TIMED)
 		mongo_ctx_release(timed_ctx);
+#endif
 }
 
 #define ROUNDS 31
@@ -188,6 +203,11 @@ int main(void)
 		mongoc_cleanup();
 		return 0;
 	}
+#ifdef BENCH_MONGO_SHARED
+	fprintf(stderr, "bench_mongo_shared: runs one client alone for callgrind: set "
+			"BENCH_MONGO_ONLY=none, null or ring (bench/run.sh does)\n");
+	return 2;
+#endif
 	int port = mr_listen();
 	if (port < 0) {
 		perror("bench_mongo: listen on loopback");

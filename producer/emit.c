@@ -122,27 +122,34 @@ static inline __attribute__((always_inline)) void emit(unsigned type, unsigned k
 							 int64_t f0, int64_t f1, int64_t f2,
 							 int64_t f3)
 {
-	if (__builtin_expect(self.gen != __atomic_load_n(&producer.gen, __ATOMIC_ACQUIRE), 0) &&
+	/* The thread's slot, its address computed once. In the shared library
+	 * (general-dynamic TLS) each time the compiler rematerializes &self costs a
+	 * __tls_get_addr call, and it did so 5 times per emit (it even cloned
+	 * rb_stat_record with &self.stats folded in); the empty asm makes the
+	 * pointer opaque, so it stays in a register. */
+	struct thread_slot *me = &self;
+	__asm__("" : "+r"(me));
+	if (__builtin_expect(me->gen != __atomic_load_n(&producer.gen, __ATOMIC_ACQUIRE), 0) &&
 	    !thread_attach())
 		return;
-	if (type >= RINGMON_MAX_TYPES || key >= self.max_keys) {
-		__atomic_fetch_add(&self.hdr->bad_calls, 1, __ATOMIC_RELAXED);
+	if (type >= RINGMON_MAX_TYPES || key >= me->max_keys) {
+		__atomic_fetch_add(&me->hdr->bad_calls, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	uint64_t ts = mode == EMIT_AT ? at_ns : now_ns();
 	if (mode == EMIT_SINCE)
 		dur_ns = ts > dur_ns ? ts - dur_ns : 0;
-	int shared = self.shared;
-	struct rb_shard_head *sh = self.shard;
-	struct rb_record *ring = self.ring;
-	uint64_t mask = self.mask;
+	int shared = me->shared;
+	struct rb_shard_head *sh = me->shard;
+	struct rb_record *ring = me->ring;
+	uint64_t mask = me->mask;
 	/* a state change goes to the state ring (shared by every thread); its
 	 * statistics stay in this thread's shard, as for any type */
 	if (__builtin_expect((__atomic_load_n(&producer_state_types, __ATOMIC_RELAXED) >> type) & 1, 0) &&
-	    self.state) {
-		sh = self.state;
-		ring = self.state_ring;
-		mask = self.state_mask;
+	    me->state) {
+		sh = me->state;
+		ring = me->state_ring;
+		mask = me->state_mask;
 		shared = 1;
 	}
 	uint64_t pos;
@@ -150,7 +157,7 @@ static inline __attribute__((always_inline)) void emit(unsigned type, unsigned k
 	if (!r)
 		goto stats;
 	__atomic_store_n(&r->ts_ns, ts, __ATOMIC_RELAXED);
-	__atomic_store_n(&r->tid, self.tid, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->tid, me->tid, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->type, (uint16_t)type, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->key, (uint16_t)key, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->dur_ns, dur_ns, __ATOMIC_RELAXED);
@@ -160,13 +167,13 @@ static inline __attribute__((always_inline)) void emit(unsigned type, unsigned k
 	__atomic_store_n(&r->field[3], f3, __ATOMIC_RELAXED);
 	rb_slot_publish(r, pos);
 stats:
-	rb_stat_record(&self.stats, type, rb_spill_unit(0, type), dur_ns);
+	rb_stat_record(&me->stats, type, rb_spill_unit(0, type), dur_ns);
 	/* an event without a key counts under the type's keyless slot: exact,
 	 * not the type's total minus its keys' (which races this writer) */
 	if (!key)
-		key = __atomic_load_n(&self.types[type].none_key, __ATOMIC_RELAXED);
+		key = __atomic_load_n(&me->types[type].none_key, __ATOMIC_RELAXED);
 	if (key)
-		rb_stat_record(&self.stats, RB_MAX_TYPES + key, rb_spill_unit(1, type), dur_ns);
+		rb_stat_record(&me->stats, RB_MAX_TYPES + key, rb_spill_unit(1, type), dur_ns);
 }
 
 EXPORT void ringmon__emit(unsigned type, unsigned key, uint64_t dur_ns, int64_t f0, int64_t f1,
