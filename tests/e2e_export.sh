@@ -350,4 +350,26 @@ grep -q "Address already in use (another exporter" "$work/second.err"; check "..
 $RM export --listen nonsense >/dev/null 2>&1; check "a bad --listen is a usage error" [ $? -eq 2 ]
 $RM export --buckets 0.1,0.01 >/dev/null 2>&1; check "decreasing --buckets is a usage error" [ $? -eq 2 ]
 
+# ---- 8. segments on a disk file system, which reuses inode numbers ----
+# a starting producer removes gone producers' segments (RINGMON_KEEP_DEAD=1), and
+# ext4 gives a new file a removed one's inode: a member known by inode alone
+# hid the new producer from every scrape
+echo "# reused inodes ($SECONDS s)"
+disk=$work/disk; mkdir -m 700 "$disk"
+P3=$(free_port)
+RINGMON_DIR=$disk $RM export --listen 127.0.0.1:$P3 --linger 1 >/dev/null 2>"$work/export3.err" & EXP3=$!; pids+=($EXP3)
+URL3=http://127.0.0.1:$P3/metrics
+up3() { "${CK[@]}" get "$URL3" "" 2>/dev/null | grep -q "^ringmon_producer_up{pid=\"$1\",[^}]*} 1\$"; }
+inodes=() missed=()
+for i in 1 2 3 4 5 6; do
+	RINGMON_DIR=$disk RINGMON_KEEP=1 RINGMON_KEEP_DEAD=1 $LG --synthetic --rate 100 --seconds 0 >/dev/null 2>&1 & L=$!; pids+=($L)
+	until_ 20 "the segment of producer $i" test -e "$disk/ringmon.$L" && inodes+=("$(stat -c %i "$disk/ringmon.$L")")
+	until_ 20 "producer $i ($L) exported as up" up3 $L || missed+=("$L")
+	kill $L; wait $L 2>/dev/null
+done
+reused=$(printf '%s\n' "${inodes[@]}" | sort | uniq -d | wc -l)
+check "each of 6 producers exported while it lives, on $(stat -f -c %T "$disk") (${#missed[@]} missed; $reused inode numbers used twice)" [ ${#missed[@]} -eq 0 ]
+[ "$reused" -gt 0 ] || echo "NOTE no inode number was used twice under $work: the check above proves nothing here"
+kill $EXP3
+
 checks_done

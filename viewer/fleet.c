@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -22,10 +23,25 @@ void vm_fleet_init(struct vm_fleet *f, const struct vm_totals_config *cfg, const
 	snprintf(f->name_pattern, sizeof(f->name_pattern), "%s", pattern ? pattern : "");
 }
 
-static struct vm_member *find(struct vm_fleet *f, uint64_t dev, uint64_t ino)
+/* A segment file's identity. A disk file system reuses a removed file's inode
+ * number (tmpfs does not), so the inode alone may name a new producer's segment
+ * after an old one's: the pid of its name and its birth time (statx; 0 where the
+ * file system keeps none, which then matches any) tell them apart. */
+struct seg_id {
+	uint64_t dev, ino, btime_ns;
+	int pid;
+};
+
+static int same(const struct vm_member *m, const struct seg_id *id)
+{
+	return m->dev == id->dev && m->ino == id->ino && m->pid == id->pid &&
+	       (!m->btime_ns || !id->btime_ns || m->btime_ns == id->btime_ns);
+}
+
+static struct vm_member *find(struct vm_fleet *f, const struct seg_id *id)
 {
 	for (size_t i = 0; i < f->n; i++)
-		if (f->m[i]->dev == dev && f->m[i]->ino == ino)
+		if (same(f->m[i], id))
 			return f->m[i];
 	return NULL;
 }
@@ -48,8 +64,9 @@ static struct vm_member *add(struct vm_fleet *f)
 
 /* a segment not seen before: attach and keep it if it is a live producer of
  * ours that matches, else remember it unmapped */
-static void meet(struct vm_fleet *f, int pid, uint64_t dev, uint64_t ino)
+static void meet(struct vm_fleet *f, const struct seg_id *id)
 {
+	int pid = id->pid;
 	struct vm_proc *p = malloc(sizeof(*p)); /* 1 MB, mostly untouched */
 	char err[RB_ERR_MAX + 64];
 	if (!p)
@@ -75,9 +92,12 @@ static void meet(struct vm_fleet *f, int pid, uint64_t dev, uint64_t ino)
 		free(p);
 		return;
 	}
-	/* the segment's own identity: the file may have changed since the listing */
-	m->dev = p->v.dev ? p->v.dev : dev;
-	m->ino = p->v.ino ? p->v.ino : ino;
+	/* the segment's own identity: the file may have changed since the listing
+	 * (then its birth time is unknown here, and matches any) */
+	m->dev = p->v.dev ? p->v.dev : id->dev;
+	m->ino = p->v.ino ? p->v.ino : id->ino;
+	m->pid = pid;
+	m->btime_ns = m->dev == id->dev && m->ino == id->ino ? id->btime_ns : 0;
 	m->seen = 1;
 	int keep = 0;
 	if (f->name_pattern[0] && fnmatch(f->name_pattern, p->v.name, 0) != 0)
@@ -127,15 +147,21 @@ int vm_fleet_scan(struct vm_fleet *f, char *err, size_t errlen)
 		int pid = rb_path_pid(de->d_name);
 		if (pid < 0)
 			continue;
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		struct statx st;
+		if (statx(dirfd(d), de->d_name, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME, &st) != 0)
 			continue;
-		struct vm_member *m = find(f, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+		struct seg_id id = {makedev(st.stx_dev_major, st.stx_dev_minor), st.stx_ino,
+				    st.stx_mask & STATX_BTIME
+					    ? (uint64_t)st.stx_btime.tv_sec * 1000000000ull +
+						      st.stx_btime.tv_nsec
+					    : 0,
+				    pid};
+		struct vm_member *m = find(f, &id);
 		if (m) {
 			m->seen = 1;
 			continue;
 		}
-		meet(f, pid, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+		meet(f, &id);
 	}
 	closedir(d);
 	f->last_scan_realtime_ns = now;

@@ -9,7 +9,8 @@
  * keeps an ended producer's final values for a while.
  *
  * vm_fleet_scan lists $RINGMON_DIR, attaches segments it has not seen (by
- * device and inode, so a reused pid is a new producer), and reads the totals of
+ * device, inode, the pid of the name and the birth time, so that a reused pid
+ * or a reused inode is a new producer), and reads the totals of
  * every producer it holds. A producer that exited or died since the last scan
  * is read once more (its final values) and detached at once; its final values
  * stay in the list for `linger` (so that every scraper sees them), then go.
@@ -33,7 +34,9 @@ struct vm_member {
 	int ending;          /* exited or died: tot holds its final values */
 	uint64_t ended_ns;   /* when that was found (vm_now_ns) */
 	int seen;            /* found by the current scan */
-	uint64_t dev, ino;
+	uint64_t dev, ino;   /* its segment file, with the pid of its name and its */
+	int pid;             /* birth time (0: unknown): a reused inode is another file */
+	uint64_t btime_ns;
 	struct vm_totals tot; /* the latest read */
 	int has_tot;
 };
