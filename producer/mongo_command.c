@@ -65,14 +65,27 @@ static int class_of(const char *name, int key)
 	return cls_cache[key];
 }
 
+/* src[0..slen) into dst, at most room bytes and never cut inside a UTF-8
+ * character; returns the bytes copied. */
+static size_t put_cut(char *dst, size_t room, const char *src, size_t slen)
+{
+	size_t take = slen < room ? slen : room;
+	if (take < slen)
+		while (take > 0 && ((uint8_t)src[take] & 0xc0) == 0x80)
+			take--;
+	memcpy(dst, src, take);
+	return take;
+}
+
 /* "db.collection" of a command of class cls that names one (never a
- * sensitive one) into buf, cut to len - 1 bytes at a UTF-8 character boundary;
+ * sensitive one) into buf, cut to len - 1 bytes at a UTF-8 character boundary
+ * (a database name may be 63 bytes: then the cut leaves the collection out);
  * 0 if it names none. */
 static int command_ns(int cls, const char *db, const bson_t *cmd, char *buf, size_t len)
 {
 	bson_iter_t it;
 	uint32_t clen = 0;
-	if (!cmd || !db)
+	if (!cmd || !db || len < 2)
 		return 0;
 	if (cls == MS_CMD_GETMORE) {
 		if (!bson_iter_init_find(&it, cmd, "collection") || !BSON_ITER_HOLDS_UTF8(&it))
@@ -84,22 +97,15 @@ static int command_ns(int cls, const char *db, const bson_t *cmd, char *buf, siz
 	const char *coll = bson_iter_utf8(&it, &clen);
 	if (!clen)
 		return 0;
-	size_t n = 0;
+	size_t n = 0, room = len - 1;
 	if (cls != MS_CMD_FULLNS) {
-		size_t dlen = strlen(db);
-		if (dlen + 2 > len)
-			return 0;
-		memcpy(buf, db, dlen);
-		buf[dlen] = '.';
-		n = dlen + 1;
+		n = put_cut(buf, room, db, strlen(db));
+		if (n < room)
+			buf[n++] = '.';
 	}
-	size_t take = clen < len - 1 - n ? clen : len - 1 - n;
-	if (take < clen) /* cut: never inside a UTF-8 character */
-		while (take > 0 && ((uint8_t)coll[take] & 0xc0) == 0x80)
-			take--;
-	memcpy(buf + n, coll, take);
-	buf[n + take] = 0;
-	return 1;
+	n += put_cut(buf + n, room - n, coll, clen);
+	buf[n] = 0;
+	return n > 0;
 }
 
 /* ---- command.target: one record per finished command, keyed by its tuple ---- */

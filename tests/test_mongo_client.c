@@ -122,6 +122,36 @@ static void commands_are_counted_exactly_per_name(void **state)
 	ringmon_mongoc_client_destroy(c);
 }
 
+/* MongoDB allows 63-byte database names; keys hold 55 bytes: "db.collection"
+ * is cut there (never inside a UTF-8 character), never dropped */
+static void long_namespaces_are_cut_not_dropped(void **state)
+{
+	(void)state;
+	mongoc_client_t *c = instrumented_client();
+	struct seg s;
+	seg_self(&s);
+	char db60[61], db50[51], db54u[57], k50[56], k54u[56];
+	memset(db60, 'd', 60), db60[60] = 0;
+	memset(db50, 'e', 50), db50[50] = 0;
+	memset(db54u, 'f', 54), memcpy(db54u + 54, "\xc3\xa9", 3); /* 54 bytes, then é */
+	snprintf(k50, sizeof(k50), "%s.orde", db50);                /* 55 bytes */
+	snprintf(k54u, sizeof(k54u), "%.54s.", db54u);              /* é does not fit */
+	char k60[56];
+	memcpy(k60, db60, 55), k60[55] = 0;
+	uint64_t a0 = seg_count(&s, "command.ns", k60), b0 = seg_count(&s, "command.ns", k50),
+		 c0 = seg_count(&s, "command.ns", k54u);
+	for (int i = 0; i < 3; i++)
+		assert_true(run(c, db60, "{\"insert\": \"orders\", \"documents\": [{\"_id\": 1}]}", NULL));
+	for (int i = 0; i < 2; i++)
+		assert_true(run(c, db50, "{\"find\": \"orders\", \"filter\": {}}", NULL));
+	assert_true(run(c, db54u, "{\"find\": \"orders\", \"filter\": {}}", NULL));
+	assert_int_equal(seg_count(&s, "command.ns", k60) - a0, 3);
+	assert_int_equal(seg_count(&s, "command.ns", k50) - b0, 2);
+	assert_int_equal(seg_count(&s, "command.ns", k54u) - c0, 1);
+	seg_detach(&s);
+	ringmon_mongoc_client_destroy(c);
+}
+
 struct failed_seen {
 	int n, bad;
 };
@@ -531,6 +561,7 @@ int main(void)
 		cmocka_unit_test(bad_arguments_are_refused_with_a_reason),
 		cmocka_unit_test(write_errors_are_found_past_every_bson_type),
 		cmocka_unit_test_teardown(commands_are_counted_exactly_per_name, stop_mock),
+		cmocka_unit_test_teardown(long_namespaces_are_cut_not_dropped, stop_mock),
 		cmocka_unit_test_teardown(failed_commands_carry_their_server_code, stop_mock),
 		cmocka_unit_test_teardown(durations_follow_injected_latency, stop_mock),
 		cmocka_unit_test_teardown(getmore_counts_under_its_collection, stop_mock),
