@@ -284,6 +284,17 @@ static void names_escape_injectively(void **state)
 	assert_string_equal(esc("x\xc2\x85y", ESC_UTF8), "x\\xc2\\x85y");
 	assert_string_equal(esc("evil\xe2\x80\xaetxt", ESC_UTF8), "evil\\xe2\\x80\\xaetxt");
 	assert_string_equal(esc("\xc0\xaf", ESC_UTF8), "\\xc0\\xaf"); /* overlong */
+	/* characters that show nothing would print a name like another: zero-width
+	 * space, soft hyphen, word joiner, BOM, a variation selector, a tag */
+	assert_string_equal(esc("e\xe2\x80\x8bz", ESC_UTF8), "e\\xe2\\x80\\x8bz");
+	assert_string_equal(esc("e\xc2\xadz", ESC_UTF8), "e\\xc2\\xadz");
+	assert_string_equal(esc("e\xe2\x81\xa0z", ESC_UTF8), "e\\xe2\\x81\\xa0z");
+	assert_string_equal(esc("\xef\xbb\xbfz", ESC_UTF8), "\\xef\\xbb\\xbfz");
+	assert_string_equal(esc("e\xef\xb8\x8fz", ESC_UTF8), "e\\xef\\xb8\\x8fz");
+	assert_string_equal(esc("e\xf3\xa0\x80\x81z", ESC_UTF8), "e\\xf3\\xa0\\x80\\x81z");
+	/* visible neighbours stay text: the end of Latin-1, a combining accent (NFD) */
+	assert_string_equal(esc("\xc2\xac\xc2\xae", ESC_UTF8), "\xc2\xac\xc2\xae");
+	assert_string_equal(esc("cafe\xcc\x81", ESC_UTF8), "cafe\xcc\x81");
 	/* a backslash is doubled, so "\xff" typed by a program stays apart from 0xff */
 	assert_string_equal(esc("a\\xffb", ESC_UTF8), "a\\\\xffb");
 	assert_string_not_equal(esc("a\\xffb", ESC_UTF8), "a\\xffb");

@@ -40,12 +40,29 @@ static int utf8_char(const unsigned char *s, uint32_t *cp)
 	return n;
 }
 
+/* Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt, 15.0):
+ * characters that show nothing (zero-width spaces and joiners, soft hyphen,
+ * variation selectors, invisible operators, tags, bidirectional marks), so a
+ * name holding one would print like the name without it. */
+static const uint32_t invisible[][2] = {
+	{0x00ad, 0x00ad}, {0x034f, 0x034f}, {0x061c, 0x061c}, {0x115f, 0x1160},
+	{0x17b4, 0x17b5}, {0x180b, 0x180f}, {0x200b, 0x200f}, {0x202a, 0x202e},
+	{0x2060, 0x206f}, {0x3164, 0x3164}, {0xfe00, 0xfe0f}, {0xfeff, 0xfeff},
+	{0xffa0, 0xffa0}, {0xfff0, 0xfff8}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a},
+	{0xe0000, 0xe0fff},
+};
+
 static int printable(uint32_t cp)
 {
 	if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
 		return 0;
-	if ((cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
-		return 0; /* line separators and bidirectional overrides */
+	if (cp == 0x2028 || cp == 0x2029)
+		return 0; /* line and paragraph separators */
+	if (cp < 0xad)
+		return 1;
+	for (size_t i = 0; i < sizeof(invisible) / sizeof(invisible[0]); i++)
+		if (cp >= invisible[i][0] && cp <= invisible[i][1])
+			return 0;
 	return 1;
 }
 

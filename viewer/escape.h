@@ -6,9 +6,12 @@
  * The escaping is injective, so distinct names never print alike: a byte
  * that is kept stands for itself, every other byte is "\xNN" (two lowercase
  * hex digits), and a backslash is "\\". Kept:
- *   ESC_UTF8:  printable characters of well-formed UTF-8 (not C0 or C1
- *              controls, DEL, or the bidirectional and line separator
- *              controls U+2028..U+202E and U+2066..U+2069);
+ *   ESC_UTF8:  printable characters of well-formed UTF-8: not C0 or C1
+ *              controls, DEL, the line and paragraph separators, or
+ *              characters that show nothing (Unicode's default-ignorable
+ *              code points: zero-width spaces and joiners, soft hyphen,
+ *              bidirectional controls, variation selectors, tags), which
+ *              would make a name print like the name without them;
  *   ESC_ASCII: printable ASCII (0x20..0x7e) only.
  * Text output uses ESC_UTF8 when the locale's charset is UTF-8 (esc_mode()),
  * JSON always ESC_UTF8 (JSON strings are UTF-8). Not installed. */
