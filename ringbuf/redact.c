@@ -7,11 +7,14 @@
 
 #define REDACTED "***"
 
-/* Is c a character that ends a URI's authority (RFC 3986: '/', '?', '#'),
- * or the argument (the space argv was joined with)? */
-static int ends_authority(char c)
+/* Does c end the argument (the space argv was joined with)? A URI's authority
+ * ends at '/', '?' or '#' (RFC 3986), but people write passwords with those
+ * unescaped (mongodb://frank:pw/3@host), and libmongoc takes them: so the
+ * credentials end at the argument's last '@', even past a '/'. Redacting too
+ * much (a '@' in an option value) is the safe side. */
+static int ends_argument(char c)
 {
-	return c == 0 || c == '/' || c == '?' || c == '#' || c == ' ';
+	return c == 0 || c == ' ';
 }
 
 void rb_redact_cmdline(char *s, size_t cap)
@@ -22,9 +25,9 @@ void rb_redact_cmdline(char *s, size_t cap)
 	char *p = s;
 	while ((p = strstr(p, "://")) != NULL) {
 		char *user = p + 3, *end = user, *at = NULL;
-		for (; !ends_authority(*end); end++)
+		for (; !ends_argument(*end); end++)
 			if (*end == '@')
-				at = end; /* the last '@': a password may hold '@' unescaped */
+				at = end; /* the last '@': a password may hold '@', '/', '?', '#' */
 		if (!at || at == user) {
 			p = end;
 			continue;

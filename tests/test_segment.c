@@ -115,6 +115,10 @@ static void uri_credentials_never_reach_the_stored_command_line(void **state)
 		{"app http://u@host/x ftp://host/y", "app http://***@host/x ftp://host/y"},
 		{"app mongodb://host/?authSource=admin user@example", "app mongodb://host/?authSource=admin user@example"},
 		{"app mongodb://@host/", "app mongodb://@host/"},
+		/* reserved characters unescaped in a password: still all redacted */
+		{"app mongodb://frank:pw/3@h/db -v", "app mongodb://***@h/db -v"},
+		{"app mongodb://frank:a?b#c/d@h1,h2/?w=1", "app mongodb://***@h1,h2/?w=1"},
+		{"app --uri=mongodb://u:p/w@h x mongodb://v:q@g", "app --uri=mongodb://***@h x mongodb://***@g"},
 		{"no uri here", "no uri here"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
