@@ -135,6 +135,18 @@ ends = {w(l[:l.index(m) + len(m)]) for l in open(sys.argv[1], encoding='utf-8') 
         for m in [l.split()[1]]}
 sys.exit(0 if len(ends) == 1 else 1)" "$RINGMON_DIR/names.u8"
 	check "UTF-8 names keep the stats columns aligned" [ $? -eq 0 ]
+	# a control byte, and a backslash spelling its escape: two names in every
+	# command, top's views included (its backslash is doubled as stats doubles it)
+	run_prog esc shop '{"find": "a\tb"}' '{"find": "a\\x09b"}' '{"find": "a\\x09b"}'
+	LC_ALL=$UTF8 $RM stats $P >"$RINGMON_DIR/esc.stats"
+	LC_ALL=$UTF8 $RM top --once -v 5 $P >"$RINGMON_DIR/esc.events" 2>&1
+	for f in esc.stats esc.events; do
+		one=$(grep -cF 'shop.a\x09b ' "$RINGMON_DIR/$f") two=$(grep -cF 'shop.a\\x09b ' "$RINGMON_DIR/$f")
+		check "$f: shop.a<TAB>b and shop.a\\x09b print apart (lines: $one, $two)" [ "$one" -ge 1 -a "$two" -ge 1 ]
+	done
+	# stats: one key row each, counts 1 and 2
+	grep -qE '^  shop\.a\\x09b +1 ' "$RINGMON_DIR/esc.stats" && grep -qE '^  shop\.a\\\\x09b +2 ' "$RINGMON_DIR/esc.stats"
+	check "stats counts them apart (1 and 2)" [ $? -eq 0 ]
 fi
 
 checks_done

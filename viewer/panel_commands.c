@@ -244,17 +244,19 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 	for (int i = 0; i < c->nrows; i++)
 		if (strcmp(c->rows[i].name, c->detail_name) == 0)
 			r = &c->rows[i];
+	char nm[4 * VM_KEY_TEXT];
 	if (!r) {
-		term_printf(y, x, w, TR_HEADER, 1, " %s: no data (Esc: back)", c->detail_name);
+		term_printf(y, x, w, TR_HEADER, 1, " %s: no data (Esc: back)",
+			    vm_name(c->detail_name, nm, sizeof(nm)));
 		return;
 	}
 	char a[16], b[16], we[16], m[16], p50[16], p99[16], mx[16], mn[16], werr[48] = "";
-	char head[512];
+	char head[4 * VM_KEY_TEXT + 256];
 	if (c->kind->has_werr)
 		snprintf(werr, sizeof(werr), ", %s write errors", vm_fmt_count(r->v[C_WERR], we, sizeof(we)));
 	/* most telling first: what a narrow terminal cuts is the least */
 	snprintf(head, sizeof(head), " %s: %s %s, %s %s%s, %s/s, p99 %s, max %s, p50 %s, mean %s",
-		 r->name, vm_fmt_count(r->v[C_COUNT], a, sizeof(a)), c->kind->calls,
+		 vm_name(r->name, nm, sizeof(nm)), vm_fmt_count(r->v[C_COUNT], a, sizeof(a)), c->kind->calls,
 		 vm_fmt_count(r->v[C_FAIL], b, sizeof(b)), c->kind->failed, werr,
 		 vm_fmt_count(r->v[C_RATE], m, sizeof(m)),
 		 lat_text(r->v[C_P99], p99, sizeof(p99)), lat_text(r->v[C_MAX], mx, sizeof(mx)),
@@ -308,9 +310,10 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 				   (int)((e->wall - (double)sec) * 1000),
 				   vm_fmt_lat((double)e->dur_ns, a, sizeof(a)), c->slow[i].failed ? c->kind->fail_result : "ok");
 		for (uint32_t f = 0; f < e->nfields && len > 0 && (size_t)len < sizeof(line); f++) {
-			char v[64];
+			char v[64], fn[4 * RB_NAME_LEN];
 			len += snprintf(line + len, sizeof(line) - (size_t)len, " %s=%s",
-					e->field_name[f], vm_field_text(e, f, v, sizeof(v)));
+					vm_name(e->field_name[f], fn, sizeof(fn)),
+					vm_field_text(e, f, v, sizeof(v)));
 		}
 		term_print_words(sy + 1 + i, x, w, c->slow[i].failed ? TR_BAD : TR_NORMAL, 1, line);
 	}
@@ -362,8 +365,8 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	}
 	col[0].w = vm_width(hd[0]);
 	for (int i = 0; i < c->nrows; i++)
-		if (vm_width(c->rows[i].name) > col[0].w)
-			col[0].w = vm_width(c->rows[i].name);
+		if (vm_name_width(c->rows[i].name) > col[0].w)
+			col[0].w = vm_name_width(c->rows[i].name);
 	panel_cols_fit(col, n, w, 10);
 	panel_cols_row(y, x, w, TR_HEADER, col, n, head, hrole);
 	int rows = h - 2;
@@ -371,15 +374,16 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	for (int r = 0; r < rows && p->scroll + r < c->nrows; r++) {
 		const struct cmd_row *row = &c->rows[p->scroll + r];
 		int sel = p->scroll + r == p->sel;
-		char v[C_N][32];
+		char v[C_N][32], nm[4 * VM_KEY_TEXT];
 		const char *cell[C_N];
 		enum term_role role[C_N];
 		for (int j = 0; j < n; j++) {
 			int i = idx[j];
 			role[j] = sel ? TR_SELECTED : TR_NORMAL;
-			if (i == C_NAME)
-				snprintf(v[j], sizeof(v[j]), "%s", row->name);
-			else if (row->v[i] < 0)
+			if (i == C_NAME) {
+				cell[j] = vm_name(row->name, nm, sizeof(nm)); /* escaped: injective */
+				continue;
+			} else if (row->v[i] < 0)
 				snprintf(v[j], sizeof(v[j]), "-");
 			else
 				fmt_cell(i, row->v[i], v[j], sizeof(v[j]));

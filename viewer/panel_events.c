@@ -64,10 +64,13 @@ static void draw_event(int y, int x, int w, const struct ev_cols *c, const struc
 		snprintf(buf, sizeof(buf), "%-*u ", c->tid, ev->tid);
 		cx += term_print(y, cx, x + w - cx, TR_NORMAL, 0, buf);
 	}
-	cx += term_print(y, cx, c->type < x + w - cx ? c->type : x + w - cx, TR_NORMAL, 1, ev->type);
+	/* names escaped injectively (a backslash doubled), as every command prints them */
+	char nm[4 * VM_KEY_TEXT];
+	cx += term_print(y, cx, c->type < x + w - cx ? c->type : x + w - cx, TR_NORMAL, 1,
+			 vm_name(ev->type, nm, sizeof(nm)));
 	cx += term_print(y, cx, x + w - cx, TR_NORMAL, 0, " ");
 	cx += term_print(y, cx, c->key < x + w - cx ? c->key : x + w - cx, TR_NORMAL, 1,
-			 ev->key[0] ? ev->key : "-");
+			 ev->key[0] ? vm_name(ev->key, nm, sizeof(nm)) : "-");
 	snprintf(buf, sizeof(buf), " %9s", ev->has_dur ? vm_fmt_lat((double)ev->dur_ns, dur, sizeof(dur)) : "-");
 	cx += term_print(y, cx, x + w - cx, TR_NORMAL, 0, buf);
 	char fields[256];
@@ -77,7 +80,7 @@ static void draw_event(int y, int x, int w, const struct ev_cols *c, const struc
 		char unnamed[16], v[64];
 		snprintf(unnamed, sizeof(unnamed), "field%u", i);
 		n += (size_t)snprintf(fields + n, sizeof(fields) - n, " %s=%s",
-				      ev->field_name[i][0] ? ev->field_name[i] : unnamed,
+				      ev->field_name[i][0] ? vm_name(ev->field_name[i], nm, sizeof(nm)) : unnamed,
 				      vm_field_text(ev, i, v, sizeof(v)));
 	}
 	if (cx < x + w)
@@ -114,10 +117,10 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		int l = snprintf(tid, sizeof(tid), "%u", shown[i].tid);
 		if (w >= 100 && l > c.tid)
 			c.tid = l < 3 ? 3 : l;
-		if (vm_width(shown[i].type) > c.type)
-			c.type = vm_width(shown[i].type);
-		if (vm_width(shown[i].key) > c.key)
-			c.key = vm_width(shown[i].key);
+		if (vm_name_width(shown[i].type) > c.type)
+			c.type = vm_name_width(shown[i].type);
+		if (vm_name_width(shown[i].key) > c.key)
+			c.key = vm_name_width(shown[i].key);
 	}
 	if (c.type > w / 4)
 		c.type = w / 4;

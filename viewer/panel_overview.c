@@ -40,8 +40,15 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			p99 = vm_fmt_lat((double)rb_summary_quantile(&ty->sum, 0.99), e, sizeof(e));
 		}
 		enum term_role role = i == p->sel ? TR_SELECTED : ty->enabled ? TR_NORMAL : TR_DIM;
-		term_printf(y + 4 + r, x, w, role, 1, " %-*.*s %12llu %8s %8s %-3s %7s %7s", tw - 1,
-			    tw - 1, ty->name, (unsigned long long)ty->sum.count,
+		/* the name escaped and fitted to its column, cut with the marker */
+		char nm[4 * RB_NAME_LEN];
+		term_print(y + 4 + r, x, 1, role, 1, "");
+		term_print(y + 4 + r, x + 1, tw - 1 < w - 1 ? tw - 1 : w - 1, role, 1,
+			   vm_name(ty->name, nm, sizeof(nm)));
+		if (tw >= w)
+			continue;
+		term_printf(y + 4 + r, x + tw, w - tw, role, 1, " %12llu %8s %8s %-3s %7s %7s",
+			    (unsigned long long)ty->sum.count,
 			    vm_fmt_rate(vm_set_type_rate(&t->set, i, 1.0), a, sizeof(a)),
 			    vm_fmt_rate(vm_set_type_rate(&t->set, i, 10.0), b, sizeof(b)),
 			    ty->enabled ? "on" : "off", mean, p99);

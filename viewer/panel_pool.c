@@ -71,11 +71,16 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		if (!shown++)
 			term_printf(row++, x, w, TR_HEADER, 1, " %-30s %10s %9s %9s %9s", "KEY", "CHECKOUTS",
 				    "WAIT P50", "WAIT P99", "MAX");
-		term_printf(row++, x, w, TR_NORMAL, 1, " %-30.30s %10llu %9s %9s %9s", key->name,
-			    (unsigned long long)key->sum->count,
-			    vm_fmt_lat((double)rb_summary_quantile(key->sum, 0.5), a, sizeof(a)),
-			    vm_fmt_lat((double)rb_summary_quantile(key->sum, 0.99), b, sizeof(b)),
-			    vm_fmt_lat(key->sum->timed ? (double)key->sum->max : 0, c, sizeof(c)));
+		char nm[4 * VM_KEY_TEXT];
+		term_print(row, x, 1, TR_NORMAL, 1, "");
+		term_print(row, x + 1, w - 1 < 30 ? w - 1 : 30, TR_NORMAL, 1, vm_name(key->name, nm, sizeof(nm)));
+		if (w > 31)
+			term_printf(row, x + 31, w - 31, TR_NORMAL, 1, " %10llu %9s %9s %9s",
+				    (unsigned long long)key->sum->count,
+				    vm_fmt_lat((double)rb_summary_quantile(key->sum, 0.5), a, sizeof(a)),
+				    vm_fmt_lat((double)rb_summary_quantile(key->sum, 0.99), b, sizeof(b)),
+				    vm_fmt_lat(key->sum->timed ? (double)key->sum->max : 0, c, sizeof(c)));
+		row++;
 	}
 	term_print(row, x, w, TR_HEADER, 1, " checkout wait histogram (log buckets)");
 	panel_draw_hist(s, row + 1, x, y + h - row - 1, w);

@@ -17,7 +17,14 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		const struct vm_agg_type *ty = &t->set.types[i];
 		const char *box = ty->enabled ? "[x]" : "[ ]";
 		enum term_role role = i == p->sel ? TR_SELECTED : ty->enabled ? TR_GOOD : TR_DIM;
-		term_printf(y + 1 + r, x, w, role, 1, " %s %-40s %10s/s  %s", box, ty->name,
+		char nm[4 * RB_NAME_LEN];
+		term_printf(y + 1 + r, x, w < 5 ? w : 5, role, 1, " %s ", box);
+		if (w <= 5)
+			continue;
+		term_print(y + 1 + r, x + 5, w - 5 < 40 ? w - 5 : 40, role, 1, vm_name(ty->name, nm, sizeof(nm)));
+		if (w <= 45)
+			continue;
+		term_printf(y + 1 + r, x + 45, w - 45, role, 1, " %10s/s  %s",
 			    vm_fmt_rate(vm_set_type_rate(&t->set, i, 1.0), a, sizeof(a)),
 			    ty->enabled ? "recording" : "off: emits cost one load and one branch");
 	}
