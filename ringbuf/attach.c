@@ -53,6 +53,19 @@ static const char *owner_name(uid_t uid, char *buf, size_t len)
 	return buf;
 }
 
+
+/* A file that is a segment still to be made: its maker created it and has
+ * not written its header's magic (a producer killed at that moment leaves
+ * it so). Being made while the process of its name lives, dead after. */
+static int unstarted(const char *path, char *errbuf, size_t errlen)
+{
+	int pid = rb_path_pid(path);
+	if (rb_segment_maker_alive(0, 0, pid))
+		return rb_errf(errbuf, errlen, -EAGAIN, "%s is still initialising (try again)", path);
+	return rb_errf(errbuf, errlen, -ESRCH, "%s: process %d died before its segment was ready: "
+		       "nothing to read (`ringmon gc` removes it)", path, pid);
+}
+
 int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t errlen)
 {
 	memset(v, 0, sizeof(*v));
@@ -103,6 +116,13 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 				  (unsigned)geteuid());
 		goto out_close;
 	}
+	/* only a file named as a segment can be one still to be made */
+	int named = rb_path_pid(path) > 0;
+	if (named && (uint64_t)st.st_size < sizeof(struct rb_header) &&
+	    rb_fd_unstarted(fd, (uint64_t)st.st_size)) {
+		rc = unstarted(path, errbuf, errlen);
+		goto out_close;
+	}
 	if ((uint64_t)st.st_size < sizeof(struct rb_header)) {
 		rc = rb_errf(errbuf, errlen, -EINVAL, "%s is truncated (%lld bytes, a header alone "
 			  "is %zu): not a usable segment (remove it with `ringmon gc` once its "
@@ -122,7 +142,12 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 
 	const struct rb_header *h = (const struct rb_header *)base;
 	if (__atomic_load_n(&h->magic, __ATOMIC_RELAXED) != RB_MAGIC) {
-		rc = rb_errf(errbuf, errlen, -EINVAL, "%s: bad magic: not a ringmon segment", path);
+		/* no magic yet (zeros): its maker made the file and has not
+		 * written the header, or died before it did */
+		if (named && __atomic_load_n(&h->magic, __ATOMIC_RELAXED) == 0)
+			rc = unstarted(path, errbuf, errlen);
+		else
+			rc = rb_errf(errbuf, errlen, -EINVAL, "%s: bad magic: not a ringmon segment", path);
 		goto out_unmap;
 	}
 	/* pairs with the release store in rb_segment_publish */

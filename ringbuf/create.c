@@ -90,12 +90,15 @@ static int remove_stale(int dfd, const char *name, int pid, char *what, size_t l
 		return -errno;
 	struct rb_header h;
 	int rc = -EEXIST;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-	    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) && h.magic == RB_MAGIC &&
-	    (int)h.pid == pid &&
-	    /* an earlier process with our pid, or this one after ringmon_close
-	     * with RINGMON_KEEP: its closed segment gives way to the new one */
-	    (h.start_time != rb_proc_start_time(pid) || h.state == RB_STATE_EXITED))
+	int file = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid();
+	if ((file && pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) && h.magic == RB_MAGIC &&
+	     (int)h.pid == pid &&
+	     /* an earlier process with our pid, or this one after ringmon_close
+	      * with RINGMON_KEEP: its closed segment gives way to the new one */
+	     (h.start_time != rb_proc_start_time(pid) || h.state == RB_STATE_EXITED)) ||
+	    /* no magic (empty or zeros): an earlier process with our pid was
+	     * killed while making it (this process makes its own under a lock) */
+	    (file && rb_fd_unstarted(fd, (uint64_t)st.st_size)))
 		rc = unlinkat(dfd, name, 0) == 0 ? 0 : -errno;
 	close(fd);
 	return rc;

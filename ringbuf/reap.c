@@ -12,6 +12,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int rb_fd_unstarted(int fd, uint64_t size)
+{
+	unsigned char b[64];
+	size_t n = size < sizeof(b) ? (size_t)size : sizeof(b);
+	if (n && pread(fd, b, n, 0) != (ssize_t)n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
 int rb_segment_gone(int dfd, const char *name, struct rb_gone *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -24,15 +36,21 @@ int rb_segment_gone(int dfd, const char *name, struct rb_gone *out)
 	struct stat st;
 	/* the header's first fields are the same in every layout version */
 	struct rb_header h;
-	int ours = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-		   pread(fd, &h, 64, 0) == 64 && h.magic == RB_MAGIC;
+	memset(&h, 0, sizeof(h));
+	int file = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid();
+	int ours = file && pread(fd, &h, 64, 0) == 64 && h.magic == RB_MAGIC;
 	/* published: the header names its process; never published (its maker
 	 * died while creating it, version 0): the header's pid if written yet,
-	 * else the file name's. The liveness rule is the readers'. */
-	int gone = ours && (h.version != 0 ? (int)h.pid == pid && h.uid == st.st_uid &&
-						     !rb_proc_alive(pid, h.start_time)
-					   : !rb_segment_maker_alive(h.pid, h.start_time, pid) &&
-						     !rb_segment_maker_alive(0, 0, pid));
+	 * else the file name's; no magic yet (empty or zeros, the maker killed
+	 * before writing it): the file name's. The liveness rule is the readers'. */
+	int gone = ours ? (h.version != 0 ? (int)h.pid == pid && h.uid == st.st_uid &&
+						    !rb_proc_alive(pid, h.start_time)
+					  : !rb_segment_maker_alive(h.pid, h.start_time, pid) &&
+						    !rb_segment_maker_alive(0, 0, pid))
+			: file && rb_fd_unstarted(fd, (uint64_t)st.st_size) &&
+				  !rb_segment_maker_alive(0, 0, pid);
+	if (!ours)
+		memset(&h, 0, sizeof(h)); /* created_realtime_ns 0: the oldest */
 	close(fd);
 	if (!gone)
 		return 0;

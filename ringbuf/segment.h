@@ -79,6 +79,11 @@ struct rb_gone {
 	uint64_t bytes;              /* space it holds */
 	uint64_t ino, dev;
 };
+/* 1 when file fd (size bytes) is a segment still to be made: empty, or zeros
+ * where the header's first 64 bytes go (its maker has not written the magic;
+ * a maker killed then leaves it so). Whether it is being made or dead is the
+ * liveness of the process of its name (rb_segment_maker_alive(0, 0, pid)). */
+int rb_fd_unstarted(int fd, uint64_t size);
 /* 1 and *out filled if dir fd dfd's entry name is such a segment, else 0. */
 int rb_segment_gone(int dfd, const char *name, struct rb_gone *out);
 /* Removes this user's gone segments in dir beyond the newest `keep` (by

@@ -113,12 +113,23 @@ true & up1=$!; wait $up1
 true & up2=$!; wait $up2
 unpublished $up1 $up1
 unpublished $up2 0
+# and makers killed before writing the magic: an empty file, one of zeros
+true & up3=$!; wait $up3
+true & up4=$!; wait $up4
+: >"$RINGMON_DIR/ringmon.$up3"
+head -c 65536 /dev/zero >"$RINGMON_DIR/ringmon.$up4"
+chmod 600 "$RINGMON_DIR/ringmon.$up3" "$RINGMON_DIR/ringmon.$up4"
+$RM ls >"$RINGMON_DIR/ls.unstarted" 2>&1
+check "ls: a maker killed before the magic is dead, not unreadable" \
+	[ "$(grep -Ec "^ *($up3|$up4) .*dead" "$RINGMON_DIR/ls.unstarted")" -eq 2 ]
 RINGMON_KEEP_DEAD=0 $LG --synthetic --rate 200 --seconds 60 >/dev/null 2>&1 & zp=$!; pids+=($zp)
 wait_ready "$RINGMON_DIR" $zp
 check "RINGMON_KEEP_DEAD=0 keeps none" [ "$($RM ls | grep -c ' dead$')" -eq 0 ]
 check "a never-published segment of a process that is gone is removed at start" \
 	[ ! -e "$RINGMON_DIR/ringmon.$up1" ]
 check "... also when its header did not name its process yet" [ ! -e "$RINGMON_DIR/ringmon.$up2" ]
+check "... and when its maker was killed before the magic (empty, zeros)" \
+	[ ! -e "$RINGMON_DIR/ringmon.$up3" -a ! -e "$RINGMON_DIR/ringmon.$up4" ]
 RINGMON_KEEP_DEAD=x $LG --synthetic --rate 200 --seconds 1 2>&1 >/dev/null | grep -q "RINGMON_KEEP_DEAD=x is not a whole number"
 check "a bad RINGMON_KEEP_DEAD is told" [ $? -eq 0 ]
 rm -f "$RINGMON_DIR/ringmon.4000001" "$RINGMON_DIR/ringmon.4000002"

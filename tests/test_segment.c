@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -189,6 +191,53 @@ static void wrong_magic_version_and_initialising_segments_are_told_apart(void **
 	assert_int_equal(attach_rc(spoiled("v1", 8, &minor, 4, -1), err, sizeof(err)), 0);
 }
 
+/* A producer killed between creating its file and writing the magic leaves
+ * an empty or zero-filled ringmon.PID: dead once PID is gone ("died before
+ * its segment was ready", as a header without a version), being made while it
+ * lives; a file of any other name stays truncated or of a bad magic. */
+static void files_without_magic_are_segments_in_the_making(void **state)
+{
+	(void)state;
+	char err[RB_ERR_MAX], path[700];
+	pid_t dead = fork();
+	if (dead == 0)
+		_exit(0);
+	assert_true(dead > 0);
+	assert_int_equal(waitpid(dead, NULL, 0), dead);
+	pid_t live = fork();
+	if (live == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_true(live > 0);
+	uint64_t zero = 0;
+	struct { int pid; int64_t size; int want; } cases[] = {
+		{dead, 0, -ESRCH}, {dead, 100, -ESRCH}, {dead, -1, -ESRCH},
+		{live, 0, -EAGAIN}, {live, -1, -EAGAIN},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(path, sizeof(path), "%s/ringmon.%d", rb_dir(), cases[i].pid);
+		unlink(path);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		assert_true(fd >= 0);
+		int64_t size = cases[i].size < 0 ? (int64_t)good_size : cases[i].size;
+		assert_int_equal(ftruncate(fd, size), 0); /* zeros */
+		close(fd);
+		int rc = attach_rc(path, err, sizeof(err));
+		if (rc != cases[i].want)
+			fail_msg("case %zu (%lld bytes of zeros): rc %d (%s), want %d", i,
+				 (long long)size, rc, err, cases[i].want);
+		if (rc == -ESRCH)
+			assert_non_null(strstr(err, "died before its segment was ready"));
+		unlink(path);
+	}
+	/* zeros where the magic goes, under another name: not a segment */
+	assert_int_equal(attach_rc(spoiled("z", 0, &zero, 8, -1), err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "magic"));
+	kill(live, SIGKILL);
+	waitpid(live, NULL, 0);
+}
+
 static void every_inconsistent_header_field_is_refused(void **state)
 {
 	(void)state;
@@ -365,6 +414,7 @@ int main(void)
 		cmocka_unit_test(missing_symlinked_and_non_regular_segments_are_refused),
 		cmocka_unit_test(truncated_segments_are_refused),
 		cmocka_unit_test(wrong_magic_version_and_initialising_segments_are_told_apart),
+		cmocka_unit_test(files_without_magic_are_segments_in_the_making),
 		cmocka_unit_test(every_inconsistent_header_field_is_refused),
 		cmocka_unit_test(foreign_owned_segments_are_refused),
 		cmocka_unit_test(hostile_tables_and_positions_stay_in_bounds),
