@@ -243,8 +243,10 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 	v->start_time = hc.start_time;
 	v->created_realtime_ns = hc.created_realtime_ns;
 	v->created_clock_ns = hc.created_clock_ns;
-	rb_copy_str(v->name, hc.name, sizeof(v->name));
-	rb_copy_str(v->cmdline, hc.cmdline, sizeof(v->cmdline));
+	/* the bytes they are (a program may be named café): readers escape them
+	 * when they print them, as every name */
+	rb_copy_name(v->name, hc.name, sizeof(v->name));
+	rb_copy_name(v->cmdline, hc.cmdline, sizeof(v->cmdline));
 	return 0;
 
 out_unmap:

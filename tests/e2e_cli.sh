@@ -152,6 +152,18 @@ err=$($RM events $kp --disable all 2>&1 >/dev/null); rc=$?
 [ $rc -eq 1 ] && grep -q "has exited" <<<"$err" && [ "$($RM events $kp --json | jq_ "[t['enabled'] for t in d['types']]")" = "$m0" ]
 check "events --disable on an exited process: exit 1, says so, changes nothing ($rc: $err)" [ $? -eq 0 ]
 
+# a program's name is the bytes it has (café, a control byte): shown as text and
+# escaped as every name, never replaced by '?'
+odd="$RINGMON_DIR/bin/café_$(printf '\001')x"; mkdir -p "$RINGMON_DIR/bin"; cp "$LG" "$odd"
+RINGMON_KEEP=1 "$odd" --synthetic --seconds 0.2 >/dev/null
+op=$(for f in "$RINGMON_DIR"/ringmon.*; do p=${f##*.}; [ "$p" != "$lp" ] && [ "$p" != "$tp" ] && [ "$p" != "$kp" ] && echo $p; done | head -1)
+LC_ALL=C.UTF-8 $RM ls | grep -qE "^$op +café_\\\\x01x " ; check "ls: the name as UTF-8 text, the control byte escaped" [ $? -eq 0 ]
+LC_ALL=C $RM ls | grep -qF 'caf\xc3\xa9_\x01x'; check "ls in the C locale: every byte above 0x7f escaped" [ $? -eq 0 ]
+$RM ls --json | jq_ "[(s['name'], s['cmdline'].split()[0].endswith('café_\\\\x01x')) for s in d if s['pid'] == $op]" | grep -qxF "[('café_\\\\x01x', True)]"
+check "ls --json: name and command line escaped, UTF-8 kept" [ $? -eq 0 ]
+LC_ALL=C.UTF-8 $RM stats $op | head -1 | grep -qF "café_\\x01x"; check "stats names it the same way" [ $? -eq 0 ]
+rm -f "$RINGMON_DIR/ringmon.$op"
+
 # a producer killed with SIGKILL is dead; gc removes dead and exited ones, never the live one
 RINGMON_RECORDS=64 $LG --synthetic --seconds 30 >/dev/null & dp=$!; pids+=($dp)
 need 20 "$dp counts synthetic.op" counted $dp synthetic.op; kill -9 $dp; wait $dp 2>/dev/null

@@ -6,7 +6,6 @@
 
 #include "cli.h"
 #include "escape.h"
-#include "escape.h"
 #include "model.h"
 
 static void usage(FILE *f)
@@ -41,7 +40,8 @@ static void print(const struct vm_proc *p, int json)
 	}
 	json_object *o = json_object_new_object(), *arr = json_object_new_array();
 	json_object_object_add(o, "pid", json_object_new_int(p->pid));
-	json_object_object_add(o, "name", json_object_new_string(p->v.name));
+	char nm[4 * sizeof(p->v.name)];
+	json_object_object_add(o, "name", json_object_new_string(esc_name(p->v.name, ESC_UTF8, nm, sizeof(nm))));
 	for (uint32_t i = 0; i < p->ntypes; i++) {
 		if (!p->types[i].used)
 			continue;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "escape.h"
 #include "model.h"
 
 static void usage(FILE *f)
@@ -84,8 +85,11 @@ int cmd_ls(int argc, char **argv)
 			if (unfinished(s)) {
 				json_object_object_add(o, "error", json_object_new_string(s->err));
 			} else {
-				json_object_object_add(o, "name", json_object_new_string(s->name));
-				json_object_object_add(o, "cmdline", json_object_new_string(s->cmdline));
+				char nm[4 * sizeof(s->name)], cl[4 * sizeof(s->cmdline)];
+				json_object_object_add(o, "name", json_object_new_string(
+									  esc_name(s->name, ESC_UTF8, nm, sizeof(nm))));
+				json_object_object_add(o, "cmdline", json_object_new_string(esc_name(
+									     s->cmdline, ESC_UTF8, cl, sizeof(cl))));
 				json_object_object_add(o, "uptime_s", json_object_new_double(uptime_s(s)));
 				json_object_object_add(o, "written", json_object_new_uint64(s->written));
 				json_object_object_add(o, "capacity", json_object_new_uint64(s->capacity));
@@ -116,8 +120,9 @@ int cmd_ls(int argc, char **argv)
 			char up[32];
 			vm_fmt_dur_s(uptime_s(s), up, sizeof(up)); /* as stats and top say it */
 			char note[96];
-			printf("%-8d %-16s %10s %14llu %10llu  %s%s\n", s->pid, s->name, up,
-			       (unsigned long long)s->written, (unsigned long long)s->capacity,
+			printf("%-8d ", s->pid);
+			esc_print_padded(stdout, s->name, esc_mode(), 16);
+			printf(" %10s %14llu %10llu  %s%s\n", up, (unsigned long long)s->written, (unsigned long long)s->capacity,
 			       vm_liveness_name(s->state), pool_note(s, note, sizeof(note)));
 		}
 		int ngone = 0;

@@ -142,7 +142,8 @@ static void print_json(const struct report *r)
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "schema", json_object_new_int(1));
 	json_object_object_add(o, "pid", json_object_new_int(p->pid));
-	json_object_object_add(o, "name", json_object_new_string(p->v.name));
+	char nm[4 * sizeof(p->v.name)];
+	json_object_object_add(o, "name", json_object_new_string(esc_name(p->v.name, ESC_UTF8, nm, sizeof(nm))));
 	json_object_object_add(o, "state", json_object_new_string(vm_liveness_name(p->state)));
 	json_object_object_add(o, "uptime_s", json_object_new_double(round(vm_uptime(p) * 1000) / 1000));
 	json_object_object_add(o, "written", json_object_new_uint64(p->written));
@@ -226,10 +227,10 @@ static void print_text(const struct report *r)
 	const struct vm_set *set = r->set;
 	struct rb_pool_info pi;
 	rb_view_pool(&p->v, &pi);
-	char up[32];
+	char up[32], nm[4 * sizeof(p->v.name)];
 	printf("pid %d  %s  %s  up %s  written %llu  overwritten %llu  dropped keys %llu  "
 	       "stats pool %llu/%llu KiB\n",
-	       p->pid, p->v.name, vm_liveness_name(p->state), vm_fmt_dur_s(vm_uptime(p), up, sizeof(up)),
+	       p->pid, vm_name(p->v.name, nm, sizeof(nm)), vm_liveness_name(p->state), vm_fmt_dur_s(vm_uptime(p), up, sizeof(up)),
 	       (unsigned long long)p->written, (unsigned long long)vm_overwritten(p),
 	       (unsigned long long)p->dropped_keys, (unsigned long long)(pi.used >> 10),
 	       (unsigned long long)(pi.size >> 10));

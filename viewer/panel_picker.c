@@ -90,10 +90,20 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		const struct vm_seginfo *s = &k->list[i - extra];
 		double secs = vm_seginfo_uptime(s, wall);
 		enum term_role role = i == p->sel ? TR_SELECTED : s->state == VM_LIVE ? TR_NORMAL : TR_DIM;
-		term_printf(y + 1 + r, x, w, role, 1, " %-8d %-16.16s %9s %10s %-7s %s", s->pid,
-			    s->state == VM_BAD ? "?" : s->name, vm_fmt_dur_s(secs, up, sizeof(up)),
-			    vm_fmt_count(k->rate[i - extra], rate, sizeof(rate)),
-			    vm_liveness_name(s->state), s->state == VM_BAD ? s->err : s->cmdline);
+		/* name and command line escaped (they are the bytes the process
+		 * has), the name fitted to its column with the cut marker */
+		char nm[4 * sizeof(s->name)], cl[4 * sizeof(s->cmdline)];
+		term_printf(y + 1 + r, x, w < 10 ? w : 10, role, 1, " %-8d ", s->pid);
+		if (w <= 10)
+			continue;
+		term_print(y + 1 + r, x + 10, w - 10 < 16 ? w - 10 : 16, role, 1,
+			   s->state == VM_BAD ? "?" : vm_name(s->name, nm, sizeof(nm)));
+		if (w <= 26)
+			continue;
+		term_printf(y + 1 + r, x + 26, w - 26, role, 1, " %9s %10s %-7s %s",
+			    vm_fmt_dur_s(secs, up, sizeof(up)),
+			    vm_fmt_count(k->rate[i - extra], rate, sizeof(rate)), vm_liveness_name(s->state),
+			    s->state == VM_BAD ? s->err : vm_name(s->cmdline, cl, sizeof(cl)));
 	}
 	if (n == 0)
 		term_printf(y + 1, x, w, TR_DIM, 1,

@@ -31,7 +31,8 @@ void top_draw_header(struct top *t, int cols)
 		snprintf(buf, sizeof(buf), " all processes (%d live of %d)", live, t->set.nsrc);
 	} else {
 		const struct vm_proc *p = &t->set.src[0]->p;
-		snprintf(buf, sizeof(buf), " pid %d %s  up %s", p->pid, p->v.name,
+		char nm[4 * RB_PROC_NAME_LEN];
+		snprintf(buf, sizeof(buf), " pid %d %s  up %s", p->pid, vm_name(p->v.name, nm, sizeof(nm)),
 			 vm_fmt_dur_s(vm_uptime(p), up, sizeof(up)));
 		if (p->state == VM_EXITED) {
 			state = "EXITED";

@@ -51,11 +51,12 @@ int top_print_once(struct top *t)
 		return 1;
 	}
 	/* the process line for scripts: its state as a word (live, exited, dead) */
-	char up[32];
+	char up[32], nm[4 * RB_PROC_NAME_LEN];
 	if (t->all)
 		printf("all processes (%d)\n", t->set.nsrc);
 	else
-		printf("pid %d %s  up %s  state %s\n", t->set.src[0]->p.pid, t->set.src[0]->p.v.name,
+		printf("pid %d %s  up %s  state %s\n", t->set.src[0]->p.pid,
+		       vm_name(t->set.src[0]->p.v.name, nm, sizeof(nm)),
 		       vm_fmt_dur_s(vm_uptime(&t->set.src[0]->p), up, sizeof(up)),
 		       vm_liveness_name(t->set.src[0]->p.state));
 	p->ops->draw(p, t, 0, 0, rows, cols);
