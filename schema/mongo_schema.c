@@ -222,6 +222,8 @@ const char *ms_server_error_name(int64_t code, const char *code_name, size_t cod
 	size_t n = code_name_ok(code_name, code_name_len);
 	if (code == 0 && n == 0)
 		snprintf(buf, len, "server error (no code)");
+	else if (code == 0) /* a codeName without a code: the name alone, no "(0)" */
+		snprintf(buf, len, "%.*s", (int)n, code_name);
 	else if (n)
 		snprintf(buf, len, "%.*s(%lld)", (int)n, code_name, (long long)code);
 	else if (ms_server_code_name(code))

@@ -166,7 +166,8 @@ int ms_domain_is_server(int64_t domain);
 /* A server error: "DuplicateKey(11000)". code_name (may be NULL, need not be
  * terminated: code_name_len bytes) is the reply's codeName, preferred to the
  * table; a code neither names is "server error 12345"; code 0 (the reply had
- * none) is "server error (no code)". */
+ * none) is its codeName alone if it has one ("NamespaceNotFound"), else
+ * "server error (no code)". */
 const char *ms_server_error_name(int64_t code, const char *code_name, size_t code_name_len,
 				 char *buf, size_t len);
 /* An error libmongoc raised itself (network, timeout, protocol, selection):

@@ -182,6 +182,8 @@ static void errors_are_named_as_users_know_them(void **state)
 	assert_string_equal(ms_server_error_name(2, "NewName", 7, b, sizeof(b)), "NewName(2)");
 	assert_string_equal(ms_server_error_name(2, "Bad\x1bName", 8, b, sizeof(b)), "BadValue(2)");
 	assert_string_equal(ms_server_error_name(0, NULL, 0, b, sizeof(b)), "server error (no code)");
+	/* a codeName without a code is named, without a made-up "(0)" */
+	assert_string_equal(ms_server_error_name(0, "NamespaceNotFound", 17, b, sizeof(b)), "NamespaceNotFound");
 	assert_string_equal(ms_server_error_name(424242, NULL, 0, b, sizeof(b)), "server error 424242");
 	assert_string_equal(ms_driver_error_name(2, 4, "Failed to read 4 bytes: socket error or timeout", b,
 						 sizeof(b)), "socket error or timeout");
