@@ -135,6 +135,15 @@ ends = {w(l[:l.index(m) + len(m)]) for l in open(sys.argv[1], encoding='utf-8') 
         for m in [l.split()[1]]}
 sys.exit(0 if len(ends) == 1 else 1)" "$RINGMON_DIR/names.u8"
 	check "UTF-8 names keep the stats columns aligned" [ $? -eq 0 ]
+	# and top --once's Events view: a wide (CJK) character takes two columns there too
+	LC_ALL=$UTF8 $RM top --once -v 5 $P >"$RINGMON_DIR/names.top" 2>&1
+	LC_ALL=$UTF8 $PY -c "
+import sys, unicodedata
+w = lambda s: sum(2 if unicodedata.east_asian_width(c) in 'WF' else 1 for c in s)
+ls = [l.rstrip('\\n') for l in open(sys.argv[1], encoding='utf-8') if ' command.ns ' in l]
+ends = {w(l[:l.index(' ok=')]) for l in ls}
+sys.exit(0 if len(ls) == 7 and len(ends) == 1 else 1)" "$RINGMON_DIR/names.top"
+	check "UTF-8 names keep top --once's columns aligned" [ $? -eq 0 ]
 	# a control byte, and a backslash spelling its escape: two names in every
 	# command, top's views included (its backslash is doubled as stats doubles it)
 	run_prog esc shop '{"find": "a\tb"}' '{"find": "a\\x09b"}' '{"find": "a\\x09b"}'

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <locale.h>
 #include <string.h>
 #include <cmocka.h>
 #include <curses.h>
@@ -168,7 +169,7 @@ static void enter_is_described_in_every_view(void **state)
 }
 
 /* Text is cut with a marker only when something other than blanks is left
- * out, and counted in code points (UTF-8). */
+ * out, and counted in display columns: a character one, a wide (CJK) one two. */
 static void cut_needs_a_marker_only_for_lost_text(void **state)
 {
 	size_t b;
@@ -179,6 +180,13 @@ static void cut_needs_a_marker_only_for_lost_text(void **state)
 	assert_int_equal(b, 6);
 	assert_int_equal(term_fit("caf\xc3\xa9s", 4, &b), 1);
 	assert_int_equal(b, 5); /* "café": four columns, five bytes */
+	if (setlocale(LC_CTYPE, "C.UTF-8")) {
+		assert_int_equal(term_fit("\xe9\x9b\x86\xe8\xa8\x88x", 4, &b), 1);
+		assert_int_equal(b, 6); /* 集計: two characters, four columns */
+		assert_int_equal(term_fit("\xe9\x9b\x86\xe8\xa8\x88x", 3, &b), 1);
+		assert_int_equal(b, 3); /* the second does not half fit */
+		setlocale(LC_CTYPE, "C");
+	}
 }
 
 /* Columns give way in their drop order until the row fits; the kept ones

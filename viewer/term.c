@@ -13,6 +13,7 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
+#include <wchar.h>
 
 static volatile sig_atomic_t interrupted;
 static volatile sig_atomic_t started;
@@ -287,6 +288,22 @@ void term_print_text(FILE *f)
 	grid.cell = NULL;
 }
 
+/* Columns the character at s (len bytes) takes: wcwidth's where the locale
+ * knows it (a CJK character 2), else 1; never 0, so that every character has
+ * a cell of its own (a combining mark beside its letter). */
+static int glyph_cols(const char *s, size_t len)
+{
+	if (len == 1)
+		return 1;
+	wchar_t wc;
+	mbstate_t st;
+	memset(&st, 0, sizeof(st));
+	if (mbrtowc(&wc, s, len, &st) != len)
+		return 1;
+	int w = wcwidth(wc);
+	return w == 2 ? 2 : 1;
+}
+
 static void put(int y, int x, const char *glyph, size_t len)
 {
 	if (!grid.cell) {
@@ -297,6 +314,9 @@ static void put(int y, int x, const char *glyph, size_t len)
 		return;
 	memcpy(grid.cell[y * grid.cols + x], glyph, len < 4 ? len : 4);
 	grid.cell[y * grid.cols + x][len < 4 ? len : 4] = 0;
+	/* a wide character covers the next cell too: it prints nothing */
+	if (glyph_cols(glyph, len) == 2 && x + 1 < grid.cols)
+		grid.cell[y * grid.cols + x + 1][0] = 0;
 }
 
 const char *term_cut_marker(void)
@@ -309,12 +329,14 @@ int term_fit(const char *text, int w, size_t *bytes)
 	int cols = 0;
 	size_t b = 0;
 	while (text[b]) {
-		if (((unsigned char)text[b] & 0xc0) != 0x80) {
-			if (cols == w)
-				break;
-			cols++;
-		}
-		b++;
+		size_t l = 1;
+		while (text[b + l] && ((unsigned char)text[b + l] & 0xc0) == 0x80)
+			l++;
+		int g = glyph_cols(text + b, l);
+		if (cols + g > w)
+			break;
+		cols += g;
+		b += l;
 	}
 	*bytes = b;
 	/* cut only if something other than blanks is left out */
@@ -357,7 +379,8 @@ static int print_fitted(int y, int x, int w, enum term_role r, int pad, const ch
 		size_t l = 1;
 		while (i + l < b && ((unsigned char)text[i + l] & 0xc0) == 0x80)
 			l++;
-		put(y, x + c++, text + i, l);
+		put(y, x + c, text + i, l);
+		c += glyph_cols(text + i, l); /* a wide character takes two columns */
 		i += l;
 	}
 	if (cut) {
