@@ -1,4 +1,5 @@
 /* cmd_stats.c - `ringmon stats`: counters and percentiles per type and key. */
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <math.h>
@@ -385,8 +386,9 @@ int cmd_stats(int argc, char **argv)
 			}
 			break;
 		case 'n':
+			errno = 0;
 			count = strtol(optarg, &end, 10);
-			if (*end || count < 1) {
+			if (*end || count < 1 || errno == ERANGE) {
 				fprintf(stderr, "ringmon stats: --count wants a number >= 1, not '%s'\n", optarg);
 				return 2;
 			}

@@ -84,8 +84,9 @@ int cmd_tail(int argc, char **argv)
 		case 't': type = optarg; break;
 		case 'n': {
 			char *end;
+			errno = 0;
 			count = strtoll(optarg, &end, 10);
-			if (*end || count < 1) { /* as stats: 0 would print nothing */
+			if (*end || count < 1 || errno == ERANGE) { /* as stats: 0 would print nothing */
 				fprintf(stderr, "ringmon tail: --count wants a number >= 1, not '%s'\n", optarg);
 				return 2;
 			}

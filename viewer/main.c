@@ -50,6 +50,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		if (argc > 2) {
+			fprintf(stderr, "ringmon: %s takes nothing after it, not '%s'\n", argv[1], argv[2]);
+			return 2;
+		}
 		printf("ringmon %s\n", RINGMON_VERSION_STRING);
 		return 0;
 	}
