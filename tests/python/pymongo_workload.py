@@ -27,6 +27,18 @@ Commands:
   threads T N          T threads at once, N pings each
   errors               ringmon.pymongo.errors(), the listener's commands in flight,
                        ends without a start, starts lost to a full table
+  wce OP               one command whose reply carries a writeConcernError (the mock's
+                       --fail-code-for NAME=64 or 100), on collection wc: OP is
+                       fam_update, fam_delete, fam_raw (findAndModify through a client
+                       with document_class=RawBSONDocument), create_index, drop_index,
+                       drop, drop_database, rename, create, out, merge (aggregate with
+                       $out, $merge), commit, abort (of a transaction with one insert);
+                       prints the exception's type, "none" if none reached the program
+                       (pymongo ignores abortTransaction's errors)
+  failures             the listener's started() and failed() on the failure documents
+                       pymongo builds itself on paths a mock server cannot reach (a
+                       legacy write's result, a reply without "ok", a write concern
+                       error without codeName, its own exceptions)
 """
 import os
 import sys
@@ -63,6 +75,74 @@ class Gate(monitoring.ConnectionPoolListener):
 class Bare:
     """An event with no attributes at all."""
     __slots__ = ()
+
+
+def wce_op(client, uri, opts, op):
+    """The operation `wce OP` runs (see the module's doc)."""
+    db = client.shop
+    if op == 'fam_update':
+        return db.wc.find_one_and_update({'a': 1}, {'$set': {'b': 1}})
+    if op == 'fam_delete':
+        return db.wc.find_one_and_delete({'a': 1})
+    if op == 'fam_raw':
+        from bson.raw_bson import RawBSONDocument
+        raw = pymongo.MongoClient(uri, document_class=RawBSONDocument, **opts)
+        try:
+            return raw.shop.wc.find_one_and_update({'a': 1}, {'$set': {'b': 1}})
+        finally:
+            raw.close()
+    if op == 'create_index':
+        return db.wc.create_index('x')
+    if op == 'drop_index':
+        return db.wc.drop_index('x_1')
+    if op == 'drop':
+        return db.wc.drop()
+    if op == 'drop_database':
+        return client.drop_database('shop')
+    if op == 'rename':
+        return db.wc.rename('wc2')
+    if op == 'create':
+        return db.create_collection('wc')
+    if op == 'out':
+        return list(db.wc.aggregate([{'$match': {}}, {'$out': 'wc2'}]))
+    if op == 'merge':
+        return list(db.wc.aggregate([{'$merge': {'into': 'wc2'}}]))
+    if op in ('commit', 'abort'):
+        with client.start_session() as s:
+            s.start_transaction()
+            db.wc.insert_one({'t': 1}, session=s)
+            return s.commit_transaction() if op == 'commit' else s.abort_transaction()
+    raise ValueError('unknown wce operation %r' % op)
+
+
+def synthetic_failures(listener):
+    """started() and failed() of one command per failure document pymongo
+    builds itself (message._convert_write_result, _convert_exception) or hands
+    on from a reply (exc.details) on paths the mock server cannot reach."""
+    import datetime
+    from pymongo import message
+    legacy = {'documents': [{}]}
+    docs = [
+        # an unacknowledged write's error, as pymongo converts a legacy result
+        ('insert', message._convert_write_result(
+            'insert', legacy, {'n': 0, 'err': 'E11000 duplicate key', 'code': 11000})),
+        ('insert', message._convert_write_result(
+            'insert', legacy, {'n': 1, 'err': 'timed out', 'wtimeout': True})),
+        # a reply without "ok" (OperationFailure of _check_command_response)
+        ('find', {'$err': 'not a command reply', 'code': 2}),
+        # a writeConcernError of an older server: no codeName
+        ('createIndexes', {'code': 100, 'errmsg': 'unsatisfiable', 'errInfo': {}}),
+        # pymongo's own exceptions
+        ('ping', message._convert_exception(ConnectionResetError(104, 'Connection reset by peer'))),
+        ('insert', message._convert_exception(pymongo.errors.DocumentTooLarge('too large'))),
+    ]
+    addr = ('127.0.0.1', 1)
+    for i, (name, failure) in enumerate(docs):
+        rid = 2000000000 + i
+        listener.started(monitoring.CommandStartedEvent({name: 'syn'}, 'shop', rid, addr, rid))
+        listener.failed(monitoring.CommandFailedEvent(
+            datetime.timedelta(microseconds=5), failure, name, rid, addr, rid))
+    return len(docs)
 
 
 def insert_retried(coll, doc, seconds=60):
@@ -187,6 +267,14 @@ def main():
                     t.start()
                 for t in ts:
                     t.join(120)
+            elif w[0] == 'wce':
+                try:
+                    wce_op(client, uri, opts, w[1])
+                    res = 'none'
+                except pymongo.errors.PyMongoError as e:
+                    res = type(e).__name__
+            elif w[0] == 'failures':
+                res = str(synthetic_failures(listener))
             elif w[0] == 'errors':
                 res = '%d %d %d %d' % (ringmon.pymongo.errors(), listener._in_flight(),
                                        listener._unmatched, listener._overwritten)
