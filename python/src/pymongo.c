@@ -321,9 +321,23 @@ static const struct cmdinfo *cmd_info(PyObject *name, struct cmdinfo *tmp)
 	return c;
 }
 
-/* "db.collection" of a started command of class cls into buf (cut to len - 1
- * bytes, never inside a UTF-8 character); 0 if it names none. Never called
- * for sensitive commands or the handshake. */
+/* Appends s[0, slen) to buf[*n, max), cut at a UTF-8 character boundary
+ * when it does not fit; 0 when it was cut. */
+static int append_cut(char *buf, size_t *n, size_t max, const char *s, size_t slen)
+{
+	size_t take = slen < max - *n ? slen : max - *n;
+	if (take < slen)
+		while (take > 0 && ((uint8_t)s[take] & 0xc0) == 0x80)
+			take--;
+	memcpy(buf + *n, s, take);
+	*n += take;
+	return take == slen;
+}
+
+/* "db.collection" of a started command of class cls into buf, cut to len - 1
+ * bytes, never inside a UTF-8 character (the C adapter's rule: a database
+ * name may have 63 bytes); 0 if it names none. Never called for sensitive
+ * commands or the handshake. */
 static int command_ns(int cls, PyObject *name, PyObject *db, PyObject *cmd, char *buf, size_t len)
 {
 	PyObject *c = item(cmd, cls == MS_CMD_GETMORE ? s_collection : name);
@@ -334,20 +348,11 @@ static int command_ns(int cls, PyObject *name, PyObject *db, PyObject *cmd, char
 		PyErr_Clear();
 		return 0;
 	}
-	size_t n = 0;
-	if (cls != MS_CMD_FULLNS) {
-		if ((size_t)dlen + 2 > len)
-			return 0;
-		memcpy(buf, d, (size_t)dlen);
-		buf[dlen] = '.';
-		n = (size_t)dlen + 1;
-	}
-	size_t take = (size_t)clen < len - 1 - n ? (size_t)clen : len - 1 - n;
-	if (take < (size_t)clen)
-		while (take > 0 && ((uint8_t)coll[take] & 0xc0) == 0x80)
-			take--;
-	memcpy(buf + n, coll, take);
-	buf[n + take] = 0;
+	size_t n = 0, max = len - 1;
+	if (cls == MS_CMD_FULLNS ||
+	    (append_cut(buf, &n, max, d, (size_t)dlen) && append_cut(buf, &n, max, ".", 1)))
+		append_cut(buf, &n, max, coll, (size_t)clen);
+	buf[n] = 0;
 	return 1;
 }
 

@@ -27,6 +27,9 @@ Commands:
   threads T N          T threads at once, N pings each
   errors               ringmon.pymongo.errors(), the listener's commands in flight,
                        ends without a start, starts lost to a full table
+  insertdb DB COLL     one insert into database DB, collection COLL, each written
+                       TEXT or TEXT*N (TEXT N times), TEXT with Python's backslash
+                       escapes (\\u00e9*30: 30 times e-acute)
   wce OP               one command whose reply carries a writeConcernError (the mock's
                        --fail-code-for NAME=64 or 100), on collection wc: OP is
                        fam_update, fam_delete, fam_raw (findAndModify through a client
@@ -267,6 +270,11 @@ def main():
                     t.start()
                 for t in ts:
                     t.join(120)
+            elif w[0] == 'insertdb':
+                def name(spec):
+                    text, _, times = spec.rpartition('*') if '*' in spec else (spec, '', '1')
+                    return text.encode('ascii').decode('unicode_escape') * int(times)
+                client[name(w[1])][name(w[2])].insert_one({})
             elif w[0] == 'wce':
                 try:
                     wce_op(client, uri, opts, w[1])

@@ -342,6 +342,32 @@ class PymongoCase:
         self.assertEqual(s.keys('command.error'), {'connection closed': 1})
         self.assertEqual(s.keys('command.failed'), {'ping': 1})
 
+    def test_collection_keys_cut_at_55_bytes_whatever_the_database(self):
+        """command.ns keys "db.collection" cut at 55 bytes, never inside a
+        UTF-8 character, also for database names of 54 to 63 bytes (MongoDB
+        allows 63), which had no key at all."""
+        mock = Mock(self)
+        w = Workload(self, mock.uri)
+        cases = [('d*63', 'c'), ('d*60', 'orders'), ('d*55', 'c'), ('d*54', 'c'), ('d*53', 'c'),
+                 ('\\u00e9*30', 'c'), ('shop', '\\u00e9*40'), ('d*52', '\\u00e9*2')]
+        want = {}
+        for db, coll in cases:
+            w.do('insertdb %s %s' % (db, coll))
+            names = []
+            for spec in (db, coll):
+                text, _, times = spec.rpartition('*') if '*' in spec else (spec, '', '1')
+                names.append(text.encode('ascii').decode('unicode_escape') * int(times))
+            key = ('%s.%s' % tuple(names)).encode()[:55].decode('utf-8', 'ignore')
+            want[key] = want.get(key, 0) + 1
+        self.assertIn('d' * 55, want)  # 63, 60 and 55 bytes of database: one key
+        self.assertEqual(want['d' * 55], 3)
+        self.assertIn('\u00e9' * 27, want)  # 54 bytes: the 28th character did not fit
+        self.assertIn('d' * 52 + '.\u00e9', want)
+        s = self.settled(w.pid, lambda s: s.count('command.ns') == len(cases),
+                         '%d command.ns' % len(cases))
+        self.assertEqual(s.keys('command.ns'), want)
+        self.assertTrue(all(len(k.encode()) <= 55 for k in s.keys('command.ns')))
+
     def test_write_concern_errors_of_commands_pymongo_raises_on(self):
         """A writeConcernError in the ok: 1 reply of findAndModify,
         createIndexes, drop, aggregate $out ... (every command whose write
