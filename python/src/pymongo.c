@@ -21,6 +21,9 @@
  * the same thread (pymongo 4.7+'s own `duration`, monotonic too, when given);
  * a heartbeat's from pymongo's `duration` (float seconds).
  *
+ * Each event once: the first ringmon listener pymongo calls with an event
+ * records it, any other skips it (recorded()).
+ *
  * Threads: pymongo calls listeners from application threads, its monitor
  * threads and its executor, always with the GIL held. Reading an event
  * attribute may run a Python property, during which another thread may run a
@@ -366,6 +369,88 @@ static int is_command_event(PyObject *ev)
 
 static PyObject *heartbeat(PyObject *ev, int t, const char *what);
 
+/* ---- each event recorded once ---- */
+
+/* pymongo calls each of its listeners with the same event object, one after
+ * the other on the thread that publishes it (monitoring._EventListeners).
+ * With two ringmon listeners among them (ringmon.pymongo.register() under
+ * `python -m ringmon run` and a Listener() given to MongoClient, or one
+ * listener given twice) the first records the event and the others skip it.
+ *
+ * Each thread remembers the last event it recorded: a command event by its
+ * address, class and request id (pymongo's request ids are unique: a later
+ * command event at the same address differs in one of them); any other event
+ * by its address, holding a reference to it so that no other object can take
+ * that address while it is remembered. A command event is never held past the
+ * callback (its reply may be large). The held event lives in a _LastEvent in
+ * the thread's state dict, which CPython clears when the thread ends. */
+typedef struct {
+	PyObject_HEAD
+	PyObject *ev; /* the thread's last recorded event that is not a command's */
+} LastEvent;
+
+static __thread struct {
+	const void *ev;          /* compared only, never followed */
+	const PyTypeObject *cls; /* its class */
+	int64_t rid;             /* a command event's request id */
+	int cmd;                 /* ev is a command event (not held) */
+	LastEvent *holder;       /* this thread's, owned by its state dict */
+} last;
+
+static PyObject *s_last_event; /* the key in the thread's state dict */
+
+static void last_event_dealloc(LastEvent *self)
+{
+	if (last.holder == self) { /* the thread's state is cleared on its own thread */
+		last.holder = NULL;
+		last.ev = NULL;
+	}
+	Py_CLEAR(self->ev);
+	PyObject_Free(self);
+}
+
+static PyTypeObject LastEvent_Type = {
+	PyVarObject_HEAD_INIT(NULL, 0)
+	.tp_name = "ringmon._ringmon._LastEvent",
+	.tp_basicsize = sizeof(LastEvent),
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_dealloc = (destructor)last_event_dealloc,
+};
+
+/* this thread's holder, made at its first event; NULL if it has no state dict */
+static LastEvent *holder(void)
+{
+	if (last.holder)
+		return last.holder;
+	PyObject *d = PyThreadState_GetDict(); /* borrowed */
+	LastEvent *h = d ? PyObject_New(LastEvent, &LastEvent_Type) : NULL;
+	if (!h)
+		return PyErr_Clear(), NULL;
+	h->ev = NULL;
+	int err = PyDict_SetItem(d, s_last_event, (PyObject *)h);
+	Py_DECREF(h); /* the dict's now */
+	if (err < 0)
+		return PyErr_Clear(), NULL;
+	return last.holder = h;
+}
+
+/* 1 if this thread has just recorded ev (a ringmon listener pymongo called
+ * before this one): skip it. Else remembers ev as recorded and returns 0.
+ * cmd: ev is a command event with request id rid. */
+static int recorded(PyObject *ev, int cmd, int64_t rid)
+{
+	if (last.ev == ev && last.cls == Py_TYPE(ev) && last.cmd == cmd && (!cmd || last.rid == rid))
+		return 1;
+	LastEvent *h = holder();
+	last.ev = cmd || h ? ev : NULL; /* not held: never compared */
+	last.cls = Py_TYPE(ev);
+	last.rid = rid;
+	last.cmd = cmd;
+	if (h) /* after the note: releasing the previous one may run code */
+		Py_XSETREF(h->ev, cmd ? NULL : Py_NewRef(ev));
+	return 0;
+}
+
 /* ---- the listener object ---- */
 
 /* A command between started and succeeded/failed, by request id and the hash
@@ -473,6 +558,10 @@ static PyObject *l_started(Listener *self, PyObject *ev)
 		return heartbeat(ev, MS_HEARTBEAT_STARTED, "heartbeat started");
 	if (cmd_ev_read(ev, &c) < 0)
 		return swallow("command started");
+	if (recorded(ev, 1, c.rid)) {
+		cmd_ev_done(&c);
+		Py_RETURN_NONE;
+	}
 	const struct cmdinfo *ci = cmd_info(c.name, &tmp);
 	if (!ci) {
 		cmd_ev_done(&c);
@@ -526,6 +615,10 @@ static PyObject *cmd_finish(Listener *self, PyObject *ev, int hb_type, const cha
 		return heartbeat(ev, hb_type, hb_what);
 	if (cmd_ev_read(ev, &e->c) < 0)
 		return swallow(what);
+	if (recorded(ev, 1, e->c.rid)) {
+		cmd_ev_done(&e->c);
+		Py_RETURN_NONE;
+	}
 	uint64_t now = ringmon_now_ns();
 	struct cmdinfo tmp;
 	const struct cmdinfo *ci;
@@ -864,7 +957,7 @@ static int is_server_event(PyObject *ev)
 
 static PyObject *server_event(PyObject *ev, int t, const char *what)
 {
-	if (!ON(t))
+	if (!ON(t) || recorded(ev, 0, 0))
 		Py_RETURN_NONE;
 	PyObject *addr = get(ev, s_server_address, NULL);
 	if (!addr)
@@ -896,7 +989,7 @@ static PyObject *server_event(PyObject *ev, int t, const char *what)
 
 static PyObject *topology_event(PyObject *ev, int t, const char *what)
 {
-	if (!ON(t))
+	if (!ON(t) || recorded(ev, 0, 0))
 		Py_RETURN_NONE;
 	int64_t topo;
 	if (topology_id(ev, &topo) < 0)
@@ -954,7 +1047,7 @@ static int64_t awaited(PyObject *ev)
 
 static PyObject *heartbeat(PyObject *ev, int t, const char *what)
 {
-	if (!ON(t))
+	if (!ON(t) || recorded(ev, 0, 0))
 		Py_RETURN_NONE;
 	PyObject *addr = get(ev, s_connection_id, NULL);
 	if (!addr)
@@ -1036,7 +1129,7 @@ static int cmap_read(Listener *self, PyObject *ev, PyObject **addr, PoolState **
 
 static PyObject *pool_event(Listener *self, PyObject *ev, int t, int fresh, const char *what)
 {
-	if (!ON(t) && !fresh)
+	if ((!ON(t) && !fresh) || recorded(ev, 0, 0))
 		Py_RETURN_NONE;
 	PyObject *addr;
 	PoolState *p;
@@ -1074,7 +1167,7 @@ static PyObject *l_pool_checkout_started(Listener *self, PyObject *ev);
 /* connection.created/ready/closed */
 static PyObject *conn_event(Listener *self, PyObject *ev, int t, const char *what)
 {
-	if (!ON(t))
+	if (!ON(t) || recorded(ev, 0, 0))
 		Py_RETURN_NONE;
 	PyObject *addr, *cid;
 	PoolState *p;
@@ -1137,6 +1230,8 @@ static PyObject *l_pool_checkout_started(Listener *self, PyObject *ev)
 	 * such an event has a reason */
 	if (_PyType_Lookup(Py_TYPE(ev), s_reason))
 		return checkout_end(self, ev, 0, "connection check out failed");
+	if (recorded(ev, 0, 0))
+		Py_RETURN_NONE;
 	if (cmap_read(self, ev, &addr, &p, 0) < 0)
 		return swallow("connection check out started");
 	if (ON(MS_POOL_CHECKOUT_STARTED))
@@ -1155,6 +1250,8 @@ static PyObject *checkout_end(Listener *self, PyObject *ev, int ok, const char *
 	uint64_t now = ringmon_now_ns();
 	PyObject *addr;
 	PoolState *p;
+	if (recorded(ev, 0, 0))
+		Py_RETURN_NONE;
 	if (cmap_read(self, ev, &addr, &p, 0) < 0)
 		return swallow(what);
 	int64_t outcome = MS_OUT_OK;
@@ -1199,6 +1296,8 @@ static PyObject *l_checked_in(Listener *self, PyObject *ev)
 {
 	PyObject *addr;
 	PoolState *p;
+	if (recorded(ev, 0, 0))
+		Py_RETURN_NONE;
 	if (cmap_read(self, ev, &addr, &p, 0) < 0)
 		return swallow("connection checked in");
 	if (p->in_use > 0)
@@ -1355,7 +1454,9 @@ int rmpy_pymongo_add(PyObject *m)
 		if (!(key_cache[i] = PyDict_New()))
 			return -1;
 	}
-	if (!(cmd_index = PyDict_New()) || PyType_Ready(&PoolState_Type) < 0)
+	if (!(cmd_index = PyDict_New()) || PyType_Ready(&PoolState_Type) < 0 ||
+	    PyType_Ready(&LastEvent_Type) < 0 ||
+	    !(s_last_event = PyUnicode_InternFromString("ringmon.pymongo.last_event")))
 		return -1;
 	PyObject *t = PyType_FromSpec(&l_spec);
 	if (!t || PyModule_AddObject(m, "PymongoListener", t) < 0) {

@@ -1,7 +1,11 @@
 """A pymongo program monitored by ringmon.pymongo, driven line by line on stdin
 (tests/python/test_pymongo.py runs it under each Python with a pymongo).
 
-    python pymongo_workload.py URI [MongoClient option=int ...]
+    python pymongo_workload.py URI [MongoClient option=int ...] [listeners=N]
+
+listeners=N: the ringmon listeners pymongo calls with each event: 1 (the
+default) ringmon.pymongo.register()'s, 2 also a Listener() given to the
+client, 3 also the registered one given to the client again.
 
 Prints "ready PID PYMONGO_VERSION" once its client is made, then for each
 command line read from stdin does it and prints "ok LINE [result]" (or
@@ -38,6 +42,18 @@ Commands:
                        $out, $merge), commit, abort (of a transaction with one insert);
                        prints the exception's type, "none" if none reached the program
                        (pymongo ignores abortTransaction's errors)
+  registered           "same" if ringmon.pymongo.register() returns the listener
+                       registered at the start
+  sameclass N          N distinct events of one class in a row, each freed before
+                       the next is made, for each of heartbeat started, connection
+                       checked in, command started and succeeded (ping), given to
+                       the registered listener and to another, as pymongo does;
+                       prints how many addresses N such events had without a
+                       listener (CPython gives a freed one's address to the next)
+  held                 whether the listener holds the last event a thread gave it (a
+                       heartbeat's, pymongo done with it), then after that thread
+                       ended; the same on this thread, then after its next event (a
+                       command's): "held released held released"
   failures             the listener's started() and failed() on the failure documents
                        pymongo builds itself on paths a mock server cannot reach (a
                        legacy write's result, a reply without "ok", a write concern
@@ -118,6 +134,71 @@ def wce_op(client, uri, opts, op):
     raise ValueError('unknown wce operation %r' % op)
 
 
+def same_class_events(listeners, n):
+    """`sameclass N` (see the module's doc)."""
+    import datetime
+    addr = ('127.0.0.1', 1)
+    for _ in range(n):
+        ev = monitoring.ServerHeartbeatStartedEvent(addr)
+        for lst in listeners:
+            lst.started(ev)
+        del ev
+    for _ in range(n):
+        ev = monitoring.ConnectionCheckedInEvent(addr, 7)
+        for lst in listeners:
+            lst.connection_checked_in(ev)
+        del ev
+    for i in range(n):
+        rid = 1500000000 + i
+        ev = monitoring.CommandStartedEvent({'ping': 1}, 'admin', rid, addr, rid)
+        for lst in listeners:
+            lst.started(ev)
+        del ev
+        ev = monitoring.CommandSucceededEvent(datetime.timedelta(microseconds=5), {'ok': 1},
+                                              'ping', rid, addr, rid)
+        for lst in listeners:
+            lst.succeeded(ev)
+        del ev
+    return len({id(monitoring.ServerHeartbeatStartedEvent(addr)) for _ in range(n)})
+
+
+def held(listener):
+    """`held` (see the module's doc)."""
+    import datetime
+    import gc
+    import weakref
+
+    class Traced(monitoring.ServerHeartbeatStartedEvent):
+        """pymongo's event, with a __weakref__ slot"""
+
+    addr = ('127.0.0.1', 2)
+    said = []
+
+    def give():  # an event pymongo has let go of: held by the listener alone
+        ev = Traced(addr)
+        listener.started(ev)
+        ref = weakref.ref(ev)
+        del ev
+        gc.collect()
+        said.append('held' if ref() is not None else 'released')
+        return ref
+
+    def state(ref):
+        gc.collect()
+        said.append('held' if ref() is not None else 'released')
+    box = []
+    t = threading.Thread(target=lambda: box.append(give()))
+    t.start()
+    t.join()
+    state(box[0])
+    ref = give()  # on this thread, then a command event
+    listener.started(monitoring.CommandStartedEvent({'ping': 1}, 'admin', 1400000000, addr, 1))
+    listener.succeeded(monitoring.CommandSucceededEvent(datetime.timedelta(microseconds=5),
+                                                        {'ok': 1}, 'ping', 1400000000, addr, 1))
+    state(ref)
+    return ' '.join(said)
+
+
 def synthetic_failures(listener):
     """started() and failed() of one command per failure document pymongo
     builds itself (message._convert_write_result, _convert_exception) or hands
@@ -169,9 +250,11 @@ def main():
     for a in sys.argv[2:]:
         k, v = a.split('=', 1)
         opts[k] = int(v)
+    nlisteners = opts.pop('listeners', 1)
     listener = ringmon.pymongo.register()
     gate = Gate()
-    client = pymongo.MongoClient(uri, event_listeners=[gate], **opts)
+    extra = [ringmon.pymongo.Listener(), listener][:nlisteners - 1]
+    client = pymongo.MongoClient(uri, event_listeners=[gate] + extra, **opts)
     db = client.shop
     print('ready %d %s' % (os.getpid(), pymongo.version), flush=True)
     next_id = [0]
@@ -281,6 +364,12 @@ def main():
                     res = 'none'
                 except pymongo.errors.PyMongoError as e:
                     res = type(e).__name__
+            elif w[0] == 'registered':
+                res = 'same' if ringmon.pymongo.register() is listener else 'another'
+            elif w[0] == 'sameclass':
+                res = str(same_class_events([listener, ringmon.pymongo.Listener()], int(w[1])))
+            elif w[0] == 'held':
+                res = held(listener)
             elif w[0] == 'failures':
                 res = str(synthetic_failures(listener))
             elif w[0] == 'errors':

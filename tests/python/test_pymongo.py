@@ -291,7 +291,51 @@ class PymongoCase:
 
     def test_exact_counts_of_commands_and_pool_events(self):
         mock = Mock(self, '--error-commands', 'distinct', '--docs', '3')
-        w = Workload(self, mock.uri, 'maxPoolSize=1')
+        w = self.known_workload(mock, 'maxPoolSize=1')
+        # top's Commands view: counts, failures and write errors per command
+        out = run_top(self, w.pid, 2)
+        self.assertRegex(out, r'\binsert\s+11\s+\S+\s+0\s+1\s')
+        self.assertRegex(out, r'\bdistinct\s+1\s+\S+\s+1\s+0\s')
+        self.assertRegex(out, r'\bfind\s+3\s+\S+\s+0\s+0\s')
+        self.assertEqual(w.do('errors'), '0 0 0 0')
+        self.assertEqual(w.finish(), 0)
+
+    def test_each_event_recorded_once_by_any_number_of_listeners(self):
+        """Two and three ringmon listeners in pymongo's lists (register()'s,
+        a Listener() given to the client, register()'s given to it again, as
+        under `python -m ringmon run` with a program that adds its own): the
+        counts of the one-listener workload, exactly; register() returns the
+        listener already registered."""
+        mock = Mock(self, '--error-commands', 'distinct', '--docs', '3')
+        for n in (2, 3):
+            w = self.known_workload(mock, 'maxPoolSize=1', 'listeners=%d' % n)
+            self.assertEqual(w.do('registered'), 'same')
+            self.assertEqual(w.do('errors'), '0 0 0 0')
+            self.assertEqual(w.finish(), 0)
+
+    def test_distinct_events_of_one_class_in_a_row_all_recorded(self):
+        """Each event once must not become some events never: N distinct
+        events of one class in a row, each at the address the one before it
+        had (CPython reuses it), given to two listeners, count N."""
+        mock = Mock(self)
+        w = Workload(self, mock.uri, 'listeners=2')
+        n = 300
+        self.assertLess(int(w.do('sameclass %d' % n)), n // 2, 'freed events share addresses')
+        a = '127.0.0.1:1'
+        s = self.settled(w.pid, lambda s: s.count('command.succeeded', 'ping') >= n,
+                         '%d ping succeeded' % n)
+        self.assertEqual(s.count('heartbeat.started', a), n)
+        self.assertEqual(s.count('pool.checkin'), n)
+        self.assertEqual(s.count('command.started', 'ping'), n)
+        self.assertEqual(s.count('command.succeeded', 'ping'), n)
+        self.assertEqual(s.types['command.succeeded']['latency_ns']['timed'], n)  # each matched
+        self.assertEqual(w.do('errors'), '0 0 0 0')
+        # the event a thread holds goes with the thread, or with its next event
+        self.assertEqual(w.do('held'), 'held released held released')
+
+    def known_workload(self, mock, *opts):
+        """A workload with a known outcome, its counts checked exactly: the Workload."""
+        w = Workload(self, mock.uri, *opts)
         w.do('insert c 10')
         w.do('find c 3')
         w.do('ping')
@@ -324,13 +368,10 @@ class PymongoCase:
         self.assertEqual(s.keys('server.opening'), {host: 1})
         self.assertEqual(s.count('topology.opening'), 1)
         self.assertGreaterEqual(s.count('heartbeat.succeeded', host), 1)
-        # top's Commands view: counts, failures and write errors per command
-        out = run_top(self, w.pid, 2)
-        self.assertRegex(out, r'\binsert\s+11\s+\S+\s+0\s+1\s')
-        self.assertRegex(out, r'\bdistinct\s+1\s+\S+\s+1\s+0\s')
-        self.assertRegex(out, r'\bfind\s+3\s+\S+\s+0\s+0\s')
-        self.assertEqual(w.do('errors'), '0 0 0 0')
-        self.assertEqual(w.finish(), 0)
+        s = self.stats(w.pid)  # a heartbeat may be in flight, never two
+        self.assertIn(s.count('heartbeat.started', host) - s.count('heartbeat.succeeded', host)
+                      - s.count('heartbeat.failed', host), (0, 1))
+        return w
 
     def test_network_errors_named_as_libmongoc_names_them(self):
         # pymongo 3 reports a hang-up as AutoReconnect, pymongo 4 as the socket's

@@ -239,9 +239,9 @@ class RingmonIsOn(unittest.TestCase):
         else:
             self.assertEqual(p.stderr.count("ringmon: pymongo's events are not recorded"), 1, p.stderr)
 
-    def test_pymongo_program_unchanged(self):
-        """An unmodified pymongo program's commands, counted exactly: the listener
-        is on before its client exists."""
+    def pymongo_env(self):
+        """The environment of a child that imports pymongo and ringmon.pymongo;
+        skips the test where this interpreter has no pymongo."""
         env = rmtest.python_env()
         pymongo4 = os.path.join(rmtest.BUILD, "deps", "pymongo4", "usr", "lib", "python3", "dist-packages")
         if os.path.isdir(pymongo4):  # scripts/deps.sh pymongo4, for the pyenv Pythons
@@ -251,21 +251,54 @@ class RingmonIsOn(unittest.TestCase):
         if probe.returncode != 0:
             self.skipTest("pymongo with ringmon.pymongo not importable by %s: %s"
                           % (sys.executable, probe.stderr.strip().splitlines()[-1:]))
+        return env
+
+    def pings(self, env, code):
+        """Runs a program under ringmon run that makes client with code, pings
+        17 times and prints what it says; returns its output and stats."""
         uri = rmtest.mock_server(self)
         s = self.script("pings.py", """
             import sys, pymongo
-            client = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=30000)
+            %s
             for i in range(17):
                 client.admin.command('ping')
-            print('pinged', flush=True)
+            print('pinged', said, flush=True)
             sys.stdin.read()
-            """)
+            """ % code)
         p = subprocess.Popen([sys.executable, "-m", "ringmon", "run", s, uri], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.addCleanup(self.end, p)
-        self.assertEqual(p.stdout.readline(), "pinged\n")
-        st = rmtest.wait_until(lambda: rmtest.stats(p.pid), "ringmon stats reads the segment")
+        line = p.stdout.readline()
+        self.assertTrue(line.startswith("pinged"), line)
+        st = rmtest.wait_until(lambda: (lambda st: st if rmtest.count(st, "server.opening") else None)(
+            rmtest.stats(p.pid)), "ringmon stats reads the segment, server.opening in it")
+        return line.split()[1:], st
+
+    def test_pymongo_program_unchanged(self):
+        """An unmodified pymongo program's commands, counted exactly: the listener
+        is on before its client exists."""
+        _, st = self.pings(self.pymongo_env(), """
+            client = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=30000)
+            said = ''""")
         self.assertEqual(rmtest.count(st, "command.succeeded", "ping"), 17)
+
+    def test_pymongo_program_with_its_own_listeners(self):
+        """A program that registers ringmon's listener itself and gives its client
+        one more: register() returns the runner's, and each event is counted once."""
+        said, st = self.pings(self.pymongo_env(), """
+            import ringmon.pymongo
+            registered = ringmon.pymongo.register()
+            client = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=30000,
+                                         event_listeners=[ringmon.pymongo.Listener(), registered])
+            said = registered is ringmon.pymongo.register()""")
+        self.assertEqual(said, ["True"])
+        self.assertEqual(rmtest.count(st, "command.started", "ping"), 17)
+        self.assertEqual(rmtest.count(st, "command.succeeded", "ping"), 17)
+        self.assertEqual(rmtest.count(st, "pool.checkin"), 17)
+        self.assertEqual(rmtest.count(st, "pool.created"), 1)
+        self.assertEqual(rmtest.count(st, "connection.created"), 1)
+        self.assertEqual(rmtest.count(st, "server.opening"), 1)
+        self.assertEqual(rmtest.count(st, "topology.opening"), 1)
 
     def test_no_pymongo_option(self):
         s = self.script("uses_pymongo.py", "import sys\nimport pymongo\n"
