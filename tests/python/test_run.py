@@ -91,16 +91,19 @@ class SameAsPython(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.dir, ignore_errors=True)
 
-    def run_py(self, args, monitored, opts=()):
+    def run_py(self, args, monitored, opts=(), stdin=None):
         cmd = [sys.executable] + (["-m", "ringmon", "run"] + list(opts) if monitored else []) + args
         # no compiled files: the first run must not change what the second sees
         env = rmtest.python_env(PYTHONDONTWRITEBYTECODE="1")
         return subprocess.run(cmd, cwd=self.dir, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, timeout=120)
+                              stderr=subprocess.PIPE, text=True, timeout=120,
+                              input=stdin if stdin is not None else "")
 
-    def same(self, *args):
-        plain = self.run_py(list(args), False)
-        mon = self.run_py(list(args), True)
+    def same(self, *args, stdin=None):
+        """args run by plain python and by ringmon run (stdin: the text given
+        to both on stdin) give the same stdout, stderr and exit status"""
+        plain = self.run_py(list(args), False, stdin=stdin)
+        mon = self.run_py(list(args), True, stdin=stdin)
         what = "python %s" % " ".join(args)
         self.assertEqual(mon.stdout, plain.stdout, what + ": stdout differs")
         self.assertEqual(mon.stderr, plain.stderr, what + ": stderr differs")
@@ -154,6 +157,53 @@ class SameAsPython(unittest.TestCase):
 
     def test_directory_with_main(self):
         self.assertIn("dir main", self.same("main_dir", "arg").stdout)
+
+    def test_program_from_stdin(self):
+        """`python - args`: the program read from stdin, sys.argv[0] '-', sys.path[0]
+        '', __file__ '<stdin>', tracebacks and syntax errors of "<stdin>"."""
+        def source(name):
+            return textwrap.dedent(SCRIPTS[name])
+        p = self.same("-", "a b", "--flag", stdin=source("show.py"))
+        self.assertIn("['-', 'a b', '--flag']\n\n__main__ <stdin> None None None type\n", p.stdout)
+        self.assertEqual(self.same("-", stdin=source("raises.py")).returncode, 1)
+        self.assertEqual(self.same("-", stdin=source("syntax.py")).returncode, 1)
+        self.assertEqual(self.same("-", "x", stdin=source("exit3.py")).returncode, 3)
+        self.assertEqual(self.same("-", stdin="").returncode, 0)
+        # the program reads the rest of stdin as python's does: nothing is left
+        p = self.same("-", stdin="import sys\nprint(repr(sys.stdin.read()))\n")
+        self.assertEqual(p.stdout, "''\n")
+
+    def test_interactive_prompt_from_a_terminal(self):
+        """`python -m ringmon run -` with a terminal on stdin: a prompt whose
+        statements run in __main__ with sys.argv[0] '-'; Ctrl-D ends it (status 0)."""
+        import pty
+        import select
+        master, slave = pty.openpty()
+        env = rmtest.python_env(TERM="dumb")
+        p = subprocess.Popen([sys.executable, "-m", "ringmon", "run", "-", "arg"], cwd=self.dir,
+                             stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+        os.close(slave)
+        self.addCleanup(os.close, master)
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+        seen = [b""]
+
+        def read_until(text):
+            def more():
+                if text.encode() in seen[0]:
+                    return True
+                if select.select([master], [], [], 0.2)[0]:
+                    try:
+                        seen[0] += os.read(master, 4096)
+                    except OSError:  # the child closed the terminal
+                        pass
+                return text.encode() in seen[0]
+            rmtest.wait_until(more, "%r on the terminal (saw %r)" % (text, seen[0][-200:]), 60)
+        read_until(">>> ")
+        self.assertIn(b"Python %d.%d" % sys.version_info[:2], seen[0])
+        os.write(master, b"import sys; print(sys.argv, __name__, 6 * 7)\n")
+        read_until("['-', 'arg'] __main__ 42")
+        os.write(master, b"\x04")
+        self.assertEqual(p.wait(60), 0)
 
 
 CHILD_WAITS = """
