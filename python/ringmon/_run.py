@@ -197,6 +197,18 @@ def _die_by_sigint():
     os.kill(os.getpid(), signal.SIGINT)
 
 
+# __main__'s globals given __file__ and __cached__ by _run_script or _run_stdin:
+# Python removes them when the script ends, by its end or by an uncaught
+# exception (after sys.excepthook), not by SystemExit; atexit handlers run after.
+_given_file = []
+
+
+def _forget_file():
+    for g in _given_file:
+        g.pop("__file__", None)
+        g.pop("__cached__", None)
+
+
 def _uncaught(e):
     """What Python does with an exception that ends the program: sys.excepthook
     with the traceback from the program's first frame, sys.last_*, status 1."""
@@ -216,6 +228,7 @@ def _uncaught(e):
         sys.__excepthook__(type(e), e, tb)
     if isinstance(e, KeyboardInterrupt):
         _sigint.append(1)
+    _forget_file()
     raise SystemExit(1)
 
 
@@ -255,7 +268,9 @@ def _run_script(path, args):
     from importlib.machinery import SourceFileLoader
     g = _fresh_main()
     g.update(__file__=filename, __cached__=None, __loader__=SourceFileLoader("__main__", filename))
+    _given_file.append(g)
     exec(code, g)
+    _forget_file()
 
 
 def _run_stdin(args):
@@ -271,7 +286,9 @@ def _run_stdin(args):
     if sys.stdin is None or not os.isatty(0):
         source = sys.stdin.buffer.read() if sys.stdin is not None else b""
         g.update(__file__="<stdin>", __cached__=None)
+        _given_file.append(g)
         exec(compile(source, "<stdin>", "exec", dont_inherit=True), g)
+        _forget_file()
         return
     import code
     hook = getattr(sys, "__interactivehook__", None)  # readline, as Python sets it up

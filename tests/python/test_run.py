@@ -59,6 +59,16 @@ SCRIPTS = {
         print('started', flush=True)
         raise KeyboardInterrupt
         """,
+    # what an atexit handler sees of __main__ after each way a script ends
+    "atexit_file.py": """
+        import atexit, sys
+        atexit.register(lambda: print('atexit', '__file__' in globals(),
+                                      '__cached__' in globals(), flush=True))
+        if sys.argv[1:] == ['raise']:
+            raise ValueError('uncaught')
+        if sys.argv[1:] == ['exit']:
+            sys.exit(4)
+        """,
     "pkg/__init__.py": "",
     "pkg/mod.py": """
         import sys
@@ -136,6 +146,15 @@ class SameAsPython(unittest.TestCase):
         self.assertIn("ValueError: wrapped", p.stderr)
         self.assertIn("The above exception was the direct cause", p.stderr)
         self.assertNotIn("ringmon", p.stderr)
+
+    def test_main_after_the_script(self):
+        """__main__.__file__ and __cached__ as atexit handlers see them: gone after
+        the script's end and after an uncaught exception, kept after sys.exit()."""
+        for args in ((), ("raise",), ("exit",)):
+            self.same("atexit_file.py", *args)
+            self.same("-", *args, stdin=textwrap.dedent(SCRIPTS["atexit_file.py"]))
+        self.assertEqual(self.same("atexit_file.py").stdout, "atexit False False\n")
+        self.assertEqual(self.same("atexit_file.py", "exit").stdout, "atexit True True\n")
 
     def test_syntax_error(self):
         p = self.same("syntax.py")
