@@ -1,10 +1,10 @@
 """python -m ringmon run: a program monitored with no change to its code.
 
     python -m ringmon run [--functions PATTERNS] [--events LIST] [--no-pymongo]
-                          script.py [args] | -m module [args]
+                          script.py [args] | -m module [args] | - [args]
 
-runs the program as `python script.py [args]` (or `python -m module [args]`)
-would, in this process: the same sys.argv, sys.path[0], __main__ module and
+runs the program as `python script.py [args]` (or `python -m module [args]`,
+or `python - [args]`: the program read from stdin) would, in this process: the same sys.argv, sys.path[0], __main__ module and
 globals, exit status, output, and, for an uncaught exception, the same
 traceback (without frames of ringmon) and exit status 1 (a KeyboardInterrupt:
 killed by SIGINT, as Python does). Before the program's first line:
@@ -29,7 +29,7 @@ import signal
 import sys
 
 USAGE = ("python -m ringmon run [--functions PATTERNS] [--events LIST] [--no-pymongo]\n"
-         "                             script.py [args ...] | -m module [args ...]")
+         "                             script.py [args ...] | -m module [args ...] | - [args ...]")
 
 
 def _say(msg):
@@ -44,14 +44,14 @@ def _say(msg):
 def _parser():
     p = argparse.ArgumentParser(
         prog="python -m ringmon run", usage=USAGE,
-        description="Runs a Python program unchanged, as `python script.py [args]` or\n"
-        "`python -m module [args]` would, with ringmon on: pymongo's command, server,\n"
+        description="Runs a Python program unchanged, as `python script.py [args]`, `python -m\n"
+        "module [args]` or `python - [args]` would, with ringmon on: pymongo's command, server,\n"
         "heartbeat and connection-pool events are recorded (the listener is registered\n"
         "when the program imports pymongo), and with --functions the latency of every\n"
         "call of the functions of the given modules (sys.monitoring, Python 3.12+).\n"
         "Watch it with `ringmon top`, `ringmon stats PID`, `ringmon tail PID`. The\n"
         "program's output, exceptions and exit status are its own.",
-        epilog="Options end at the script or at -m; what follows goes to the program. "
+        epilog="Options end at the script, at -m or at - (stdin); what follows goes to the program. "
         "Examples:\n"
         "  python -m ringmon run app.py --port 8080\n"
         "  python -m ringmon run --functions 'myapp.*' -m myapp.server\n"
@@ -197,6 +197,18 @@ def _die_by_sigint():
     os.kill(os.getpid(), signal.SIGINT)
 
 
+# __main__'s globals given __file__ and __cached__ by _run_script or _run_stdin:
+# Python removes them when the script ends, by its end or by an uncaught
+# exception (after sys.excepthook), not by SystemExit; atexit handlers run after.
+_given_file = []
+
+
+def _forget_file():
+    for g in _given_file:
+        g.pop("__file__", None)
+        g.pop("__cached__", None)
+
+
 def _uncaught(e):
     """What Python does with an exception that ends the program: sys.excepthook
     with the traceback from the program's first frame, sys.last_*, status 1."""
@@ -216,6 +228,7 @@ def _uncaught(e):
         sys.__excepthook__(type(e), e, tb)
     if isinstance(e, KeyboardInterrupt):
         _sigint.append(1)
+    _forget_file()
     raise SystemExit(1)
 
 
@@ -255,7 +268,40 @@ def _run_script(path, args):
     from importlib.machinery import SourceFileLoader
     g = _fresh_main()
     g.update(__file__=filename, __cached__=None, __loader__=SourceFileLoader("__main__", filename))
+    _given_file.append(g)
     exec(code, g)
+    _forget_file()
+
+
+def _run_stdin(args):
+    """`python - [args]`: the program is stdin, read to its end and run as
+    "<stdin>"; when stdin is a terminal, Python's interactive prompt instead
+    (the standard library's code.interact: not 3.13's new REPL)."""
+    sys.argv = ["-"] + args
+    if not getattr(sys.flags, "safe_path", False):
+        sys.path[0] = ""
+    from importlib.machinery import BuiltinImporter
+    g = _fresh_main()
+    g["__loader__"] = BuiltinImporter  # __main__'s own, which Python leaves for stdin
+    if sys.stdin is None or not os.isatty(0):
+        source = sys.stdin.buffer.read() if sys.stdin is not None else b""
+        g.update(__file__="<stdin>", __cached__=None)
+        _given_file.append(g)
+        exec(compile(source, "<stdin>", "exec", dont_inherit=True), g)
+        _forget_file()
+        return
+    import code
+    hook = getattr(sys, "__interactivehook__", None)  # readline, as Python sets it up
+    if hook is not None:
+        try:
+            hook()
+        except Exception as e:
+            sys.stderr.write("Failed calling sys.__interactivehook__\n")
+            sys.__excepthook__(type(e), e, e.__traceback__)
+    banner = "" if sys.flags.quiet else (
+        'Python %s on %s\nType "help", "copyright", "credits" or "license" for more '
+        "information." % (sys.version, sys.platform))
+    code.interact(banner=banner, local=g, exitmsg="")
 
 
 def _run_module(name, args):
@@ -279,7 +325,7 @@ def main(argv=None):
     ours, target, args = _split(argv[1:])
     opts = _parser().parse_args(ours)
     if target is None or not target[1]:
-        _parser().error("name the program: script.py [args] or -m module [args]")
+        _parser().error("name the program: script.py [args], -m module [args] or - [args]")
     patterns = [p.strip() for arg in opts.functions for p in arg.split(",") if p.strip()]
 
     if opts.events is not None:
@@ -298,6 +344,8 @@ def main(argv=None):
     try:
         if target[0] == "module":
             _run_module(target[1], args)
+        elif target[1] == "-":
+            _run_stdin(args)
         else:
             _run_script(target[1], args)
     except SystemExit:

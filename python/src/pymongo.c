@@ -21,6 +21,9 @@
  * the same thread (pymongo 4.7+'s own `duration`, monotonic too, when given);
  * a heartbeat's from pymongo's `duration` (float seconds).
  *
+ * Each event once: the first ringmon listener pymongo calls with an event
+ * records it, any other skips it (recorded()).
+ *
  * Threads: pymongo calls listeners from application threads, its monitor
  * threads and its executor, always with the GIL held. Reading an event
  * attribute may run a Python property, during which another thread may run a
@@ -32,8 +35,8 @@
  * missing an attribute, a wrong type) is counted (errors()), said once on
  * stderr, and the event is dropped. Bodies (command, reply, failure) are read
  * only for what the C adapter reads (the collection name, writeErrors,
- * writeConcernError, code, codeName, errtype) and never stored; nothing is
- * read from sensitive commands (ms_command_class). */
+ * writeConcernError, code, codeName, errtype, $err) and never stored; nothing
+ * is read from sensitive commands (ms_command_class). */
 #include "module.h"
 
 #include <stdio.h>
@@ -92,6 +95,7 @@ static void register_types(void)
 #define DECL(n) static PyObject *s_##n;
 NAMES(DECL)
 #undef DECL
+static PyObject *s_dollar_err; /* "$err": a legacy reply's error message */
 /* pymongo's event classes keep their values in private slots that its
  * properties return: read through the slot's member descriptor when the class
  * has it (no Python frame), else through the property. */
@@ -200,6 +204,33 @@ static PyObject *item(PyObject *d, PyObject *key)
 	return v;
 }
 
+/* The fields of an error document that ringmon reads, as a dict (a new
+ * reference): d itself when it is a dict; for another mapping, a dict of
+ * those fields it has (pymongo decodes some documents into the client's
+ * document_class: under RawBSONDocument a findAndModify's failure is one);
+ * NULL (no exception) for None or nothing. Only these fields are read. */
+static PyObject *err_fields(PyObject *d)
+{
+	if (!d || d == Py_None)
+		return NULL;
+	if (PyDict_Check(d))
+		return Py_NewRef(d);
+	PyObject *const keys[] = {s_ok, s_code, s_codeName, s_errtype, s_errmsg, s_dollar_err,
+				  s_writeErrors, s_writeConcernError};
+	PyObject *f = PyDict_New();
+	if (!f)
+		return PyErr_Clear(), NULL;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		PyObject *v = PyObject_GetItem(d, keys[i]); /* KeyError, or TypeError: no mapping */
+		if (!v || PyDict_SetItem(f, keys[i], v) < 0)
+			PyErr_Clear();
+		Py_XDECREF(v);
+	}
+	if (PyDict_GET_SIZE(f) == 0)
+		Py_CLEAR(f);
+	return f;
+}
+
 /* an address (host, port): the port, 0 if it is not one */
 static int64_t port_of(PyObject *addr)
 {
@@ -293,9 +324,23 @@ static const struct cmdinfo *cmd_info(PyObject *name, struct cmdinfo *tmp)
 	return c;
 }
 
-/* "db.collection" of a started command of class cls into buf (cut to len - 1
- * bytes, never inside a UTF-8 character); 0 if it names none. Never called
- * for sensitive commands or the handshake. */
+/* Appends s[0, slen) to buf[*n, max), cut at a UTF-8 character boundary
+ * when it does not fit; 0 when it was cut. */
+static int append_cut(char *buf, size_t *n, size_t max, const char *s, size_t slen)
+{
+	size_t take = slen < max - *n ? slen : max - *n;
+	if (take < slen)
+		while (take > 0 && ((uint8_t)s[take] & 0xc0) == 0x80)
+			take--;
+	memcpy(buf + *n, s, take);
+	*n += take;
+	return take == slen;
+}
+
+/* "db.collection" of a started command of class cls into buf, cut to len - 1
+ * bytes, never inside a UTF-8 character (the C adapter's rule: a database
+ * name may have 63 bytes); 0 if it names none. Never called for sensitive
+ * commands or the handshake. */
 static int command_ns(int cls, PyObject *name, PyObject *db, PyObject *cmd, char *buf, size_t len)
 {
 	PyObject *c = item(cmd, cls == MS_CMD_GETMORE ? s_collection : name);
@@ -306,20 +351,11 @@ static int command_ns(int cls, PyObject *name, PyObject *db, PyObject *cmd, char
 		PyErr_Clear();
 		return 0;
 	}
-	size_t n = 0;
-	if (cls != MS_CMD_FULLNS) {
-		if ((size_t)dlen + 2 > len)
-			return 0;
-		memcpy(buf, d, (size_t)dlen);
-		buf[dlen] = '.';
-		n = (size_t)dlen + 1;
-	}
-	size_t take = (size_t)clen < len - 1 - n ? (size_t)clen : len - 1 - n;
-	if (take < (size_t)clen)
-		while (take > 0 && ((uint8_t)coll[take] & 0xc0) == 0x80)
-			take--;
-	memcpy(buf + n, coll, take);
-	buf[n + take] = 0;
+	size_t n = 0, max = len - 1;
+	if (cls == MS_CMD_FULLNS ||
+	    (append_cut(buf, &n, max, d, (size_t)dlen) && append_cut(buf, &n, max, ".", 1)))
+		append_cut(buf, &n, max, coll, (size_t)clen);
+	buf[n] = 0;
 	return 1;
 }
 
@@ -332,6 +368,88 @@ static int is_command_event(PyObject *ev)
 }
 
 static PyObject *heartbeat(PyObject *ev, int t, const char *what);
+
+/* ---- each event recorded once ---- */
+
+/* pymongo calls each of its listeners with the same event object, one after
+ * the other on the thread that publishes it (monitoring._EventListeners).
+ * With two ringmon listeners among them (ringmon.pymongo.register() under
+ * `python -m ringmon run` and a Listener() given to MongoClient, or one
+ * listener given twice) the first records the event and the others skip it.
+ *
+ * Each thread remembers the last event it recorded: a command event by its
+ * address, class and request id (pymongo's request ids are unique: a later
+ * command event at the same address differs in one of them); any other event
+ * by its address, holding a reference to it so that no other object can take
+ * that address while it is remembered. A command event is never held past the
+ * callback (its reply may be large). The held event lives in a _LastEvent in
+ * the thread's state dict, which CPython clears when the thread ends. */
+typedef struct {
+	PyObject_HEAD
+	PyObject *ev; /* the thread's last recorded event that is not a command's */
+} LastEvent;
+
+static __thread struct {
+	const void *ev;          /* compared only, never followed */
+	const PyTypeObject *cls; /* its class */
+	int64_t rid;             /* a command event's request id */
+	int cmd;                 /* ev is a command event (not held) */
+	LastEvent *holder;       /* this thread's, owned by its state dict */
+} last;
+
+static PyObject *s_last_event; /* the key in the thread's state dict */
+
+static void last_event_dealloc(LastEvent *self)
+{
+	if (last.holder == self) { /* the thread's state is cleared on its own thread */
+		last.holder = NULL;
+		last.ev = NULL;
+	}
+	Py_CLEAR(self->ev);
+	PyObject_Free(self);
+}
+
+static PyTypeObject LastEvent_Type = {
+	PyVarObject_HEAD_INIT(NULL, 0)
+	.tp_name = "ringmon._ringmon._LastEvent",
+	.tp_basicsize = sizeof(LastEvent),
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_dealloc = (destructor)last_event_dealloc,
+};
+
+/* this thread's holder, made at its first event; NULL if it has no state dict */
+static LastEvent *holder(void)
+{
+	if (last.holder)
+		return last.holder;
+	PyObject *d = PyThreadState_GetDict(); /* borrowed */
+	LastEvent *h = d ? PyObject_New(LastEvent, &LastEvent_Type) : NULL;
+	if (!h)
+		return PyErr_Clear(), NULL;
+	h->ev = NULL;
+	int err = PyDict_SetItem(d, s_last_event, (PyObject *)h);
+	Py_DECREF(h); /* the dict's now */
+	if (err < 0)
+		return PyErr_Clear(), NULL;
+	return last.holder = h;
+}
+
+/* 1 if this thread has just recorded ev (a ringmon listener pymongo called
+ * before this one): skip it. Else remembers ev as recorded and returns 0.
+ * cmd: ev is a command event with request id rid. */
+static int recorded(PyObject *ev, int cmd, int64_t rid)
+{
+	if (last.ev == ev && last.cls == Py_TYPE(ev) && last.cmd == cmd && (!cmd || last.rid == rid))
+		return 1;
+	LastEvent *h = holder();
+	last.ev = cmd || h ? ev : NULL; /* not held: never compared */
+	last.cls = Py_TYPE(ev);
+	last.rid = rid;
+	last.cmd = cmd;
+	if (h) /* after the note: releasing the previous one may run code */
+		Py_XSETREF(h->ev, cmd ? NULL : Py_NewRef(ev));
+	return 0;
+}
 
 /* ---- the listener object ---- */
 
@@ -440,6 +558,10 @@ static PyObject *l_started(Listener *self, PyObject *ev)
 		return heartbeat(ev, MS_HEARTBEAT_STARTED, "heartbeat started");
 	if (cmd_ev_read(ev, &c) < 0)
 		return swallow("command started");
+	if (recorded(ev, 1, c.rid)) {
+		cmd_ev_done(&c);
+		Py_RETURN_NONE;
+	}
 	const struct cmdinfo *ci = cmd_info(c.name, &tmp);
 	if (!ci) {
 		cmd_ev_done(&c);
@@ -493,6 +615,10 @@ static PyObject *cmd_finish(Listener *self, PyObject *ev, int hb_type, const cha
 		return heartbeat(ev, hb_type, hb_what);
 	if (cmd_ev_read(ev, &e->c) < 0)
 		return swallow(what);
+	if (recorded(ev, 1, e->c.rid)) {
+		cmd_ev_done(&e->c);
+		Py_RETURN_NONE;
+	}
 	uint64_t now = ringmon_now_ns();
 	struct cmdinfo tmp;
 	const struct cmdinfo *ci;
@@ -516,9 +642,10 @@ static PyObject *cmd_finish(Listener *self, PyObject *ev, int hb_type, const cha
 }
 
 /* code and codeName of an error document (a reply, a write error, a write
- * concern error); the name written into buf */
-static int64_t err_doc(PyObject *d, char *buf, size_t len)
+ * concern error; a dict or another mapping); the name written into buf */
+static int64_t err_doc(PyObject *doc, char *buf, size_t len)
 {
+	PyObject *d = err_fields(doc);
 	int64_t code = i64(item(d, s_code), 0);
 	PyObject *cn = item(d, s_codeName);
 	Py_ssize_t n = 0;
@@ -526,7 +653,38 @@ static int64_t err_doc(PyObject *d, char *buf, size_t len)
 	if (!s)
 		PyErr_Clear();
 	ms_server_error_name(code, s, s ? (size_t)n : 0, buf, len);
+	Py_XDECREF(d);
 	return code;
+}
+
+/* The top-level writeErrors and writeConcernError of a document with "ok": 1
+ * (a succeeded reply; a failure pymongo made of a legacy write's result). */
+struct write_errs {
+	Py_ssize_t n; /* entries in writeErrors */
+	int has_wc;
+	int64_t fcode, wcode; /* the first write error's code, the write concern error's */
+	char first[64], wcn[64]; /* their names */
+};
+
+/* d's write errors into w (d a dict, or NULL); 1 if it has any of either kind */
+static int write_errs(PyObject *d, struct write_errs *w)
+{
+	PyObject *we = item(d, s_writeErrors), *wc = item(d, s_writeConcernError);
+	w->n = we && PyList_Check(we) ? PyList_GET_SIZE(we) : 0;
+	w->has_wc = 0;
+	w->fcode = w->wcode = 0;
+	if (w->n) {
+		PyObject *e0 = Py_NewRef(PyList_GET_ITEM(we, 0));
+		w->fcode = err_doc(e0, w->first, sizeof(w->first));
+		Py_DECREF(e0);
+	}
+	PyObject *wf = err_fields(wc);
+	if (wf) {
+		w->has_wc = 1;
+		w->wcode = err_doc(wf, w->wcn, sizeof(w->wcn));
+		Py_DECREF(wf);
+	}
+	return w->n || w->has_wc;
 }
 
 /* command.target: a tuple's key from ids the command already has (its
@@ -559,6 +717,18 @@ static void emit_error(int64_t origin, const char *name, uint64_t dur, int64_t c
 		     domain, origin, rid);
 }
 
+/* command.error of a document's write errors (named by the first) and of its
+ * write concern error: one each, domain 0, as the C adapter records them */
+static void emit_write_errors(const struct write_errs *w, const struct cmd_end *e)
+{
+	if (!ON(MS_COMMAND_ERROR))
+		return;
+	if (w->n)
+		emit_error(MS_ORIGIN_WRITE, w->first, e->dur, w->fcode, 0, e->c.rid);
+	if (w->has_wc)
+		emit_error(MS_ORIGIN_WRITE_CONCERN, w->wcn, e->dur, w->wcode, 0, e->c.rid);
+}
+
 static PyObject *l_succeeded(Listener *self, PyObject *ev)
 {
 	struct cmd_end e;
@@ -577,27 +747,17 @@ static PyObject *l_succeeded(Listener *self, PyObject *ev)
 	int64_t origin = -1, code = 0;
 	if (e.info.cls != MS_CMD_SENSITIVE && e.info.cls != MS_CMD_HELLO) {
 		PyObject *reply = get(ev, s_reply, slot_reply);
-		PyObject *we = item(reply, s_writeErrors), *wc = item(reply, s_writeConcernError);
-		Py_ssize_t n = we && PyList_Check(we) ? PyList_GET_SIZE(we) : 0;
-		int has_wc = wc && PyDict_Check(wc);
-		if (n || has_wc) {
-			char first[64], wcn[64];
-			int64_t fcode = n ? err_doc(PyList_GET_ITEM(we, 0), first, sizeof(first)) : 0;
-			int64_t wcode = has_wc ? err_doc(wc, wcn, sizeof(wcn)) : 0;
-			origin = n ? MS_ORIGIN_WRITE : MS_ORIGIN_WRITE_CONCERN;
-			code = n ? fcode : wcode;
-			if (ON(MS_COMMAND_WRITE_ERROR))
-				ringmon_emit(tid[MS_COMMAND_WRITE_ERROR], e.info.k_write_error, e.dur, fcode,
-					     n, wcode, e.c.rid);
-			if (ON(MS_COMMAND_ERROR)) {
-				if (n)
-					emit_error(MS_ORIGIN_WRITE, first, e.dur, fcode, 0, e.c.rid);
-				if (has_wc)
-					emit_error(MS_ORIGIN_WRITE_CONCERN, wcn, e.dur, wcode, 0, e.c.rid);
-			}
-		}
+		struct write_errs w;
 		if (!reply)
 			PyErr_Clear();
+		else if (PyDict_Check(reply) && write_errs(reply, &w)) {
+			origin = w.n ? MS_ORIGIN_WRITE : MS_ORIGIN_WRITE_CONCERN;
+			code = w.n ? w.fcode : w.wcode;
+			if (ON(MS_COMMAND_WRITE_ERROR))
+				ringmon_emit(tid[MS_COMMAND_WRITE_ERROR], e.info.k_write_error, e.dur, w.fcode,
+					     w.n, w.wcode, e.c.rid);
+			emit_write_errors(&w, &e);
+		}
 		Py_XDECREF(reply);
 	}
 	if (e.seen && e.f.ns_key)
@@ -642,6 +802,48 @@ static int network_error(const char *errtype)
 	return kind;
 }
 
+/* What a failed command's failure document is. pymongo (3.11 and 4.x, on
+ * every path that publishes command_failed) gives:
+ *  - the server's reply when the server refused the command (OperationFailure
+ *    and NotPrimaryError carry it): it has "ok" (0; pymongo adds it to a
+ *    legacy reply's {$err, code});
+ *  - the reply's writeConcernError document itself, without "ok", when it
+ *    raised WriteConcernError or WTimeoutError for a command whose write
+ *    concern it checks (findAndModify, createIndexes, drop, dropDatabase,
+ *    aggregate with $out or $merge, commitTransaction, abortTransaction ...;
+ *    inserts, updates and deletes are published as succeeded instead);
+ *  - a reply with no "ok" at all, which it refused as not a command reply:
+ *    its {$err, code};
+ *  - {"ok": 1, "n", "writeErrors" | "writeConcernError"}, its conversion of a
+ *    legacy (unacknowledged) write's result;
+ *  - {"errmsg", "errtype"} for an exception of its own (_convert_exception):
+ *    network errors and timeouts, DocumentTooLarge, ...
+ * Only the last is the driver's: what has no "errtype" the server sent. */
+enum failure_kind {
+	F_SERVER,        /* the server refused it: a reply with "ok" (or "$err") */
+	F_WRITES,        /* "ok": 1 with writeErrors / writeConcernError */
+	F_WRITE_CONCERN, /* a writeConcernError document */
+	F_DRIVER,        /* pymongo's own exception: {errmsg, errtype} */
+};
+
+static enum failure_kind failure_kind(PyObject *f, struct write_errs *w)
+{
+	PyObject *ok = item(f, s_ok);
+	if (ok) {
+		int t = PyObject_IsTrue(ok);
+		if (t < 0)
+			PyErr_Clear();
+		return t > 0 && write_errs(f, w) ? F_WRITES : F_SERVER;
+	}
+	if (item(f, s_errtype))
+		return F_DRIVER;
+	if (item(f, s_dollar_err))
+		return F_SERVER;
+	/* a write concern error always has a code (the server's, or 64 when
+	 * pymongo made one of a legacy wtimeout) */
+	return item(f, s_code) || item(f, s_codeName) ? F_WRITE_CONCERN : F_DRIVER;
+}
+
 static PyObject *l_failed(Listener *self, PyObject *ev)
 {
 	struct cmd_end e;
@@ -649,41 +851,62 @@ static PyObject *l_failed(Listener *self, PyObject *ev)
 				    &e);
 	if (done)
 		return done;
-	/* the server's reply (it has "ok"), else pymongo's {errmsg, errtype} */
 	PyObject *failure = get(ev, s_failure, NULL);
 	if (!failure)
 		PyErr_Clear();
+	PyObject *f = err_fields(failure);
+	Py_XDECREF(failure);
+	struct write_errs w;
 	char name[64];
 	int64_t origin, code, domain;
-	if (item(failure, s_ok)) {
+	enum failure_kind kind = failure_kind(f, &w);
+	switch (kind) {
+	case F_SERVER:
 		origin = MS_ORIGIN_SERVER;
-		code = err_doc(failure, name, sizeof(name));
+		code = err_doc(f, name, sizeof(name));
 		domain = MS_DOMAIN_SERVER;
-	} else {
-		PyObject *et = item(failure, s_errtype), *em = item(failure, s_errmsg);
+		break;
+	case F_WRITE_CONCERN:
+		origin = MS_ORIGIN_WRITE_CONCERN;
+		code = err_doc(f, name, sizeof(name));
+		domain = MS_DOMAIN_WRITE_CONCERN; /* libmongoc's domain of one */
+		break;
+	case F_WRITES:
+		origin = w.n ? MS_ORIGIN_WRITE : MS_ORIGIN_WRITE_CONCERN;
+		code = w.n ? w.fcode : w.wcode;
+		domain = w.n ? MS_DOMAIN_SERVER : MS_DOMAIN_WRITE_CONCERN;
+		break;
+	default: {
+		PyObject *et = item(f, s_errtype), *em = item(f, s_errmsg);
 		const char *t = et && PyUnicode_Check(et) ? PyUnicode_AsUTF8(et) : NULL;
 		const char *m = em && PyUnicode_Check(em) ? PyUnicode_AsUTF8(em) : NULL;
 		PyErr_Clear();
 		origin = MS_ORIGIN_DRIVER;
-		int net = t ? network_error(t) : NET_ERROR;
+		int net = t ? network_error(t) : 0;
 		if (net == NET_TIMEOUT) {
 			domain = 2, code = 4; /* libmongoc's stream, socket error or timeout */
 			snprintf(name, sizeof(name), "socket timeout");
 		} else if (net == NET_ERROR) {
 			domain = 2, code = 4;
 			ms_driver_error_name(domain, code, m, name, sizeof(name));
-		} else {
+		} else if (t) {
 			domain = 1, code = 0; /* libmongoc's client domain: the driver's own */
 			snprintf(name, sizeof(name), "%s", t);
+		} else { /* a failure with nothing to tell (none, or not a document) */
+			domain = 1, code = 0;
+			ms_driver_error_name(domain, code, m, name, sizeof(name));
 		}
 	}
-	Py_XDECREF(failure);
+	}
+	Py_XDECREF(f);
 	if (ON(MS_COMMAND_FAILED)) {
 		int64_t op = opt_i64(ev, s_operation_id, slot_op_id, 0);
 		ringmon_emit(tid[MS_COMMAND_FAILED], e.info.k_failed, e.dur, e.c.rid, op, code, domain);
 	}
-	if (ON(MS_COMMAND_ERROR))
-		emit_error(origin, name, e.dur, code, domain, e.c.rid);
+	if (kind == F_WRITES)
+		emit_write_errors(&w, &e);
+	else if (ON(MS_COMMAND_ERROR))
+		emit_error(origin, name, e.dur, code, kind == F_WRITE_CONCERN ? 0 : domain, e.c.rid);
 	int64_t ns_code = origin == MS_ORIGIN_DRIVER ? 0 : code;
 	if (e.seen && e.f.ns_key)
 		ringmon_emit(tid[MS_COMMAND_NS], e.f.ns_key, e.dur, 0, ns_code, origin, e.c.rid);
@@ -734,7 +957,7 @@ static int is_server_event(PyObject *ev)
 
 static PyObject *server_event(PyObject *ev, int t, const char *what)
 {
-	if (!ON(t))
+	if (!ON(t) || recorded(ev, 0, 0))
 		Py_RETURN_NONE;
 	PyObject *addr = get(ev, s_server_address, NULL);
 	if (!addr)
@@ -766,7 +989,7 @@ static PyObject *server_event(PyObject *ev, int t, const char *what)
 
 static PyObject *topology_event(PyObject *ev, int t, const char *what)
 {
-	if (!ON(t))
+	if (!ON(t) || recorded(ev, 0, 0))
 		Py_RETURN_NONE;
 	int64_t topo;
 	if (topology_id(ev, &topo) < 0)
@@ -824,7 +1047,7 @@ static int64_t awaited(PyObject *ev)
 
 static PyObject *heartbeat(PyObject *ev, int t, const char *what)
 {
-	if (!ON(t))
+	if (!ON(t) || recorded(ev, 0, 0))
 		Py_RETURN_NONE;
 	PyObject *addr = get(ev, s_connection_id, NULL);
 	if (!addr)
@@ -906,7 +1129,7 @@ static int cmap_read(Listener *self, PyObject *ev, PyObject **addr, PoolState **
 
 static PyObject *pool_event(Listener *self, PyObject *ev, int t, int fresh, const char *what)
 {
-	if (!ON(t) && !fresh)
+	if ((!ON(t) && !fresh) || recorded(ev, 0, 0))
 		Py_RETURN_NONE;
 	PyObject *addr;
 	PoolState *p;
@@ -944,7 +1167,7 @@ static PyObject *l_pool_checkout_started(Listener *self, PyObject *ev);
 /* connection.created/ready/closed */
 static PyObject *conn_event(Listener *self, PyObject *ev, int t, const char *what)
 {
-	if (!ON(t))
+	if (!ON(t) || recorded(ev, 0, 0))
 		Py_RETURN_NONE;
 	PyObject *addr, *cid;
 	PoolState *p;
@@ -1007,6 +1230,8 @@ static PyObject *l_pool_checkout_started(Listener *self, PyObject *ev)
 	 * such an event has a reason */
 	if (_PyType_Lookup(Py_TYPE(ev), s_reason))
 		return checkout_end(self, ev, 0, "connection check out failed");
+	if (recorded(ev, 0, 0))
+		Py_RETURN_NONE;
 	if (cmap_read(self, ev, &addr, &p, 0) < 0)
 		return swallow("connection check out started");
 	if (ON(MS_POOL_CHECKOUT_STARTED))
@@ -1025,6 +1250,8 @@ static PyObject *checkout_end(Listener *self, PyObject *ev, int ok, const char *
 	uint64_t now = ringmon_now_ns();
 	PyObject *addr;
 	PoolState *p;
+	if (recorded(ev, 0, 0))
+		Py_RETURN_NONE;
 	if (cmap_read(self, ev, &addr, &p, 0) < 0)
 		return swallow(what);
 	int64_t outcome = MS_OUT_OK;
@@ -1069,6 +1296,8 @@ static PyObject *l_checked_in(Listener *self, PyObject *ev)
 {
 	PyObject *addr;
 	PoolState *p;
+	if (recorded(ev, 0, 0))
+		Py_RETURN_NONE;
 	if (cmap_read(self, ev, &addr, &p, 0) < 0)
 		return swallow("connection checked in");
 	if (p->in_use > 0)
@@ -1208,6 +1437,8 @@ int rmpy_pymongo_add(PyObject *m)
 #define INTERN(n) if (!(s_##n = PyUnicode_InternFromString(#n))) return -1;
 	NAMES(INTERN)
 #undef INTERN
+	if (!(s_dollar_err = PyUnicode_InternFromString("$err")))
+		return -1;
 	if (!(slot_cmd_name = intern_mangled("CommandEvent", "cmd_name")) ||
 	    !(slot_rqst_id = intern_mangled("CommandEvent", "rqst_id")) ||
 	    !(slot_conn_id = intern_mangled("CommandEvent", "conn_id")) ||
@@ -1223,7 +1454,9 @@ int rmpy_pymongo_add(PyObject *m)
 		if (!(key_cache[i] = PyDict_New()))
 			return -1;
 	}
-	if (!(cmd_index = PyDict_New()) || PyType_Ready(&PoolState_Type) < 0)
+	if (!(cmd_index = PyDict_New()) || PyType_Ready(&PoolState_Type) < 0 ||
+	    PyType_Ready(&LastEvent_Type) < 0 ||
+	    !(s_last_event = PyUnicode_InternFromString("ringmon.pymongo.last_event")))
 		return -1;
 	PyObject *t = PyType_FromSpec(&l_spec);
 	if (!t || PyModule_AddObject(m, "PymongoListener", t) < 0) {

@@ -51,7 +51,9 @@ Options:
   --fail-code-for name=code repeatable; that command always fails with that code,
                             as a server would say it: 11000 and 121 of insert,
                             update, delete as writeErrors and 64, 79, 100 of a write
-                            as writeConcernError (both in an ok: 1 reply), 0 as
+                            (insert ... collMod, commitTransaction, abortTransaction,
+                            an aggregate with $out or $merge) as writeConcernError
+                            (both in an ok: 1 reply), 0 as
                             {ok: 0, errmsg} with no code (as for getParameter), any
                             other as {ok: 0, code, codeName, errmsg}
   --docs N                  documents a find/aggregate returns (default 3)
@@ -174,8 +176,19 @@ READ_COMMANDS = frozenset(['find', 'aggregate', 'count', 'distinct', 'getmore'])
 WRITE_COMMANDS = frozenset([
     'insert', 'update', 'delete', 'findandmodify', 'create', 'drop',
     'createindexes', 'dropindexes', 'dropdatabase', 'renamecollection',
-    'collmod',
+    'collmod', 'committransaction', 'aborttransaction',
 ])
+
+
+def _is_write(name, req):
+    """A command that writes: one of WRITE_COMMANDS, or an aggregate whose
+    pipeline ends in $out or $merge (a primary's only, with a write concern)."""
+    if name in WRITE_COMMANDS:
+        return True
+    if name != 'aggregate':
+        return False
+    pipeline = req.doc.get('pipeline') or []
+    return any(isinstance(st, dict) and ('$out' in st or '$merge' in st) for st in pipeline)
 
 _out_lock = threading.Lock()
 _shutting_down = threading.Event()
@@ -596,7 +609,7 @@ class Cluster(object):
         if ghost and name not in ('endsessions', 'ping', 'buildinfo'):
             return self.refusal(m, req, name, db, 13436,
                                 'node is not in primary or recovering state')
-        if name in WRITE_COMMANDS and not writable:
+        if _is_write(name, req) and not writable:
             return self.refusal(m, req, name, db, 10107, 'not primary')
         if name == 'insert':
             dup = self.duplicate_id(db, req)
@@ -622,7 +635,7 @@ class Cluster(object):
         if name in BATCH_WRITES and code in WRITE_ERROR_CODES:
             return functools.partial(req.replies, self.write_error_reply(
                 req, name, db, code, errmsg, 0))
-        if name in WRITE_COMMANDS and code in WRITE_CONCERN_CODES:
+        if _is_write(name, req) and code in WRITE_CONCERN_CODES:
             reply = SON(self.reply_for(m, req, name, db))
             reply['writeConcernError'] = SON([
                 ('code', code), ('codeName', code_name), ('errmsg', errmsg),

@@ -1,7 +1,11 @@
 """A pymongo program monitored by ringmon.pymongo, driven line by line on stdin
 (tests/python/test_pymongo.py runs it under each Python with a pymongo).
 
-    python pymongo_workload.py URI [MongoClient option=int ...]
+    python pymongo_workload.py URI [MongoClient option=int ...] [listeners=N]
+
+listeners=N: the ringmon listeners pymongo calls with each event: 1 (the
+default) ringmon.pymongo.register()'s, 2 also a Listener() given to the
+client, 3 also the registered one given to the client again.
 
 Prints "ready PID PYMONGO_VERSION" once its client is made, then for each
 command line read from stdin does it and prints "ok LINE [result]" (or
@@ -27,6 +31,33 @@ Commands:
   threads T N          T threads at once, N pings each
   errors               ringmon.pymongo.errors(), the listener's commands in flight,
                        ends without a start, starts lost to a full table
+  insertdb DB COLL     one insert into database DB, collection COLL, each written
+                       TEXT or TEXT*N (TEXT N times), TEXT with Python's backslash
+                       escapes (\\u00e9*30: 30 times e-acute)
+  wce OP               one command whose reply carries a writeConcernError (the mock's
+                       --fail-code-for NAME=64 or 100), on collection wc: OP is
+                       fam_update, fam_delete, fam_raw (findAndModify through a client
+                       with document_class=RawBSONDocument), create_index, drop_index,
+                       drop, drop_database, rename, create, out, merge (aggregate with
+                       $out, $merge), commit, abort (of a transaction with one insert);
+                       prints the exception's type, "none" if none reached the program
+                       (pymongo ignores abortTransaction's errors)
+  registered           "same" if ringmon.pymongo.register() returns the listener
+                       registered at the start
+  sameclass N          N distinct events of one class in a row, each freed before
+                       the next is made, for each of heartbeat started, connection
+                       checked in, command started and succeeded (ping), given to
+                       the registered listener and to another, as pymongo does;
+                       prints how many addresses N such events had without a
+                       listener (CPython gives a freed one's address to the next)
+  held                 whether the listener holds the last event a thread gave it (a
+                       heartbeat's, pymongo done with it), then after that thread
+                       ended; the same on this thread, then after its next event (a
+                       command's): "held released held released"
+  failures             the listener's started() and failed() on the failure documents
+                       pymongo builds itself on paths a mock server cannot reach (a
+                       legacy write's result, a reply without "ok", a write concern
+                       error without codeName, its own exceptions)
 """
 import os
 import sys
@@ -65,6 +96,139 @@ class Bare:
     __slots__ = ()
 
 
+def wce_op(client, uri, opts, op):
+    """The operation `wce OP` runs (see the module's doc)."""
+    db = client.shop
+    if op == 'fam_update':
+        return db.wc.find_one_and_update({'a': 1}, {'$set': {'b': 1}})
+    if op == 'fam_delete':
+        return db.wc.find_one_and_delete({'a': 1})
+    if op == 'fam_raw':
+        from bson.raw_bson import RawBSONDocument
+        raw = pymongo.MongoClient(uri, document_class=RawBSONDocument, **opts)
+        try:
+            return raw.shop.wc.find_one_and_update({'a': 1}, {'$set': {'b': 1}})
+        finally:
+            raw.close()
+    if op == 'create_index':
+        return db.wc.create_index('x')
+    if op == 'drop_index':
+        return db.wc.drop_index('x_1')
+    if op == 'drop':
+        return db.wc.drop()
+    if op == 'drop_database':
+        return client.drop_database('shop')
+    if op == 'rename':
+        return db.wc.rename('wc2')
+    if op == 'create':
+        return db.create_collection('wc')
+    if op == 'out':
+        return list(db.wc.aggregate([{'$match': {}}, {'$out': 'wc2'}]))
+    if op == 'merge':
+        return list(db.wc.aggregate([{'$merge': {'into': 'wc2'}}]))
+    if op in ('commit', 'abort'):
+        with client.start_session() as s:
+            s.start_transaction()
+            db.wc.insert_one({'t': 1}, session=s)
+            return s.commit_transaction() if op == 'commit' else s.abort_transaction()
+    raise ValueError('unknown wce operation %r' % op)
+
+
+def same_class_events(listeners, n):
+    """`sameclass N` (see the module's doc)."""
+    import datetime
+    addr = ('127.0.0.1', 1)
+    for _ in range(n):
+        ev = monitoring.ServerHeartbeatStartedEvent(addr)
+        for lst in listeners:
+            lst.started(ev)
+        del ev
+    for _ in range(n):
+        ev = monitoring.ConnectionCheckedInEvent(addr, 7)
+        for lst in listeners:
+            lst.connection_checked_in(ev)
+        del ev
+    for i in range(n):
+        rid = 1500000000 + i
+        ev = monitoring.CommandStartedEvent({'ping': 1}, 'admin', rid, addr, rid)
+        for lst in listeners:
+            lst.started(ev)
+        del ev
+        ev = monitoring.CommandSucceededEvent(datetime.timedelta(microseconds=5), {'ok': 1},
+                                              'ping', rid, addr, rid)
+        for lst in listeners:
+            lst.succeeded(ev)
+        del ev
+    return len({id(monitoring.ServerHeartbeatStartedEvent(addr)) for _ in range(n)})
+
+
+def held(listener):
+    """`held` (see the module's doc)."""
+    import datetime
+    import gc
+    import weakref
+
+    class Traced(monitoring.ServerHeartbeatStartedEvent):
+        """pymongo's event, with a __weakref__ slot"""
+
+    addr = ('127.0.0.1', 2)
+    said = []
+
+    def give():  # an event pymongo has let go of: held by the listener alone
+        ev = Traced(addr)
+        listener.started(ev)
+        ref = weakref.ref(ev)
+        del ev
+        gc.collect()
+        said.append('held' if ref() is not None else 'released')
+        return ref
+
+    def state(ref):
+        gc.collect()
+        said.append('held' if ref() is not None else 'released')
+    box = []
+    t = threading.Thread(target=lambda: box.append(give()))
+    t.start()
+    t.join()
+    state(box[0])
+    ref = give()  # on this thread, then a command event
+    listener.started(monitoring.CommandStartedEvent({'ping': 1}, 'admin', 1400000000, addr, 1))
+    listener.succeeded(monitoring.CommandSucceededEvent(datetime.timedelta(microseconds=5),
+                                                        {'ok': 1}, 'ping', 1400000000, addr, 1))
+    state(ref)
+    return ' '.join(said)
+
+
+def synthetic_failures(listener):
+    """started() and failed() of one command per failure document pymongo
+    builds itself (message._convert_write_result, _convert_exception) or hands
+    on from a reply (exc.details) on paths the mock server cannot reach."""
+    import datetime
+    from pymongo import message
+    legacy = {'documents': [{}]}
+    docs = [
+        # an unacknowledged write's error, as pymongo converts a legacy result
+        ('insert', message._convert_write_result(
+            'insert', legacy, {'n': 0, 'err': 'E11000 duplicate key', 'code': 11000})),
+        ('insert', message._convert_write_result(
+            'insert', legacy, {'n': 1, 'err': 'timed out', 'wtimeout': True})),
+        # a reply without "ok" (OperationFailure of _check_command_response)
+        ('find', {'$err': 'not a command reply', 'code': 2}),
+        # a writeConcernError of an older server: no codeName
+        ('createIndexes', {'code': 100, 'errmsg': 'unsatisfiable', 'errInfo': {}}),
+        # pymongo's own exceptions
+        ('ping', message._convert_exception(ConnectionResetError(104, 'Connection reset by peer'))),
+        ('insert', message._convert_exception(pymongo.errors.DocumentTooLarge('too large'))),
+    ]
+    addr = ('127.0.0.1', 1)
+    for i, (name, failure) in enumerate(docs):
+        rid = 2000000000 + i
+        listener.started(monitoring.CommandStartedEvent({name: 'syn'}, 'shop', rid, addr, rid))
+        listener.failed(monitoring.CommandFailedEvent(
+            datetime.timedelta(microseconds=5), failure, name, rid, addr, rid))
+    return len(docs)
+
+
 def insert_retried(coll, doc, seconds=60):
     """insert_one, tried again while the primary is changing (AutoReconnect,
     NotPrimaryError's base) as an application does across a failover: pymongo's own
@@ -86,9 +250,11 @@ def main():
     for a in sys.argv[2:]:
         k, v = a.split('=', 1)
         opts[k] = int(v)
+    nlisteners = opts.pop('listeners', 1)
     listener = ringmon.pymongo.register()
     gate = Gate()
-    client = pymongo.MongoClient(uri, event_listeners=[gate], **opts)
+    extra = [ringmon.pymongo.Listener(), listener][:nlisteners - 1]
+    client = pymongo.MongoClient(uri, event_listeners=[gate] + extra, **opts)
     db = client.shop
     print('ready %d %s' % (os.getpid(), pymongo.version), flush=True)
     next_id = [0]
@@ -187,6 +353,25 @@ def main():
                     t.start()
                 for t in ts:
                     t.join(120)
+            elif w[0] == 'insertdb':
+                def name(spec):
+                    text, _, times = spec.rpartition('*') if '*' in spec else (spec, '', '1')
+                    return text.encode('ascii').decode('unicode_escape') * int(times)
+                client[name(w[1])][name(w[2])].insert_one({})
+            elif w[0] == 'wce':
+                try:
+                    wce_op(client, uri, opts, w[1])
+                    res = 'none'
+                except pymongo.errors.PyMongoError as e:
+                    res = type(e).__name__
+            elif w[0] == 'registered':
+                res = 'same' if ringmon.pymongo.register() is listener else 'another'
+            elif w[0] == 'sameclass':
+                res = str(same_class_events([listener, ringmon.pymongo.Listener()], int(w[1])))
+            elif w[0] == 'held':
+                res = held(listener)
+            elif w[0] == 'failures':
+                res = str(synthetic_failures(listener))
             elif w[0] == 'errors':
                 res = '%d %d %d %d' % (ringmon.pymongo.errors(), listener._in_flight(),
                                        listener._unmatched, listener._overwritten)

@@ -262,6 +262,17 @@ class PymongoCase:
                                                            for t in s.types}))
         return box[0]
 
+    def tail(self, pid, type_name, n):
+        """The first n records of type_name still in pid's ring, as dicts
+        (`ringmon tail --json --from-start`; call once stats counts them)"""
+        r = subprocess.run([RINGMON, 'tail', str(pid), '--json', '--from-start', '--type',
+                            type_name, '--count', str(n)], capture_output=True, text=True,
+                           timeout=60, env=dict(os.environ, RINGMON_DIR=self.dir))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        recs = [json.loads(line) for line in r.stdout.splitlines()]
+        self.assertEqual(len(recs), n, r.stdout)
+        return recs
+
     def command_counts(self, pid):
         """(labels, value) of each mongodb_driver_commands_seconds_count line
         of `ringmon stats PID --format prometheus` (label values quoted)"""
@@ -280,7 +291,51 @@ class PymongoCase:
 
     def test_exact_counts_of_commands_and_pool_events(self):
         mock = Mock(self, '--error-commands', 'distinct', '--docs', '3')
-        w = Workload(self, mock.uri, 'maxPoolSize=1')
+        w = self.known_workload(mock, 'maxPoolSize=1')
+        # top's Commands view: counts, failures and write errors per command
+        out = run_top(self, w.pid, 2)
+        self.assertRegex(out, r'\binsert\s+11\s+\S+\s+0\s+1\s')
+        self.assertRegex(out, r'\bdistinct\s+1\s+\S+\s+1\s+0\s')
+        self.assertRegex(out, r'\bfind\s+3\s+\S+\s+0\s+0\s')
+        self.assertEqual(w.do('errors'), '0 0 0 0')
+        self.assertEqual(w.finish(), 0)
+
+    def test_each_event_recorded_once_by_any_number_of_listeners(self):
+        """Two and three ringmon listeners in pymongo's lists (register()'s,
+        a Listener() given to the client, register()'s given to it again, as
+        under `python -m ringmon run` with a program that adds its own): the
+        counts of the one-listener workload, exactly; register() returns the
+        listener already registered."""
+        mock = Mock(self, '--error-commands', 'distinct', '--docs', '3')
+        for n in (2, 3):
+            w = self.known_workload(mock, 'maxPoolSize=1', 'listeners=%d' % n)
+            self.assertEqual(w.do('registered'), 'same')
+            self.assertEqual(w.do('errors'), '0 0 0 0')
+            self.assertEqual(w.finish(), 0)
+
+    def test_distinct_events_of_one_class_in_a_row_all_recorded(self):
+        """Each event once must not become some events never: N distinct
+        events of one class in a row, each at the address the one before it
+        had (CPython reuses it), given to two listeners, count N."""
+        mock = Mock(self)
+        w = Workload(self, mock.uri, 'listeners=2')
+        n = 300
+        self.assertLess(int(w.do('sameclass %d' % n)), n // 2, 'freed events share addresses')
+        a = '127.0.0.1:1'
+        s = self.settled(w.pid, lambda s: s.count('command.succeeded', 'ping') >= n,
+                         '%d ping succeeded' % n)
+        self.assertEqual(s.count('heartbeat.started', a), n)
+        self.assertEqual(s.count('pool.checkin'), n)
+        self.assertEqual(s.count('command.started', 'ping'), n)
+        self.assertEqual(s.count('command.succeeded', 'ping'), n)
+        self.assertEqual(s.types['command.succeeded']['latency_ns']['timed'], n)  # each matched
+        self.assertEqual(w.do('errors'), '0 0 0 0')
+        # the event a thread holds goes with the thread, or with its next event
+        self.assertEqual(w.do('held'), 'held released held released')
+
+    def known_workload(self, mock, *opts):
+        """A workload with a known outcome, its counts checked exactly: the Workload."""
+        w = Workload(self, mock.uri, *opts)
         w.do('insert c 10')
         w.do('find c 3')
         w.do('ping')
@@ -313,13 +368,10 @@ class PymongoCase:
         self.assertEqual(s.keys('server.opening'), {host: 1})
         self.assertEqual(s.count('topology.opening'), 1)
         self.assertGreaterEqual(s.count('heartbeat.succeeded', host), 1)
-        # top's Commands view: counts, failures and write errors per command
-        out = run_top(self, w.pid, 2)
-        self.assertRegex(out, r'\binsert\s+11\s+\S+\s+0\s+1\s')
-        self.assertRegex(out, r'\bdistinct\s+1\s+\S+\s+1\s+0\s')
-        self.assertRegex(out, r'\bfind\s+3\s+\S+\s+0\s+0\s')
-        self.assertEqual(w.do('errors'), '0 0 0 0')
-        self.assertEqual(w.finish(), 0)
+        s = self.stats(w.pid)  # a heartbeat may be in flight, never two
+        self.assertIn(s.count('heartbeat.started', host) - s.count('heartbeat.succeeded', host)
+                      - s.count('heartbeat.failed', host), (0, 1))
+        return w
 
     def test_network_errors_named_as_libmongoc_names_them(self):
         # pymongo 3 reports a hang-up as AutoReconnect, pymongo 4 as the socket's
@@ -330,6 +382,101 @@ class PymongoCase:
         s = self.settled(w.pid, lambda s: s.count('command.error') == 1, 'one command.error')
         self.assertEqual(s.keys('command.error'), {'connection closed': 1})
         self.assertEqual(s.keys('command.failed'), {'ping': 1})
+
+    def test_collection_keys_cut_at_55_bytes_whatever_the_database(self):
+        """command.ns keys "db.collection" cut at 55 bytes, never inside a
+        UTF-8 character, also for database names of 54 to 63 bytes (MongoDB
+        allows 63), which had no key at all."""
+        mock = Mock(self)
+        w = Workload(self, mock.uri)
+        cases = [('d*63', 'c'), ('d*60', 'orders'), ('d*55', 'c'), ('d*54', 'c'), ('d*53', 'c'),
+                 ('\\u00e9*30', 'c'), ('shop', '\\u00e9*40'), ('d*52', '\\u00e9*2')]
+        want = {}
+        for db, coll in cases:
+            w.do('insertdb %s %s' % (db, coll))
+            names = []
+            for spec in (db, coll):
+                text, _, times = spec.rpartition('*') if '*' in spec else (spec, '', '1')
+                names.append(text.encode('ascii').decode('unicode_escape') * int(times))
+            key = ('%s.%s' % tuple(names)).encode()[:55].decode('utf-8', 'ignore')
+            want[key] = want.get(key, 0) + 1
+        self.assertIn('d' * 55, want)  # 63, 60 and 55 bytes of database: one key
+        self.assertEqual(want['d' * 55], 3)
+        self.assertIn('\u00e9' * 27, want)  # 54 bytes: the 28th character did not fit
+        self.assertIn('d' * 52 + '.\u00e9', want)
+        s = self.settled(w.pid, lambda s: s.count('command.ns') == len(cases),
+                         '%d command.ns' % len(cases))
+        self.assertEqual(s.keys('command.ns'), want)
+        self.assertTrue(all(len(k.encode()) <= 55 for k in s.keys('command.ns')))
+
+    def test_write_concern_errors_of_commands_pymongo_raises_on(self):
+        """A writeConcernError in the ok: 1 reply of findAndModify,
+        createIndexes, drop, aggregate $out ... (every command whose write
+        concern pymongo checks) makes pymongo raise WriteConcernError and
+        publish command_failed with the writeConcernError document itself (no
+        "ok") as the failure: recorded as the server's write concern error, as
+        for an insert (origin write_concern, WriteConcernFailed(64),
+        UnsatisfiableWriteConcern(100)), never as a driver-side network error;
+        also when the client decodes into RawBSONDocument."""
+        codes = {'findandmodify': 64, 'createindexes': 100, 'dropindexes': 64, 'drop': 64,
+                 'dropdatabase': 64, 'renamecollection': 64, 'create': 64, 'aggregate': 64,
+                 'committransaction': 64, 'aborttransaction': 100}
+        args = []
+        for name, code in codes.items():
+            args += ['--fail-code-for', '%s=%d' % (name, code)]
+        mock = Mock(self, *args)
+        w = Workload(self, mock.uri)
+        ops = {'fam_update': 'findAndModify', 'fam_delete': 'findAndModify',
+               'fam_raw': 'findAndModify', 'create_index': 'createIndexes',
+               'drop_index': 'dropIndexes', 'drop': 'drop', 'drop_database': 'dropDatabase',
+               'rename': 'renameCollection', 'create': 'create', 'out': 'aggregate',
+               'merge': 'aggregate', 'commit': 'commitTransaction', 'abort': 'abortTransaction'}
+        for op in ops:  # pymongo ignores abortTransaction's errors itself
+            self.assertEqual(w.do('wce ' + op), 'none' if op == 'abort' else 'WTimeoutError', op)
+        n = len(ops)
+        s = self.settled(w.pid, lambda s: s.count('command.error') == n, '%d command.error' % n)
+        failed = {}
+        for name in ops.values():
+            failed[name] = failed.get(name, 0) + 1
+        self.assertEqual(s.keys('command.failed'), failed)
+        self.assertEqual(s.keys('command.error'), {'WriteConcernFailed(64)': n - 2,
+                                                   'UnsatisfiableWriteConcern(100)': 2})
+        self.assertEqual(s.keys('command.succeeded').get('insert'), 2)  # in the transactions
+        self.assertEqual(s.count('command.write_error'), 0)  # for ok: 1 replies APM calls succeeded
+        for r in self.tail(w.pid, 'command.error', n):
+            self.assertEqual((r['origin_name'], r['domain']), ('write_concern', 0), r)
+            self.assertIn(r['code'], (64, 100), r)
+        for r in self.tail(w.pid, 'command.failed', n):  # libmongoc's bson_error_t of one
+            self.assertEqual((r['domain'], r['code']), (16, codes[r['key'].lower()]), r)
+        ns = [r for r in self.tail(w.pid, 'command.ns', s.count('command.ns')) if r['ok'] == 0]
+        self.assertEqual(len(ns), 10, ns)  # all but dropDatabase and the transactions'
+        for r in ns:
+            self.assertEqual((r['key'], r['origin_name']), ('shop.wc', 'write_concern'), r)
+        self.assertEqual(w.do('errors')[:1], '0')
+
+    def test_failure_documents_pymongo_builds_itself(self):
+        """The failure documents of the paths a mock server cannot reach, as
+        pymongo builds them (message._convert_write_result, a reply without
+        "ok", a writeConcernError without codeName, _convert_exception): only
+        pymongo's own exceptions are driver-side."""
+        mock = Mock(self)
+        w = Workload(self, mock.uri)
+        self.assertEqual(w.do('failures'), '6')
+        s = self.settled(w.pid, lambda s: s.count('command.error') == 6, '6 command.error')
+        origin = {'DuplicateKey(11000)': 'write', 'WriteConcernFailed(64)': 'write_concern',
+                  'BadValue(2)': 'server', 'UnsatisfiableWriteConcern(100)': 'write_concern',
+                  'socket error or timeout': 'driver', 'DocumentTooLarge': 'driver'}
+        self.assertEqual(s.keys('command.error'), {k: 1 for k in origin})
+        self.assertEqual(s.keys('command.failed'), {'insert': 3, 'find': 1, 'createIndexes': 1,
+                                                    'ping': 1})
+        for r in self.tail(w.pid, 'command.error', 6):
+            self.assertEqual(r['origin_name'], origin[r['key']], r)
+        domains = {11000: 17, 64: 16, 2: 17, 100: 16, 4: 2, 0: 1}  # as libmongoc's bson_error_t
+        for r in self.tail(w.pid, 'command.failed', 6):
+            self.assertEqual(r['domain'], domains[r['code']], r)
+        ns = {(r['code'], r['origin_name']) for r in self.tail(w.pid, 'command.ns', 5)}
+        self.assertEqual(ns, {(11000, 'write'), (64, 'write_concern'), (2, 'server'),
+                              (100, 'write_concern'), (0, 'driver')})
 
     def test_command_target_per_collection_server_and_status(self):
         """command.target (opt-in): off by default and on at run time with

@@ -59,6 +59,16 @@ SCRIPTS = {
         print('started', flush=True)
         raise KeyboardInterrupt
         """,
+    # what an atexit handler sees of __main__ after each way a script ends
+    "atexit_file.py": """
+        import atexit, sys
+        atexit.register(lambda: print('atexit', '__file__' in globals(),
+                                      '__cached__' in globals(), flush=True))
+        if sys.argv[1:] == ['raise']:
+            raise ValueError('uncaught')
+        if sys.argv[1:] == ['exit']:
+            sys.exit(4)
+        """,
     "pkg/__init__.py": "",
     "pkg/mod.py": """
         import sys
@@ -91,16 +101,19 @@ class SameAsPython(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.dir, ignore_errors=True)
 
-    def run_py(self, args, monitored, opts=()):
+    def run_py(self, args, monitored, opts=(), stdin=None):
         cmd = [sys.executable] + (["-m", "ringmon", "run"] + list(opts) if monitored else []) + args
         # no compiled files: the first run must not change what the second sees
         env = rmtest.python_env(PYTHONDONTWRITEBYTECODE="1")
         return subprocess.run(cmd, cwd=self.dir, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, timeout=120)
+                              stderr=subprocess.PIPE, text=True, timeout=120,
+                              input=stdin if stdin is not None else "")
 
-    def same(self, *args):
-        plain = self.run_py(list(args), False)
-        mon = self.run_py(list(args), True)
+    def same(self, *args, stdin=None):
+        """args run by plain python and by ringmon run (stdin: the text given
+        to both on stdin) give the same stdout, stderr and exit status"""
+        plain = self.run_py(list(args), False, stdin=stdin)
+        mon = self.run_py(list(args), True, stdin=stdin)
         what = "python %s" % " ".join(args)
         self.assertEqual(mon.stdout, plain.stdout, what + ": stdout differs")
         self.assertEqual(mon.stderr, plain.stderr, what + ": stderr differs")
@@ -134,6 +147,15 @@ class SameAsPython(unittest.TestCase):
         self.assertIn("The above exception was the direct cause", p.stderr)
         self.assertNotIn("ringmon", p.stderr)
 
+    def test_main_after_the_script(self):
+        """__main__.__file__ and __cached__ as atexit handlers see them: gone after
+        the script's end and after an uncaught exception, kept after sys.exit()."""
+        for args in ((), ("raise",), ("exit",)):
+            self.same("atexit_file.py", *args)
+            self.same("-", *args, stdin=textwrap.dedent(SCRIPTS["atexit_file.py"]))
+        self.assertEqual(self.same("atexit_file.py").stdout, "atexit False False\n")
+        self.assertEqual(self.same("atexit_file.py", "exit").stdout, "atexit True True\n")
+
     def test_syntax_error(self):
         p = self.same("syntax.py")
         self.assertEqual(p.returncode, 1)
@@ -154,6 +176,53 @@ class SameAsPython(unittest.TestCase):
 
     def test_directory_with_main(self):
         self.assertIn("dir main", self.same("main_dir", "arg").stdout)
+
+    def test_program_from_stdin(self):
+        """`python - args`: the program read from stdin, sys.argv[0] '-', sys.path[0]
+        '', __file__ '<stdin>', tracebacks and syntax errors of "<stdin>"."""
+        def source(name):
+            return textwrap.dedent(SCRIPTS[name])
+        p = self.same("-", "a b", "--flag", stdin=source("show.py"))
+        self.assertIn("['-', 'a b', '--flag']\n\n__main__ <stdin> None None None type\n", p.stdout)
+        self.assertEqual(self.same("-", stdin=source("raises.py")).returncode, 1)
+        self.assertEqual(self.same("-", stdin=source("syntax.py")).returncode, 1)
+        self.assertEqual(self.same("-", "x", stdin=source("exit3.py")).returncode, 3)
+        self.assertEqual(self.same("-", stdin="").returncode, 0)
+        # the program reads the rest of stdin as python's does: nothing is left
+        p = self.same("-", stdin="import sys\nprint(repr(sys.stdin.read()))\n")
+        self.assertEqual(p.stdout, "''\n")
+
+    def test_interactive_prompt_from_a_terminal(self):
+        """`python -m ringmon run -` with a terminal on stdin: a prompt whose
+        statements run in __main__ with sys.argv[0] '-'; Ctrl-D ends it (status 0)."""
+        import pty
+        import select
+        master, slave = pty.openpty()
+        env = rmtest.python_env(TERM="dumb")
+        p = subprocess.Popen([sys.executable, "-m", "ringmon", "run", "-", "arg"], cwd=self.dir,
+                             stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+        os.close(slave)
+        self.addCleanup(os.close, master)
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+        seen = [b""]
+
+        def read_until(text):
+            def more():
+                if text.encode() in seen[0]:
+                    return True
+                if select.select([master], [], [], 0.2)[0]:
+                    try:
+                        seen[0] += os.read(master, 4096)
+                    except OSError:  # the child closed the terminal
+                        pass
+                return text.encode() in seen[0]
+            rmtest.wait_until(more, "%r on the terminal (saw %r)" % (text, seen[0][-200:]), 60)
+        read_until(">>> ")
+        self.assertIn(b"Python %d.%d" % sys.version_info[:2], seen[0])
+        os.write(master, b"import sys; print(sys.argv, __name__, 6 * 7)\n")
+        read_until("['-', 'arg'] __main__ 42")
+        os.write(master, b"\x04")
+        self.assertEqual(p.wait(60), 0)
 
 
 CHILD_WAITS = """
@@ -239,9 +308,9 @@ class RingmonIsOn(unittest.TestCase):
         else:
             self.assertEqual(p.stderr.count("ringmon: pymongo's events are not recorded"), 1, p.stderr)
 
-    def test_pymongo_program_unchanged(self):
-        """An unmodified pymongo program's commands, counted exactly: the listener
-        is on before its client exists."""
+    def pymongo_env(self):
+        """The environment of a child that imports pymongo and ringmon.pymongo;
+        skips the test where this interpreter has no pymongo."""
         env = rmtest.python_env()
         pymongo4 = os.path.join(rmtest.BUILD, "deps", "pymongo4", "usr", "lib", "python3", "dist-packages")
         if os.path.isdir(pymongo4):  # scripts/deps.sh pymongo4, for the pyenv Pythons
@@ -251,29 +320,59 @@ class RingmonIsOn(unittest.TestCase):
         if probe.returncode != 0:
             self.skipTest("pymongo with ringmon.pymongo not importable by %s: %s"
                           % (sys.executable, probe.stderr.strip().splitlines()[-1:]))
+        return env
+
+    def pings(self, env, code):
+        """Runs a program under ringmon run that makes client with code, pings
+        17 times and prints what it says; returns its output and stats."""
         uri = rmtest.mock_server(self)
         s = self.script("pings.py", """
             import sys, pymongo
-            client = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=30000)
+            %s
             for i in range(17):
                 client.admin.command('ping')
-            print('pinged', flush=True)
+            print('pinged', said, flush=True)
             sys.stdin.read()
-            """)
+            """ % code)
         p = subprocess.Popen([sys.executable, "-m", "ringmon", "run", s, uri], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.addCleanup(self.end, p)
-        self.assertEqual(p.stdout.readline(), "pinged\n")
-        st = rmtest.wait_until(lambda: rmtest.stats(p.pid), "ringmon stats reads the segment")
+        line = p.stdout.readline()
+        self.assertTrue(line.startswith("pinged"), line)
+        st = rmtest.wait_until(lambda: (lambda st: st if rmtest.count(st, "server.opening") else None)(
+            rmtest.stats(p.pid)), "ringmon stats reads the segment, server.opening in it")
+        return line.split()[1:], st
+
+    def test_pymongo_program_unchanged(self):
+        """An unmodified pymongo program's commands, counted exactly: the listener
+        is on before its client exists."""
+        _, st = self.pings(self.pymongo_env(), """
+            client = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=30000)
+            said = ''""")
         self.assertEqual(rmtest.count(st, "command.succeeded", "ping"), 17)
+
+    def test_pymongo_program_with_its_own_listeners(self):
+        """A program that registers ringmon's listener itself and gives its client
+        one more: register() returns the runner's, and each event is counted once."""
+        said, st = self.pings(self.pymongo_env(), """
+            import ringmon.pymongo
+            registered = ringmon.pymongo.register()
+            client = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=30000,
+                                         event_listeners=[ringmon.pymongo.Listener(), registered])
+            said = registered is ringmon.pymongo.register()""")
+        self.assertEqual(said, ["True"])
+        self.assertEqual(rmtest.count(st, "command.started", "ping"), 17)
+        self.assertEqual(rmtest.count(st, "command.succeeded", "ping"), 17)
+        self.assertEqual(rmtest.count(st, "pool.checkin"), 17)
+        self.assertEqual(rmtest.count(st, "pool.created"), 1)
+        self.assertEqual(rmtest.count(st, "connection.created"), 1)
+        self.assertEqual(rmtest.count(st, "server.opening"), 1)
+        self.assertEqual(rmtest.count(st, "topology.opening"), 1)
 
     def test_no_pymongo_option(self):
         s = self.script("uses_pymongo.py", "import sys\nimport pymongo\n"
                         "print('ringmon.pymongo' in sys.modules)\n")
-        env = rmtest.python_env()
-        if subprocess.run([sys.executable, "-c", "import pymongo"], env=env,
-                          stderr=subprocess.DEVNULL).returncode != 0:
-            self.skipTest("no pymongo for %s" % sys.executable)
+        env = self.pymongo_env()  # pymongo 4.10 from build/deps for the pyenv Pythons
         p = subprocess.run([sys.executable, "-m", "ringmon", "run", "--no-pymongo", s], env=env,
                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
         self.assertEqual((p.returncode, p.stdout, p.stderr), (0, "False\n", ""))
