@@ -87,6 +87,8 @@ enum mongo_kind { MONGO_FREE = 0, MONGO_CLIENT = 1, MONGO_POOL = 2, MONGO_POOL_L
  * after. Open addressing, insert-only, lock-free. */
 #define MONGO_POOL_CLIENTS 512
 
+struct mongo_late_hosts; /* mongo_pool.c */
+
 /* What libmongoc gets as the APM context of an instrumented client or pool.
  * Lives in a static arena and is recycled, never freed, so that callbacks
  * and context lookups never touch freed memory. */
@@ -104,6 +106,7 @@ struct mongo_ctx {
 	void **clients;     /* pool: MONGO_POOL_CLIENTS slots (atomic), or NULL */
 	int clients_full;   /* pool: a client found no slot (atomic) */
 	struct mongo_ctx *late; /* pool: ctx of clients made after a late set (atomic) */
+	struct mongo_late_hosts *hosts; /* late: servers opened after the set, or NULL */
 } __attribute__((aligned(256))); /* a power of two: mongo_ctx_is_ours() masks, not divides */
 #define MONGO_CTX_MAGIC 0x6d6f6e67u /* "mong" */
 
@@ -194,6 +197,15 @@ static inline const char *mongo_host_of(const mongoc_host_list_t *h)
 }
 
 /* ---- mongo_pool.c ---- */
+
+/* A pool's servers opened after the application's late set: with a pool's
+ * late set, libmongoc calls the application's heartbeat callbacks for these
+ * only (see mongo_pool.c). Called from the server opening and closed
+ * callbacks of c (opened 1 / 0); no-op without a late set. */
+void mongo_pool_late_server(struct mongo_ctx *c, const mongoc_host_list_t *h, int opened);
+/* 1 if the application's heartbeat callbacks of c see a heartbeat of h:
+ * always without a late set, else only for a server opened after it. */
+int mongo_pool_late_heartbeat(struct mongo_ctx *c, const mongoc_host_list_t *h);
 
 /* After a successful pop of client from c's pool: remembers the client, and
  * gives one made after a late set of the application's callbacks the
