@@ -55,6 +55,7 @@ struct mongo_ctx *mongo_ctx_new(void *target, int kind)
 		c->clients_full = 0;
 		c->late = NULL;
 		c->hosts = NULL;
+		c->by_preload = 0;
 		if (kind == MONGO_POOL && !c->clients) /* kept when the slot is reused */
 			c->clients = calloc(MONGO_POOL_CLIENTS, sizeof(void *));
 		else if (c->clients)

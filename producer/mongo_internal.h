@@ -99,6 +99,8 @@ struct mongo_ctx {
 	struct mongo_app_cbs app; /* set before the first event can fire */
 	void *app_ctx;
 	int app_set;        /* the application's own callbacks were given */
+	int by_preload;     /* pool: armed by the preload; the application's one
+			     * set (or ringmon_mongoc_pool call) is still to come */
 	int pool_id;        /* small number, stable for the pool's life */
 	int in_use;         /* pool: clients popped and not pushed back (atomic) */
 	int popped;         /* pool: popped at least once (atomic) */
@@ -224,6 +226,11 @@ struct mongo_ctx *mongo_pool_ctx(mongoc_client_pool_t *pool);
 /* The application's context of APM event e of kind event (CB_*): what the
  * interposed getters return. */
 void *ringmon_mongoc__get_context(int event, const void *e);
+/* Instruments a pool the program just made, as ringmon_mongoc_pool(pool,
+ * NULL, NULL), leaving the application its one set of the pool's callbacks:
+ * through mongoc_client_pool_set_apm_callbacks or, in a program written for
+ * the adapter, its own ringmon_mongoc_pool() call. */
+int ringmon_mongoc__pool_preload(mongoc_client_pool_t *pool);
 /* mongo_real_sym, for the preload. */
 void *ringmon_mongoc__real_sym(const char *name);
 /* What mongoc_client_set_apm_callbacks and mongoc_client_pool_set_apm_callbacks

@@ -52,8 +52,10 @@ struct mongo_ctx *mongo_pool_ctx(mongoc_client_pool_t *pool)
 	return c;
 }
 
-EXPORT int ringmon_mongoc_pool(mongoc_client_pool_t *pool, const mongoc_apm_callbacks_t *app_cbs,
-			       void *app_ctx)
+/* ringmon_mongoc_pool(); preload: armed for the preload, which leaves the
+ * application its one set of the pool's callbacks. */
+static int pool_instrument(mongoc_client_pool_t *pool, const mongoc_apm_callbacks_t *app_cbs,
+			   void *app_ctx, int preload)
 {
 	if (!pool)
 		return -EINVAL;
@@ -67,19 +69,43 @@ EXPORT int ringmon_mongoc_pool(mongoc_client_pool_t *pool, const mongoc_apm_call
 		return err;
 	if (c && __atomic_load_n(&c->popped, __ATOMIC_ACQUIRE))
 		return -EBUSY; /* its clients already carry their callbacks */
-	if (c && c->armed)
-		return -EALREADY;
+	if (c && c->armed) {
+		/* a program written for this API and run under the preload: the
+		 * preload armed the pool, and this is the application's call that,
+		 * linked alone, would have armed it; no event has fired before the
+		 * first pop, so its callbacks are simply kept */
+		if (preload || !c->by_preload || c->app_set)
+			return -EALREADY;
+		mongo_app_cbs_copy(&c->app, app_cbs);
+		c->app_ctx = app_ctx;
+		c->app_set = app_cbs != NULL;
+		c->by_preload = 0;
+		return 0;
+	}
 	int fresh = !c;
 	if (!c && !(c = mongo_ctx_new(pool, MONGO_POOL)))
 		return -ENOSPC;
 	/* no event can fire yet: monitoring starts with the first pop;
 	 * -EALREADY: the application set its callbacks first */
 	err = mongo_ctx_arm(c, pool, app_cbs, app_ctx, -EALREADY);
-	if (!err)
+	if (!err) {
 		c->armed = 1;
-	else if (fresh)
+		c->by_preload = preload;
+	} else if (fresh) {
 		mongo_ctx_release(c);
+	}
 	return err;
+}
+
+EXPORT int ringmon_mongoc_pool(mongoc_client_pool_t *pool, const mongoc_apm_callbacks_t *app_cbs,
+			       void *app_ctx)
+{
+	return pool_instrument(pool, app_cbs, app_ctx, 0);
+}
+
+EXPORT int ringmon_mongoc__pool_preload(mongoc_client_pool_t *pool)
+{
+	return pool_instrument(pool, NULL, NULL, 1);
 }
 
 static mongoc_client_t *checkout(mongoc_client_pool_t *pool, int blocking)
@@ -289,9 +315,10 @@ EXPORT bool ringmon_mongoc__pool_set_apm(mongoc_client_pool_t *pool,
 	if (mongo_real_init() != 0)
 		return false;
 	struct mongo_ctx *c = mongo_ctx_find(pool);
-	/* not ours, or the application's second call: libmongoc answers (and
-	 * logs) as it would have */
-	if (!c || c->kind != MONGO_POOL || !c->armed || c->app_set)
+	/* not ours, the application's second call, or a pool it instrumented
+	 * itself (ringmon_mongoc_pool): libmongoc answers (and logs) as it
+	 * would have */
+	if (!c || c->kind != MONGO_POOL || !c->armed || !c->by_preload || c->app_set)
 		return mongo_real.pool_set_apm(pool, callbacks, context);
 	if (__atomic_load_n(&c->popped, __ATOMIC_ACQUIRE))
 		return pool_set_late(c, pool, callbacks, context);

@@ -2,7 +2,8 @@
  * know nothing of ringmon (prog_mongo_plain, prog_mongo_apm_orders,
  * prog_mongo_pool_late): same output and exit status, its events recorded in
  * its own segment, its own callbacks, contexts and return values intact in
- * every order of calls. */
+ * every order of calls; and on a program written for the linked adapter
+ * (prog_shared_pool_cbs): the same as linked alone. */
 #include "test_mongo_util.h"
 
 #include <dirent.h>
@@ -315,6 +316,28 @@ static void preload_gives_a_late_pool_set_only_the_heartbeats_libmongoc_gives(vo
 	mock_stop(&RS);
 }
 
+static void preload_keeps_a_program_written_for_the_adapter_as_linked_alone(void **state)
+{
+	(void)state;
+	struct result plain, pre;
+	/* ringmon_mongoc_pool() with the application's callbacks on a pool the
+	 * preload instrumented first: 0, and every callback reaches it once;
+	 * instrumented twice, or then set: refused as linked alone */
+	run_named(&plain, &pre, "shared_pool_cbs", NULL, tmpdir);
+	assert_non_null(strstr(plain.out, "pool with callbacks: 0, after pops -16; pings ok 5, the "
+					  "callback saw 5 with its context, 0 with another\n"));
+	assert_non_null(strstr(plain.out, "pool instrumented twice: 0 -114;"));
+	assert_non_null(strstr(plain.out, "pool instrumented, then set: 0 false;"));
+	strip_log_times(plain.err);
+	strip_log_times(pre.err);
+	assert_string_equal(plain.err, pre.err);
+	/* one producer, one segment, with the pings of both pools */
+	struct seg s;
+	child_seg(&s, &pre);
+	assert_int_equal(seg_count(&s, "command.succeeded", "ping"), 7);
+	drop_child_seg(&s, &pre);
+}
+
 static void preload_runs_on_unmonitored_when_ringmon_cannot_start(void **state)
 {
 	(void)state;
@@ -335,6 +358,7 @@ int main(void)
 		cmocka_unit_test(preload_times_pool_checkouts_and_keeps_pool_callbacks),
 		cmocka_unit_test(preload_changes_no_answer_callback_or_context_in_any_order_of_apm_calls),
 		cmocka_unit_test(preload_gives_a_late_pool_set_only_the_heartbeats_libmongoc_gives),
+		cmocka_unit_test(preload_keeps_a_program_written_for_the_adapter_as_linked_alone),
 		cmocka_unit_test(preload_runs_on_unmonitored_when_ringmon_cannot_start),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
