@@ -54,6 +54,8 @@ struct mongo_ctx *mongo_ctx_new(void *target, int kind)
 		c->armed = 0;
 		c->clients_full = 0;
 		c->late = NULL;
+		c->hosts = NULL;
+		c->by_preload = 0;
 		if (kind == MONGO_POOL && !c->clients) /* kept when the slot is reused */
 			c->clients = calloc(MONGO_POOL_CLIENTS, sizeof(void *));
 		else if (c->clients)

@@ -87,6 +87,8 @@ enum mongo_kind { MONGO_FREE = 0, MONGO_CLIENT = 1, MONGO_POOL = 2, MONGO_POOL_L
  * after. Open addressing, insert-only, lock-free. */
 #define MONGO_POOL_CLIENTS 512
 
+struct mongo_late_hosts; /* mongo_pool.c */
+
 /* What libmongoc gets as the APM context of an instrumented client or pool.
  * Lives in a static arena and is recycled, never freed, so that callbacks
  * and context lookups never touch freed memory. */
@@ -97,6 +99,8 @@ struct mongo_ctx {
 	struct mongo_app_cbs app; /* set before the first event can fire */
 	void *app_ctx;
 	int app_set;        /* the application's own callbacks were given */
+	int by_preload;     /* pool: armed by the preload; the application's one
+			     * set (or ringmon_mongoc_pool call) is still to come */
 	int pool_id;        /* small number, stable for the pool's life */
 	int in_use;         /* pool: clients popped and not pushed back (atomic) */
 	int popped;         /* pool: popped at least once (atomic) */
@@ -104,6 +108,7 @@ struct mongo_ctx {
 	void **clients;     /* pool: MONGO_POOL_CLIENTS slots (atomic), or NULL */
 	int clients_full;   /* pool: a client found no slot (atomic) */
 	struct mongo_ctx *late; /* pool: ctx of clients made after a late set (atomic) */
+	struct mongo_late_hosts *hosts; /* late: servers opened after the set, or NULL */
 } __attribute__((aligned(256))); /* a power of two: mongo_ctx_is_ours() masks, not divides */
 #define MONGO_CTX_MAGIC 0x6d6f6e67u /* "mong" */
 
@@ -195,6 +200,15 @@ static inline const char *mongo_host_of(const mongoc_host_list_t *h)
 
 /* ---- mongo_pool.c ---- */
 
+/* A pool's servers opened after the application's late set: with a pool's
+ * late set, libmongoc calls the application's heartbeat callbacks for these
+ * only (see mongo_pool.c). Called from the server opening and closed
+ * callbacks of c (opened 1 / 0); no-op without a late set. */
+void mongo_pool_late_server(struct mongo_ctx *c, const mongoc_host_list_t *h, int opened);
+/* 1 if the application's heartbeat callbacks of c see a heartbeat of h:
+ * always without a late set, else only for a server opened after it. */
+int mongo_pool_late_heartbeat(struct mongo_ctx *c, const mongoc_host_list_t *h);
+
 /* After a successful pop of client from c's pool: remembers the client, and
  * gives one made after a late set of the application's callbacks the
  * application's callbacks, as libmongoc would have. */
@@ -212,6 +226,11 @@ struct mongo_ctx *mongo_pool_ctx(mongoc_client_pool_t *pool);
 /* The application's context of APM event e of kind event (CB_*): what the
  * interposed getters return. */
 void *ringmon_mongoc__get_context(int event, const void *e);
+/* Instruments a pool the program just made, as ringmon_mongoc_pool(pool,
+ * NULL, NULL), leaving the application its one set of the pool's callbacks:
+ * through mongoc_client_pool_set_apm_callbacks or, in a program written for
+ * the adapter, its own ringmon_mongoc_pool() call. */
+int ringmon_mongoc__pool_preload(mongoc_client_pool_t *pool);
 /* mongo_real_sym, for the preload. */
 void *ringmon_mongoc__real_sym(const char *name);
 /* What mongoc_client_set_apm_callbacks and mongoc_client_pool_set_apm_callbacks

@@ -6,11 +6,26 @@
  * library routes the application's own pop/push calls here too. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <ringmon/ringmon.h>
 #include <ringmon/ringmon_mongoc.h>
 #include "mongo_internal.h"
 #include "mongo_schema.h"
+
+/* A pool's servers opened after the application's late set of its callbacks
+ * (below) and not closed since, by host:port. Only pools with a late set have
+ * one; heartbeats (one per server per heartbeatFrequencyMS) and server
+ * openings and closings take its mutex. */
+#define MONGO_LATE_HOSTS 64 /* more than a replica set's 50 members */
+struct mongo_late_hosts {
+	pthread_mutex_t lock;
+	int n;
+	char host[MONGO_LATE_HOSTS][BSON_HOST_NAME_MAX + 7]; /* as host_and_port */
+};
 
 /* ---- pool.checkout and pool.checkin records ---- */
 
@@ -37,8 +52,10 @@ struct mongo_ctx *mongo_pool_ctx(mongoc_client_pool_t *pool)
 	return c;
 }
 
-EXPORT int ringmon_mongoc_pool(mongoc_client_pool_t *pool, const mongoc_apm_callbacks_t *app_cbs,
-			       void *app_ctx)
+/* ringmon_mongoc_pool(); preload: armed for the preload, which leaves the
+ * application its one set of the pool's callbacks. */
+static int pool_instrument(mongoc_client_pool_t *pool, const mongoc_apm_callbacks_t *app_cbs,
+			   void *app_ctx, int preload)
 {
 	if (!pool)
 		return -EINVAL;
@@ -52,19 +69,43 @@ EXPORT int ringmon_mongoc_pool(mongoc_client_pool_t *pool, const mongoc_apm_call
 		return err;
 	if (c && __atomic_load_n(&c->popped, __ATOMIC_ACQUIRE))
 		return -EBUSY; /* its clients already carry their callbacks */
-	if (c && c->armed)
-		return -EALREADY;
+	if (c && c->armed) {
+		/* a program written for this API and run under the preload: the
+		 * preload armed the pool, and this is the application's call that,
+		 * linked alone, would have armed it; no event has fired before the
+		 * first pop, so its callbacks are simply kept */
+		if (preload || !c->by_preload || c->app_set)
+			return -EALREADY;
+		mongo_app_cbs_copy(&c->app, app_cbs);
+		c->app_ctx = app_ctx;
+		c->app_set = app_cbs != NULL;
+		c->by_preload = 0;
+		return 0;
+	}
 	int fresh = !c;
 	if (!c && !(c = mongo_ctx_new(pool, MONGO_POOL)))
 		return -ENOSPC;
 	/* no event can fire yet: monitoring starts with the first pop;
 	 * -EALREADY: the application set its callbacks first */
 	err = mongo_ctx_arm(c, pool, app_cbs, app_ctx, -EALREADY);
-	if (!err)
+	if (!err) {
 		c->armed = 1;
-	else if (fresh)
+		c->by_preload = preload;
+	} else if (fresh) {
 		mongo_ctx_release(c);
+	}
 	return err;
+}
+
+EXPORT int ringmon_mongoc_pool(mongoc_client_pool_t *pool, const mongoc_apm_callbacks_t *app_cbs,
+			       void *app_ctx)
+{
+	return pool_instrument(pool, app_cbs, app_ctx, 0);
+}
+
+EXPORT int ringmon_mongoc__pool_preload(mongoc_client_pool_t *pool)
+{
+	return pool_instrument(pool, NULL, NULL, 1);
 }
 
 static mongoc_client_t *checkout(mongoc_client_pool_t *pool, int blocking)
@@ -119,7 +160,13 @@ EXPORT void ringmon_mongoc_pool_destroy(mongoc_client_pool_t *pool)
 	mongo_real.pool_destroy(pool);
 	/* after: monitor threads are joined, no callback can use c any more */
 	if (c) {
-		mongo_ctx_release(__atomic_load_n(&c->late, __ATOMIC_ACQUIRE));
+		struct mongo_ctx *late = __atomic_load_n(&c->late, __ATOMIC_ACQUIRE);
+		if (late) {
+			pthread_mutex_destroy(&late->hosts->lock);
+			free(late->hosts);
+			late->hosts = NULL;
+			mongo_ctx_release(late);
+		}
 		mongo_ctx_release(c);
 	}
 }
@@ -127,13 +174,61 @@ EXPORT void ringmon_mongoc_pool_destroy(mongoc_client_pool_t *pool)
 /* ---- the application's callbacks set on a pool after its first pop ----
  *
  * libmongoc 1.23 accepts one mongoc_client_pool_set_apm_callbacks() per pool,
- * also after the first pop: from then on the pool's SDAM and heartbeat events
- * go to the new callbacks, and so do the command events of clients the pool
- * makes afterwards; clients made before keep the callbacks they were made with
- * (none). Under the preload ringmon's callbacks were set when the pool was
- * made, so that call is followed here: the pool's ctx chains the application's
- * SDAM and heartbeat callbacks, and each client the pool makes afterwards gets
- * a ctx of its own (c->late) that chains all of them. */
+ * also after the first pop. It replaces the callbacks of the pool's topology
+ * description, which every SDAM event (server and topology opening, changed,
+ * closed) reads, and those that clients the pool makes afterwards get; clients
+ * made before keep the callbacks they were made with (none). Heartbeats come
+ * from server monitors, each of which copied the description's callbacks when
+ * it was made (mongoc_server_monitor_new): the servers monitored before the
+ * set never reach the new heartbeat callbacks, a server added to the topology
+ * after it (discovered, or removed and added back: a new monitor) does.
+ *
+ * Under the preload ringmon's callbacks were set when the pool was made, so
+ * that call is followed here: the pool's ctx chains the application's SDAM
+ * callbacks, and its heartbeat callbacks for the servers opened after the set
+ * only (c->late->hosts, from ringmon's server opening and closed callbacks);
+ * each client the pool makes afterwards gets a ctx of its own (c->late) that
+ * chains all of them. */
+
+static int late_host_find(const struct mongo_late_hosts *t, const char *h)
+{
+	for (int i = 0; i < t->n; i++)
+		if (strcmp(t->host[i], h) == 0)
+			return i;
+	return -1;
+}
+
+/* pairs with the release store of c->late in pool_set_late */
+static struct mongo_late_hosts *late_hosts(const struct mongo_ctx *c)
+{
+	struct mongo_ctx *late = __atomic_load_n(&c->late, __ATOMIC_ACQUIRE);
+	return late ? late->hosts : NULL;
+}
+
+void mongo_pool_late_server(struct mongo_ctx *c, const mongoc_host_list_t *h, int opened)
+{
+	struct mongo_late_hosts *t = late_hosts(c);
+	if (!t || !h)
+		return;
+	pthread_mutex_lock(&t->lock);
+	int i = late_host_find(t, h->host_and_port);
+	if (opened && i < 0 && t->n < MONGO_LATE_HOSTS)
+		snprintf(t->host[t->n++], sizeof(t->host[0]), "%s", h->host_and_port);
+	else if (!opened && i >= 0)
+		memcpy(t->host[i], t->host[--t->n], sizeof(t->host[0]));
+	pthread_mutex_unlock(&t->lock);
+}
+
+int mongo_pool_late_heartbeat(struct mongo_ctx *c, const mongoc_host_list_t *h)
+{
+	struct mongo_late_hosts *t = late_hosts(c);
+	if (!t)
+		return 1;
+	pthread_mutex_lock(&t->lock);
+	int found = h && late_host_find(t, h->host_and_port) >= 0;
+	pthread_mutex_unlock(&t->lock);
+	return found;
+}
 
 static size_t client_slot(const void *client)
 {
@@ -183,14 +278,25 @@ static bool pool_set_late(struct mongo_ctx *c, mongoc_client_pool_t *pool,
 			  mongoc_apm_callbacks_t *callbacks, void *context)
 {
 	struct mongo_ctx *late;
+	struct mongo_late_hosts *hosts;
 	if (!mongo_real.client_set_apm_private || !c->clients ||
 	    __atomic_load_n(&c->clients_full, __ATOMIC_RELAXED) ||
-	    !(late = mongo_ctx_new(pool, MONGO_POOL_LATE)))
+	    !(hosts = calloc(1, sizeof(*hosts))))
 		return mongo_real.pool_set_apm(pool, callbacks, context);
+	if (!(late = mongo_ctx_new(pool, MONGO_POOL_LATE))) {
+		free(hosts);
+		return mongo_real.pool_set_apm(pool, callbacks, context);
+	}
+	pthread_mutex_init(&hosts->lock, NULL);
+	late->hosts = hosts;
 	mongo_app_cbs_copy(&late->app, callbacks);
 	late->app_ctx = context;
 	late->app_set = 1;
 	late->pool_id = c->pool_id;
+	/* c->late first: a monitor thread that sees the application's heartbeat
+	 * callbacks below also sees the table that filters them; a server opened
+	 * from now on is one libmongoc would give the new callbacks */
+	__atomic_store_n(&c->late, late, __ATOMIC_RELEASE);
 	/* the pool's own ctx: the application's SDAM and heartbeat callbacks;
 	 * monitor threads may be reading it, hence the atomic stores */
 	struct mongo_app_cbs sdam;
@@ -200,7 +306,6 @@ static bool pool_set_late(struct mongo_ctx *c, mongoc_client_pool_t *pool,
 	for (int i = 0; i < CB_COUNT; i++)
 		__atomic_store_n(&c->app.fn[i], sdam.fn[i], __ATOMIC_RELEASE);
 	c->app_set = 1;
-	__atomic_store_n(&c->late, late, __ATOMIC_RELEASE);
 	return true;
 }
 
@@ -210,9 +315,10 @@ EXPORT bool ringmon_mongoc__pool_set_apm(mongoc_client_pool_t *pool,
 	if (mongo_real_init() != 0)
 		return false;
 	struct mongo_ctx *c = mongo_ctx_find(pool);
-	/* not ours, or the application's second call: libmongoc answers (and
-	 * logs) as it would have */
-	if (!c || c->kind != MONGO_POOL || !c->armed || c->app_set)
+	/* not ours, the application's second call, or a pool it instrumented
+	 * itself (ringmon_mongoc_pool): libmongoc answers (and logs) as it
+	 * would have */
+	if (!c || c->kind != MONGO_POOL || !c->armed || !c->by_preload || c->app_set)
 		return mongo_real.pool_set_apm(pool, callbacks, context);
 	if (__atomic_load_n(&c->popped, __ATOMIC_ACQUIRE))
 		return pool_set_late(c, pool, callbacks, context);

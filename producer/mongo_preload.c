@@ -45,7 +45,7 @@ static mongoc_client_t *instrument_client(mongoc_client_t *c)
 static mongoc_client_pool_t *instrument_pool(mongoc_client_pool_t *p)
 {
 	if (p && depth == 0)
-		(void)ringmon_mongoc_pool(p, NULL, NULL);
+		(void)ringmon_mongoc__pool_preload(p);
 	return p;
 }
 

@@ -51,6 +51,7 @@ void mongo_on_server_opening(const mongoc_apm_server_opening_t *e)
 		ringmon_emit(mongo_type.srv_opening, mongo_key_of(mongo_type.srv_opening, mongo_host_of(h)), RINGMON_NO_DURATION,
 			     topo_id(&oid), mongo_port_of(h), 0, 0);
 	}
+	mongo_pool_late_server(c, mongoc_apm_server_opening_get_host(e), 1);
 	mongo_chain(c, CB_SRV_OPENING, e);
 }
 
@@ -66,6 +67,7 @@ void mongo_on_server_closed(const mongoc_apm_server_closed_t *e)
 		ringmon_emit(mongo_type.srv_closed, mongo_key_of(mongo_type.srv_closed, mongo_host_of(h)), RINGMON_NO_DURATION,
 			     topo_id(&oid), mongo_port_of(h), 0, 0);
 	}
+	mongo_pool_late_server(c, mongoc_apm_server_closed_get_host(e), 0);
 	mongo_chain(c, CB_SRV_CLOSED, e);
 }
 
@@ -120,6 +122,16 @@ void mongo_on_topology_closed(const mongoc_apm_topology_closed_t *e)
 
 /* ---- heartbeats: awaited (streaming) ones carry no round-trip time ---- */
 
+/* The application's heartbeat callback i, as libmongoc would call it: after a
+ * late set of a pool's callbacks, for servers opened since only. */
+static void chain_heartbeat(struct mongo_ctx *c, int i, const void *e, const mongoc_host_list_t *h)
+{
+	/* pairs with the release stores in pool_set_late (c->late before) */
+	void (*fn)(const void *) = __atomic_load_n(&c->app.fn[i], __ATOMIC_ACQUIRE);
+	if (fn && mongo_pool_late_heartbeat(c, h))
+		fn(e);
+}
+
 void mongo_on_server_heartbeat_started(const mongoc_apm_server_heartbeat_started_t *e)
 {
 	struct mongo_ctx *c = MONGO_EVENT_CTX(CB_HB_STARTED, e);
@@ -130,7 +142,7 @@ void mongo_on_server_heartbeat_started(const mongoc_apm_server_heartbeat_started
 		ringmon_emit(mongo_type.hb_started, mongo_key_of(mongo_type.hb_started, mongo_host_of(h)), RINGMON_NO_DURATION,
 			     mongoc_apm_server_heartbeat_started_get_awaited(e), mongo_port_of(h), 0, 0);
 	}
-	mongo_chain(c, CB_HB_STARTED, e);
+	chain_heartbeat(c, CB_HB_STARTED, e, mongoc_apm_server_heartbeat_started_get_host(e));
 }
 
 void mongo_on_server_heartbeat_succeeded(const mongoc_apm_server_heartbeat_succeeded_t *e)
@@ -146,7 +158,7 @@ void mongo_on_server_heartbeat_succeeded(const mongoc_apm_server_heartbeat_succe
 			     awaited || us < 0 ? RINGMON_NO_DURATION : (uint64_t)us * 1000u, awaited,
 			     us, mongo_port_of(h), 0);
 	}
-	mongo_chain(c, CB_HB_SUCCEEDED, e);
+	chain_heartbeat(c, CB_HB_SUCCEEDED, e, mongoc_apm_server_heartbeat_succeeded_get_host(e));
 }
 
 void mongo_on_server_heartbeat_failed(const mongoc_apm_server_heartbeat_failed_t *e)
@@ -164,5 +176,5 @@ void mongo_on_server_heartbeat_failed(const mongoc_apm_server_heartbeat_failed_t
 			     awaited || us < 0 ? RINGMON_NO_DURATION : (uint64_t)us * 1000u, awaited,
 			     us, err.code, err.domain);
 	}
-	mongo_chain(c, CB_HB_FAILED, e);
+	chain_heartbeat(c, CB_HB_FAILED, e, mongoc_apm_server_heartbeat_failed_get_host(e));
 }

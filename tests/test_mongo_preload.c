@@ -1,7 +1,9 @@
 /* test_mongo_preload.c - LD_PRELOAD=libringmon-preload.so on programs that
- * know nothing of ringmon (prog_mongo_plain, prog_mongo_apm_orders): same
- * output and exit status, its events recorded in its own segment, its own
- * callbacks, contexts and return values intact in every order of calls. */
+ * know nothing of ringmon (prog_mongo_plain, prog_mongo_apm_orders,
+ * prog_mongo_pool_late): same output and exit status, its events recorded in
+ * its own segment, its own callbacks, contexts and return values intact in
+ * every order of calls; and on a program written for the linked adapter
+ * (prog_shared_pool_cbs): the same as linked alone. */
 #include "test_mongo_util.h"
 
 #include <dirent.h>
@@ -10,7 +12,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-static struct mock M;
+static struct mock M;  /* a standalone server */
+static struct mock RS; /* a replica set with control, started by the test that needs it */
 static char bindir[PATH_MAX]; /* where this test and prog_mongo_plain are */
 static char tmpdir[64];
 
@@ -29,9 +32,10 @@ static void slurp(const char *path, char *buf, size_t cap)
 		fclose(f);
 }
 
-/* Runs tests/prog_NAME URI [mode], with the preload if preload; dir: RINGMON_DIR. */
+/* Runs tests/prog_NAME URI [mode] against server m, with the preload if
+ * preload; dir: RINGMON_DIR; fd3 >= 0: given to the program as its fd 3. */
 static void run_prog(struct result *r, const char *name, const char *mode, int preload,
-		     const char *dir)
+		     const char *dir, const struct mock *m, int fd3)
 {
 	char prog[PATH_MAX + 32], lib[PATH_MAX + 64], outp[128], errp[128];
 	snprintf(prog, sizeof(prog), "%s/prog_%s", bindir, name);
@@ -46,13 +50,15 @@ static void run_prog(struct result *r, const char *name, const char *mode, int p
 		int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(o, 1);
 		dup2(e, 2);
+		if (fd3 >= 0)
+			dup2(fd3, 3);
 		if (preload)
 			setenv("LD_PRELOAD", lib, 1);
 		else
 			unsetenv("LD_PRELOAD");
 		setenv("RINGMON_KEEP", "1", 1);
 		setenv("RINGMON_DIR", dir, 1);
-		execl(prog, prog, M.uri, mode, (char *)NULL); /* mode NULL: URI alone */
+		execl(prog, prog, m->uri, mode, (char *)NULL); /* mode NULL: URI alone */
 		_exit(127);
 	}
 	r->pid = pid;
@@ -72,18 +78,25 @@ static int sanitized(void)
 #endif
 }
 
-/* Runs prog_NAME [MODE] without and with the preload (skipped under a
- * sanitizer, whose runtime must come first); both exit 0 and print the same. */
-static void run_named(struct result *plain, struct result *pre, const char *name,
-		      const char *mode, const char *dir)
+/* Runs prog_NAME [MODE] against m without and with the preload (skipped
+ * under a sanitizer, whose runtime must come first); both exit 0 and print
+ * the same. */
+static void run_named_on(struct result *plain, struct result *pre, const char *name,
+			 const char *mode, const char *dir, const struct mock *m, int fd3)
 {
 	if (sanitized())
 		skip();
-	run_prog(plain, name, mode, 0, dir);
-	run_prog(pre, name, mode, 1, dir);
+	run_prog(plain, name, mode, 0, dir, m, fd3);
+	run_prog(pre, name, mode, 1, dir, m, fd3);
 	assert_int_equal(plain->status, 0);
 	assert_int_equal(pre->status, 0);
 	assert_string_equal(plain->out, pre->out);
+}
+
+static void run_named(struct result *plain, struct result *pre, const char *name,
+		      const char *mode, const char *dir)
+{
+	run_named_on(plain, pre, name, mode, dir, &M, -1);
 }
 
 static void run_both(struct result *plain, struct result *pre, const char *mode, const char *dir)
@@ -134,6 +147,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	mock_stop(&M);
+	mock_stop(&RS);
 	if (tmpdir[0]) {
 		DIR *d = opendir(tmpdir);
 		struct dirent *e;
@@ -265,6 +279,65 @@ static void preload_changes_no_answer_callback_or_context_in_any_order_of_apm_ca
 	drop_child_seg(&s, &pre);
 }
 
+static void preload_gives_a_late_pool_set_only_the_heartbeats_libmongoc_gives(void **state)
+{
+	(void)state;
+	if (sanitized())
+		skip();
+	/* a replica set whose member 2 the program removes and adds back
+	 * through the mock's control, given to it as fd 3 */
+	assert_int_equal(mock_start(&RS, 3, 1, "--topology", "rs", NULL), 0);
+	char ctl[64];
+	snprintf(ctl, sizeof(ctl), "3 127.0.0.1:%d", RS.port + 2);
+	struct result plain, pre;
+	run_named_on(&plain, &pre, "mongo_pool_late", ctl, tmpdir, &RS, RS.in);
+	/* libmongoc 1.23's own behaviour, as the program prints it: every SDAM
+	 * event reaches the late callbacks, heartbeats only from the monitor
+	 * made after the set (member 2, added back), commands only from the
+	 * client made after it */
+	assert_null(strstr(plain.out, "timed out"));
+	assert_non_null(strstr(plain.out, "late set returned true; pings ok 3; the app saw 1 "
+					  "started 1 succeeded\n"));
+	assert_non_null(strstr(plain.out, "member 2 closed called, opened called, heartbeats "
+					  "started called succeeded called; members 0, 1 heartbeats "
+					  "started never succeeded never"));
+	assert_non_null(strstr(plain.out, "topology_closed 1, foreign contexts 0"));
+	strip_log_times(plain.err);
+	strip_log_times(pre.err);
+	assert_string_equal(plain.err, pre.err);
+	/* ringmon recorded the heartbeats the application does not see */
+	struct seg s;
+	child_seg(&s, &pre);
+	char host0[64];
+	snprintf(host0, sizeof(host0), "127.0.0.1:%d", RS.port);
+	assert_true(seg_count(&s, "heartbeat.succeeded", host0) >= 1);
+	assert_int_equal(seg_count(&s, "command.succeeded", "ping"), 3);
+	drop_child_seg(&s, &pre);
+	mock_stop(&RS);
+}
+
+static void preload_keeps_a_program_written_for_the_adapter_as_linked_alone(void **state)
+{
+	(void)state;
+	struct result plain, pre;
+	/* ringmon_mongoc_pool() with the application's callbacks on a pool the
+	 * preload instrumented first: 0, and every callback reaches it once;
+	 * instrumented twice, or then set: refused as linked alone */
+	run_named(&plain, &pre, "shared_pool_cbs", NULL, tmpdir);
+	assert_non_null(strstr(plain.out, "pool with callbacks: 0, after pops -16; pings ok 5, the "
+					  "callback saw 5 with its context, 0 with another\n"));
+	assert_non_null(strstr(plain.out, "pool instrumented twice: 0 -114;"));
+	assert_non_null(strstr(plain.out, "pool instrumented, then set: 0 false;"));
+	strip_log_times(plain.err);
+	strip_log_times(pre.err);
+	assert_string_equal(plain.err, pre.err);
+	/* one producer, one segment, with the pings of both pools */
+	struct seg s;
+	child_seg(&s, &pre);
+	assert_int_equal(seg_count(&s, "command.succeeded", "ping"), 7);
+	drop_child_seg(&s, &pre);
+}
+
 static void preload_runs_on_unmonitored_when_ringmon_cannot_start(void **state)
 {
 	(void)state;
@@ -284,6 +357,8 @@ int main(void)
 		cmocka_unit_test(preload_keeps_a_clients_own_callbacks_and_their_events),
 		cmocka_unit_test(preload_times_pool_checkouts_and_keeps_pool_callbacks),
 		cmocka_unit_test(preload_changes_no_answer_callback_or_context_in_any_order_of_apm_calls),
+		cmocka_unit_test(preload_gives_a_late_pool_set_only_the_heartbeats_libmongoc_gives),
+		cmocka_unit_test(preload_keeps_a_program_written_for_the_adapter_as_linked_alone),
 		cmocka_unit_test(preload_runs_on_unmonitored_when_ringmon_cannot_start),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

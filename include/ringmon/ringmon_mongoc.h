@@ -88,9 +88,11 @@ int ringmon_mongoc_client(mongoc_client_t *client, const mongoc_apm_callbacks_t 
  * call this right after mongoc_client_pool_new() and give it your callbacks.
  * Returns 0, -EINVAL, -EBUSY (the pool already handed out a client through the
  * wrappers below or the preload; a pop made with plain mongoc_client_pool_pop()
- * before instrumenting cannot be detected), -EALREADY (instrumented before, or
- * the application already set callbacks on it), -ELIBBAD, -ENOSPC, -ENOMEM, -ENOTSUP,
- * -ENOSYS. */
+ * before instrumenting cannot be detected), -EALREADY (instrumented before by
+ * this function, or the application already set callbacks on it; under
+ * LD_PRELOAD=libringmon-preload.so the preload's own instrumenting of the pool
+ * does not count: the first call takes your callbacks, as linked alone),
+ * -ELIBBAD, -ENOSPC, -ENOMEM, -ENOTSUP, -ENOSYS. */
 int ringmon_mongoc_pool(mongoc_client_pool_t *pool, const mongoc_apm_callbacks_t *app_cbs,
 			void *app_ctx);
 
