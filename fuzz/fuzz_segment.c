@@ -174,8 +174,8 @@ static void check_view(const struct rb_view *v)
 			 !rb_view_stat(v, 0, 0, RB_MAX_TYPES),
 		 "accessor accepted an id out of range");
 	inside(v, rb_view_control(v), RB_PAGE, "control");
-	fz_check_str("name", v->name, sizeof(v->name));
-	fz_check_str("cmdline", v->cmdline, sizeof(v->cmdline));
+	fz_check_name("name", v->name, sizeof(v->name));
+	fz_check_name("cmdline", v->cmdline, sizeof(v->cmdline));
 }
 
 static void read_all(const struct rb_view *v)
@@ -229,8 +229,9 @@ static void read_all(const struct rb_view *v)
 	}
 }
 
-/* `ringmon ls --json` must list the file; as unreadable iff attach failed */
-static void check_ls(int attached, const char *err, int text_too)
+/* `ringmon ls --json` must list the file; as unreadable iff attach failed, or as dead
+ * with attach's reason when attach said the process is gone (-ESRCH) */
+static void check_ls(int attached, int gone, const char *err, int text_too)
 {
 	char *text;
 	if (text_too) { /* the table: titles and one line */
@@ -258,7 +259,8 @@ static void check_ls(int attached, const char *err, int text_too)
 	FZ_CHECK(json_object_object_get_ex(o, "state", &x), "ls state");
 	const char *state = json_object_get_string(x);
 	if (!attached) {
-		FZ_CHECK(strcmp(state, "unreadable") == 0 && json_object_object_get_ex(o, "error", &x) &&
+		FZ_CHECK(strcmp(state, gone ? "dead" : "unreadable") == 0 &&
+				 json_object_object_get_ex(o, "error", &x) &&
 				 strcmp(json_object_get_string(x), err) == 0,
 			 "ls of an unattachable file: %s", text);
 	} else {
@@ -315,12 +317,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 "attach returned %d: %s", rc, err);
 		fz_check_str("attach error", err, sizeof(err));
 		FZ_CHECK(strstr(err, path), "attach error does not name the file: %s", err);
-		check_ls(0, err, size & 1); /* the length picks the modes */
+		check_ls(0, rc == -ESRCH, err, size & 1); /* the length picks the modes */
 		return 0;
 	}
 	check_view(&v);
 	read_all(&v);
-	check_ls(1, NULL, size & 1);
+	check_ls(1, 0, NULL, size & 1);
 	check_stats(size & 2);
 	rb_detach(&v);
 	return 0;
