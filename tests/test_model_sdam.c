@@ -1,7 +1,10 @@
 /* test_model_sdam.c - the MongoDB deployment as the Servers view shows it,
  * from records given in any order: topologies apart by id, each server's type
- * from its newest record, closed servers marked, the timeline in time order
- * without no-op changes, unknown values as "-". */
+ * from its newest record, closed servers marked (a closed topology's too),
+ * closed topologies giving way to new ones under stable numbers, the
+ * timeline in time order without no-op changes, unknown values as "-",
+ * other producers' field names escaped; and each host's newest heartbeat
+ * read from a segment's rings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "helper_common.h"
+#include "helper_segment.h"
 #include "model.h"
 
 enum { UNKNOWN = 0, STANDALONE = 1, PRIMARY = 4, SECONDARY = 5 };
@@ -37,6 +42,7 @@ static struct vm_event ev(uint64_t ts, const char *type, const char *key, const 
 static const char *const srv_changed[] = {"prev_type", "new_type", "rtt_ms", "topology_id"};
 static const char *const srv_closed[] = {"topology_id", "port", NULL};
 static const char *const top_changed[] = {"prev_type", "new_type", "servers", "topology_id"};
+static const char *const top_only[] = {"topology_id", NULL};
 
 static struct vm_event changed(uint64_t ts, const char *host, int prev, int now, int rtt, int64_t topo)
 {
@@ -147,6 +153,174 @@ static void noop_changes_are_left_out_and_unknown_rtt_is_a_dash(void **state)
 	assert_non_null(strstr(d.changes[2].text, "RSSecondary -> Unknown  rtt -"));
 }
 
+/* libmongoc 1.23 destroys a client or pool with topology.closed and no
+ * server.closed: its servers are closed all the same, and its age stops */
+static void a_closed_topology_closes_its_servers(void **state)
+{
+	(void)state;
+	static struct vm_sdam d;
+	vm_sdam_clear(&d);
+	struct vm_event in[] = {
+		ev(10, "topology.changed", "", top_changed, 0, T_SINGLE, 1, 5),
+		changed(11, "sa:1", UNKNOWN, STANDALONE, 1, 5),
+		ev(2000000000, "topology.closed", "", top_only, 5, 0, 0, 0),
+	};
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		vm_sdam_add(&d, &in[i]);
+	const struct vm_sdam_server *s = find(&d, 5, "sa:1");
+	assert_non_null(s);
+	assert_false(s->closed); /* no server.closed came */
+	assert_true(vm_sdam_server_closed(&d, s));
+	const struct vm_sdam_topology *t = vm_sdam_topology(&d, 5);
+	assert_true(t->closed);
+	assert_true(t->closed_wall == in[2].wall);
+	assert_true(t->closed_wall - t->type_wall > 1.9); /* "(for 2.0s)", then no more */
+}
+
+/* A process that made and destroyed 40 clients, then a lasting one: the
+ * lasting topology is kept (number 41), the closed ones that closed first
+ * gave way, and their late records bring none of them back. */
+static void closed_topologies_give_way_to_new_ones(void **state)
+{
+	(void)state;
+	static struct vm_sdam d;
+	vm_sdam_clear(&d);
+	uint64_t ts = 100;
+	for (int64_t id = 1; id <= 41; id++) {
+		struct vm_event a = ev(ts++, "topology.changed", "", top_changed, 0, T_SINGLE, 1, id);
+		struct vm_event b = changed(ts++, "sa:1", UNKNOWN, STANDALONE, 1, id);
+		struct vm_event c = ev(ts++, "topology.closed", "", top_only, id, 0, 0, 0);
+		vm_sdam_add(&d, &a);
+		vm_sdam_add(&d, &b);
+		if (id < 41)
+			vm_sdam_add(&d, &c);
+	}
+	assert_int_equal(d.ntopologies, VM_SDAM_TOPOLOGIES);
+	assert_int_equal(d.forgotten, 41 - VM_SDAM_TOPOLOGIES);
+	assert_false(d.topologies_full);
+	const struct vm_sdam_topology *live = vm_sdam_topology(&d, 41);
+	assert_non_null(live);
+	assert_int_equal(live->number, 41);
+	assert_false(live->closed);
+	assert_false(vm_sdam_server_closed(&d, find(&d, 41, "sa:1")));
+	/* the kept closed ones are the newest, each with its one server */
+	for (int i = 0; i < d.ntopologies; i++)
+		assert_int_equal(d.topologies[i].number, d.topologies[i].id);
+	assert_null(vm_sdam_topology(&d, 1));
+	assert_null(find(&d, 1, "sa:1"));
+	assert_int_equal(d.nservers, d.ntopologies);
+	/* a record of a forgotten topology read late: still forgotten, and the
+	 * timeline still names it by its number */
+	struct vm_event late = changed(1, "sa:1", STANDALONE, UNKNOWN, -1, 2);
+	vm_sdam_add(&d, &late);
+	assert_null(vm_sdam_topology(&d, 2));
+	assert_null(find(&d, 2, "sa:1"));
+	assert_int_equal(d.changes[d.nchanges - 1].ts_ns, 1);
+	assert_int_equal(d.changes[d.nchanges - 1].topology, 2);
+	assert_int_equal(d.changes[0].topology, 41);
+}
+
+/* open topologies are never forgotten: one more than the table holds is
+ * said (topologies_full), not put in place of another */
+static void open_topologies_are_never_forgotten(void **state)
+{
+	(void)state;
+	static struct vm_sdam d;
+	vm_sdam_clear(&d);
+	for (int64_t id = 1; id <= VM_SDAM_TOPOLOGIES + 1; id++) {
+		struct vm_event a = ev((uint64_t)id, "topology.changed", "", top_changed, 0, T_SINGLE, 1, id);
+		vm_sdam_add(&d, &a);
+	}
+	assert_int_equal(d.ntopologies, VM_SDAM_TOPOLOGIES);
+	assert_int_equal(d.forgotten, 0);
+	assert_true(d.topologies_full);
+	assert_non_null(vm_sdam_topology(&d, 1));
+	assert_null(vm_sdam_topology(&d, VM_SDAM_TOPOLOGIES + 1));
+}
+
+/* the fields of a type the adapter does not make are named as stored: a
+ * backslash in a name is escaped, as everywhere names are printed */
+static void other_field_names_are_escaped(void **state)
+{
+	(void)state;
+	static struct vm_sdam d;
+	vm_sdam_clear(&d);
+	static const char *const odd[] = {"a\\x41", "b", NULL};
+	struct vm_event e = ev(10, "server.custom", "h:1", odd, 1, 2, 0, 0);
+	vm_sdam_add(&d, &e);
+	assert_int_equal(d.nchanges, 1);
+	assert_string_equal(d.changes[0].text, "a\\\\x41=1 b=2");
+}
+
+/* Each host's newest heartbeat (succeeded or failed; not started) from a
+ * segment's rings, whatever the shard; read again only while the counts
+ * move, and once after. */
+static void heartbeat_time_is_each_hosts_newest_record(void **state)
+{
+	(void)state;
+	static const char *const types[] = {"heartbeat.started", "heartbeat.succeeded", "heartbeat.failed",
+					   "command.started", NULL};
+	enum { STARTED, SUCCEEDED, FAILED, COMMAND };
+	struct th_seg z;
+	assert_int_equal(th_seg_make(&z, 2, 64, types, NULL, 1), 0);
+	uint32_t a_ok = th_seg_key(&z, SUCCEEDED, "a:1"), a_fail = th_seg_key(&z, FAILED, "a:1");
+	uint32_t b_start = th_seg_key(&z, STARTED, "b:1"), cmd = th_seg_key(&z, COMMAND, "ping");
+	int64_t f[RB_NFIELDS] = {0};
+	th_seg_record(&z, 0, 1000, SUCCEEDED, a_ok, 500, f);
+	th_seg_record(&z, 1, 3000, FAILED, a_fail, 500, f); /* the newest, in the other shard */
+	th_seg_record(&z, 0, 4000, COMMAND, cmd, RB_NO_DURATION, f);
+	th_seg_record(&z, 1, 5000, STARTED, b_start, RB_NO_DURATION, f); /* started: not a heartbeat */
+	th_seg_stat(&z, 0, SUCCEEDED, 1, 500);
+	th_seg_stat(&z, 0, FAILED, 1, 500);
+	struct vm_set *set = vm_set_new();
+	assert_non_null(set);
+	char err[RB_ERR_MAX];
+	assert_int_equal(vm_set_attach(set, z.pid, err, sizeof(err)), 0);
+	vm_set_refresh(set, 1);
+	static struct vm_sdam d;
+	vm_sdam_clear(&d);
+	vm_sdam_beats(&d, set, 10000);
+	assert_int_equal(vm_sdam_last_beat(&d, "a:1"), 3000);
+	assert_int_equal(vm_sdam_last_beat(&d, "b:1"), 0);
+	/* a record published after its count was read: the read after the
+	 * counts moved takes it */
+	th_seg_record(&z, 0, 6000, SUCCEEDED, a_ok, 500, f);
+	vm_sdam_beats(&d, set, 10000);
+	assert_int_equal(vm_sdam_last_beat(&d, "a:1"), 6000);
+	/* counts still: the rings are not read */
+	th_seg_record(&z, 0, 7000, SUCCEEDED, a_ok, 500, f);
+	vm_sdam_beats(&d, set, 10000);
+	assert_int_equal(vm_sdam_last_beat(&d, "a:1"), 6000);
+	/* they move: read */
+	th_seg_stat(&z, 0, SUCCEEDED, 1, 500);
+	vm_set_refresh(set, 2);
+	vm_sdam_beats(&d, set, 10000);
+	assert_int_equal(vm_sdam_last_beat(&d, "a:1"), 7000);
+	vm_sdam_clear(&d);
+	assert_int_equal(vm_sdam_last_beat(&d, "a:1"), 0);
+	vm_set_free(set);
+	th_seg_close(&z);
+}
+
+/* the table of hosts, full: the host heard from least recently gives way */
+static void heartbeat_hosts_give_way_oldest_first(void **state)
+{
+	(void)state;
+	static struct vm_sdam d;
+	vm_sdam_clear(&d);
+	char host[32];
+	for (int i = 0; i < VM_SDAM_HOSTS; i++) {
+		snprintf(host, sizeof(host), "h%d:1", i);
+		vm_sdam_beat(&d, host, 100 + (uint64_t)i);
+	}
+	vm_sdam_beat(&d, "h0:1", 50); /* older: kept as it is */
+	assert_int_equal(vm_sdam_last_beat(&d, "h0:1"), 100);
+	vm_sdam_beat(&d, "new:1", 1000);
+	assert_int_equal(vm_sdam_last_beat(&d, "new:1"), 1000);
+	assert_int_equal(vm_sdam_last_beat(&d, "h0:1"), 0);
+	assert_int_equal(vm_sdam_last_beat(&d, "h1:1"), 101);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +328,12 @@ int main(void)
 		cmocka_unit_test(topologies_are_kept_apart_by_id),
 		cmocka_unit_test(closed_servers_are_marked_until_they_open_again),
 		cmocka_unit_test(noop_changes_are_left_out_and_unknown_rtt_is_a_dash),
+		cmocka_unit_test(a_closed_topology_closes_its_servers),
+		cmocka_unit_test(closed_topologies_give_way_to_new_ones),
+		cmocka_unit_test(open_topologies_are_never_forgotten),
+		cmocka_unit_test(other_field_names_are_escaped),
+		cmocka_unit_test(heartbeat_time_is_each_hosts_newest_record),
+		cmocka_unit_test(heartbeat_hosts_give_way_oldest_first),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, th_dir_setup, th_dir_teardown);
 }

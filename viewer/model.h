@@ -354,35 +354,47 @@ const char *vm_field_json_name(const struct vm_event *e, uint32_t i, char *buf, 
 /* ---- the MongoDB deployment seen in the records (model_sdam.c) ---- */
 
 #define VM_SDAM_CHANGES 256 /* timeline entries kept */
-#define VM_SDAM_SERVERS 64
-#define VM_SDAM_TOPOLOGIES 8
+#define VM_SDAM_SERVERS 128
+#define VM_SDAM_TOPOLOGIES 16 /* a closed one gives way to a new one when full */
+#define VM_SDAM_FORGOTTEN 64  /* ids of closed topologies given way, remembered */
+#define VM_SDAM_HOSTS 256     /* hosts whose newest heartbeat time is kept */
 
 /* A server.* or topology.* record, kept for the timeline. */
 struct vm_sdam_change {
 	uint64_t ts_ns; /* record clock: the timeline's order */
 	double wall;
-	char type[RB_NAME_LEN];
-	char key[RB_KEY_LEN];
-	char text[96]; /* "RSSecondary -> RSPrimary  rtt 3ms", or the fields */
+	char type[RB_NAME_LEN]; /* as stored (escape to print) */
+	char key[RB_KEY_LEN];   /* as stored (escape to print) */
+	char text[160]; /* "RSSecondary -> RSPrimary  rtt 3ms", or the fields
+			 * (names already escaped) */
 	int topology;  /* its topology's number (1 = first seen), 0 when none */
 };
 
 struct vm_sdam_server {
-	char host[RB_KEY_LEN];
+	char host[RB_KEY_LEN]; /* as stored */
 	int64_t topology_id;
 	int64_t type; /* server type (docs/mongodb.md), -1 unknown */
 	uint64_t type_ts; /* ts of the record type came from */
 	int closed;       /* server.closed is its newest record */
-	uint64_t closed_ts;
 };
 
 struct vm_sdam_topology {
 	int64_t id;
+	int number; /* 1 = first seen; kept while other topologies come and go */
 	int64_t type; /* topology type, -1 unknown */
-	uint64_t type_ts;
-	double type_wall;
-	int closed;
+	uint64_t type_ts; /* ts of its newest record */
+	double type_wall; /* when its type last changed */
+	int closed;       /* topology.closed is its newest record */
+	double closed_wall;
 };
+
+/* The newest heartbeat (succeeded or failed) read for one host. */
+struct vm_sdam_beat {
+	char host[RB_KEY_LEN];
+	uint64_t ts_ns; /* record clock */
+};
+
+struct vm_sdam_reader; /* per process: cursors over its rings (model_sdam.c) */
 
 struct vm_sdam {
 	struct vm_sdam_change changes[VM_SDAM_CHANGES]; /* newest first, by ts_ns */
@@ -392,6 +404,17 @@ struct vm_sdam {
 	int nservers;
 	struct vm_sdam_topology topologies[VM_SDAM_TOPOLOGIES];
 	int ntopologies;
+	int numbered;       /* topologies numbered so far */
+	uint64_t forgotten; /* closed topologies that gave way to newer ones */
+	int topologies_full; /* a topology was not kept: the table was full of open ones */
+	int servers_full;    /* a server was not kept: the table was full of open ones */
+	struct {
+		int64_t id;
+		int number;
+	} gone[VM_SDAM_FORGOTTEN]; /* the newest forgotten, a ring */
+	struct vm_sdam_beat beats[VM_SDAM_HOSTS];
+	int nbeats;
+	struct vm_sdam_reader *reader[VM_MAXPROC]; /* heartbeat cursors, per set process */
 	uint64_t seen_ts[VM_MAXPROC]; /* newest record taken, per set process */
 	uint64_t seen_changes;        /* change events counted at the last scan */
 };
@@ -400,11 +423,33 @@ struct vm_sdam {
 int vm_sdam_type(const char *name);
 /* Takes one decoded record (in any order): updates the servers and
  * topologies from the newest record by time, and puts changes into the
- * timeline in time order (no-op changes left out, counted in noop). */
+ * timeline in time order (no-op changes left out, counted in noop). A new
+ * topology finds room by forgetting the closed one that closed first (with
+ * its servers; counted in forgotten); records of a forgotten topology change
+ * the picture no more. */
 void vm_sdam_add(struct vm_sdam *d, const struct vm_event *e);
 /* Reads the rings of every process in s for server and topology records
  * newer than the last scan, when their counts moved. */
 void vm_sdam_scan(struct vm_sdam *d, struct vm_set *s);
+/* Reads the heartbeat records (heartbeat.succeeded, heartbeat.failed) each
+ * process of s wrote since the last call, while its heartbeat counts move
+ * (and once more after), keeping each host's newest time. Costs one pass
+ * over the records written meanwhile (at most the rings' size); allocates a
+ * reader per process (freed by vm_sdam_clear). now_ns: the viewer's clock. */
+void vm_sdam_beats(struct vm_sdam *d, struct vm_set *s, uint64_t now_ns);
+/* Takes one heartbeat record of host at ts_ns (record clock). */
+void vm_sdam_beat(struct vm_sdam *d, const char *host, uint64_t ts_ns);
+/* The record clock time of host's newest heartbeat read, 0 when none (the
+ * rings held none of them when read). */
+uint64_t vm_sdam_last_beat(const struct vm_sdam *d, const char *host);
+/* 1 when server s is closed: server.closed is its newest record, or its
+ * topology was closed (libmongoc 1.23 closes a client's or pool's topology
+ * without closing its servers). */
+int vm_sdam_server_closed(const struct vm_sdam *d, const struct vm_sdam_server *s);
+/* The topology of id, NULL when not kept. */
+const struct vm_sdam_topology *vm_sdam_topology(const struct vm_sdam *d, int64_t id);
+/* Forgets everything and frees the readers (d must be zeroed or cleared
+ * before its first use). */
 void vm_sdam_clear(struct vm_sdam *d);
 /* Names of server and topology types, "?" when out of range, "-" for -1. */
 const char *vm_server_type_name(int64_t v);
