@@ -74,8 +74,9 @@ LDFLAGS_ALL := $(SANFLAGS) -pthread
 RINGBUF_SRC := $(wildcard ringbuf/*.c)
 # the core (libringmon): everything in producer/ but the MongoDB adapter and loadgen
 PRODUCER_SRC := $(filter-out producer/mongo_% producer/loadgen%,$(wildcard producer/*.c))
-MONGO_SRC := $(filter-out producer/mongo_preload.c,$(wildcard producer/mongo_*.c))
-PRELOAD_SRC := producer/mongo_preload.c producer/mongo_getters.c
+MONGO_SRC := $(filter-out producer/mongo_preload%.c,$(wildcard producer/mongo_*.c))
+PRELOAD_SRC := producer/mongo_preload.c producer/mongo_preload_load.c producer/mongo_getters.c \
+	producer/mongo_real.c
 # the MongoDB schema: linked by the adapter and by the readers (docs/mongodb.md)
 SCHEMA_SRC := $(wildcard schema/*.c)
 VIEWER_LIB_SRC := $(filter-out viewer/main.c,$(wildcard viewer/*.c))
@@ -137,7 +138,7 @@ $(BUILD)/libringmon-mongoc.so: $(MONGO_OBJ) producer/libringmon-mongoc.map $(BUI
 	$(call shlib,$(MONGO_OBJ),producer/libringmon-mongoc.map,-L$(BUILD) -lringmon $(MONGO_LIBS) -ldl)
 
 $(BUILD)/libringmon-preload.so: $(PRELOAD_OBJ) producer/libringmon-preload.map $(BUILD)/libringmon-mongoc.so
-	$(call shlib,$(PRELOAD_OBJ),producer/libringmon-preload.map,-L$(BUILD) -lringmon-mongoc -lringmon $(MONGO_LIBS) -ldl)
+	$(call shlib,$(PRELOAD_OBJ),producer/libringmon-preload.map,-ldl)
 
 $(STATIC_CORE): $(PRODUCER_OBJ) $(RINGBUF_OBJ)
 	@$(if $(Q),echo "  AR      $@")

@@ -24,6 +24,9 @@ bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 make -s install PREFIX="$prefix" BUILD="$BUILD" >"$tmp/install.log" 2>&1 ||
 	{ cat "$tmp/install.log"; echo "FAIL make install PREFIX=$prefix"; exit 1; }
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+# libmongoc's /dev/shm/mongoc-PID counters: a stale one (left by a killed process whose pid
+# a program here gets) would add libmongoc's warning to the outputs compared below
+export MONGOC_DISABLE_SHM=1
 for pc in ringmon ringmon-mongoc; do
 	pkg-config --exists $pc || { echo "FAIL pkg-config finds no $pc.pc in $PKG_CONFIG_PATH"; exit 1; }
 done
@@ -98,10 +101,45 @@ else
 	bad "cannot build with pkg-config ringmon-mongoc: $(head -c 400 "$tmp/err")"
 fi
 
-# the installed preload finds the adapter and the core beside itself ($ORIGIN)
-out=$(LD_PRELOAD=$prefix/lib/libringmon-preload.so RINGMON_DIR=$tmp /bin/echo preloaded 2>&1)
-[ "$out" = preloaded ] && ok "the installed preload loads with its libraries from PREFIX/lib" ||
-	bad "LD_PRELOAD=PREFIX/lib/libringmon-preload.so: $out"
+# the installed preload, in a program that does not use libmongoc, loads
+# nothing more: no libmongoc (whose automatic init makes /dev/shm/mongoc-PID),
+# no adapter, no core
+pre=$prefix/lib/libringmon-preload.so
+out=$(LD_PRELOAD=$pre RINGMON_DIR=$tmp /bin/echo preloaded 2>&1)
+[ "$out" = preloaded ] && ok "the installed preload leaves echo's output alone" ||
+	bad "LD_PRELOAD=PREFIX/lib/libringmon-preload.so /bin/echo: $out"
+maps=$(LD_PRELOAD=$pre RINGMON_DIR=$tmp cat /proc/self/maps | grep -o 'lib[a-z-]*\(mongoc\|bson\|ringmon\)[a-z-]*\.so[.0-9]*' |
+	grep -v libringmon-preload | sort -u | tr '\n' ' ')
+[ -z "$maps" ] && ok "the installed preload loads no library into a program without libmongoc" ||
+	bad "the preload loaded into cat: $maps"
+
+# in an unmodified libmongoc program it finds the adapter and the core beside
+# itself ($ORIGIN) and records
+cat >"$tmp/plain.c" <<'C'
+#include <stdio.h>
+#include <unistd.h>
+#include <mongoc/mongoc.h>
+int main(void)
+{
+	mongoc_init();
+	mongoc_client_t *c = mongoc_client_new("mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=10");
+	printf("plain %d\n", (int)getpid());
+	mongoc_client_destroy(c);
+	mongoc_cleanup();
+	return 0;
+}
+C
+if $CC -std=c11 $(pkg-config --cflags libmongoc-1.0) -o "$tmp/plain" "$tmp/plain.c" \
+	$(pkg-config --libs libmongoc-1.0) 2>"$tmp/err"; then
+	out=$(LD_PRELOAD=$pre RINGMON_DIR=$tmp RINGMON_KEEP=1 "$tmp/plain" 2>&1)
+	pid=${out#plain }
+	[ "$out" = "plain $pid" ] && [ -f "$tmp/ringmon.$pid" ] &&
+		ok "the installed preload loads its libraries from PREFIX/lib into a libmongoc program" ||
+		bad "the preloaded libmongoc program printed '$out' and left $(ls "$tmp" | grep ringmon. | tr '\n' ' ')"
+	rm -f "$tmp"/ringmon.*
+else
+	bad "cannot build a plain libmongoc program: $(head -c 400 "$tmp/err")"
+fi
 
 make -s uninstall PREFIX="$prefix" >/dev/null 2>&1
 left=$(find "$prefix" -type f -o -type l)

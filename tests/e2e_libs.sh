@@ -3,7 +3,9 @@
 #   - one producer per process: an application that links libringmon and
 #     libringmon-mongoc, emits its own events, instruments a client itself and
 #     runs under LD_PRELOAD=libringmon-preload.so has one segment holding all of it;
-#   - libringmon.so is the core alone (no libmongoc, no MongoDB symbol);
+#   - libringmon.so is the core alone (no libmongoc, no MongoDB symbol); the
+#     preload needs libc alone and loads the adapter only into a program that
+#     calls libmongoc; without the adapter beside it the program runs on, told once;
 #   - the application's APM callbacks get their own context whatever the link
 #     order, or ringmon_mongoc_client() refuses with -ELIBBAD, said once;
 #   - plain `make` never runs the package installer, `make test` does (and
@@ -28,8 +30,13 @@ readelf -d "$B/libringmon.so" | grep -q 'NEEDED.*\(libmongoc\|libbson\)' &&
 	bad "libringmon.so needs libmongoc" || ok "libringmon.so does not need libmongoc or libbson"
 nm -D --defined-only "$B/libringmon.so" | grep -qi mongo &&
 	bad "libringmon.so exports MongoDB symbols" || ok "libringmon.so exports no MongoDB symbol"
-readelf -d "$B/libringmon-preload.so" | grep -q 'NEEDED.*libringmon-mongoc.so.0' &&
-	ok "the preload links the adapter dynamically" || bad "the preload does not link libringmon-mongoc.so"
+# the preload needs libc alone: every process that inherits LD_PRELOAD loads it,
+# and libmongoc (with its automatic init) only comes with the adapter it loads
+# when the program first calls libmongoc
+needed=$(readelf -d "$B/libringmon-preload.so" | grep NEEDED | grep -v 'libc\.so\|ld-linux' | grep -o '\[.*\]' | tr '\n' ' ')
+[ -z "$needed" ] && ok "the preload needs no library but libc" || bad "the preload needs $needed"
+maps=$(LD_PRELOAD=$PRELOAD cat /proc/self/maps | grep -o 'lib\(mongoc\|bson\|ringmon\)[a-z-]*\.so' | grep -v libringmon-preload | sort -u | tr '\n' ' ')
+[ -z "$maps" ] && ok "preloaded into cat, it loads no libmongoc, adapter or core" || bad "preloaded into cat, it loaded $maps"
 nm --defined-only "$B/libringmon-preload.so" 2>/dev/null | grep -q ' ringmon__emit$\| ringmon_type_register$' &&
 	bad "the preload carries a copy of the producer" || ok "the preload carries no copy of the producer"
 
@@ -72,6 +79,26 @@ for mode in linked preloaded; do
 	n=$(echo "$json" | py "d['types']['command.started']['keys']['ping']['count']" 2>/dev/null)
 	[ "$n" = $pings ] && ok "$mode: its $pings pings in the same segment" || bad "$mode: ping count '$n', expected $pings"
 done
+
+# the preload alone, without the adapter beside it: the program (callbacks on a
+# client, on a pool) runs as without ringmon and is told once why
+rm -f "$RINGMON_DIR"/ringmon.*
+mkdir -p "$RINGMON_DIR/alone" && cp "$PRELOAD" "$RINGMON_DIR/alone/"
+logs() { grep -v '^ringmon: ' "$1" | sed -E 's/^[0-9\/]+ [0-9:.]+: \[[0-9]+\]: +//' | sort -u; }
+for how in client-apm pool-apm; do
+	out0=$(timeout 30 "$B/tests/prog_mongo_plain" "$uri" $how 2>"$RINGMON_DIR/err0"); rc0=$?
+	out1=$(LD_PRELOAD=$RINGMON_DIR/alone/libringmon-preload.so timeout 30 "$B/tests/prog_mongo_plain" "$uri" $how 2>"$RINGMON_DIR/err1"); rc1=$?
+	[ -n "$out0" ] && [ "$out1" = "$out0" ] && [ $rc1 -eq $rc0 ] && ok "preload without its adapter, $how: same output and exit status ($rc0)" ||
+		bad "preload without its adapter, $how: '$out1' exit $rc1, expected '$out0' exit $rc0"
+	# libmongoc's own lines, without their time and pid, as a set
+	cmp -s <(logs "$RINGMON_DIR/err1") <(logs "$RINGMON_DIR/err0") &&
+		[ "$(grep -c '^ringmon: cannot load libringmon-mongoc.so.0 (.*); this program runs without ringmon: install' "$RINGMON_DIR/err1")" = 1 ] &&
+		[ "$(grep -c '^ringmon: ' "$RINGMON_DIR/err1")" = 1 ] && ok "preload without its adapter, $how: told once why, and what to do" ||
+		bad "preload without its adapter, $how: stderr: $(head -c 400 "$RINGMON_DIR/err1")"
+done
+[ -z "$(ls "$RINGMON_DIR" | grep '^ringmon\.')" ] && ok "preload without its adapter: no segment" ||
+	bad "preload without its adapter: a segment was made"
+rm -rf "$RINGMON_DIR/alone"
 
 # link order: libringmon-mongoc first (make's build of prog_shared_appctx) works;
 # libmongoc first is refused with -ELIBBAD, said once, and the callback never
