@@ -42,7 +42,7 @@ $RM --version | grep -q '^ringmon [0-9]'; check "--version" [ $? -eq 0 ]
 for c in ls gc tail stats events top; do $RM $c --help >/dev/null || bad "$c --help"; done; ok "--help everywhere"
 
 # a live producer: ls shows it live with its name
-$LG --synthetic --threads 2 --rate 20000 --seconds 30 >/dev/null & lp=$!; pids+=($lp)
+$LG --synthetic --threads 2 --rate 20000 --seconds 600 >/dev/null & lp=$!; pids+=($lp)
 wait_seg $lp
 $RM ls | grep -E "^$lp +ringmon-loadgen .* live$" -q; check "ls shows the live producer" [ $? -eq 0 ]
 $RM ls --json | jq_ "[s['state'] for s in d if s['pid']==$lp][0]" | grep -qx live; check "ls --json state" [ $? -eq 0 ]
@@ -166,7 +166,7 @@ LC_ALL=C.UTF-8 $RM stats $op | head -1 | grep -qF "café_\\x01x"; check "stats n
 rm -f "$RINGMON_DIR/ringmon.$op"
 
 # a producer killed with SIGKILL is dead; gc removes dead and exited ones, never the live one
-RINGMON_RECORDS=64 $LG --synthetic --seconds 30 >/dev/null & dp=$!; pids+=($dp)
+RINGMON_RECORDS=64 $LG --synthetic --seconds 600 >/dev/null & dp=$!; pids+=($dp)
 need 20 "$dp counts synthetic.op" counted $dp synthetic.op; kill -9 $dp; wait $dp 2>/dev/null
 $RM ls | grep -E "^$dp .* dead$" -q; check "ls shows a killed producer dead" [ $? -eq 0 ]
 $RM stats $dp --json | jq_ "d['state'], d['types']['synthetic.op']['count'] > 0" | tr '\n' ' ' | grep -q "dead True"; check "stats reads a dead producer's totals" [ $? -eq 0 ]

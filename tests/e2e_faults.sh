@@ -53,7 +53,7 @@ wait_seg $live
 
 # ---- 1. SIGKILL mid-stream ----
 echo "# 1. a producer killed with SIGKILL mid-stream"
-$LG --synthetic --threads 2 --seconds 60 >/dev/null & kp=$!; pids+=("$kp")
+$LG --synthetic --threads 2 --seconds 600 >/dev/null & kp=$!; pids+=("$kp")
 wait_records $kp; kill -9 $kp; wait $kp 2>/dev/null
 read -r st op tick written <<<"$(stats_json $kp "d['state'], d['types']['synthetic.op']['count'], d['types']['synthetic.tick']['count'], d['written']")"
 check "stats says dead" [ "$st" = dead ]
@@ -101,7 +101,7 @@ keys q; expect "q quits top" "TOP-EXIT=0"; kill $sp; wait $sp 2>/dev/null
 
 # ---- 3. pid reuse ----
 echo "# 3. pid reuse"
-"${small[@]}" $LG --synthetic --rate 1000 --seconds 30 >/dev/null & dp=$!; pids+=("$dp")
+"${small[@]}" $LG --synthetic --rate 1000 --seconds 600 >/dev/null & dp=$!; pids+=("$dp")
 wait_records $dp; kill -9 $dp; wait $dp 2>/dev/null
 dead=$RINGMON_DIR/ringmon.$dp
 cp "$dead" "$RINGMON_DIR/stale.tmpl"
@@ -123,7 +123,7 @@ check "gc left the untrusted one (its pid runs: cannot tell)" [ -e "$RINGMON_DIR
 check "the live process is untouched" kill -0 $up
 rm -f "$RINGMON_DIR/ringmon.$$"
 # a new producer whose pid has a stale segment: it replaces it
-bash -c 'cp "$1" "$RINGMON_DIR/ringmon.$$" && python3 -c "import struct,sys; f=open(sys.argv[1],\"r+b\"); f.seek(16); f.write(struct.pack(\"<I\", int(sys.argv[2])))" "$RINGMON_DIR/ringmon.$$" $$ && exec "$2" --synthetic --rate 500 --seconds 30' \
+bash -c 'cp "$1" "$RINGMON_DIR/ringmon.$$" && python3 -c "import struct,sys; f=open(sys.argv[1],\"r+b\"); f.seek(16); f.write(struct.pack(\"<I\", int(sys.argv[2])))" "$RINGMON_DIR/ringmon.$$" $$ && exec "$2" --synthetic --rate 500 --seconds 600' \
 	_ "$RINGMON_DIR/stale.tmpl" $LG >/dev/null 2>"$RINGMON_DIR/np.err" & np=$!; pids+=("$np")
 replaced() { $RM ls --json | py "import json,sys; d=[s for s in json.load(sys.stdin) if s['pid']==$np]; sys.exit(0 if d and d[0]['state']=='live' and '--rate 500' in d[0]['cmdline'] else 1)"; }
 expect_until 20 "the new producer replaced the stale segment (live, its own cmdline)" replaced
@@ -201,7 +201,7 @@ rm -f "$out"*
 echo "# 5. 100 producers at once"
 many=()
 for _ in $(seq 100); do
-	"${small[@]}" $LG --synthetic --rate 20 --seconds 60 >/dev/null 2>&1 & many+=("$!"); pids+=("$!")
+	"${small[@]}" $LG --synthetic --rate 20 --seconds 600 >/dev/null 2>&1 & many+=("$!"); pids+=("$!")
 done
 all_live() { [ "$($RM ls | grep -c " ringmon-loadgen .* live$")" -ge 101 ]; }
 need 60 "ls lists 101 live producers" all_live
@@ -246,7 +246,7 @@ check "and leaves the live one" [ -e "$RINGMON_DIR/ringmon.$live" ]
 
 # ---- 6. another layout version ----
 echo "# 6. a segment of another layout version"
-"${small[@]}" $LG --synthetic --rate 1000 --seconds 30 >/dev/null & vp=$!; pids+=("$vp")
+"${small[@]}" $LG --synthetic --rate 1000 --seconds 600 >/dev/null & vp=$!; pids+=("$vp")
 wait_records $vp; kill -9 $vp; wait $vp 2>/dev/null
 seg=$RINGMON_DIR/ringmon.$vp
 set_u32 "$seg" 8 $(((3 << 16) | 3))

@@ -46,7 +46,7 @@ else
 		mounts+=("$MNT")
 		twenty=()
 		for i in $(seq 20); do
-			RINGMON_DIR=$MNT $LG --synthetic --threads 2 --rate 2000 --seconds 60 \
+			RINGMON_DIR=$MNT $LG --synthetic --threads 2 --rate 2000 --seconds 600 \
 				>/dev/null 2>"$MNT.err$i" &
 			twenty+=($!); pids+=($!)
 		done
@@ -67,13 +67,13 @@ fi
 
 # ---- 2. dead segments do not pile up ----
 echo "# 2. a starting producer removes dead segments beyond the newest kept"
-live_lg() { $LG --synthetic --rate 200 --seconds 60 >/dev/null 2>&1 & }
+live_lg() { $LG --synthetic --rate 200 --seconds 600 >/dev/null 2>&1 & }
 live_lg; live=$!; pids+=($live)
 wait_ready "$RINGMON_DIR" $live
 dead=()
 for i in $(seq 6); do
 	# one at a time, so that creation order is start order
-	RINGMON_KEEP_DEAD=100 $LG --synthetic --rate 200 --seconds 60 >/dev/null 2>&1 & p=$!; pids+=($p)
+	RINGMON_KEEP_DEAD=100 $LG --synthetic --rate 200 --seconds 600 >/dev/null 2>&1 & p=$!; pids+=($p)
 	wait_ready "$RINGMON_DIR" $p
 	kill -9 $p; wait $p 2>/dev/null
 	dead+=($p)
@@ -89,7 +89,7 @@ cp "$RINGMON_DIR/ringmon.${dead[0]}" "$RINGMON_DIR/ringmon.4000001"
 py "import struct; f=open('$RINGMON_DIR/ringmon.4000001','r+b'); f.seek(16); f.write(struct.pack('<I', 4000001))"
 chown 65534 "$RINGMON_DIR/ringmon.4000001" 2>/dev/null; foreign=$?
 head -c 8192 /dev/urandom >"$RINGMON_DIR/ringmon.4000002"
-RINGMON_KEEP_DEAD=2 $LG --synthetic --rate 200 --seconds 60 >/dev/null 2>&1 & np=$!; pids+=($np)
+RINGMON_KEEP_DEAD=2 $LG --synthetic --rate 200 --seconds 600 >/dev/null 2>&1 & np=$!; pids+=($np)
 wait_ready "$RINGMON_DIR" $np
 left=$(for p in "${dead[@]}"; do [ -e "$RINGMON_DIR/ringmon.$p" ] && echo $p; done | tr '\n' ' ')
 check "with RINGMON_KEEP_DEAD=2 a new producer keeps the 2 newest dead (left: $left)" \
@@ -122,7 +122,7 @@ chmod 600 "$RINGMON_DIR/ringmon.$up3" "$RINGMON_DIR/ringmon.$up4"
 $RM ls >"$RINGMON_DIR/ls.unstarted" 2>&1
 check "ls: a maker killed before the magic is dead, not unreadable" \
 	[ "$(grep -Ec "^ *($up3|$up4) .*dead" "$RINGMON_DIR/ls.unstarted")" -eq 2 ]
-RINGMON_KEEP_DEAD=0 $LG --synthetic --rate 200 --seconds 60 >/dev/null 2>&1 & zp=$!; pids+=($zp)
+RINGMON_KEEP_DEAD=0 $LG --synthetic --rate 200 --seconds 600 >/dev/null 2>&1 & zp=$!; pids+=($zp)
 wait_ready "$RINGMON_DIR" $zp
 check "RINGMON_KEEP_DEAD=0 keeps none" [ "$($RM ls | grep -c ' dead$')" -eq 0 ]
 check "a never-published segment of a process that is gone is removed at start" \
