@@ -204,13 +204,15 @@ int64_t ms_server_code_at(size_t i, const char **name)
 
 /* ---- error names ---- */
 
-/* a codeName is a word: letters and digits only, else it is not used */
+/* a codeName is a word: letters and digits only (at most 255 of them), else
+ * it is not used; returns its length */
 static size_t code_name_ok(const char *s, size_t n)
 {
 	size_t i = 0;
-	for (; s && i < n && i < 40 && s[i]; i++) {
+	for (; s && i < n && s[i]; i++) {
 		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+		if (i == 255 ||
+		    !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
 			return 0;
 	}
 	return i;
@@ -220,16 +222,28 @@ const char *ms_server_error_name(int64_t code, const char *code_name, size_t cod
 				 char *buf, size_t len)
 {
 	size_t n = code_name_ok(code_name, code_name_len);
-	if (code == 0 && n == 0)
+	char num[24] = "";
+	if (code == 0 && n == 0) {
 		snprintf(buf, len, "server error (no code)");
-	else if (code == 0) /* a codeName without a code: the name alone, no "(0)" */
-		snprintf(buf, len, "%.*s", (int)n, code_name);
-	else if (n)
-		snprintf(buf, len, "%.*s(%lld)", (int)n, code_name, (long long)code);
-	else if (ms_server_code_name(code))
-		snprintf(buf, len, "%s(%lld)", ms_server_code_name(code), (long long)code);
-	else
+		return buf;
+	}
+	if (!n && ms_server_code_name(code)) {
+		code_name = ms_server_code_name(code);
+		n = strlen(code_name);
+	}
+	if (!n) {
 		snprintf(buf, len, "server error %lld", (long long)code);
+		return buf;
+	}
+	if (code != 0) /* a codeName without a code: the name alone, no "(0)" */
+		snprintf(num, sizeof(num), "(%lld)", (long long)code);
+	/* a key holds MS_KEY_LEN bytes: a longer name is cut with "..." and the
+	 * code kept whole (ReshardingCoordinatorServiceConflictingOpera...(338)) */
+	size_t cap = len - 1 < MS_KEY_LEN ? len - 1 : MS_KEY_LEN, room = cap - strlen(num);
+	if (cap >= strlen(num) + 4 && n > room)
+		snprintf(buf, len, "%.*s...%s", (int)(room - 3), code_name, num);
+	else
+		snprintf(buf, len, "%.*s%s", (int)n, code_name, num);
 	return buf;
 }
 

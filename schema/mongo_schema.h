@@ -167,7 +167,9 @@ int ms_domain_is_server(int64_t domain);
  * terminated: code_name_len bytes) is the reply's codeName, preferred to the
  * table; a code neither names is "server error 12345"; code 0 (the reply had
  * none) is its codeName alone if it has one ("NamespaceNotFound"), else
- * "server error (no code)". */
+ * "server error (no code)". A name that would not fit a key (MS_KEY_LEN
+ * bytes) is cut with "..." before its code, which is kept whole. */
+#define MS_KEY_LEN 55 /* the longest key a segment holds (RB_KEY_LEN - 1) */
 const char *ms_server_error_name(int64_t code, const char *code_name, size_t code_name_len,
 				 char *buf, size_t len);
 /* An error libmongoc raised itself (network, timeout, protocol, selection):

@@ -185,6 +185,28 @@ static void errors_are_named_as_users_know_them(void **state)
 	/* a codeName without a code is named, without a made-up "(0)" */
 	assert_string_equal(ms_server_error_name(0, "NamespaceNotFound", 17, b, sizeof(b)), "NamespaceNotFound");
 	assert_string_equal(ms_server_error_name(424242, NULL, 0, b, sizeof(b)), "server error 424242");
+	/* long codeNames whole while name and code fit a key (55 bytes); past
+	 * that the name is cut with "..." and the code kept whole */
+	assert_string_equal(ms_server_error_name(282, "TransactionCoordinatorReachedAbortDecision", 42, b,
+						 sizeof(b)), "TransactionCoordinatorReachedAbortDecision(282)");
+	assert_string_equal(ms_server_error_name(338, "ReshardingCoordinatorServiceConflictingOperationInProgress",
+						 58, b, sizeof(b)),
+			    "ReshardingCoordinatorServiceConflictingOperatio...(338)");
+	assert_int_equal(strlen(b), 55);
+	assert_string_equal(ms_server_error_name(0, "ReshardingCoordinatorServiceConflictingOperationInProgress",
+						 58, b, sizeof(b)),
+			    "ReshardingCoordinatorServiceConflictingOperationInPr...");
+	/* exactly 55 bytes: whole */
+	assert_string_equal(ms_server_error_name(7, "A23456789B23456789C23456789D23456789E23456789F234567", 52,
+						 b, sizeof(b)),
+			    "A23456789B23456789C23456789D23456789E23456789F234567(7)");
+	assert_int_equal(strlen(b), 55);
+	char huge[300];
+	memset(huge, 'x', sizeof(huge));
+	assert_string_equal(ms_server_error_name(11000, huge, sizeof(huge), b, sizeof(b)), "DuplicateKey(11000)");
+	/* a small buffer is never overrun */
+	char small[12];
+	assert_string_equal(ms_server_error_name(11000, NULL, 0, small, sizeof(small)), "D...(11000)");
 	assert_string_equal(ms_driver_error_name(2, 4, "Failed to read 4 bytes: socket error or timeout", b,
 						 sizeof(b)), "socket error or timeout");
 	assert_string_equal(ms_driver_error_name(2, 4, "connection closed", b, sizeof(b)), "connection closed");

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+_Static_assert(MS_KEY_LEN == RB_KEY_LEN - 1, "the schema cuts names to what a key holds");
+
 /* the name of key id of v if it is a key (not a keyless slot) of the type
  * named type; 0 otherwise */
 static int name_of(const struct rb_view *v, uint32_t id, const char *type, char *name)

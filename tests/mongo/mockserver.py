@@ -140,6 +140,9 @@ CODE_NAMES = {
     11000: 'DuplicateKey', 11600: 'InterruptedAtShutdown',
     11602: 'InterruptedDueToReplStateChange', 13435: 'NotPrimaryNoSecondaryOk',
     13436: 'NotPrimaryOrSecondary',
+    # long names, as the server's error_codes.yml has them
+    282: 'TransactionCoordinatorReachedAbortDecision',
+    338: 'ReshardingCoordinatorServiceConflictingOperationInProgress',
 }
 
 ERROR_MESSAGES = {
