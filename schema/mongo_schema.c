@@ -171,7 +171,8 @@ static const struct {
 	{136, "CappedPositionLost"}, {175, "QueryPlanKilled"}, {189, "PrimarySteppedDown"},
 	{211, "KeyNotFound"}, {251, "NoSuchTransaction"}, {256, "TransactionCommitted"},
 	{262, "ExceededTimeLimit"}, {263, "OperationNotSupportedInTransaction"},
-	{280, "ChangeStreamFatalError"}, {9001, "SocketException"},
+	{280, "ChangeStreamFatalError"},
+	{282, "TransactionCoordinatorReachedAbortDecision"}, {9001, "SocketException"},
 	{10107, "NotWritablePrimary"}, {10334, "BSONObjectTooLarge"}, {11000, "DuplicateKey"},
 	{11600, "InterruptedAtShutdown"}, {11601, "Interrupted"},
 	{11602, "InterruptedDueToReplStateChange"}, {13297, "DatabaseDifferCase"},
@@ -238,7 +239,7 @@ const char *ms_server_error_name(int64_t code, const char *code_name, size_t cod
 	if (code != 0) /* a codeName without a code: the name alone, no "(0)" */
 		snprintf(num, sizeof(num), "(%lld)", (long long)code);
 	/* a key holds MS_KEY_LEN bytes: a longer name is cut with "..." and the
-	 * code kept whole (ReshardingCoordinatorServiceConflictingOpera...(338)) */
+	 * code kept whole (a codeName of 58 letters: ...Operat...(12345)) */
 	size_t cap = len - 1 < MS_KEY_LEN ? len - 1 : MS_KEY_LEN, room = cap - strlen(num);
 	if (cap >= strlen(num) + 4 && n > room)
 		snprintf(buf, len, "%.*s...%s", (int)(room - 3), code_name, num);

@@ -108,13 +108,13 @@ assert e == {'server error (no code)': 1, 'AuthenticationFailed(18)': 1, 'Unauth
 fi
 
 # ---- long codeNames: whole while a key holds them, else cut before the code ----
-if start_mock --fail-code-for count=282 --fail-code-for distinct=338; then
+if start_mock --fail-code-for count=282 --fail-code-for distinct=9338:ReshardingCoordinatorServiceConflictingOperationInProgress; then
 	run_prog longnames shop '{"count": "orders"}' '{"distinct": "orders", "key": "a"}'
 	$RM stats $P --json >"$RINGMON_DIR/longnames.json"
 	check "a long codeName whole, a longer one cut with ... and its code kept" judge "$RINGMON_DIR/longnames.json" "
 e = {k: v['count'] for k, v in t['command.error']['keys'].items()}
 assert e == {'TransactionCoordinatorReachedAbortDecision(282)': 1,
-             'ReshardingCoordinatorServiceConflictingOperatio...(338)': 1}, e"
+             'ReshardingCoordinatorServiceConflictingOperati...(9338)': 1}, e"
 fi
 
 # ---- UTF-8 names ----

@@ -55,7 +55,8 @@ Options:
                             an aggregate with $out or $merge) as writeConcernError
                             (both in an ok: 1 reply), 0 as
                             {ok: 0, errmsg} with no code (as for getParameter), any
-                            other as {ok: 0, code, codeName, errmsg}
+                            other as {ok: 0, code, codeName, errmsg};
+                            name=code:CodeName gives the codeName
   --docs N                  documents a find/aggregate returns (default 3)
   --event-after S, --down-seconds D   scenario timing (defaults 3 and 2)
   --stdin-control           accept control commands on stdin (see below); EOF on
@@ -140,10 +141,10 @@ CODE_NAMES = {
     11000: 'DuplicateKey', 11600: 'InterruptedAtShutdown',
     11602: 'InterruptedDueToReplStateChange', 13435: 'NotPrimaryNoSecondaryOk',
     13436: 'NotPrimaryOrSecondary',
-    # long names, as the server's error_codes.yml has them
     282: 'TransactionCoordinatorReachedAbortDecision',
-    338: 'ReshardingCoordinatorServiceConflictingOperationInProgress',
 }
+# codeNames given on the command line (--fail-code-for name=code:CodeName)
+GIVEN_CODE_NAMES = {}
 
 ERROR_MESSAGES = {
     2: 'invalid value for command {cmd}',
@@ -634,7 +635,7 @@ class Cluster(object):
         if errmsg is None:
             errmsg = ERROR_MESSAGES.get(code, 'error %d' % code).format(
                 db=db, ns=ns, cmd=req.command_name)
-        code_name = CODE_NAMES.get(code, 'Location%d' % code)
+        code_name = GIVEN_CODE_NAMES.get(code) or CODE_NAMES.get(code, 'Location%d' % code)
         if name in BATCH_WRITES and code in WRITE_ERROR_CODES:
             return functools.partial(req.replies, self.write_error_reply(
                 req, name, db, code, errmsg, 0))
@@ -941,8 +942,11 @@ def parse_args(argv):
     fc = []
     for item in o.fail_code_for:
         name, sep, code = item.partition('=')
+        code, _, code_name = code.partition(':')
         try:
             fc.append((name.strip().lower(), int(code)))
+            if code_name:
+                GIVEN_CODE_NAMES[int(code)] = code_name
         except ValueError:
             p.error('--fail-code-for wants NAME=CODE, got %r' % item)
         if not sep or not name.strip():
