@@ -57,11 +57,17 @@ static const char *owner_name(uid_t uid, char *buf, size_t len)
 /* A file that is a segment still to be made: its maker created it and has
  * not written its header's magic (a producer killed at that moment leaves
  * it so). Being made while the process of its name lives, dead after. */
-static int unstarted(const char *path, char *errbuf, size_t errlen)
+/* A segment whose header names no process yet (file: its fstat): being made
+ * while the process of its name holds it, else dead. */
+static int unstarted(const char *path, const struct stat *file, char *errbuf, size_t errlen)
 {
 	int pid = rb_path_pid(path);
-	if (rb_segment_maker_alive(0, 0, pid))
+	if (rb_segment_maker_alive(0, 0, pid, file))
 		return rb_errf(errbuf, errlen, -EAGAIN, "%s is still initialising (try again)", path);
+	if (pid > 0 && rb_proc_start_time(pid))
+		return rb_errf(errbuf, errlen, -ESRCH, "%s: the process that was making it died "
+			       "before it was ready (pid %d is another process now, which does not "
+			       "hold it): nothing to read (`ringmon gc` removes it)", path, pid);
 	return rb_errf(errbuf, errlen, -ESRCH, "%s: process %d died before its segment was ready: "
 		       "nothing to read (`ringmon gc` removes it)", path, pid);
 }
@@ -120,7 +126,7 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 	int named = rb_path_pid(path) > 0;
 	if (named && (uint64_t)st.st_size < sizeof(struct rb_header) &&
 	    rb_fd_unstarted(fd, (uint64_t)st.st_size)) {
-		rc = unstarted(path, errbuf, errlen);
+		rc = unstarted(path, &st, errbuf, errlen);
 		goto out_close;
 	}
 	if ((uint64_t)st.st_size < sizeof(struct rb_header)) {
@@ -145,7 +151,7 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 		/* no magic yet (zeros): its maker made the file and has not
 		 * written the header, or died before it did */
 		if (named && __atomic_load_n(&h->magic, __ATOMIC_RELAXED) == 0)
-			rc = unstarted(path, errbuf, errlen);
+			rc = unstarted(path, &st, errbuf, errlen);
 		else
 			rc = rb_errf(errbuf, errlen, -EINVAL, "%s: bad magic: not a ringmon segment", path);
 		goto out_unmap;
@@ -160,7 +166,9 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 		uint32_t hpid = __atomic_load_n(&h->pid, __ATOMIC_RELAXED);
 		uint64_t hstart = __atomic_load_n(&h->start_time, __ATOMIC_RELAXED);
 		int pid = rb_path_pid(path);
-		if (rb_segment_maker_alive(hpid, hstart, pid))
+		if (!(hpid && hstart))
+			rc = unstarted(path, &st, errbuf, errlen);
+		else if (rb_segment_maker_alive(hpid, hstart, pid, &st))
 			rc = rb_errf(errbuf, errlen, -EAGAIN, "%s is still initialising (try again)", path);
 		else
 			rc = rb_errf(errbuf, errlen, -ESRCH, "%s: process %d died before its segment was "

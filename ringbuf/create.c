@@ -71,8 +71,9 @@ static int open_dir(const char *dir, char *errbuf, size_t errlen)
 static int remove_stale(int dfd, const char *name, int pid, char *what, size_t len)
 {
 	struct stat st;
+	/* ENOENT: another producer's reaper removed it meanwhile: create again */
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return -errno;
+		return errno == ENOENT ? 0 : -errno;
 	if (S_ISLNK(st.st_mode))
 		snprintf(what, len, "a symbolic link");
 	else if (S_ISDIR(st.st_mode))
@@ -87,7 +88,7 @@ static int remove_stale(int dfd, const char *name, int pid, char *what, size_t l
 		return -EEXIST;
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
-		return -errno;
+		return errno == ENOENT ? 0 : -errno;
 	struct rb_header h;
 	int rc = -EEXIST;
 	int file = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid();
@@ -99,7 +100,7 @@ static int remove_stale(int dfd, const char *name, int pid, char *what, size_t l
 	    /* no magic (empty or zeros): an earlier process with our pid was
 	     * killed while making it (this process makes its own under a lock) */
 	    (file && rb_fd_unstarted(fd, (uint64_t)st.st_size)))
-		rc = unlinkat(dfd, name, 0) == 0 ? 0 : -errno;
+		rc = unlinkat(dfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
 	close(fd);
 	return rc;
 }

@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+#include <dirent.h>
 
 const char *rb_dir(void)
 {
@@ -73,12 +76,50 @@ int rb_proc_alive(int pid, uint64_t start_time)
 	return st != 0 && st == start_time;
 }
 
-int rb_segment_maker_alive(uint32_t hpid, uint64_t hstart, int name_pid)
+/* 1 if process pid has the file (dev, ino) open or mapped, 0 if not; -1 if
+ * /proc does not say (not ours to read). Not on any emit path. */
+static int proc_holds(int pid, dev_t dev, ino_t ino)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	struct stat st;
+	int held = 0;
+	while (!held && (e = readdir(d)) != NULL)
+		held = e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, 0) == 0 &&
+		       st.st_dev == dev && st.st_ino == ino;
+	closedir(d);
+	if (held)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	char line[512];
+	unsigned maj, mnr;
+	unsigned long long i;
+	while (!held && fgets(line, sizeof(line), f)) {
+		/* address perms offset dev inode path; a long path spans more reads */
+		held = sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &mnr, &i) == 3 && i == (unsigned long long)ino &&
+		       maj == major(dev) && mnr == minor(dev);
+	}
+	fclose(f);
+	return held;
+}
+
+int rb_segment_maker_alive(uint32_t hpid, uint64_t hstart, int name_pid, const struct stat *file)
 {
 	/* the header is written with plain stores while it is unpublished: a
-	 * pid without its start time yet says nothing; then any process with
-	 * the file name's pid may be its maker */
+	 * pid without its start time yet says nothing; then the process with
+	 * the file name's pid may be its maker, if it holds the file: a maker
+	 * holds it open or mapped from its creation (O_EXCL) on, and a process
+	 * that does not (the pid reused since the maker died) never will */
 	if (hpid && hstart)
 		return rb_proc_alive((int)hpid, hstart);
-	return name_pid > 0 && rb_proc_start_time(name_pid) != 0;
+	if (name_pid <= 0 || rb_proc_start_time(name_pid) == 0)
+		return 0;
+	return !file || proc_holds(name_pid, file->st_dev, file->st_ino) != 0;
 }

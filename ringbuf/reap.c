@@ -45,10 +45,10 @@ int rb_segment_gone(int dfd, const char *name, struct rb_gone *out)
 	 * before writing it): the file name's. The liveness rule is the readers'. */
 	int gone = ours ? (h.version != 0 ? (int)h.pid == pid && h.uid == st.st_uid &&
 						    !rb_proc_alive(pid, h.start_time)
-					  : !rb_segment_maker_alive(h.pid, h.start_time, pid) &&
-						    !rb_segment_maker_alive(0, 0, pid))
+					  : !rb_segment_maker_alive(h.pid, h.start_time, pid, &st) &&
+						    !rb_segment_maker_alive(0, 0, pid, &st))
 			: file && rb_fd_unstarted(fd, (uint64_t)st.st_size) &&
-				  !rb_segment_maker_alive(0, 0, pid);
+				  !rb_segment_maker_alive(0, 0, pid, &st);
 	if (!ours)
 		memset(&h, 0, sizeof(h)); /* created_realtime_ns 0: the oldest */
 	close(fd);

@@ -39,9 +39,12 @@ int rb_proc_alive(int pid, uint64_t start_time);
 /* 1 if the process that made a segment still runs, from the header's pid and
  * start time once both are written (non-zero), else from the pid of its file
  * name (name_pid): a segment whose maker died before writing its header is
- * dead once no process has that pid. Safe on a header being written. Readers
+ * dead once no process with that pid holds the file (file: its fstat; open or
+ * mapped, read from /proc/PID/fd and maps; NULL, or /proc not readable: any
+ * process with that pid counts). Safe on a header being written. Readers
  * and the reaper use the same rule. */
-int rb_segment_maker_alive(uint32_t hpid, uint64_t hstart, int name_pid);
+struct stat;
+int rb_segment_maker_alive(uint32_t hpid, uint64_t hstart, int name_pid, const struct stat *file);
 
 /* Sizes derived from the configuration; the reader recomputes them to check
  * the header. */
@@ -82,7 +85,7 @@ struct rb_gone {
 /* 1 when file fd (size bytes) is a segment still to be made: empty, or zeros
  * where the header's first 64 bytes go (its maker has not written the magic;
  * a maker killed then leaves it so). Whether it is being made or dead is the
- * liveness of the process of its name (rb_segment_maker_alive(0, 0, pid)). */
+ * liveness of the process of its name (rb_segment_maker_alive(0, 0, pid, st)). */
 int rb_fd_unstarted(int fd, uint64_t size);
 /* 1 and *out filled if dir fd dfd's entry name is such a segment, else 0. */
 int rb_segment_gone(int dfd, const char *name, struct rb_gone *out);

@@ -119,9 +119,28 @@ true & up4=$!; wait $up4
 : >"$RINGMON_DIR/ringmon.$up3"
 head -c 65536 /dev/zero >"$RINGMON_DIR/ringmon.$up4"
 chmod 600 "$RINGMON_DIR/ringmon.$up3" "$RINGMON_DIR/ringmon.$up4"
+# the same under pids that live on in other programs (reused since), and one
+# being made: its process holds the file open, as a maker does
+sleep 600 & rp1=$!; pids+=($rp1)
+sleep 600 & rp2=$!; pids+=($rp2)
+sleep 600 & rp3=$!; pids+=($rp3)
+: >"$RINGMON_DIR/ringmon.$rp1"
+head -c 65536 /dev/zero >"$RINGMON_DIR/ringmon.$rp2"
+unpublished $rp3 0
+chmod 600 "$RINGMON_DIR/ringmon.$rp1" "$RINGMON_DIR/ringmon.$rp2"
+bash -c 'f=$RINGMON_DIR/ringmon.$$; head -c 65536 /dev/zero >"$f"; exec 3<"$f"; exec sleep 600' & mk=$!; pids+=($mk)
+need 20 "the maker's file is there" test -s "$RINGMON_DIR/ringmon.$mk"
 $RM ls >"$RINGMON_DIR/ls.unstarted" 2>&1
 check "ls: a maker killed before the magic is dead, not unreadable" \
 	[ "$(grep -Ec "^ *($up3|$up4) .*dead" "$RINGMON_DIR/ls.unstarted")" -eq 2 ]
+check "ls: ... also when its pid is another program's now" \
+	[ "$(grep -Ec "^ *($rp1|$rp2|$rp3) .*dead" "$RINGMON_DIR/ls.unstarted")" -eq 3 ]
+out=$($RM stats $rp1 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "pid $rp1 is another process now"
+check "stats: such a segment is dead, exit 1, said why ($out)" [ $? -eq 0 ]
+out=$($RM stats $mk 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "still initialising"
+check "stats: one whose process holds it is still being made ($out)" [ $? -eq 0 ]
 RINGMON_KEEP_DEAD=0 $LG --synthetic --rate 200 --seconds 600 >/dev/null 2>&1 & zp=$!; pids+=($zp)
 wait_ready "$RINGMON_DIR" $zp
 check "RINGMON_KEEP_DEAD=0 keeps none" [ "$($RM ls | grep -c ' dead$')" -eq 0 ]
@@ -130,6 +149,10 @@ check "a never-published segment of a process that is gone is removed at start" 
 check "... also when its header did not name its process yet" [ ! -e "$RINGMON_DIR/ringmon.$up2" ]
 check "... and when its maker was killed before the magic (empty, zeros)" \
 	[ ! -e "$RINGMON_DIR/ringmon.$up3" -a ! -e "$RINGMON_DIR/ringmon.$up4" ]
+check "... and when its pid is another program's now" \
+	[ ! -e "$RINGMON_DIR/ringmon.$rp1" -a ! -e "$RINGMON_DIR/ringmon.$rp2" -a ! -e "$RINGMON_DIR/ringmon.$rp3" ]
+check "one being made stays" [ -e "$RINGMON_DIR/ringmon.$mk" ]
+kill $rp1 $rp2 $rp3 $mk 2>/dev/null; wait $rp1 $rp2 $rp3 $mk 2>/dev/null; rm -f "$RINGMON_DIR/ringmon.$mk"
 RINGMON_KEEP_DEAD=x $LG --synthetic --rate 200 --seconds 1 2>&1 >/dev/null | grep -q "RINGMON_KEEP_DEAD=x is not a whole number"
 check "a bad RINGMON_KEEP_DEAD is told" [ $? -eq 0 ]
 rm -f "$RINGMON_DIR/ringmon.4000001" "$RINGMON_DIR/ringmon.4000002"

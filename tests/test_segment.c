@@ -191,10 +191,46 @@ static void wrong_magic_version_and_initialising_segments_are_told_apart(void **
 	assert_int_equal(attach_rc(spoiled("v1", 8, &minor, 4, -1), err, sizeof(err)), 0);
 }
 
+/* A child that makes ringmon.<its pid> of size bytes of zeros (-1: a
+ * segment's size) and then holds it open (HOLD_FD), mapped (HOLD_MAP) or not
+ * at all (HOLD_NONE: as a process that got a dead maker's pid), until killed. */
+enum { HOLD_NONE, HOLD_FD, HOLD_MAP };
+static pid_t maker_child(int64_t size, int how, char *path, size_t len)
+{
+	int ack[2];
+	assert_int_equal(pipe(ack), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char p[700];
+		snprintf(p, sizeof(p), "%s/ringmon.%d", rb_dir(), (int)getpid());
+		int fd = open(p, O_RDWR | O_CREAT | O_EXCL, 0600);
+		size_t n = size < 0 ? good_size : (size_t)size;
+		if (fd < 0 || ftruncate(fd, (off_t)n) != 0)
+			_exit(1);
+		if (how == HOLD_MAP && mmap(NULL, n ? n : 1, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
+			_exit(1);
+		if (how != HOLD_FD)
+			close(fd);
+		if (write(ack[1], "k", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	close(ack[1]);
+	char c;
+	assert_int_equal(read(ack[0], &c, 1), 1); /* bounded: the child writes or exits */
+	close(ack[0]);
+	snprintf(path, len, "%s/ringmon.%d", rb_dir(), (int)pid);
+	return pid;
+}
+
 /* A producer killed between creating its file and writing the magic leaves
  * an empty or zero-filled ringmon.PID: dead once PID is gone ("died before
- * its segment was ready", as a header without a version), being made while it
- * lives; a file of any other name stays truncated or of a bad magic. */
+ * its segment was ready", as a header without a version), being made while
+ * the process of that pid holds it (open or mapped, as a maker does from its
+ * O_EXCL creation on), dead too when that pid is another process now that
+ * does not hold it; a file of any other name stays truncated or of a bad magic. */
 static void files_without_magic_are_segments_in_the_making(void **state)
 {
 	(void)state;
@@ -204,38 +240,42 @@ static void files_without_magic_are_segments_in_the_making(void **state)
 		_exit(0);
 	assert_true(dead > 0);
 	assert_int_equal(waitpid(dead, NULL, 0), dead);
-	pid_t live = fork();
-	if (live == 0) {
-		pause();
-		_exit(0);
-	}
-	assert_true(live > 0);
 	uint64_t zero = 0;
-	struct { int pid; int64_t size; int want; } cases[] = {
-		{dead, 0, -ESRCH}, {dead, 100, -ESRCH}, {dead, -1, -ESRCH},
-		{live, 0, -EAGAIN}, {live, -1, -EAGAIN},
-	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(path, sizeof(path), "%s/ringmon.%d", rb_dir(), cases[i].pid);
+	int64_t sizes[] = {0, 100, -1};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(path, sizeof(path), "%s/ringmon.%d", rb_dir(), dead);
 		unlink(path);
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 		assert_true(fd >= 0);
-		int64_t size = cases[i].size < 0 ? (int64_t)good_size : cases[i].size;
-		assert_int_equal(ftruncate(fd, size), 0); /* zeros */
+		assert_int_equal(ftruncate(fd, sizes[i] < 0 ? (off_t)good_size : (off_t)sizes[i]), 0);
 		close(fd);
 		int rc = attach_rc(path, err, sizeof(err));
-		if (rc != cases[i].want)
-			fail_msg("case %zu (%lld bytes of zeros): rc %d (%s), want %d", i,
-				 (long long)size, rc, err, cases[i].want);
-		if (rc == -ESRCH)
-			assert_non_null(strstr(err, "died before its segment was ready"));
+		if (rc != -ESRCH)
+			fail_msg("dead maker, %lld bytes of zeros: rc %d (%s), want -ESRCH", (long long)sizes[i], rc, err);
+		assert_non_null(strstr(err, "died before its segment was ready"));
+		unlink(path);
+	}
+	struct { int64_t size; int how; int want; const char *says; } cases[] = {
+		{0, HOLD_FD, -EAGAIN, "still initialising"},
+		{-1, HOLD_FD, -EAGAIN, "still initialising"},
+		{-1, HOLD_MAP, -EAGAIN, "still initialising"},
+		{0, HOLD_NONE, -ESRCH, "another process now"},
+		{100, HOLD_NONE, -ESRCH, "another process now"},
+		{-1, HOLD_NONE, -ESRCH, "another process now"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pid_t live = maker_child(cases[i].size, cases[i].how, path, sizeof(path));
+		int rc = attach_rc(path, err, sizeof(err));
+		if (rc != cases[i].want || !strstr(err, cases[i].says))
+			fail_msg("live pid, case %zu (%lld bytes, hold %d): rc %d (%s), want %d (%s)", i,
+				 (long long)cases[i].size, cases[i].how, rc, err, cases[i].want, cases[i].says);
+		kill(live, SIGKILL);
+		waitpid(live, NULL, 0);
 		unlink(path);
 	}
 	/* zeros where the magic goes, under another name: not a segment */
 	assert_int_equal(attach_rc(spoiled("z", 0, &zero, 8, -1), err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "magic"));
-	kill(live, SIGKILL);
-	waitpid(live, NULL, 0);
 }
 
 static void every_inconsistent_header_field_is_refused(void **state)
