@@ -48,13 +48,19 @@ command -v tmux >/dev/null || { echo "tmux missing (scripts/deps.sh installs it)
 mongo_loadgen 2 300 --latency-ms 1 --error-rate 0.05 --max-seconds 300
 
 # ---- terminals that cannot draw: refused at once, one line naming --once ----
-for term in dumb ringmon-no-such-terminal; do
-	start_top 100 30 TERM=$term
+# (a hardcopy terminal, from a terminfo entry of our own, told as such)
+mkdir -p "$W/terminfo"
+printf 'ringmon-hardcopy|a hardcopy terminal,\n\tam, hc, cols#80,\n\tbel=^G, cr=\\r, cud1=\\n, ind=\\n,\n' >"$W/hc.src"
+tic -o "$W/terminfo" "$W/hc.src" 2>/dev/null || bad "tic could not compile a hardcopy entry"
+for term in dumb ringmon-no-such-terminal ringmon-hardcopy; do
+	start_top 100 30 TERMINFO=$W/terminfo TERM=$term
 	if wait_for "TOP-EXIT="; then
 		rc=$(cap | sed -n 's/^TOP-EXIT=//p')
 		lines=$(cap | grep -c "ringmon top:")
 		if [ "$rc" = 1 ] && [ "$lines" = 1 ] && cap | grep -q -- "--once"; then
 			ok "TERM=$term: refused at once, exit 1, one line naming --once"
+			[ $term != ringmon-hardcopy ] || cap | grep -q "is a hardcopy terminal" &&
+				ok "TERM=$term: said why" || bad "TERM=$term: the reason is not given: $(cap | grep 'ringmon top:')"
 		else bad "TERM=$term: exit $rc, $lines message line(s)"; cap | sed 's/^/     | /'; fi
 	else
 		bad "TERM=$term: top still runs (expected a refusal naming --once): $WAITED"; show

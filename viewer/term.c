@@ -5,6 +5,7 @@
 #include "model.h"
 
 #include <curses.h>
+#include <ncursesw/term.h> /* setupterm; "term.h" is ours */
 #include <langinfo.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -140,6 +141,21 @@ int term_start(int color, char *err, size_t errlen)
 		snprintf(err, errlen, "TERM is not set: cannot draw a screen");
 		return -1;
 	}
+	/* what terminfo says of it first: a hardcopy terminal (hc) is one that
+	 * newterm refuses like an unknown one, though its entry exists */
+	int tstat = 0;
+	if (setupterm(name, STDOUT_FILENO, &tstat) != OK) {
+		if (tstat == 1)
+			snprintf(err, errlen, "the terminal (TERM=%s) is a hardcopy terminal: it cannot "
+				 "position the cursor", name);
+		else if (tstat == -1)
+			snprintf(err, errlen, "no terminfo database found for TERM=%s (install ncurses-base, "
+				 "or set TERMINFO)", name);
+		else
+			snprintf(err, errlen, "unknown terminal type TERM=%s", name);
+		return -1;
+	}
+	del_curterm(cur_term);
 	have_tio = tcgetattr(STDIN_FILENO, &saved_tio) == 0;
 	/* newterm, not initscr: an unknown terminal is an error to report, not
 	 * an exit inside curses */
