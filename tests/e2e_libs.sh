@@ -56,7 +56,7 @@ if ! /usr/bin/python3 -c 'import mockupdb' 2>/dev/null; then
 	echo "e2e_libs: python3-mockupdb missing (scripts/deps.sh test installs it)"; exit 1
 fi
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-coproc MS { exec /usr/bin/python3 tests/mongo/mockserver.py --port "$port" --max-seconds 120 2>/dev/null; }
+coproc MS { exec /usr/bin/python3 tests/mongo/mockserver.py --port "$port" --max-seconds 600 2>/dev/null; }
 pids+=("$MS_PID")
 read -r -t 20 word _ _ <&"${MS[0]}" || true
 [ "$word" = ready ] || { echo "FAIL the mock server did not start on port $port"; exit 1; }

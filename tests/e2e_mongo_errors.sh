@@ -39,7 +39,7 @@ start_mock() {
 	# taken meanwhile; 60 s for Python to start on a loaded machine
 	for try in 1 2 3; do
 		port=$(free_ports 1)
-		coproc MS { exec $PY tests/mongo/mockserver.py --port "$port" --latency-ms 0 --max-seconds 60 "$@" 2>/dev/null; }
+		coproc MS { exec $PY tests/mongo/mockserver.py --port "$port" --latency-ms 0 --max-seconds 600 "$@" 2>/dev/null; }
 		pids+=("$MS_PID")
 		URI= word=
 		read -r -t 60 word ports URI <&"${MS[0]}" || true
