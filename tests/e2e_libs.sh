@@ -84,10 +84,11 @@ done
 # client, on a pool) runs as without ringmon and is told once why
 rm -f "$RINGMON_DIR"/ringmon.*
 mkdir -p "$RINGMON_DIR/alone" && cp "$PRELOAD" "$RINGMON_DIR/alone/"
-# libmongoc's lines but its DEBUG ones (a heartbeat that failed to connect to the
-# mock, slow under load, is one in either run), as a set
-logs() { grep -v '^ringmon: \|^[0-9/]* [0-9:.]*: \[[0-9]*\]: *DEBUG:' "$1" |
-	sed -E 's/^[0-9\/]+ [0-9:.]+: \[[0-9]+\]: +//' | sort -u; }
+# libmongoc's lines without their time and pid ("[ 9522]": padded to 5 places)
+# but its DEBUG ones (a heartbeat that failed to connect to the mock, slow under
+# load, is one in either run), as a set
+logs() { grep -v '^ringmon: \|^[0-9/]* [0-9:.]*: \[ *[0-9]*\]: *DEBUG:' "$1" |
+	sed -E 's/^[0-9\/]+ [0-9:.]+: \[ *[0-9]+\]: +//' | sort -u; }
 for how in client-apm pool-apm; do
 	out0=$(timeout 30 "$B/tests/prog_mongo_plain" "$uri" $how 2>"$RINGMON_DIR/err0"); rc0=$?
 	out1=$(LD_PRELOAD=$RINGMON_DIR/alone/libringmon-preload.so timeout 30 "$B/tests/prog_mongo_plain" "$uri" $how 2>"$RINGMON_DIR/err1"); rc1=$?
