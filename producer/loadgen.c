@@ -68,7 +68,15 @@ static void *run_worker(void *arg)
 			/* pace: emit up to what the rate allows by now, then nap */
 			uint64_t due = (uint64_t)((double)(now - start) * w->rate / 1e9) + 1;
 			if (seq >= due) {
-				struct timespec nap = {0, 200 * 1000};
+				/* until the next event is due (event seq at start +
+				 * seq / rate s), at most 100 ms so a stop is seen: a
+				 * slow loadgen wakes as often as it emits, not 5000
+				 * times a second (256 of them filled 2 cores) */
+				uint64_t next = start + (uint64_t)((double)seq * 1e9 / w->rate);
+				uint64_t wait = next > now ? next - now : 1000;
+				if (wait > 100000000u)
+					wait = 100000000u;
+				struct timespec nap = {0, (long)wait};
 				nanosleep(&nap, NULL);
 				continue;
 			}

@@ -47,6 +47,17 @@ wait_seg $lp
 $RM ls | grep -E "^$lp +ringmon-loadgen .* live$" -q; check "ls shows the live producer" [ $? -eq 0 ]
 $RM ls --json | jq_ "[s['state'] for s in d if s['pid']==$lp][0]" | grep -qx live; check "ls --json state" [ $? -eq 0 ]
 
+# a paced loadgen sleeps until its next event is due: at --rate 10 its worker
+# wakes about 10 times a second plus a 100 ms stop check, not 5000 times (256
+# of them once filled both cores of a CI machine)
+$LG --synthetic --threads 1 --rate 10 --seconds 600 >/dev/null & sp=$!; pids+=($sp)
+wait_seg $sp
+paced() { [ "$(count_of $sp synthetic.op 2>/dev/null)" -ge 12 ] 2>/dev/null; }
+expect_until 20 "the paced loadgen's 12th synthetic.op" paced
+sw=$(cat /proc/$sp/task/*/status | awk '/^voluntary_ctxt_switches/ {n += $2} END {print n}')
+kill $sp
+check "a loadgen at --rate 10 wakes as it emits (${sw} context switches by its 12th synthetic.op)" [ "$sw" -lt 300 ]
+
 # stats: counts rise between reports, JSON schema as documented
 a=$(count_of $lp synthetic.op)
 expect_until 20 "stats counts rise (above $a)" counted $lp synthetic.op "$a"
