@@ -105,6 +105,58 @@ static int remove_stale(int dfd, const char *name, int pid, char *what, size_t l
 	return rc;
 }
 
+static int cannot_create(const char *path, int rc, char *errbuf, size_t errlen)
+{
+	return rb_errf(errbuf, errlen, rc, "cannot create %s: %s (check that %s exists and is "
+		    "writable, or set RINGMON_DIR)", path, strerror(-rc), rb_dir());
+}
+
+static int exists_already(const char *path, const char *what, char *errbuf, size_t errlen)
+{
+	return rb_errf(errbuf, errlen, -EEXIST, "%s already exists and is %s: not using it (remove it, "
+		    "or set RINGMON_DIR to a private directory)", path, what);
+}
+
+/* Names the unnamed file fd as `name` in dfd, replacing a stale file there
+ * (remove_stale). 0, or -errno with errbuf set. */
+static int link_named(int fd, int dfd, const char *name, int pid, const char *path, char *errbuf,
+		      size_t errlen)
+{
+	char self[48], what[64] = "not a stale ringmon segment of this process";
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	for (int attempt = 0;; attempt++) {
+		int rc = linkat(AT_FDCWD, self, dfd, name, AT_SYMLINK_FOLLOW);
+		/* no /proc: AT_EMPTY_PATH, which needs CAP_DAC_READ_SEARCH */
+		if (rc != 0 && errno == ENOENT)
+			rc = linkat(fd, "", dfd, name, AT_EMPTY_PATH);
+		if (rc == 0)
+			return 0;
+		if (errno != EEXIST || attempt > 0)
+			return errno == EEXIST ? exists_already(path, what, errbuf, errlen)
+					       : cannot_create(path, -errno, errbuf, errlen);
+		if (remove_stale(dfd, name, pid, what, sizeof(what)) != 0)
+			return exists_already(path, what, errbuf, errlen);
+	}
+}
+
+/* Without O_TMPFILE: creates `name` in dfd, replacing a stale file there.
+ * The fd, or -errno with errbuf set. */
+static int make_named(int dfd, const char *name, int pid, const char *path, char *errbuf, size_t errlen)
+{
+	char what[64] = "not a stale ringmon segment of this process";
+	for (int attempt = 0;; attempt++) {
+		/* O_EXCL: never through a symlink, never into an existing file */
+		int fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST || attempt > 0)
+			return errno == EEXIST ? exists_already(path, what, errbuf, errlen)
+					       : cannot_create(path, -errno, errbuf, errlen);
+		if (remove_stale(dfd, name, pid, what, sizeof(what)) != 0)
+			return exists_already(path, what, errbuf, errlen);
+	}
+}
+
 int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_records,
 		      uint32_t max_keys, uint64_t pool_size, char *errbuf, size_t errlen)
 {
@@ -118,32 +170,28 @@ int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_rec
 	s->pid = getpid();
 	rb_path(s->path, sizeof(s->path), s->pid);
 
-	char name[32], what[64] = "not a stale ringmon segment of this process";
+	char name[32];
 	snprintf(name, sizeof(name), "ringmon.%d", s->pid);
 	/* every step below works on this directory, whatever its path later names */
 	int dfd = open_dir(rb_dir(), errbuf, errlen);
 	if (dfd < 0)
 		return dfd;
-	int fd = -1;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		/* O_EXCL: never through a symlink, never into an existing file */
-		fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST || attempt > 0)
-			break;
-		if (remove_stale(dfd, name, s->pid, what, sizeof(what)) != 0) {
-			errno = EEXIST;
-			break;
+	/* unnamed until its header says whose it is (link_named): no reader or
+	 * reaper ever sees it half made; a file system without O_TMPFILE gets
+	 * it named from the start (make_named), as before */
+	int named = 0;
+	int fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		fd = make_named(dfd, name, s->pid, s->path, errbuf, errlen);
+		if (fd < 0) {
+			close(dfd);
+			return fd;
 		}
-	}
-	if (fd < 0) {
+		named = 1;
+	} else if (fd < 0) {
 		rc = -errno;
 		close(dfd);
-		if (rc == -EEXIST)
-			return rb_errf(errbuf, errlen, rc,
-				    "%s already exists and is %s: not using it (remove it, or set "
-				    "RINGMON_DIR to a private directory)", s->path, what);
-		return rb_errf(errbuf, errlen, rc, "cannot create %s: %s (check that %s exists and is "
-				"writable, or set RINGMON_DIR)", s->path, strerror(-rc), rb_dir());
+		return cannot_create(s->path, rc, errbuf, errlen);
 	}
 	/* mode 0600 whatever the umask did */
 	if (fchmod(fd, 0600) != 0)
@@ -154,7 +202,7 @@ int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_rec
 		rb_errf(errbuf, errlen, rc, "cannot allocate %llu bytes for %s: %s (free space in %s, "
 		     "or lower RINGMON_RECORDS or RINGMON_STATS_KB)", (unsigned long long)s->g.segment_size, s->path,
 		     strerror(-rc), rb_dir());
-		goto fail_unlink;
+		goto fail;
 	}
 	/* MAP_POPULATE: the pages are in the page table before the first emit */
 	s->base = mmap(NULL, s->g.segment_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
@@ -163,8 +211,6 @@ int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_rec
 		s->base = NULL;
 		goto fail_errno;
 	}
-	close(fd);
-	close(dfd);
 
 	struct rb_header *h = rb_seg_header(s);
 	struct timespec rt, mono;
@@ -216,13 +262,27 @@ int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_rec
 		s->state->flags = RB_SHARD_SHARED | RB_SHARD_STATE;
 		s->state_records = RB_STATE_RECORDS;
 	}
+	if (!named) {
+		/* the header's stores come before the name in program order, and
+		 * linkat is a system call: a reader that finds the name reads them */
+		rc = link_named(fd, dfd, name, s->pid, s->path, errbuf, errlen);
+		if (rc) {
+			munmap(s->base, s->g.segment_size);
+			s->base = NULL;
+			s->state = NULL;
+			goto fail;
+		}
+	}
+	close(fd);
+	close(dfd);
 	return 0;
 
 fail_errno:
 	rc = -errno;
 	rb_errf(errbuf, errlen, rc, "cannot set up %s: %s", s->path, strerror(-rc));
-fail_unlink:
-	unlinkat(dfd, name, 0);
+fail:
+	if (named)
+		unlinkat(dfd, name, 0);
 	close(fd);
 	close(dfd);
 	return rc;

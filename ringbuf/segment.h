@@ -114,7 +114,9 @@ struct rb_segment {
  * else at the name (a symlink, a non-regular file, someone else's file) is
  * refused, and so is a directory another user could change (not owned by us
  * or root, or group/world-writable without the sticky bit). Fills the header
- * but leaves version 0: call rb_segment_publish once the tables are ready. On
+ * but leaves version 0: call rb_segment_publish once the tables are ready. The
+ * file is named only once its header is written (O_TMPFILE, then linkat; a
+ * file system without O_TMPFILE: named first, as O_EXCL makes it). On
  * error, errbuf says why. Allocates; not for the emit path. */
 int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_records,
 		      uint32_t max_keys, uint64_t pool_size, char *errbuf, size_t errlen);

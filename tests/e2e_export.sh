@@ -281,7 +281,8 @@ done
 created() { local p; for p in "${many[@]}"; do [ -e "$RINGMON_DIR/ringmon.$p" ] || return 1; done; }
 until_ 120 "256 segments created" created
 live256() { fetch "$work/big" && [ "$(grep -c '^ringmon_producer_up{.*} 1$' "$work/big")" -ge 257 ]; }
-until_ 120 "the exporter serving 256 + 1 live producers" live256; check "the exporter serves 256 producers" [ $? -eq 0 ]
+until_ 120 "the exporter serving 256 + 1 live producers" live256; rc=$?
+check "the exporter serves 256 producers (last scrape: $(grep -c '^ringmon_producer_up{.*} 1$' "$work/big" 2>/dev/null) up; load $(cut -d' ' -f1 /proc/loadavg))" [ $rc -eq 0 ]
 promtool check metrics <"$work/big" >/dev/null 2>&1; check "promtool accepts the 256-producer scrape" [ $? -eq 0 ]
 echo "  $(grep -c '^ringmon_producer_up' "$work/big") producers, $(wc -c <"$work/big") bytes; the exporter's scrape before this one took $(grep '^ringmon_export_scrape_duration_seconds ' "$work/big" | cut -d' ' -f2) s (0: none before)"
 # kill them in batches while a client scrapes as fast as it can

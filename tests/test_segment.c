@@ -446,6 +446,55 @@ static void creation_refuses_a_symlink_and_replaces_only_stale_segments(void **s
 	munmap(s.base, s.g.segment_size);
 }
 
+/* Makers and a reaper at once (as 256 producers starting together, each
+ * reaping as it starts): the reaper never removes a segment being made, since
+ * a segment is named only once its header says whose it is. Bounded: 4
+ * makers x 300 segments each. */
+static void a_reaper_beside_makers_removes_no_segment_being_made(void **state)
+{
+	(void)state;
+	enum { MAKERS = 4, EACH = 300 };
+	pid_t maker[MAKERS];
+	for (int m = 0; m < MAKERS; m++) {
+		maker[m] = fork();
+		assert_true(maker[m] >= 0);
+		if (maker[m] == 0) {
+			for (int i = 0; i < EACH; i++) {
+				struct rb_segment s;
+				char err[RB_ERR_MAX];
+				struct stat st;
+				if (rb_segment_create(&s, 1, 16, 2, rb_pool_size_min(), err, sizeof(err)) != 0) {
+					fprintf(stderr, "maker %d, segment %d: %s\n", (int)getpid(), i, err);
+					_exit(2);
+				}
+				if (stat(s.path, &st) != 0) {
+					fprintf(stderr, "maker %d, segment %d: %s was removed while made\n",
+						(int)getpid(), i, s.path);
+					_exit(1);
+				}
+				rb_segment_publish(&s);
+				rb_segment_finish(&s, 0);
+				munmap(s.base, s.g.segment_size);
+			}
+			_exit(0);
+		}
+	}
+	int left = MAKERS, reaps = 0;
+	uint64_t freed;
+	while (left > 0) {
+		assert_true(rb_reap(rb_dir(), 0, &freed) >= 0);
+		reaps++;
+		int status;
+		pid_t p = waitpid(-1, &status, WNOHANG);
+		if (p > 0) {
+			assert_true(WIFEXITED(status));
+			assert_int_equal(WEXITSTATUS(status), 0);
+			left--;
+		}
+	}
+	assert_true(reaps > 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -459,6 +508,7 @@ int main(void)
 		cmocka_unit_test(foreign_owned_segments_are_refused),
 		cmocka_unit_test(hostile_tables_and_positions_stay_in_bounds),
 		cmocka_unit_test(creation_refuses_a_symlink_and_replaces_only_stale_segments),
+		cmocka_unit_test(a_reaper_beside_makers_removes_no_segment_being_made),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
