@@ -78,9 +78,8 @@ static size_t put_cut(char *dst, size_t room, const char *src, size_t slen)
 }
 
 /* "db.collection" of a command of class cls that names one (never a
- * sensitive one) into buf, cut to len - 1 bytes at a UTF-8 character boundary
- * (a database name may be 63 bytes: then the cut leaves the collection out);
- * 0 if it names none. */
+ * sensitive one) into buf (len MS_NS_LEN: any namespace a server takes),
+ * cut to len - 1 bytes at a UTF-8 character boundary; 0 if it names none. */
 static int command_ns(int cls, const char *db, const bson_t *cmd, char *buf, size_t len)
 {
 	bson_iter_t it;
@@ -341,7 +340,7 @@ void mongo_on_command_started(const mongoc_apm_command_started_t *e)
 		int cls = class_of(name, key);
 		if ((cls == MS_CMD_COLL || cls == MS_CMD_FULLNS || cls == MS_CMD_GETMORE) &&
 		    (ringmon_enabled(mongo_type.cmd_ns) || ringmon_enabled(mongo_type.cmd_target))) {
-			char ns[56];
+			char ns[MS_NS_LEN];
 			/* sensitive commands never get here: nothing is derived from
 			 * their arguments */
 			if (command_ns(cls, mongoc_apm_command_started_get_database_name(e),

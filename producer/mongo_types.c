@@ -55,7 +55,7 @@ struct key_slot {
 	uint32_t hash;
 	uint16_t type;
 	uint16_t id;
-	uint8_t len;  /* bytes of s used: the key cut to 55 bytes, no NUL */
+	uint8_t len;  /* bytes of s used, no NUL: keys of at most 55 bytes (whole) */
 	char s[55];
 };
 static __thread struct key_slot key_cache[64];
@@ -64,7 +64,7 @@ static uint32_t fnv(const char *s, int type, size_t *len)
 {
 	uint32_t h = 2166136261u ^ (uint32_t)type;
 	size_t n = 0;
-	for (; n < 55 && s[n]; n++)
+	for (; n < 56 && s[n]; n++)
 		h = (h ^ (uint8_t)s[n]) * 16777619u;
 	*len = n;
 	return h;
@@ -78,7 +78,9 @@ int mongo_key_of(int type, const char *s)
 	if (k->id && k->hash == h && k->type == type && k->len == n && memcmp(k->s, s, n) == 0)
 		return k->id;
 	int id = ringmon_key(type, s);
-	if (id > 0 && id <= UINT16_MAX) {
+	/* a longer key is not cached: it is stored cut with a hash of its whole
+	 * self (ringmon_key), which the slot could not tell apart */
+	if (id > 0 && id <= UINT16_MAX && n <= sizeof(k->s)) {
 		k->hash = h;
 		k->type = (uint16_t)type;
 		k->id = (uint16_t)id;

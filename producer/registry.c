@@ -2,6 +2,8 @@
  * tables and an in-process lock-free hash for lookups), and event sets. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,6 +141,27 @@ static int lookup_key(uint32_t type, const char *name, unsigned long hash)
 	return id;
 }
 
+/* key as stored (RB_KEY_LEN bytes, NUL-padded): whole when it fits; else its
+ * first bytes to a UTF-8 character's start, '~' and the FNV-1a hash of the
+ * whole key in 8 hex digits (ringmon.h) */
+static void key_cut(char cut[RB_KEY_LEN], const char *key)
+{
+	enum { MARK = 9 }; /* "~%08x" */
+	if (strnlen(key, RB_KEY_LEN) < RB_KEY_LEN) {
+		copy_name(cut, key, RB_KEY_LEN);
+		return;
+	}
+	uint32_t h = 2166136261u;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	size_t take = RB_KEY_LEN - 1 - MARK;
+	while (take > 0 && ((uint8_t)key[take] & 0xc0) == 0x80)
+		take--;
+	memset(cut, 0, RB_KEY_LEN);
+	memcpy(cut, key, take);
+	snprintf(cut + take, RB_KEY_LEN - take, "~%08x", (unsigned)h);
+}
+
 /* ringmon_key, or with own_overflow -ENOSPC where the table is full (the
  * caller counts it under an overflow key of its own) */
 static int key_id(int type, const char *key, int own_overflow)
@@ -146,7 +169,7 @@ static int key_id(int type, const char *key, int own_overflow)
 	if (!key || type < 0 || type >= RINGMON_MAX_TYPES || !producer.keys)
 		return 0;
 	char cut[RB_KEY_LEN];
-	copy_name(cut, key, sizeof(cut));
+	key_cut(cut, key);
 	unsigned long hash = hash_key((uint32_t)type, cut);
 	int id = lookup_key((uint32_t)type, cut, hash);
 	if (id >= 0)

@@ -195,6 +195,10 @@ enum ms_command_class {
 	MS_CMD_PLAIN = 1, MS_CMD_COLL, MS_CMD_FULLNS, MS_CMD_GETMORE, MS_CMD_SENSITIVE, MS_CMD_HELLO
 };
 int ms_command_class(const char *name);
+/* Room for a "db.collection" and its NUL: a server's namespace is at most 255
+ * bytes (MongoDB 4.4 on); a longer one is cut there. Its key is then cut to
+ * what a key holds, with a hash of the whole name (ringmon_key). */
+#define MS_NS_LEN 320
 
 /* ---- command.target keys ----
  * The key of a command.target event names its tuple by the key ids of other
@@ -202,7 +206,7 @@ int ms_command_class(const char *name);
  * 0 failed), C the command name's key under command.started, N the
  * "db.collection" key under command.ns (0: the command names none), H the
  * "host:port" key under server.opening (0: unknown). Short whatever the names'
- * lengths (keys are cut at 55 bytes; a host name alone may be 253).
+ * lengths (a key holds 55 bytes; a host name alone may be 253).
  * "S.0.0.0" is the overflow of status S: a producer registers both when it
  * registers the type, and counts a command there when its key table is full
  * (ringmon_key_or_full), so that the status of what it could not key stays. */

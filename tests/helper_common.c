@@ -182,3 +182,18 @@ int th_run_cmd(int (*cmd)(int, char **), char **argv, char *out, size_t len)
 	close(fd[0]);
 	return th_wait(pid, 30000);
 }
+
+void th_key_of(char out[56], const char *name)
+{
+	if (strlen(name) <= 55) {
+		snprintf(out, 56, "%s", name);
+		return;
+	}
+	uint32_t h = 2166136261u;
+	for (const char *c = name; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	size_t take = 46;
+	while (take > 0 && ((uint8_t)name[take] & 0xc0) == 0x80)
+		take--;
+	snprintf(out, 56, "%.*s~%08x", (int)take, name, (unsigned)h);
+}

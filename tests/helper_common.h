@@ -38,5 +38,9 @@ void th_sleep_ms(int ms);
 int th_all_stopped(pid_t pid);
 /* Monotonic ms. */
 uint64_t th_now_ms(void);
+/* The key ringmon stores for name (format.md, "Keys"), worked out apart from
+ * the producer's code: whole up to 55 bytes; else its first bytes (at most
+ * 46, to a UTF-8 character's start), '~', 8 hex digits of FNV-1a-32 of name. */
+void th_key_of(char out[56], const char *name);
 
 #endif

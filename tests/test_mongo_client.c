@@ -122,32 +122,41 @@ static void commands_are_counted_exactly_per_name(void **state)
 	ringmon_mongoc_client_destroy(c);
 }
 
-/* MongoDB allows 63-byte database names; keys hold 55 bytes: "db.collection"
- * is cut there (never inside a UTF-8 character), never dropped */
-static void long_namespaces_are_cut_not_dropped(void **state)
+/* MongoDB allows 63-byte database names and 255-byte namespaces; a key holds
+ * 55 bytes: a longer "db.collection" is kept apart from every other by the
+ * hash of its whole self (two collections of one long database were one row),
+ * cut never inside a UTF-8 character, never dropped */
+static void long_namespaces_stay_apart_and_are_never_dropped(void **state)
 {
 	(void)state;
 	mongoc_client_t *c = instrumented_client();
 	struct seg s;
 	seg_self(&s);
-	char db60[61], db50[51], db54u[57], k50[56], k54u[56];
+	char db60[61], db45u[48], db48[49], full[128];
 	memset(db60, 'd', 60), db60[60] = 0;
-	memset(db50, 'e', 50), db50[50] = 0;
-	memset(db54u, 'f', 54), memcpy(db54u + 54, "\xc3\xa9", 3); /* 54 bytes, then é */
-	snprintf(k50, sizeof(k50), "%s.orde", db50);                /* 55 bytes */
-	snprintf(k54u, sizeof(k54u), "%.54s.", db54u);              /* é does not fit */
-	char k60[56];
-	memcpy(k60, db60, 55), k60[55] = 0;
-	uint64_t a0 = seg_count(&s, "command.ns", k60), b0 = seg_count(&s, "command.ns", k50),
-		 c0 = seg_count(&s, "command.ns", k54u);
+	memset(db45u, 'f', 45), memcpy(db45u + 45, "\xc3\xa9", 3); /* 45 bytes, then é */
+	memset(db48, 'g', 48), db48[48] = 0;
+	char k_orders[56], k_orderz[56], k_u[56], k55[56];
+	snprintf(full, sizeof(full), "%s.orders", db60), th_key_of(k_orders, full);
+	snprintf(full, sizeof(full), "%s.orderz", db60), th_key_of(k_orderz, full);
+	snprintf(full, sizeof(full), "%s.orders_archive", db45u), th_key_of(k_u, full);
+	snprintf(k55, sizeof(k55), "%s.orders", db48); /* 55 bytes: kept whole */
+	assert_int_equal(strlen(k55), 55);
+	assert_int_equal(strlen(k_u), 45 + 9); /* é does not fit before the mark */
+	assert_string_not_equal(k_orders, k_orderz);
+	uint64_t a0 = seg_count(&s, "command.ns", k_orders), b0 = seg_count(&s, "command.ns", k_orderz),
+		 c0 = seg_count(&s, "command.ns", k_u), d0 = seg_count(&s, "command.ns", k55);
 	for (int i = 0; i < 3; i++)
 		assert_true(run(c, db60, "{\"insert\": \"orders\", \"documents\": [{\"_id\": 1}]}", NULL));
 	for (int i = 0; i < 2; i++)
-		assert_true(run(c, db50, "{\"find\": \"orders\", \"filter\": {}}", NULL));
-	assert_true(run(c, db54u, "{\"find\": \"orders\", \"filter\": {}}", NULL));
-	assert_int_equal(seg_count(&s, "command.ns", k60) - a0, 3);
-	assert_int_equal(seg_count(&s, "command.ns", k50) - b0, 2);
-	assert_int_equal(seg_count(&s, "command.ns", k54u) - c0, 1);
+		assert_true(run(c, db60, "{\"find\": \"orderz\", \"filter\": {}}", NULL));
+	assert_true(run(c, db45u, "{\"find\": \"orders_archive\", \"filter\": {}}", NULL));
+	for (int i = 0; i < 4; i++)
+		assert_true(run(c, db48, "{\"find\": \"orders\", \"filter\": {}}", NULL));
+	assert_int_equal(seg_count(&s, "command.ns", k_orders) - a0, 3);
+	assert_int_equal(seg_count(&s, "command.ns", k_orderz) - b0, 2);
+	assert_int_equal(seg_count(&s, "command.ns", k_u) - c0, 1);
+	assert_int_equal(seg_count(&s, "command.ns", k55) - d0, 4);
 	seg_detach(&s);
 	ringmon_mongoc_client_destroy(c);
 }
@@ -561,7 +570,7 @@ int main(void)
 		cmocka_unit_test(bad_arguments_are_refused_with_a_reason),
 		cmocka_unit_test(write_errors_are_found_past_every_bson_type),
 		cmocka_unit_test_teardown(commands_are_counted_exactly_per_name, stop_mock),
-		cmocka_unit_test_teardown(long_namespaces_are_cut_not_dropped, stop_mock),
+		cmocka_unit_test_teardown(long_namespaces_stay_apart_and_are_never_dropped, stop_mock),
 		cmocka_unit_test_teardown(failed_commands_carry_their_server_code, stop_mock),
 		cmocka_unit_test_teardown(durations_follow_injected_latency, stop_mock),
 		cmocka_unit_test_teardown(getmore_counts_under_its_collection, stop_mock),

@@ -271,6 +271,46 @@ static void events_without_a_key_are_counted_apart(void **state)
 	vm_detach(p);
 }
 
+/* Keys over 55 bytes (a deep Python qualname, a long namespace or host name)
+ * keep a hash of their whole selves: long names sharing their first 55 bytes
+ * are keys of their own, the same long name is one key, a 55-byte name is
+ * whole, and the cut never splits a UTF-8 character. */
+#define LONG_PREFIX "app.services.orders.handlers.OrderRepository.fetch_all" /* 54 */
+static int long_keys_child(void *arg)
+{
+	(void)arg;
+	int t = ringmon_type_register("long", NULL, 0);
+	for (int i = 0; i < 3; i++)
+		ringmon_emit(t, ringmon_key(t, LONG_PREFIX "_by_customer"), 1, 0, 0, 0, 0);
+	for (int i = 0; i < 2; i++)
+		ringmon_emit(t, ringmon_key(t, LONG_PREFIX "_by_product"), 1, 0, 0, 0, 0);
+	ringmon_emit(t, ringmon_key(t, LONG_PREFIX "s"), 1, 0, 0, 0, 0); /* 55 */
+	/* 45 bytes, then e-acute across the 46-byte cut */
+	ringmon_emit(t, ringmon_key(t, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9 and more past the cut"),
+		     1, 0, 0, 0, 0);
+	return 0;
+}
+
+static void long_keys_stay_apart_by_a_hash_of_their_whole_name(void **state)
+{
+	(void)state;
+	pid_t pid = th_spawn(long_keys_child, NULL);
+	assert_int_equal(th_wait(pid, 30000), 0);
+	struct vm_proc *p = attach(pid);
+	const char *names[] = {LONG_PREFIX "_by_customer", LONG_PREFIX "_by_product",
+			       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9 and more past the cut"};
+	char key[3][56];
+	for (int i = 0; i < 3; i++)
+		th_key_of(key[i], names[i]);
+	assert_int_equal(strlen(key[2]), 45 + 9); /* the e-acute did not fit */
+	assert_int_equal(key_count(p, "long", key[0]), 3);
+	assert_int_equal(key_count(p, "long", key[1]), 2);
+	assert_int_equal(key_count(p, "long", LONG_PREFIX "s"), 1);
+	assert_int_equal(key_count(p, "long", key[2]), 1);
+	assert_int_equal(count_of(p, "long"), 7);
+	vm_detach(p);
+}
+
 static int type_off(void *arg)
 {
 	return !ringmon_enabled(*(int *)arg);
@@ -643,6 +683,7 @@ int main(void)
 		cmocka_unit_test(opt_in_types_start_off_unless_named),
 		cmocka_unit_test(state_types_survive_a_flood_of_frequent_ones),
 		cmocka_unit_test(events_without_a_key_are_counted_apart),
+		cmocka_unit_test(long_keys_stay_apart_by_a_hash_of_their_whole_name),
 		cmocka_unit_test(ringmon_disable_creates_nothing),
 		cmocka_unit_test(events_turn_off_and_on_from_the_api_and_from_a_reader),
 		cmocka_unit_test(a_full_key_table_counts_overflow_under_other),

@@ -126,7 +126,11 @@ int ringmon_type_name(int type, char *buf, unsigned len);
 int ringmon_type_flags(int type, unsigned flags);
 
 /* Returns the key id (>= 1) of string key under type (e.g. the command name of
- * a command.succeeded), registering it on first use. Keys are cut to 55 bytes.
+ * a command.succeeded), registering it on first use. A key holds 55 bytes: a
+ * longer one is stored as its first bytes (at most 46, never cut inside a
+ * UTF-8 character), '~' and 8 hex digits of the 32-bit FNV-1a hash of the
+ * whole key ("orders.an_extremely_long_collection_name_for~1f3a9c0e"), so long
+ * keys that differ only past the cut stay apart.
  * When the key table is full, returns the type's "other" key, so counts are
  * never lost (said once on stderr: raise RINGMON_KEYS). Returns 0 (no key)
  * for a NULL key or an unknown type. Lock-free lookup once registered (about

@@ -337,10 +337,10 @@ static int append_cut(char *buf, size_t *n, size_t max, const char *s, size_t sl
 	return take == slen;
 }
 
-/* "db.collection" of a started command of class cls into buf, cut to len - 1
- * bytes, never inside a UTF-8 character (the C adapter's rule: a database
- * name may have 63 bytes); 0 if it names none. Never called for sensitive
- * commands or the handshake. */
+/* "db.collection" of a started command of class cls into buf (len MS_NS_LEN:
+ * any namespace a server takes), cut to len - 1 bytes, never inside a UTF-8
+ * character (the C adapter's rule); 0 if it names none. Never called for
+ * sensitive commands or the handshake. */
 static int command_ns(int cls, PyObject *name, PyObject *db, PyObject *cmd, char *buf, size_t len)
 {
 	PyObject *c = item(cmd, cls == MS_CMD_GETMORE ? s_collection : name);
@@ -575,7 +575,7 @@ static PyObject *l_started(Listener *self, PyObject *ev)
 		if (!db)
 			db = get(ev, s_database_name, slot_db4);
 		PyObject *cmd = get(ev, s_command, slot_cmd);
-		char ns[56];
+		char ns[MS_NS_LEN];
 		if (db && cmd && command_ns(ci->cls, c.name, db, cmd, ns, sizeof(ns)))
 			ns_key = ringmon_key(tid[MS_COMMAND_NS], ns);
 		PyErr_Clear();

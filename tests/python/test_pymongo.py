@@ -383,14 +383,29 @@ class PymongoCase:
         self.assertEqual(s.keys('command.error'), {'connection closed': 1})
         self.assertEqual(s.keys('command.failed'), {'ping': 1})
 
-    def test_collection_keys_cut_at_55_bytes_whatever_the_database(self):
-        """command.ns keys "db.collection" cut at 55 bytes, never inside a
-        UTF-8 character, also for database names of 54 to 63 bytes (MongoDB
-        allows 63), which had no key at all."""
+    @staticmethod
+    def long_key(name):
+        """A key as ringmon.h documents it: whole up to 55 bytes; else its first
+        bytes (at most 46, to a UTF-8 character's start), '~' and FNV-1a of the
+        whole name in 8 hex digits."""
+        b = name.encode()
+        if len(b) <= 55:
+            return name
+        h = 2166136261
+        for c in b:
+            h = ((h ^ c) * 16777619) & 0xffffffff
+        return b[:46].decode('utf-8', 'ignore') + '~%08x' % h
+
+    def test_collection_keys_over_55_bytes_stay_apart_whatever_the_database(self):
+        """command.ns keys "db.collection" of more than 55 bytes keep the hash
+        of their whole name, cut never inside a UTF-8 character: collections of
+        one long database (MongoDB allows 63 bytes) are rows of their own (they
+        were one), and databases of 54 to 63 bytes have keys (they had none)."""
         mock = Mock(self)
         w = Workload(self, mock.uri)
-        cases = [('d*63', 'c'), ('d*60', 'orders'), ('d*55', 'c'), ('d*54', 'c'), ('d*53', 'c'),
-                 ('\\u00e9*30', 'c'), ('shop', '\\u00e9*40'), ('d*52', '\\u00e9*2')]
+        cases = [('d*63', 'c'), ('d*60', 'orders'), ('d*60', 'orderz'), ('d*55', 'c'),
+                 ('d*54', 'c'), ('d*53', 'c'), ('\\u00e9*30', 'c'), ('shop', '\\u00e9*40'),
+                 ('d*52', '\\u00e9*2'), ('d*48', 'orders')]
         want = {}
         for db, coll in cases:
             w.do('insertdb %s %s' % (db, coll))
@@ -398,12 +413,12 @@ class PymongoCase:
             for spec in (db, coll):
                 text, _, times = spec.rpartition('*') if '*' in spec else (spec, '', '1')
                 names.append(text.encode('ascii').decode('unicode_escape') * int(times))
-            key = ('%s.%s' % tuple(names)).encode()[:55].decode('utf-8', 'ignore')
+            key = self.long_key('%s.%s' % tuple(names))
             want[key] = want.get(key, 0) + 1
-        self.assertIn('d' * 55, want)  # 63, 60 and 55 bytes of database: one key
-        self.assertEqual(want['d' * 55], 3)
-        self.assertIn('\u00e9' * 27, want)  # 54 bytes: the 28th character did not fit
-        self.assertIn('d' * 52 + '.\u00e9', want)
+        self.assertEqual(len(want), len(cases))  # every one a row of its own
+        self.assertIn('d' * 48 + '.orders', want)  # 55 bytes: whole
+        self.assertIn('d' * 53 + '.c', want)
+        self.assertIn('\u00e9' * 23 + '~', ''.join(want))  # the 24th did not fit before the mark
         s = self.settled(w.pid, lambda s: s.count('command.ns') == len(cases),
                          '%d command.ns' % len(cases))
         self.assertEqual(s.keys('command.ns'), want)
