@@ -145,13 +145,20 @@ on_screen "synthetic\.op" && ok "last figures kept after exit" || bad "figures g
 # drains at least every 50 ms, which leaves 360 ms for the scheduler on a
 # loaded machine. (At 200k events/s, a lap every 41 ms, a busy 2-core machine
 # can hold top off the CPU longer than a lap: `make soak` checks that rate, idle.)
-"$BUILD/ringmon-loadgen" --synthetic --threads 1 --rate 20000 --seconds 4 >/dev/null 2>&1 &
+# The writer runs until top has watched 80000 of its events (4 s of them), then
+# is stopped: a writer that ended on its own after 4 s could end before a
+# loaded machine had top attached.
+"$BUILD/ringmon-loadgen" --synthetic --threads 1 --rate 20000 --seconds 600 >/dev/null 2>&1 &
 F=$!; pids+=("$F")
 need 20 "loadgen $F makes its segment" seg_ready "$F"
 start_top "$F" -v 5
 expect "top attaches to the fast writer" "pid $F ringmon-loadgen"
+w0=$("$BUILD/ringmon" stats "$F" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["written"])')
+written_past() { [ "$("$BUILD/ringmon" stats "$F" --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["written"])')" -ge "$1" ] 2>/dev/null; }
+need 120 "the writer's 80000 events after top attached" written_past $((w0 + 80000))
+kill -TERM "$F"
 expect "the writer ends (top says it exited)" "process exited" 30
-if on_screen "kept [0-9]+, lost 0( |$)" && on_screen "synthetic\."; then ok "Events view at 20k ev/s for 4 s: lost 0"
+if on_screen "kept [0-9]+, lost 0( |$)" && on_screen "synthetic\."; then ok "Events view at 20k ev/s for 80000 events: lost 0"
 else bad "Events view lost records at 20k ev/s"; show; fi
 
 # ---- --once ----
