@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <locale.h>
 #include <string.h>
 #include <cmocka.h>
@@ -189,6 +191,29 @@ static void cut_needs_a_marker_only_for_lost_text(void **state)
 	}
 }
 
+/* A key the producer cut for storage ends in "~" and its whole name's hash:
+ * on screen its head gives way, so two such keys never look alike. */
+static void stored_cut_keys_keep_their_hash_on_screen(void **state)
+{
+	(void)state;
+	assert_true(term_stored_cut("dddddddddd~22cbca37"));
+	assert_false(term_stored_cut("~22cbca37"));         /* nothing before the mark */
+	assert_false(term_stored_cut("dddddddddd~22CBCA37")); /* the mark is lowercase */
+	assert_false(term_stored_cut("dddddddddd~22cbca3"));
+	assert_false(term_stored_cut("shop.orders"));
+	assert_int_equal(term_start_text(2, 40), 0);
+	term_print(0, 0, 20, 0, 1, "dddddddddddddddddddddddddddddddddddddddddddddd~22cbca37");
+	term_print(1, 0, 20, 0, 1, "dddddddddddddddddddddddddddddddddddddddddddddd~b08160a3");
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	term_print_text(f);
+	fclose(f);
+	/* ASCII here (locale C): the cut marker is "~" too */
+	assert_string_equal(out, "dddddddddd~~22cbca37\ndddddddddd~~b08160a3\n");
+	free(out);
+}
+
 /* Columns give way in their drop order until the row fits; the kept ones
  * (drop 0) never go; then the text column narrows, not below its minimum. */
 static void columns_give_way_in_order(void **state)
@@ -224,6 +249,7 @@ int main(void)
 		cmocka_unit_test(f_keys_mean_one_thing_everywhere),
 		cmocka_unit_test(enter_is_described_in_every_view),
 		cmocka_unit_test(cut_needs_a_marker_only_for_lost_text),
+		cmocka_unit_test(stored_cut_keys_keep_their_hash_on_screen),
 		cmocka_unit_test(columns_give_way_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

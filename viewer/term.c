@@ -362,6 +362,17 @@ int term_fit(const char *text, int w, size_t *bytes)
 	return 0;
 }
 
+int term_stored_cut(const char *text)
+{
+	size_t n = strlen(text);
+	if (n <= TERM_STORED_MARK || text[n - TERM_STORED_MARK] != '~')
+		return 0;
+	for (size_t i = n - TERM_STORED_MARK + 1; i < n; i++)
+		if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
 static int print_fitted(int y, int x, int w, enum term_role r, int pad, const char *raw, int words)
 {
 	if (w <= 0)
@@ -372,7 +383,13 @@ static int print_fitted(int y, int x, int w, enum term_role r, int pad, const ch
 	esc_text(raw, use_utf8 ? ESC_UTF8 : ESC_ASCII, text, sizeof(text));
 	size_t b;
 	int cut = term_fit(text, w, &b);
-	if (cut) {
+	/* a key stored cut ends in "~" and the hash of its whole name: that
+	 * tells it from its neighbours, so its head gives way first */
+	const char *tail = NULL;
+	if (cut && !words && w >= TERM_STORED_MARK + 2 && term_stored_cut(text)) {
+		tail = text + strlen(text) - TERM_STORED_MARK;
+		term_fit(text, w - 1 - TERM_STORED_MARK, &b);
+	} else if (cut) {
 		term_fit(text, w - 1, &b); /* room for the marker */
 		if (words) {
 			/* end after the last whole word whenever one fits (a
@@ -403,6 +420,8 @@ static int print_fitted(int y, int x, int w, enum term_role r, int pad, const ch
 		if (words && c < w - 1)
 			put(y, x + c++, " ", 1);
 		put(y, x + c++, term_cut_marker(), strlen(term_cut_marker()));
+		for (const char *t = tail; t && *t; t++)
+			put(y, x + c++, t, 1);
 	}
 	if (pad)
 		for (; c < w; c++)

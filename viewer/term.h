@@ -65,8 +65,10 @@ void term_print_text(FILE *f);
 
 /* Writes text at (y, x) in w columns (pad: fill the rest with spaces), in
  * role r. Text that does not fit is cut with a marker in its last column
- * ("…" in UTF-8, "~" in ASCII), unless only blanks are cut. Returns the
- * columns used. */
+ * ("…" in UTF-8, "~" in ASCII), unless only blanks are cut; a key stored cut
+ * (term_stored_cut) keeps its "~hash" and loses its head instead
+ * ("dddd…~22cbca37"), so keys sharing a beginning stay apart on screen.
+ * Returns the columns used. */
 int term_print(int y, int x, int w, enum term_role r, int pad, const char *text);
 /* The same, cut after a whole word when one ends in the second half of w
  * (status lines and hints). */
@@ -92,6 +94,11 @@ int term_spark_level(double v, double max);
 const char *term_spark_glyph(int level, int utf8);
 /* Fills buf with a bar of frac over w cells; returns buf. buf needs 3*w+1. */
 char *term_bar_text(double frac, int w, int utf8, char *buf, size_t len);
+/* 1 when text ends as a key the producer cut for storage does: "~" and 8
+ * lowercase hex digits of its whole name's hash (format.md, "Keys"), after
+ * at least one byte. */
+#define TERM_STORED_MARK 9
+int term_stored_cut(const char *text);
 /* Display width of a UTF-8 string's first bytes up to len (1 per code point). */
 int term_width(const char *s);
 
