@@ -1,5 +1,6 @@
 /* settings.c - libringmon's settings from the environment (README.md lists them). */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,7 +50,8 @@ uint64_t producer_env_u64(const char *name, uint64_t def, uint64_t min, uint64_t
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (*end || s[0] == '-' || errno || v == 0) {
+	/* digits only: strtoull would also take blanks and a sign before them */
+	if (*end || !isdigit((unsigned char)s[0]) || errno || v == 0) {
 		if (!told_about(name))
 			producer_warn("%s=%s is not a positive whole number: using %llu", name, s,
 				      (unsigned long long)def);
@@ -66,7 +68,11 @@ uint64_t producer_env_u64(const char *name, uint64_t def, uint64_t min, uint64_t
 int producer_env_flag(const char *name)
 {
 	const char *s = getenv(name);
-	return s && *s && strcmp(s, "0") != 0;
+	if (!s || !*s || strcmp(s, "0") == 0)
+		return 0;
+	if (strcmp(s, "1") != 0 && !told_about(name))
+		producer_warn("%s=%s is neither 0 nor 1: taken as 1", name, s);
+	return 1;
 }
 
 uint64_t producer_pow2_at_least(uint64_t v)
@@ -115,10 +121,12 @@ unsigned producer_keep_dead(void)
 
 uint64_t producer_pool_size(uint32_t nshards, uint32_t max_keys)
 {
-	uint64_t kb = producer_env_u64("RINGMON_STATS_KB", 0, (rb_pool_size_min() + 1023) >> 10,
-				       RB_POOL_MAX >> 10);
-	if (!kb)
-		return rb_pool_size_default(nshards, max_keys);
+	/* the default is said as what is used when the value is bad */
+	uint64_t def = rb_pool_size_default(nshards, max_keys);
+	if (!getenv("RINGMON_STATS_KB") || !*getenv("RINGMON_STATS_KB"))
+		return def;
+	uint64_t kb = producer_env_u64("RINGMON_STATS_KB", (def + 1023) >> 10,
+				       (rb_pool_size_min() + 1023) >> 10, RB_POOL_MAX >> 10);
 	uint64_t n = (kb << 10) + RB_PAGE - 1;
 	return n - n % RB_PAGE;
 }

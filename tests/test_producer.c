@@ -562,11 +562,12 @@ static void a_program_runs_on_when_ringmon_cannot_start_and_is_told_once(void **
 static int bad_settings_child(void *arg)
 {
 	(void)arg;
-	unsetenv("RINGMON_KEEP"); /* close removes the segment: the reopen makes a new one */
 	setenv("RINGMON_EVENTS", "bogus,x", 1);
 	setenv("RINGMON_KEYS", "abc", 1);
 	setenv("RINGMON_SHARDS", "0", 1);
 	setenv("RINGMON_RECORDS", "abc", 1);
+	setenv("RINGMON_STATS_KB", " 500", 1); /* blanks before digits: not a number */
+	setenv("RINGMON_KEEP", "yes", 1);      /* neither 0 nor 1: taken as 1, and said */
 	int t = ringmon_type_register("x", NULL, 0);
 	ringmon_emit(t, ringmon_key(t, "k"), 1, 0, 0, 0, 0);
 	ringmon_close();
@@ -590,7 +591,13 @@ static void bad_settings_are_named_once_with_the_value_used(void **state)
 	/* 'x' matched the type x; 'bogus' nothing: said when the types are known */
 	assert_int_equal(occurrences(buf, "ringmon: RINGMON_EVENTS=bogus,x: 'bogus' matched no "
 					  "event type"), 1);
-	assert_int_equal(occurrences(buf, "ringmon:"), 4);
+	/* the pool used is the default, and said as such (it said "using 0") */
+	const char *kb = strstr(buf, "ringmon: RINGMON_STATS_KB= 500 is not a positive whole number: using ");
+	assert_non_null(kb);
+	assert_true(strtoull(kb + strlen("ringmon: RINGMON_STATS_KB= 500 is not a positive whole number: using "),
+			     NULL, 10) >= (rb_pool_size_min() >> 10));
+	assert_int_equal(occurrences(buf, "ringmon: RINGMON_KEEP=yes is neither 0 nor 1: taken as 1\n"), 1);
+	assert_int_equal(occurrences(buf, "ringmon:"), 6);
 	assert_non_null(strstr(buf, "still running"));
 }
 
