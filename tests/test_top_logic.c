@@ -214,6 +214,26 @@ static void stored_cut_keys_keep_their_hash_on_screen(void **state)
 	free(out);
 }
 
+/* A latency sparkline whose slots timed nothing says "-", never "0ns"
+ * (viewer.md: nothing measured is never 0ns). */
+static void an_unmeasured_latency_line_says_dash(void **state)
+{
+	(void)state;
+	double none[3] = {0, 0, 0}, some[3] = {0, 2000, 0};
+	assert_int_equal(term_start_text(2, 80), 0);
+	panel_draw_spark("p99", none, 3, 1, 0, 0, 80);
+	panel_draw_spark("p99", some, 3, 1, 1, 0, 80);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	term_print_text(f);
+	fclose(f);
+	assert_non_null(strstr(out, "now - max -\n"));
+	assert_non_null(strstr(out, "now - max 2.00us\n"));
+	assert_null(strstr(out, "0ns"));
+	free(out);
+}
+
 /* Columns give way in their drop order until the row fits; the kept ones
  * (drop 0) never go; then the text column narrows, not below its minimum. */
 static void columns_give_way_in_order(void **state)
@@ -250,6 +270,7 @@ int main(void)
 		cmocka_unit_test(enter_is_described_in_every_view),
 		cmocka_unit_test(cut_needs_a_marker_only_for_lost_text),
 		cmocka_unit_test(stored_cut_keys_keep_their_hash_on_screen),
+		cmocka_unit_test(an_unmeasured_latency_line_says_dash),
 		cmocka_unit_test(columns_give_way_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,8 +60,15 @@ void panel_draw_spark(const char *label, const double *v, int n, int is_ns, int 
 		if (v[i] > max)
 			max = v[i];
 	if (is_ns) {
-		vm_fmt_lat(now, a, sizeof(a));
-		vm_fmt_lat(max, b, sizeof(b));
+		/* a latency slot of 0: nothing was timed then, never "0ns" */
+		if (now > 0)
+			vm_fmt_lat(now, a, sizeof(a));
+		else
+			snprintf(a, sizeof(a), "-");
+		if (max > 0)
+			vm_fmt_lat(max, b, sizeof(b));
+		else
+			snprintf(b, sizeof(b), "-");
 	} else {
 		vm_fmt_count(now, a, sizeof(a));
 		vm_fmt_count(max, b, sizeof(b));
