@@ -310,8 +310,31 @@ static int exposition(int pid, enum om_format f, const struct vm_totals_config *
 			cli_no_type("stats --keys", pid, cfg->pattern[i], names, (int)one.ntypes);
 			vm_totals_free(&one);
 		} else {
-			fprintf(stderr, "ringmon stats: --keys '%s': no producer has such an event type "
-				"(`ringmon events PID` lists a producer's types)\n", cfg->pattern[i]);
+			/* the types there are, each once, as --type's message names them */
+			enum { SHOWN = 12 };
+			const char *seen[SHOWN];
+			int nseen = 0, more = 0;
+			for (size_t j = 0; j < n; j++)
+				for (uint32_t t = 0; t < list[j]->ntypes; t++) {
+					const char *name = list[j]->types[t].name;
+					int dup = 0;
+					for (int k = 0; k < nseen && !dup; k++)
+						dup = strcmp(seen[k], name) == 0;
+					if (dup)
+						continue;
+					if (nseen < SHOWN)
+						seen[nseen++] = name;
+					else
+						more = 1;
+				}
+			fprintf(stderr, "ringmon stats: --keys '%s': no producer has such an event type",
+				cfg->pattern[i]);
+			if (nseen)
+				fprintf(stderr, "; their types:");
+			for (int k = 0; k < nseen; k++)
+				fprintf(stderr, "%s %s", k ? "," : "", seen[k]);
+			fprintf(stderr, "%s (a prefix with a trailing '*' matches several: `ringmon events "
+				"PID` lists a producer's types)\n", more ? " and more" : "");
 			free(list);
 			vm_fleet_free(&fleet);
 		}
