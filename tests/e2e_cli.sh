@@ -38,6 +38,12 @@ check "ls --json=1: exit 2, named (said: $e)" \
 e=$($RM stats 1 --max-keys 5 2>&1 >/dev/null); s=$?
 check "stats --max-keys without --format: exit 2, said (said: $e)" \
 	[ $s -eq 2 -a "$e" = "ringmon stats: --max-keys shapes the exposition only: add --format openmetrics or prometheus" ]
+for args in "ls extra" "top 1 extra" "export extra"; do
+	c=${args%% *}
+	e=$($RM $args 2>&1 >/dev/null); st=$?
+	check "$c with an extra argument: exit 2, pointing to its own --help (said: $e)" \
+		[ $st -eq 2 ] && [ "${e%(see ringmon $c --help)}" != "$e" ]
+done
 $RM --version | grep -q '^ringmon [0-9]'; check "--version" [ $? -eq 0 ]
 for c in ls gc tail stats events top; do $RM $c --help >/dev/null || bad "$c --help"; done; ok "--help everywhere"
 
@@ -185,7 +191,16 @@ RINGMON_RECORDS=64 $LG --synthetic --seconds 600 >/dev/null & dp=$!; pids+=($dp)
 need 20 "$dp counts synthetic.op" counted $dp synthetic.op; kill -9 $dp; wait $dp 2>/dev/null
 $RM ls | grep -E "^$dp .* dead$" -q; check "ls shows a killed producer dead" [ $? -eq 0 ]
 $RM stats $dp --json | jq_ "d['state'], d['types']['synthetic.op']['count'] > 0" | tr '\n' ' ' | grep -q "dead True"; check "stats reads a dead producer's totals" [ $? -eq 0 ]
-$RM gc | grep -q "segments removed"; check "gc runs" [ $? -eq 0 ]
+# a truncated file of a process that is gone is unreadable: gc removes it too,
+# and ls's last line counts what gc removes
+true & tp=$!; wait $tp
+echo junk >"$RINGMON_DIR/ringmon.$tp"
+said=$($RM ls | tail -1 | grep -oE '^[0-9]+ segments? of processes that are gone' | cut -d' ' -f1)
+gcout=$($RM gc)
+echo "$gcout" | grep -q "segments removed"; check "gc runs" [ $? -eq 0 ]
+check "ls counted what gc removed (ls: ${said:-none}; gc: $(echo "$gcout" | tail -1))" \
+	[ -n "$said" ] && [ "$(echo "$gcout" | tail -1)" = "$said segment$([ "$said" = 1 ] || echo s) removed" ]
+check "gc removed the unreadable one of a gone process" [ ! -e "$RINGMON_DIR/ringmon.$tp" ]
 check "gc removed the dead one" [ ! -e "$RINGMON_DIR/ringmon.$dp" ]
 check "gc removed the exited one" [ ! -e "$RINGMON_DIR/ringmon.$kp" ]
 check "gc kept the live one" [ -e "$RINGMON_DIR/ringmon.$lp" ]

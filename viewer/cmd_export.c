@@ -278,7 +278,7 @@ int cmd_export(int argc, char **argv)
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "ringmon export: unexpected argument '%s' (see --help)\n", argv[optind]);
+		fprintf(stderr, "ringmon export: unexpected argument '%s' (see ringmon export --help)\n", argv[optind]);
 		return 2;
 	}
 	char shown[128] = "";

@@ -20,10 +20,6 @@ static void usage(FILE *f)
 }
 
 /* the process is gone and its segment still takes space */
-static int gone(const struct vm_seginfo *s)
-{
-	return s->state == VM_DEAD || s->state == VM_EXITED;
-}
 
 /* ", stats pool full: N blocks, M chunks refused" when it ran out */
 static const char *pool_note(const struct vm_seginfo *s, char *buf, size_t len)
@@ -64,7 +60,7 @@ int cmd_ls(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "ringmon ls: unexpected argument '%s' (see --help)\n", argv[optind]);
+		fprintf(stderr, "ringmon ls: unexpected argument '%s' (see ringmon ls --help)\n", argv[optind]);
 		return 2;
 	}
 	char err[RB_ERR_MAX];
@@ -128,7 +124,7 @@ int cmd_ls(int argc, char **argv)
 		int ngone = 0;
 		uint64_t bytes = 0;
 		for (int i = 0; i < n; i++)
-			if (gone(&list[i])) {
+			if (vm_gc_removes(&list[i])) { /* what `ringmon gc` removes, unreadable ones too */
 				ngone++;
 				bytes += list[i].size;
 			}

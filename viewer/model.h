@@ -76,6 +76,9 @@ int vm_list(struct vm_seginfo **out, char *err, size_t errlen);
  * or VM_BAD whose process is gone). Never a live one. Returns the number
  * removed; *failed counts removals that failed. cb (may be NULL) is told each. */
 int vm_gc(void (*cb)(const struct vm_seginfo *s, int rc, void *arg), void *arg, int *failed);
+/* 1 when vm_gc would remove s (this user's regular file, its process gone);
+ * reads /proc and the file's metadata. `ls` counts what gc removes by it. */
+int vm_gc_removes(const struct vm_seginfo *s);
 
 /* Liveness of an attached segment: exited (closed by its producer), live,
  * or dead (its pid is gone or belongs to a later process). */

@@ -169,6 +169,22 @@ int vm_list(struct vm_seginfo **out, char *err, size_t errlen)
 	return (int)n;
 }
 
+int vm_gc_removes(const struct vm_seginfo *s)
+{
+	if (s->state == VM_LIVE)
+		return 0;
+	/* an exited or unreadable segment whose process still runs stays:
+	 * the process may still be using or creating it */
+	if (s->state != VM_DEAD && (kill(s->pid, 0) == 0 || errno == EPERM))
+		return 0;
+	/* only our own regular files: never a link, a special file or another
+	 * user's file (not even as root) */
+	struct stat st;
+	if (lstat(s->path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+		return 0;
+	return !(s->state == VM_DEAD && rb_proc_start_time(s->pid) == 0 && kill(s->pid, 0) == 0);
+}
+
 int vm_gc(void (*cb)(const struct vm_seginfo *s, int rc, void *arg), void *arg, int *failed)
 {
 	char err[RB_ERR_MAX];
@@ -180,18 +196,7 @@ int vm_gc(void (*cb)(const struct vm_seginfo *s, int rc, void *arg), void *arg, 
 	int removed = 0;
 	for (int i = 0; i < n; i++) {
 		struct vm_seginfo *s = &list[i];
-		if (s->state == VM_LIVE)
-			continue;
-		/* an exited or unreadable segment whose process still runs stays:
-		 * the process may still be using or creating it */
-		if (s->state != VM_DEAD && (kill(s->pid, 0) == 0 || errno == EPERM))
-			continue;
-		/* only our own regular files: never a link, a special file or another
-		 * user's file (not even as root) */
-		struct stat st;
-		if (lstat(s->path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
-			continue;
-		if (s->state == VM_DEAD && rb_proc_start_time(s->pid) == 0 && kill(s->pid, 0) == 0)
+		if (!vm_gc_removes(s))
 			continue;
 		int rc = unlink(s->path) == 0 ? 0 : -errno;
 		if (rc == 0)

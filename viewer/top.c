@@ -171,7 +171,7 @@ int cmd_top(int argc, char **argv)
 		if (pid < 0)
 			return 2;
 		if (optind + 1 < argc) {
-			fprintf(stderr, "ringmon top: unexpected argument '%s' (see --help)\n", argv[optind + 1]);
+			fprintf(stderr, "ringmon top: unexpected argument '%s' (see ringmon top --help)\n", argv[optind + 1]);
 			return 2;
 		}
 	}
