@@ -153,7 +153,10 @@ struct vm_proc {
 	uint64_t written;
 	uint64_t enabled_mask;
 	uint32_t ntypes, nkeys;
-	struct vm_type types[RB_MAX_TYPES];
+	/* RB_MAX_TYPES entries, calloc'd at attach: only the types in use touch
+	 * their pages (a whole array in the struct was 0.7 MB zeroed per attach,
+	 * the bulk of an exporter's first scrape of many producers) */
+	struct vm_type *types;
 	struct vm_key *keys; /* v.g.max_keys entries */
 	uint64_t dropped_keys, bad_calls;
 };

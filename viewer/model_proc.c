@@ -24,7 +24,8 @@ int vm_attach_wait(struct vm_proc *p, int pid, int wait_ms, char *err, size_t er
 		return -EINVAL;
 	}
 	p->keys = calloc(p->v.g.max_keys, sizeof(*p->keys));
-	if (!p->keys) {
+	p->types = calloc(RB_MAX_TYPES, sizeof(*p->types));
+	if (!p->keys || !p->types) {
 		vm_detach(p);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -40,6 +41,8 @@ void vm_detach(struct vm_proc *p)
 	rb_detach(&p->v);
 	free(p->keys);
 	p->keys = NULL;
+	free(p->types);
+	p->types = NULL;
 	p->attached = 0;
 }
 
