@@ -224,7 +224,7 @@ static int first_named(const char *name)
 static void check_model(void)
 {
 	/* forget what the last input registered, keep the attachment */
-	memset(p.types, 0, sizeof(p.types));
+	memset(p.types, 0, RB_MAX_TYPES * sizeof(*p.types));
 	memset(p.keys, 0, p.v.g.max_keys * sizeof(*p.keys));
 	vm_refresh(&p);
 	uint32_t nt = rb_seg_header(&z->s)->ntypes;
