@@ -231,6 +231,8 @@ sum=$($RM ls --json | py "import json,sys; print(sum(s['written'] for s in json.
 all=$($RM top --all --once -d 100)
 echo "$all" | head -1 | grep -qx "all processes (101)"; check "top --all attaches all 101" [ $? -eq 0 ]
 echo "$all" | grep -Eq "^ring: .* written $sum = "; check "top --all sums them (written $sum)" [ $? -eq 0 ]
+shards=$(echo "$all" | sed -nE 's/^ring: [0-9]+ records \(([0-9]+) shards?\).*/\1/p')
+check "top --all counts the shards of all 101 (${shards:-none})" [ "${shards:-0}" -ge 101 ]
 kill -9 "${many[@]}"; kill -CONT $live; wait "${many[@]}" 2>/dev/null
 n=$($RM ls | grep -c " ringmon-loadgen .* dead$")
 check "killed, ls lists 100 dead ($n)" [ "$n" -eq 100 ]

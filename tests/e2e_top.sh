@@ -83,6 +83,8 @@ keys x; expect "any key closes help" "Events/s over the last minute"
 
 # ---- e panel: synthetic.tick off in the producer ----
 keys e; expect "e opens the event-type panel" "\[x\] synthetic\.tick"
+on_screen "Event types in the producer +space/Enter: toggle +a: all on +A: all off +Esc: close"
+check "the e panel's key hints, each whole" [ $? -eq 0 ]
 keys j ' '; expect "tick shown off" "\[ \] synthetic\.tick"
 expect_until 20 "producer's enabled set has synthetic.tick off (ringmon stats)" enabled_is synthetic.tick False
 keys Escape 1

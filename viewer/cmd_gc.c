@@ -35,7 +35,8 @@ int cmd_gc(int argc, char **argv)
 	int failed = 0;
 	int n = vm_gc(report, NULL, &failed);
 	if (n < 0) {
-		fprintf(stderr, "ringmon gc: cannot list %s: %s\n", rb_dir(), strerror(-n));
+		fprintf(stderr, "ringmon gc: cannot list %s: %s (check RINGMON_DIR: it is where the "
+			"producers you mean write)\n", rb_dir(), strerror(-n));
 		return 1;
 	}
 	printf("%d segment%s removed\n", n, n == 1 ? "" : "s");

@@ -408,8 +408,9 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		term_print(y + h - 1, x, w, c->editing ? TR_WARN : TR_STATUS, 1, st);
 		return;
 	}
-	snprintf(st, sizeof(st), " %d %s, sort: %s%s", c->nrows, c->ns ? c->kind->noun_ns : c->kind->noun,
-		 c->sort == C_NAME ? c->kind->col0 : col_name[c->sort], c->reverse ? " (reversed)" : "");
+	const char *noun = c->ns ? c->kind->noun_ns : c->kind->noun; /* plural: one row drops its s */
+	snprintf(st, sizeof(st), " %d %.*s, sort: %s%s", c->nrows,
+		 (int)strlen(noun) - (c->nrows == 1), noun, c->sort == C_NAME ? c->kind->col0 : col_name[c->sort], c->reverse ? " (reversed)" : "");
 	const char *hints[] = {"Enter: detail", "< > F6: sort", "I: reverse", "/ F4: filter",
 			       c->ns ? "n: by command" : "n: by db.collection"};
 	panel_status(y + h - 1, x, w, TR_STATUS, st, hints, c->kind->has_ns ? 5 : 4);

@@ -57,13 +57,15 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		term_print(y + 4, x, w, TR_DIM, 1, " (no event types registered yet)");
 	/* the segment, at the bottom */
 	uint64_t cap = vm_set_capacity(&t->set), wr = vm_set_written(&t->set);
-	uint64_t bad = 0;
-	for (int i = 0; i < t->set.nsrc; i++)
+	uint64_t bad = 0, shards = 0;
+	for (int i = 0; i < t->set.nsrc; i++) {
 		bad += t->set.src[i]->p.bad_calls;
+		shards += t->set.src[i]->p.v.g.nshards; /* of every process, as the records */
+	}
 	snprintf(c, sizeof(c), "%.1f", cap ? (double)wr / (double)cap : 0);
 	char st[256];
-	snprintf(st, sizeof(st), " ring: %llu records (%u shards), written %llu = %s laps; bad calls %llu",
-		 (unsigned long long)cap, t->set.nsrc ? t->set.src[0]->p.v.g.nshards : 0,
+	snprintf(st, sizeof(st), " ring: %llu records (%llu shard%s), written %llu = %s laps; bad calls %llu",
+		 (unsigned long long)cap, (unsigned long long)shards, shards == 1 ? "" : "s",
 		 (unsigned long long)wr, c, (unsigned long long)bad);
 	static const char *const hints[] = {"Enter: events of the type"};
 	panel_status(y + h - 1, x, w, TR_DIM, st, hints, 1);

@@ -8,8 +8,10 @@
 static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 {
 	char a[32];
-	term_print(y, x, w, TR_HEADER, 1,
-		   " Event types in the producer: space/Enter toggles, a all on, A all off, Esc closes");
+	/* its key hints whole or not at all, as every status line's */
+	static const char *const hints[] = {"space/Enter: toggle", "a: all on", "A: all off",
+					    "Esc: close"};
+	panel_status(y, x, w, TR_HEADER, " Event types in the producer", hints, 4);
 	int rows = h - 2;
 	panel_list_clamp(p, t->set.ntypes, rows);
 	for (int r = 0; r < rows && p->scroll + r < t->set.ntypes; r++) {
