@@ -44,6 +44,9 @@ for args in "ls extra" "top 1 extra" "export extra"; do
 	check "$c with an extra argument: exit 2, pointing to its own --help (said: $e)" \
 		[ $st -eq 2 ] && [ "${e%(see ringmon $c --help)}" != "$e" ]
 done
+e=$(RINGMON_DIR=/nonexistent/ringmon $RM gc 2>&1 >/dev/null); st=$?
+check "gc in a missing RINGMON_DIR: exit 1, naming RINGMON_DIR (said: $e)" \
+	[ $st -eq 1 ] && [ "${e#*check RINGMON_DIR}" != "$e" ]
 $RM --version | grep -q '^ringmon [0-9]'; check "--version" [ $? -eq 0 ]
 for c in ls gc tail stats events top; do $RM $c --help >/dev/null || bad "$c --help"; done; ok "--help everywhere"
 
