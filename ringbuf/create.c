@@ -43,8 +43,10 @@ static int open_dir(const char *dir, char *errbuf, size_t errlen)
 	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		int e = errno;
-		return rb_errf(errbuf, errlen, -e, "cannot use %s: %s (create it, or set RINGMON_DIR "
-			    "to a writable directory)", dir, strerror(e));
+		/* what to do depends on what is there: nothing, or something else */
+		return rb_errf(errbuf, errlen, -e, "cannot use %s: %s (%sset RINGMON_DIR to a writable "
+			    "directory)", dir, strerror(e),
+			    e == ENOENT ? "create it, or " : "");
 	}
 	struct stat st;
 	int rc = 0;

@@ -195,6 +195,11 @@ RINGMON_DIR=$RINGMON_DIR/none $LG --synthetic --rate 20000 --seconds 0.2 >"$out"
 grep -Eq "^emitted [1-9]" "$out"; check "missing dir: loadgen runs on" [ $? -eq 0 -a $rc -eq 0 ]
 one_line "$out.err" "cannot use $RINGMON_DIR/none: No such file or directory \(create it, or set RINGMON_DIR"
 check "missing dir: told once why" [ $? -eq 0 ]
+: >"$out.file"
+RINGMON_DIR=$out.file $LG --synthetic --rate 20000 --seconds 0.2 >"$out" 2>"$out.err"; rc=$?
+grep -Eq "^emitted [1-9]" "$out"; check "a file as RINGMON_DIR: loadgen runs on" [ $? -eq 0 -a $rc -eq 0 ]
+one_line "$out.err" "cannot use $out.file: Not a directory \(set RINGMON_DIR to a writable directory\)"
+check "a file as RINGMON_DIR: told once, not asked to create it" [ $? -eq 0 ]
 rm -f "$out"*
 
 # ---- 5. 100 producers ----
