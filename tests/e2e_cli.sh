@@ -42,11 +42,11 @@ for args in "ls extra" "top 1 extra" "export extra"; do
 	c=${args%% *}
 	e=$($RM $args 2>&1 >/dev/null); st=$?
 	check "$c with an extra argument: exit 2, pointing to its own --help (said: $e)" \
-		[ $st -eq 2 ] && [ "${e%(see ringmon $c --help)}" != "$e" ]
+		[ $st -eq 2 -a "${e%(see ringmon $c --help)}" != "$e" ]
 done
 e=$(RINGMON_DIR=/nonexistent/ringmon $RM gc 2>&1 >/dev/null); st=$?
 check "gc in a missing RINGMON_DIR: exit 1, naming RINGMON_DIR (said: $e)" \
-	[ $st -eq 1 ] && [ "${e#*check RINGMON_DIR}" != "$e" ]
+	[ $st -eq 1 -a "${e#*check RINGMON_DIR}" != "$e" ]
 $RM --version | grep -q '^ringmon [0-9]'; check "--version" [ $? -eq 0 ]
 for c in ls gc tail stats events top; do $RM $c --help >/dev/null || bad "$c --help"; done; ok "--help everywhere"
 
@@ -202,7 +202,7 @@ said=$($RM ls | tail -1 | grep -oE '^[0-9]+ segments? of processes that are gone
 gcout=$($RM gc)
 echo "$gcout" | grep -q "segments removed"; check "gc runs" [ $? -eq 0 ]
 check "ls counted what gc removed (ls: ${said:-none}; gc: $(echo "$gcout" | tail -1))" \
-	[ -n "$said" ] && [ "$(echo "$gcout" | tail -1)" = "$said segment$([ "$said" = 1 ] || echo s) removed" ]
+	[ -n "$said" -a "$(echo "$gcout" | tail -1)" = "$said segment$([ "$said" = 1 ] || echo s) removed" ]
 check "gc removed the unreadable one of a gone process" [ ! -e "$RINGMON_DIR/ringmon.$tp" ]
 check "gc removed the dead one" [ ! -e "$RINGMON_DIR/ringmon.$dp" ]
 check "gc removed the exited one" [ ! -e "$RINGMON_DIR/ringmon.$kp" ]

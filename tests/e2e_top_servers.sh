@@ -200,6 +200,19 @@ dimmed() {  # the closed rows dimmed, the live one not
 expect_screen 20 "closed servers dimmed, the live one not" dimmed
 keys q
 
+# the process killed: its Servers view stops with it (LAST and the topology's
+# "for" stop growing, as its uptime does)
+kill -9 "$CH"; wait "$CH" 2>/dev/null
+dead_ch() { "$BUILD/ringmon" ls | grep -qE "^$CH .* dead$"; }
+need 20 "ls lists $CH dead" dead_ch
+O=$(once_ch); last1=$(topo_row "$O" 14 | grep -o '[0-9.]*[a-z]* ago'); head1=$(topo_head "$O" 14)
+t1=$(date +%s.%N)
+later() { awk -v t="$t1" -v n="$(date +%s.%N)" 'BEGIN { exit !(n - t >= 1.5) }'; }
+need 10 "1.5 s to pass" later
+O=$(once_ch); last2=$(topo_row "$O" 14 | grep -o '[0-9.]*[a-z]* ago'); head2=$(topo_head "$O" 14)
+check "a dead process's LAST stays as it was ($last1, then $last2)" [ -n "$last1" -a "$last1" = "$last2" ]
+check "... and its topology's age ($head2)" [ -n "$head1" -a "$head1" = "$head2" ]
+
 # a host name holding a backslash: printed escaped as stats prints it
 # (back\\slash), so it never prints like another name
 LD_PRELOAD=$PWD/$BUILD/libringmon-preload.so "$BUILD/tests/prog_mongo_two" 120 "$sa_uri&serverSelectionTimeoutMS=3000" \
