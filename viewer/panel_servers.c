@@ -169,6 +169,31 @@ static int build_lines(const struct top *t, int *closed_left)
 	return add_hosts(t, n);
 }
 
+/* Now on the records' clock (*mono) and the wall clock (*wall_s), or where
+ * they stopped: once every process shown has exited or died, at the latest
+ * end (their uptimes stop there too), so LAST and a topology's "for" do not
+ * grow after the last heartbeat anyone will record. */
+static void servers_now(const struct top *t, uint64_t *mono, double *wall_s)
+{
+	uint64_t now = vm_now_ns(), end = 0, end_wall = 0;
+	*mono = now;
+	*wall_s = (double)vm_wall_ns() / 1e9;
+	for (int i = 0; i < t->set.nsrc; i++) {
+		const struct vm_proc *p = &t->set.src[i]->p;
+		if (p->state == VM_LIVE || p->end_realtime_ns <= p->v.created_realtime_ns)
+			return;
+		uint64_t e = p->v.created_clock_ns + (p->end_realtime_ns - p->v.created_realtime_ns);
+		if (e > end)
+			end = e;
+		if (p->end_realtime_ns > end_wall)
+			end_wall = p->end_realtime_ns;
+	}
+	if (end && end < now)
+		*mono = end;
+	if (end_wall && (double)end_wall / 1e9 < *wall_s)
+		*wall_s = (double)end_wall / 1e9;
+}
+
 /* "Topology 3: ReplicaSetWithPrimary  (for 9.1s)"; a closed one's "for" is
  * up to its close, and the close's time is said */
 static void draw_topology(const struct vm_sdam *d, const struct vm_sdam_topology *tp, int y, int x,
@@ -245,8 +270,9 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		return;
 	}
 	int budget = h / 2, row = y;
-	uint64_t now = vm_now_ns();
-	double wall = (double)vm_wall_ns() / 1e9;
+	uint64_t now;
+	double wall;
+	servers_now(t, &now, &wall);
 	int closed_left, n = build_lines(t, &closed_left);
 	struct panel_col col[NCOL];
 	memcpy(col, server_cols, sizeof(col));
