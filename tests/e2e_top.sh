@@ -145,8 +145,12 @@ on_screen "synthetic\.op" && ok "last figures kept after exit" || bad "figures g
 # 20k events/s into one 8192-record ring laps it every 410 ms: a top that read
 # the ring only at its 1 s refresh would lose more than half the records; top
 # drains at least every 50 ms, which leaves 360 ms for the scheduler on a
-# loaded machine. (At 200k events/s, a lap every 41 ms, a busy 2-core machine
-# can hold top off the CPU longer than a lap: `make soak` checks that rate, idle.)
+# loaded machine; a machine busier still (the suite beside a busy core) can
+# hold top off longer now and then, and top then says what it lost: so the
+# check is that it lost less than 5% of what it watched, where reading at
+# the refresh alone would lose more than half. (At 200k events/s, a lap every
+# 41 ms, a busy 2-core machine can hold top off the CPU longer than a lap:
+# `make soak` checks that rate, idle.)
 # The writer runs until top has watched 80000 of its events (4 s of them), then
 # is stopped: a writer that ended on its own after 4 s could end before a
 # loaded machine had top attached.
@@ -160,8 +164,10 @@ written_past() { [ "$("$BUILD/ringmon" stats "$F" --json 2>/dev/null | python3 -
 need 120 "the writer's 80000 events after top attached" written_past $((w0 + 80000))
 kill -TERM "$F"
 expect "the writer ends (top says it exited)" "process exited" 30
-if on_screen "kept [0-9]+, lost 0( |$)" && on_screen "synthetic\."; then ok "Events view at 20k ev/s for 80000 events: lost 0"
-else bad "Events view lost records at 20k ev/s"; show; fi
+lost=$(cap | grep -oE "kept [0-9]+, lost [0-9]+" | tail -1 | awk '{print $4}')
+if [ -n "$lost" ] && [ "$lost" -lt 4000 ] && on_screen "synthetic\."; then
+	ok "Events view at 20k ev/s for 80000 events: lost $lost, under 5%"
+else bad "Events view lost ${lost:-?} records at 20k ev/s (4000 or more: it does not drain between refreshes)"; show; fi
 
 # ---- --once ----
 "$BUILD/ringmon" top --once -d 300 "$B" | grep -q "^synthetic.op" && ok "--once prints the types" || bad "--once"
