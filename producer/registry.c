@@ -146,7 +146,6 @@ static int lookup_key(uint32_t type, const char *name, unsigned long hash)
  * whole key in 8 hex digits (ringmon.h) */
 static void key_cut(char cut[RB_KEY_LEN], const char *key)
 {
-	enum { MARK = 9 }; /* "~%08x" */
 	if (strnlen(key, RB_KEY_LEN) < RB_KEY_LEN) {
 		copy_name(cut, key, RB_KEY_LEN);
 		return;
@@ -154,7 +153,7 @@ static void key_cut(char cut[RB_KEY_LEN], const char *key)
 	uint32_t h = 2166136261u;
 	for (const char *p = key; *p; p++)
 		h = (h ^ (uint8_t)*p) * 16777619u;
-	size_t take = RB_KEY_LEN - 1 - MARK;
+	size_t take = RB_KEY_LEN - 1 - RB_KEY_MARK_LEN; /* then "~%08x" */
 	while (take > 0 && ((uint8_t)key[take] & 0xc0) == 0x80)
 		take--;
 	memset(cut, 0, RB_KEY_LEN);

@@ -119,20 +119,18 @@ static int exists_already(const char *path, const char *what, char *errbuf, size
 		    "or set RINGMON_DIR to a private directory)", path, what);
 }
 
-/* Names the unnamed file fd as `name` in dfd, replacing a stale file there
- * (remove_stale). 0, or -errno with errbuf set. */
-static int link_named(int fd, int dfd, const char *name, int pid, const char *path, char *errbuf,
-		      size_t errlen)
+/* make(fd, dfd, name) puts a file at `name` in dfd (>= 0 done, else -1 and
+ * errno); where something is there already, a stale segment of ours is
+ * removed (remove_stale) and make tried once more. Its result, or -errno
+ * with errbuf set. */
+static int at_name(int (*make)(int, int, const char *), int fd, int dfd, const char *name, int pid,
+		   const char *path, char *errbuf, size_t errlen)
 {
-	char self[48], what[64] = "not a stale ringmon segment of this process";
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	char what[64] = "not a stale ringmon segment of this process";
 	for (int attempt = 0;; attempt++) {
-		int rc = linkat(AT_FDCWD, self, dfd, name, AT_SYMLINK_FOLLOW);
-		/* no /proc: AT_EMPTY_PATH, which needs CAP_DAC_READ_SEARCH */
-		if (rc != 0 && errno == ENOENT)
-			rc = linkat(fd, "", dfd, name, AT_EMPTY_PATH);
-		if (rc == 0)
-			return 0;
+		int rc = make(fd, dfd, name);
+		if (rc >= 0)
+			return rc;
 		if (errno != EEXIST || attempt > 0)
 			return errno == EEXIST ? exists_already(path, what, errbuf, errlen)
 					       : cannot_create(path, -errno, errbuf, errlen);
@@ -141,22 +139,24 @@ static int link_named(int fd, int dfd, const char *name, int pid, const char *pa
 	}
 }
 
-/* Without O_TMPFILE: creates `name` in dfd, replacing a stale file there.
- * The fd, or -errno with errbuf set. */
-static int make_named(int dfd, const char *name, int pid, const char *path, char *errbuf, size_t errlen)
+/* Names the unnamed file fd: linkat never replaces or follows what is there */
+static int link_fd(int fd, int dfd, const char *name)
 {
-	char what[64] = "not a stale ringmon segment of this process";
-	for (int attempt = 0;; attempt++) {
-		/* O_EXCL: never through a symlink, never into an existing file */
-		int fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			return fd;
-		if (errno != EEXIST || attempt > 0)
-			return errno == EEXIST ? exists_already(path, what, errbuf, errlen)
-					       : cannot_create(path, -errno, errbuf, errlen);
-		if (remove_stale(dfd, name, pid, what, sizeof(what)) != 0)
-			return exists_already(path, what, errbuf, errlen);
-	}
+	char self[48];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	int rc = linkat(AT_FDCWD, self, dfd, name, AT_SYMLINK_FOLLOW);
+	/* no /proc: AT_EMPTY_PATH, which needs CAP_DAC_READ_SEARCH */
+	if (rc != 0 && errno == ENOENT)
+		rc = linkat(fd, "", dfd, name, AT_EMPTY_PATH);
+	return rc;
+}
+
+/* Without O_TMPFILE, the file named from the start. O_EXCL: never through a
+ * symlink, never into an existing file. */
+static int open_new(int fd, int dfd, const char *name)
+{
+	(void)fd;
+	return openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
 int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_records,
@@ -178,13 +178,13 @@ int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_rec
 	int dfd = open_dir(rb_dir(), errbuf, errlen);
 	if (dfd < 0)
 		return dfd;
-	/* unnamed until its header says whose it is (link_named): no reader or
+	/* unnamed until its header says whose it is (link_fd): no reader or
 	 * reaper ever sees it half made; a file system without O_TMPFILE gets
-	 * it named from the start (make_named), as before */
+	 * it named from the start (open_new), as before */
 	int named = 0;
 	int fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-		fd = make_named(dfd, name, s->pid, s->path, errbuf, errlen);
+		fd = at_name(open_new, -1, dfd, name, s->pid, s->path, errbuf, errlen);
 		if (fd < 0) {
 			close(dfd);
 			return fd;
@@ -267,7 +267,7 @@ int rb_segment_create(struct rb_segment *s, uint32_t nshards, uint64_t shard_rec
 	if (!named) {
 		/* the header's stores come before the name in program order, and
 		 * linkat is a system call: a reader that finds the name reads them */
-		rc = link_named(fd, dfd, name, s->pid, s->path, errbuf, errlen);
+		rc = at_name(link_fd, fd, dfd, name, s->pid, s->path, errbuf, errlen);
 		if (rc) {
 			munmap(s->base, s->g.segment_size);
 			s->base = NULL;

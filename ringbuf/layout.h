@@ -57,6 +57,9 @@
 #define RB_TYPE_NONE 63u
 #define RB_NAME_LEN 48u    /* type names, NUL-terminated */
 #define RB_KEY_LEN 56u     /* key strings, NUL-terminated */
+/* a key longer than RB_KEY_LEN - 1 is stored cut and ends in '~' and 8 hex
+ * digits of its whole name's FNV-1a (format.md, "Keys"): this many bytes */
+#define RB_KEY_MARK_LEN 9u
 #define RB_NFIELDS 4u      /* integer fields per record */
 #define RB_FIELD_NAME_LEN 16u
 #define RB_PROC_NAME_LEN 32u

@@ -19,8 +19,6 @@ static void usage(FILE *f)
 		   "  --json   one JSON array of objects\n");
 }
 
-/* the process is gone and its segment still takes space */
-
 /* ", stats pool full: N blocks, M chunks refused" when it ran out */
 static const char *pool_note(const struct vm_seginfo *s, char *buf, size_t len)
 {

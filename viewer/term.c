@@ -365,9 +365,9 @@ int term_fit(const char *text, int w, size_t *bytes)
 int term_stored_cut(const char *text)
 {
 	size_t n = strlen(text);
-	if (n <= TERM_STORED_MARK || text[n - TERM_STORED_MARK] != '~')
+	if (n <= RB_KEY_MARK_LEN || text[n - RB_KEY_MARK_LEN] != '~')
 		return 0;
-	for (size_t i = n - TERM_STORED_MARK + 1; i < n; i++)
+	for (size_t i = n - RB_KEY_MARK_LEN + 1; i < n; i++)
 		if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f')))
 			return 0;
 	return 1;
@@ -386,9 +386,9 @@ static int print_fitted(int y, int x, int w, enum term_role r, int pad, const ch
 	/* a key stored cut ends in "~" and the hash of its whole name: that
 	 * tells it from its neighbours, so its head gives way first */
 	const char *tail = NULL;
-	if (cut && !words && w >= TERM_STORED_MARK + 2 && term_stored_cut(text)) {
-		tail = text + strlen(text) - TERM_STORED_MARK;
-		term_fit(text, w - 1 - TERM_STORED_MARK, &b);
+	if (cut && !words && w >= (int)RB_KEY_MARK_LEN + 2 && term_stored_cut(text)) {
+		tail = text + strlen(text) - RB_KEY_MARK_LEN;
+		term_fit(text, w - 1 - (int)RB_KEY_MARK_LEN, &b);
 	} else if (cut) {
 		term_fit(text, w - 1, &b); /* room for the marker */
 		if (words) {

@@ -97,7 +97,6 @@ char *term_bar_text(double frac, int w, int utf8, char *buf, size_t len);
 /* 1 when text ends as a key the producer cut for storage does: "~" and 8
  * lowercase hex digits of its whole name's hash (format.md, "Keys"), after
  * at least one byte. */
-#define TERM_STORED_MARK 9
 int term_stored_cut(const char *text);
 /* Display width of a UTF-8 string's first bytes up to len (1 per code point). */
 int term_width(const char *s);
