@@ -204,23 +204,22 @@ static PyObject *item(PyObject *d, PyObject *key)
 	return v;
 }
 
-/* The fields of an error document that ringmon reads, as a dict (a new
+/* The fields keys[0..nkeys) of a document ringmon reads, as a dict (a new
  * reference): d itself when it is a dict; for another mapping, a dict of
- * those fields it has (pymongo decodes some documents into the client's
- * document_class: under RawBSONDocument a findAndModify's failure is one);
- * NULL (no exception) for None or nothing. Only these fields are read. */
-static PyObject *err_fields(PyObject *d)
+ * those of the fields it has (pymongo decodes some documents into the
+ * client's document_class: under RawBSONDocument a findAndModify's failure is
+ * one, and so is a reply decoded with the codec_options a program gives
+ * Database.command); NULL (no exception) for None or none of them. */
+static PyObject *fields_of(PyObject *d, PyObject *const *keys, size_t nkeys)
 {
 	if (!d || d == Py_None)
 		return NULL;
 	if (PyDict_Check(d))
 		return Py_NewRef(d);
-	PyObject *const keys[] = {s_ok, s_code, s_codeName, s_errtype, s_errmsg, s_dollar_err,
-				  s_writeErrors, s_writeConcernError};
 	PyObject *f = PyDict_New();
 	if (!f)
 		return PyErr_Clear(), NULL;
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (size_t i = 0; i < nkeys; i++) {
 		PyObject *v = PyObject_GetItem(d, keys[i]); /* KeyError, or TypeError: no mapping */
 		if (!v || PyDict_SetItem(f, keys[i], v) < 0)
 			PyErr_Clear();
@@ -229,6 +228,22 @@ static PyObject *err_fields(PyObject *d)
 	if (PyDict_GET_SIZE(f) == 0)
 		Py_CLEAR(f);
 	return f;
+}
+
+/* The fields of an error document that ringmon reads (fields_of) */
+static PyObject *err_fields(PyObject *d)
+{
+	PyObject *const keys[] = {s_ok, s_code, s_codeName, s_errtype, s_errmsg, s_dollar_err,
+				  s_writeErrors, s_writeConcernError};
+	return fields_of(d, keys, sizeof(keys) / sizeof(keys[0]));
+}
+
+/* The fields of a succeeded reply that ringmon reads (err_fields' rule): its
+ * writeErrors and writeConcernError. */
+static PyObject *reply_fields(PyObject *d)
+{
+	PyObject *const keys[] = {s_writeErrors, s_writeConcernError};
+	return fields_of(d, keys, sizeof(keys) / sizeof(keys[0]));
 }
 
 /* an address (host, port): the port, 0 if it is not one */
@@ -747,10 +762,13 @@ static PyObject *l_succeeded(Listener *self, PyObject *ev)
 	int64_t origin = -1, code = 0;
 	if (e.info.cls != MS_CMD_SENSITIVE && e.info.cls != MS_CMD_HELLO) {
 		PyObject *reply = get(ev, s_reply, slot_reply);
-		struct write_errs w;
 		if (!reply)
 			PyErr_Clear();
-		else if (PyDict_Check(reply) && write_errs(reply, &w)) {
+		/* a dict, or another mapping: a program may have
+		 * Database.command decode the reply as RawBSONDocument */
+		PyObject *d = reply_fields(reply);
+		struct write_errs w;
+		if (d && write_errs(d, &w)) {
 			origin = w.n ? MS_ORIGIN_WRITE : MS_ORIGIN_WRITE_CONCERN;
 			code = w.n ? w.fcode : w.wcode;
 			if (ON(MS_COMMAND_WRITE_ERROR))
@@ -758,6 +776,7 @@ static PyObject *l_succeeded(Listener *self, PyObject *ev)
 					     w.n, w.wcode, e.c.rid);
 			emit_write_errors(&w, &e);
 		}
+		Py_XDECREF(d);
 		Py_XDECREF(reply);
 	}
 	if (e.seen && e.f.ns_key)

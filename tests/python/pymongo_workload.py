@@ -42,6 +42,12 @@ Commands:
                        $out, $merge), commit, abort (of a transaction with one insert);
                        prints the exception's type, "none" if none reached the program
                        (pymongo ignores abortTransaction's errors)
+  rawcmd COLL          Database.command, its replies decoded as RawBSONDocument:
+                       an insert twice (the second a DuplicateKey write error)
+                       and an update (the mock's --fail-code-for update=64 gives
+                       its writeConcernError); prints the reply's type, the
+                       second insert's write errors and whether the update's
+                       reply has a writeConcernError
   registered           "same" if ringmon.pymongo.register() returns the listener
                        registered at the start
   sameclass N          N distinct events of one class in a row, each freed before
@@ -364,6 +370,19 @@ def main():
                     res = 'none'
                 except pymongo.errors.PyMongoError as e:
                     res = type(e).__name__
+            elif w[0] == 'rawcmd':
+                # the program's own write commands, their replies decoded as
+                # RawBSONDocument: pymongo raises on neither
+                from bson.codec_options import CodecOptions
+                from bson.raw_bson import RawBSONDocument
+                raw = CodecOptions(document_class=RawBSONDocument)
+                doc = {'_id': '%d-raw' % os.getpid()}
+                for _ in range(2):
+                    r = db.command('insert', w[1], documents=[doc], codec_options=raw)
+                u = db.command('update', w[1], updates=[{'q': {}, 'u': {'$set': {'a': 1}}}],
+                               codec_options=raw)
+                res = '%s %d %s' % (type(r).__name__, len(r.get('writeErrors', [])),
+                                    'writeConcernError' in u)
             elif w[0] == 'registered':
                 res = 'same' if ringmon.pymongo.register() is listener else 'another'
             elif w[0] == 'sameclass':

@@ -469,6 +469,24 @@ class PymongoCase:
             self.assertEqual((r['key'], r['origin_name']), ('shop.wc', 'write_concern'), r)
         self.assertEqual(w.do('errors')[:1], '0')
 
+    def test_write_errors_in_replies_decoded_as_raw_bson(self):
+        """A program's own write commands (Database.command, which raises on
+        neither) with replies decoded as RawBSONDocument: the write error and
+        the write concern error in their ok: 1 replies are counted and named
+        as in a dict reply, never as success alone."""
+        mock = Mock(self, '--fail-code-for', 'update=64')
+        w = Workload(self, mock.uri)
+        self.assertEqual(w.do('rawcmd raw'), 'RawBSONDocument 1 True')
+        s = self.settled(w.pid, lambda s: s.count('command.error') == 2, '2 command.error')
+        self.assertEqual(s.keys('command.succeeded'), {'insert': 2, 'update': 1})
+        self.assertEqual(s.keys('command.write_error'), {'insert': 1, 'update': 1})
+        self.assertEqual(s.keys('command.error'), {'DuplicateKey(11000)': 1,
+                                                   'WriteConcernFailed(64)': 1})
+        origins = {r['key']: r['origin_name'] for r in self.tail(w.pid, 'command.error', 2)}
+        self.assertEqual(origins, {'DuplicateKey(11000)': 'write',
+                                   'WriteConcernFailed(64)': 'write_concern'})
+        self.assertEqual(w.do('errors')[:1], '0')
+
     def test_failure_documents_pymongo_builds_itself(self):
         """The failure documents of the paths a mock server cannot reach, as
         pymongo builds them (message._convert_write_result, a reply without
