@@ -250,6 +250,11 @@ void top_maintain(struct top *t, uint64_t now_ns);
  * view or overlay, footer) on the terminal. */
 void top_draw_header(struct top *t, int cols);
 void top_draw(struct top *t);
+/* What the attached producers could not keep, for the process line (both
+ * the screen's and --once's): "  keys dropped N" when a key table was full,
+ * "  stats pool full" when a statistics pool ran out; "" when neither. Into
+ * buf (len bytes); returns buf. */
+const char *top_losses(const struct top *t, char *buf, size_t len);
 
 /* top_once.c: --once: the current view as text on stdout; exit status. */
 int top_print_once(struct top *t);

@@ -8,6 +8,26 @@
 #include "panel.h"
 #include "term.h"
 
+const char *top_losses(const struct top *t, char *buf, size_t len)
+{
+	uint64_t dropped = 0, refused = 0;
+	for (int i = 0; i < t->set.nsrc; i++) {
+		struct rb_pool_info pi;
+		rb_view_pool(&t->set.src[i]->p.v, &pi);
+		dropped += t->set.src[i]->p.dropped_keys;
+		refused += pi.failed_blocks + pi.failed_chunks;
+	}
+	int n = 0;
+	buf[0] = 0;
+	if (dropped)
+		n = snprintf(buf, len, "  keys dropped %llu", (unsigned long long)dropped);
+	/* the statistics pool ran out: some keys counted under "other", some
+	 * values by power of two only (`ringmon stats` says how many) */
+	if (refused && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, "  stats pool full");
+	return buf;
+}
+
 void top_draw_header(struct top *t, int cols)
 {
 	char up[32], rate[32], buf[512];
@@ -43,26 +63,10 @@ void top_draw_header(struct top *t, int cols)
 		}
 	}
 	int x = term_print(0, 0, cols, role, 0, buf);
-	uint64_t dropped = 0, refused = 0;
-	for (int i = 0; i < t->set.nsrc; i++) {
-		struct rb_pool_info pi;
-		rb_view_pool(&t->set.src[i]->p.v, &pi);
-		dropped += t->set.src[i]->p.dropped_keys;
-		refused += pi.failed_blocks + pi.failed_chunks;
-	}
 	snprintf(buf, sizeof(buf), "  %s ev/s  ring %.0f%%  lost %llu", vm_fmt_rate(r, rate, sizeof(rate)),
 		 use, (unsigned long long)t->tail_lost);
 	x += term_print(0, x, cols - x, TR_NORMAL, 0, buf);
-	if (dropped) {
-		snprintf(buf, sizeof(buf), "  keys dropped %llu", (unsigned long long)dropped);
-		x += term_print(0, x, cols - x, TR_WARN, 0, buf);
-	}
-	if (refused) {
-		/* the statistics pool ran out: some keys counted under "other",
-		 * some values by power of two only (`ringmon stats` says how many) */
-		snprintf(buf, sizeof(buf), "  stats pool full");
-		x += term_print(0, x, cols - x, TR_WARN, 0, buf);
-	}
+	x += term_print(0, x, cols - x, TR_WARN, 0, top_losses(t, buf, sizeof(buf)));
 	if (*state) {
 		const struct vm_proc *p = &t->set.src[0]->p;
 		char when[64] = "";

@@ -21,7 +21,7 @@ static int once_width(void)
 }
 
 /* The view as plain text, after one interval: the process line ("pid N NAME
- * up T state STATE", or "all processes (N)"), then the view drawn by its own
+ * up T state STATE", or "all processes (N)", then top_losses()), then the view drawn by its own
  * panel into a text grid (same layout as on screen, no escape codes). */
 int top_print_once(struct top *t)
 {
@@ -51,14 +51,15 @@ int top_print_once(struct top *t)
 		return 1;
 	}
 	/* the process line for scripts: its state as a word (live, exited, dead) */
-	char up[32], nm[4 * RB_PROC_NAME_LEN];
+	char up[32], nm[4 * RB_PROC_NAME_LEN], losses[64];
 	if (t->all)
-		printf("all processes (%d)\n", t->set.nsrc);
+		printf("all processes (%d)", t->set.nsrc);
 	else
-		printf("pid %d %s  up %s  state %s\n", t->set.src[0]->p.pid,
+		printf("pid %d %s  up %s  state %s", t->set.src[0]->p.pid,
 		       vm_name(t->set.src[0]->p.v.name, nm, sizeof(nm)),
 		       vm_fmt_dur_s(vm_uptime(&t->set.src[0]->p), up, sizeof(up)),
 		       vm_liveness_name(t->set.src[0]->p.state));
+	printf("%s\n", top_losses(t, losses, sizeof(losses)));
 	p->ops->draw(p, t, 0, 0, rows, cols);
 	term_print_text(stdout);
 	return fflush(stdout) == 0 ? 0 : 1;
