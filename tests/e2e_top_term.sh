@@ -176,6 +176,10 @@ grep -q "checkout wait histogram" "$W/once.4" && ok "--once -v 4: the Pool" || b
 grep -q " command\.started " "$W/once.5" && ok "--once -v 5: events" || bad "--once -v 5"
 grep -q "no Python function latencies in this process" "$W/once.6" &&
 	ok "--once -v 6: Functions says a C program has none" || bad "--once -v 6"
+# its hint goes on over the next row at 80 columns, every word whole
+hint=$(sed -n '/^ (python.call/,/)$/p' "$W/once.6" | tr -s ' \n' ' ')
+[ "$hint" = " (python.call appears once a Python 3.12+ program runs under \`python -m ringmon run --functions 'PATTERN'\` or calls ringmon.monitoring.start()) " ] &&
+	ok "--once -v 6: the hint wraps at 80 columns, whole" || { bad "--once -v 6: the hint"; sed 's/^/     | /' "$W/once.6"; }
 # no key can be pressed in --once's text: no key hints in it
 cat "$W"/once.[1-6] | grep -qE "F4: filter|F6: sort|p: pause|Enter: detail" &&
 	bad "--once prints key hints" || ok "--once prints no key hints"

@@ -191,6 +191,38 @@ static void cut_needs_a_marker_only_for_lost_text(void **state)
 	}
 }
 
+/* A hint too long for its row goes on over the next ones, broken after
+ * whole words: every word shown whole, each once, in order. */
+static void hints_wrap_after_whole_words(void **state)
+{
+	(void)state;
+	size_t next;
+	const char *t = "  (pool.checkout and pool.checkin come from";
+	assert_int_equal(term_wrap_row(t, 80, &next), strlen(t)); /* fits: all of it */
+	assert_int_equal(next, strlen(t));
+	assert_int_equal(term_wrap_row(t, 24, &next), 20); /* "  (pool.checkout and" */
+	assert_int_equal(next, 21);                        /* "pool.checkin ..." next */
+	assert_int_equal(term_wrap_row(t + 21, 16, &next), 12); /* "pool.checkin" */
+	assert_int_equal(next, 13);
+	assert_int_equal(term_wrap_row("supercalifragilistic word", 5, &next), 5);
+	assert_int_equal(next, 5); /* a word wider than the row is cut inside */
+	/* every word of a long hint, rows of 20 columns at most */
+	const char *hint = "(python.call appears once a Python 3.12+ program runs under "
+			   "`python -m ringmon run --functions 'PATTERN'`)";
+	char joined[256] = "";
+	for (const char *p = hint; *p;) {
+		size_t n = term_wrap_row(p, 20, &next);
+		assert_true(n <= 20 && next > 0);
+		if (p[n] != 0)
+			assert_true(p[n] == ' ');
+		strncat(joined, p, n);
+		if (p[next])
+			strcat(joined, " ");
+		p += next;
+	}
+	assert_string_equal(joined, hint);
+}
+
 /* A key the producer cut for storage ends in "~" and its whole name's hash:
  * on screen its head gives way, so two such keys never look alike. */
 static void stored_cut_keys_keep_their_hash_on_screen(void **state)
@@ -269,6 +301,7 @@ int main(void)
 		cmocka_unit_test(f_keys_mean_one_thing_everywhere),
 		cmocka_unit_test(enter_is_described_in_every_view),
 		cmocka_unit_test(cut_needs_a_marker_only_for_lost_text),
+		cmocka_unit_test(hints_wrap_after_whole_words),
 		cmocka_unit_test(stored_cut_keys_keep_their_hash_on_screen),
 		cmocka_unit_test(an_unmeasured_latency_line_says_dash),
 		cmocka_unit_test(columns_give_way_in_order),

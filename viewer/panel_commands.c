@@ -329,7 +329,7 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	if (!any_types(c, t)) {
 		term_print(y, x, w, TR_HEADER, 1, c->kind->empty_title);
 		term_print(y + 2, x, w, TR_DIM, 1, c->kind->empty1);
-		term_print_words(y + 3, x, w, TR_DIM, 1, c->kind->empty2);
+		term_print_wrapped(y + 3, x, w, h - 3, TR_DIM, 3, c->kind->empty2);
 		return;
 	}
 	if (c->detail) {

@@ -25,7 +25,7 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	if (co < 0) {
 		term_print(y, x, w, TR_HEADER, 1, " Pool");
 		term_print(y + 2, x, w, TR_DIM, 1, "  no MongoDB events in this process");
-		term_print(y + 3, x, w, TR_DIM, 1,
+		term_print_wrapped(y + 3, x, w, h - 3, TR_DIM, 3,
 			   "  (pool.checkout and pool.checkin come from libringmon's pool wrappers or the preload library)");
 		return;
 	}

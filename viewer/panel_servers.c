@@ -265,7 +265,7 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	if (!any) {
 		term_print(y, x, w, TR_HEADER, 1, " Servers");
 		term_print(y + 2, x, w, TR_DIM, 1, "  no MongoDB events in this process");
-		term_print(y + 3, x, w, TR_DIM, 1,
+		term_print_wrapped(y + 3, x, w, h - 3, TR_DIM, 3,
 			   "  (server.*, topology.* and heartbeat.* types come from libringmon's MongoDB adapter)");
 		return;
 	}

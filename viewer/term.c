@@ -441,6 +441,50 @@ int term_print_words(int y, int x, int w, enum term_role r, int pad, const char 
 	return print_fitted(y, x, w, r, pad, text, 1);
 }
 
+size_t term_wrap_row(const char *text, int w, size_t *next)
+{
+	size_t b, end;
+	if (!term_fit(text, w, &b)) {
+		end = b = strlen(text);
+	} else {
+		/* break at the last space that fits (or right after the fit) */
+		size_t sp = b;
+		while (sp > 0 && text[sp] != ' ')
+			sp--;
+		if (sp > 0)
+			b = sp; /* else the first word is cut inside, after b bytes */
+		end = b;
+		while (end > 0 && text[end - 1] == ' ')
+			end--;
+	}
+	while (text[b] == ' ')
+		b++;
+	*next = b;
+	return end;
+}
+
+int term_print_wrapped(int y, int x, int w, int h, enum term_role r, int indent,
+		       const char *text)
+{
+	int rows = 0;
+	char line[2048];
+	while (*text && rows < h) {
+		int in = rows ? indent : 0;
+		if (w - in <= 0)
+			break;
+		size_t next, n = term_wrap_row(text, w - in, &next);
+		if (rows + 1 == h || !text[next] || next == 0) { /* the last row: the rest, cut if need be */
+			snprintf(line, sizeof(line), "%*s%s", in, "", text);
+			term_print_words(y + rows++, x, w, r, 1, line);
+			break;
+		}
+		snprintf(line, sizeof(line), "%*s%.*s", in, "", (int)n, text);
+		term_print(y + rows++, x, w, r, 1, line);
+		text += next;
+	}
+	return rows;
+}
+
 int term_printf(int y, int x, int w, enum term_role r, int pad, const char *fmt, ...)
 {
 	char buf[1024];

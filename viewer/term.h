@@ -73,6 +73,15 @@ int term_print(int y, int x, int w, enum term_role r, int pad, const char *text)
 /* The same, cut after a whole word when one ends in the second half of w
  * (status lines and hints). */
 int term_print_words(int y, int x, int w, enum term_role r, int pad, const char *text);
+/* The same over at most h rows: text (a hint) broken after whole words,
+ * rows after the first indented by indent columns; the last row is cut as by
+ * term_print_words if the text is still longer. Returns the rows used. */
+int term_print_wrapped(int y, int x, int w, int h, enum term_role r, int indent,
+		       const char *text);
+/* Pure: the bytes of text's first row in w columns when broken after a whole
+ * word (all of text when it fits; a first word wider than w is cut inside);
+ * *next: the bytes to skip to the next row's first (its spaces). */
+size_t term_wrap_row(const char *text, int w, size_t *next);
 /* The marker of a cut ("…" or "~"). */
 const char *term_cut_marker(void);
 /* Pure: the bytes of text that fit in w columns into *bytes; 1 when
