@@ -146,7 +146,7 @@ static void print_json(const struct report *r)
 	char nm[4 * sizeof(p->v.name)];
 	json_object_object_add(o, "name", json_object_new_string(esc_name(p->v.name, ESC_UTF8, nm, sizeof(nm))));
 	json_object_object_add(o, "state", json_object_new_string(vm_liveness_name(p->state)));
-	json_object_object_add(o, "uptime_s", json_object_new_double(round(vm_uptime(p) * 1000) / 1000));
+	json_object_object_add(o, "uptime_s", json_object_new_double(vm_uptime(p))); /* as ls --json */
 	json_object_object_add(o, "written", json_object_new_uint64(p->written));
 	json_object_object_add(o, "overwritten", json_object_new_uint64(vm_overwritten(p)));
 	json_object_object_add(o, "capacity",
