@@ -21,7 +21,8 @@ static int once_width(void)
 }
 
 /* The view as plain text, after one interval: the process line ("pid N NAME
- * up T state STATE", or "all processes (N)", then top_losses()), then the view drawn by its own
+ * up T state STATE", or "all processes (N)"), top_losses() on a line of its
+ * own when there are any, then the view drawn by its own
  * panel into a text grid (same layout as on screen, no escape codes). */
 int top_print_once(struct top *t)
 {
@@ -59,7 +60,10 @@ int top_print_once(struct top *t)
 		       vm_name(t->set.src[0]->p.v.name, nm, sizeof(nm)),
 		       vm_fmt_dur_s(vm_uptime(&t->set.src[0]->p), up, sizeof(up)),
 		       vm_liveness_name(t->set.src[0]->p.state));
-	printf("%s\n", top_losses(t, losses, sizeof(losses)));
+	/* what the producers could not keep, on a line of its own (the process
+	 * line ends with its state, for scripts) */
+	const char *l = top_losses(t, losses, sizeof(losses));
+	printf("\n%s%s", *l ? l + 2 : "", *l ? "\n" : "");
 	p->ops->draw(p, t, 0, 0, rows, cols);
 	term_print_text(stdout);
 	return fflush(stdout) == 0 ? 0 : 1;
