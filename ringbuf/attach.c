@@ -272,6 +272,13 @@ int rb_attach_pid(struct rb_view *v, int pid, int wait_ms, char *errbuf, size_t 
 	rb_path(path, sizeof(path), pid);
 	for (int waited = 0;; waited += 10) {
 		int rc = rb_attach_path(v, path, errbuf, errlen);
+		if (rc == 0 && v->pid != (uint32_t)pid) {
+			/* a copy, or a file put at another process's name: its
+			 * records and state are not that process's */
+			snprintf(errbuf, errlen, "%s claims pid %u, not %d: not trusted", path, v->pid, pid);
+			rb_detach(v);
+			return -EINVAL;
+		}
 		if (rc != -EAGAIN || waited >= wait_ms)
 			return rc;
 		struct timespec ts = {0, 10 * 1000 * 1000};

@@ -183,7 +183,9 @@ struct rb_view {
  * -EACCES/-EPERM (not yours), -EPROTO (another major version), -EINVAL
  * (corrupt, truncated or not a segment), or another -errno. */
 int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t errlen);
-/* Same, by pid, waiting up to wait_ms while the segment initialises. */
+/* Same, by pid, waiting up to wait_ms while the segment initialises; a
+ * segment whose header names another pid (a copy, or a file put at that
+ * name) is refused: -EINVAL, "claims pid N, not PID: not trusted". */
 int rb_attach_pid(struct rb_view *v, int pid, int wait_ms, char *errbuf, size_t errlen);
 void rb_detach(struct rb_view *v);
 

@@ -117,6 +117,11 @@ timeout 30 $RM tail $up >/dev/null 2>&1; check "tail ends at once (the process i
 # a header that names another pid than the file: not trusted, not removed while that pid runs
 cp "$dead" "$RINGMON_DIR/ringmon.$$"
 $RM ls | grep -q "^$$ .*unreadable: .*claims pid $dp: not trusted"; check "ls: a segment claiming another pid is not trusted" [ $? -eq 0 ]
+# every reader by pid refuses it the same way (tail printed the other's records)
+for c in "stats $$" "tail $$ --from-start" "events $$" "top --once -d 100 $$"; do
+	out=$(timeout 30 $RM $c 2>&1 >/dev/null); rc=$?
+	check "$c: refused (exit 1), claims pid $dp: not trusted" [ $rc -eq 1 -a -n "$(echo "$out" | grep "claims pid $dp, not $$: not trusted")" ]
+done
 $RM gc >/dev/null
 check "gc removed the stale segment under the live pid" [ ! -e "$RINGMON_DIR/ringmon.$up" ]
 check "gc left the untrusted one (its pid runs: cannot tell)" [ -e "$RINGMON_DIR/ringmon.$$" ]
