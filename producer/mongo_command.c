@@ -19,6 +19,7 @@ struct inflight {
 	uint64_t start_ns;
 	int ns_key;  /* key of command.ns, 0 = none */
 	int cmd_key; /* key of command.started (the command name) */
+	int cls;     /* its enum ms_command_class */
 };
 static __thread struct inflight inflight[16];
 
@@ -168,9 +169,9 @@ static void err_doc_read(bson_iter_t *it, struct err_doc *d)
  * one's code) and its writeConcernError. Reads the reply's top-level keys,
  * and only on a hit the first write error's: cheap, never stores a body. */
 struct write_errs {
-	int64_t n;                /* entries in writeErrors */
+	int64_t n;                /* entries in writeErrors (bulkWrite: nErrors) */
 	struct err_doc first, wc; /* first write error; the write concern error */
-	int has_wc;
+	int has_first, has_wc;    /* first: 0 when it was not in the reply */
 };
 
 /* 1 when a top-level key of the document d is writeErrors or
@@ -248,9 +249,51 @@ int mongo_reply_has_write_errors(const uint8_t *d, size_t len)
 	return has_write_errors(d, len);
 }
 
-static int write_errors(const bson_t *reply, struct write_errs *w)
+/* The write errors of a bulkWrite reply (MongoDB 8.0's client-level bulk
+ * write): nErrors counts them; the first {ok: 0} result in its cursor's
+ * firstBatch is the first one (one in a later batch is not read: has_first
+ * stays 0); writeConcernError as in any reply. */
+static int bulk_write_errors(const bson_t *reply, struct write_errs *w)
+{
+	bson_iter_t it, cur, batch, doc, ok;
+	if (!reply || !bson_iter_init(&it, reply))
+		return 0;
+	*w = (struct write_errs){0};
+	while (bson_iter_next(&it)) {
+		const char *k = bson_iter_key(&it);
+		if (strcmp(k, "nErrors") == 0 && BSON_ITER_HOLDS_NUMBER(&it)) {
+			w->n = bson_iter_as_int64(&it);
+		} else if (strcmp(k, "writeConcernError") == 0 && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+			   bson_iter_recurse(&it, &doc)) {
+			err_doc_read(&doc, &w->wc);
+			w->has_wc = 1;
+		} else if (strcmp(k, "cursor") == 0 && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+			   bson_iter_recurse(&it, &cur) && bson_iter_find(&cur, "firstBatch") &&
+			   BSON_ITER_HOLDS_ARRAY(&cur) && bson_iter_recurse(&cur, &batch)) {
+			while (!w->has_first && bson_iter_next(&batch)) {
+				if (!BSON_ITER_HOLDS_DOCUMENT(&batch) || !bson_iter_recurse(&batch, &doc))
+					continue;
+				ok = doc;
+				if (bson_iter_find(&ok, "ok") && BSON_ITER_HOLDS_NUMBER(&ok) &&
+				    bson_iter_as_double(&ok) == 0) {
+					err_doc_read(&doc, &w->first);
+					w->has_first = 1;
+				}
+			}
+		}
+	}
+	if (w->n < 0)
+		w->n = 0;
+	return w->n > 0 || w->has_wc;
+}
+
+/* What an ok: 1 reply of a command of class cls says failed (struct
+ * write_errs); 1 when anything did. */
+static int write_errors(const bson_t *reply, int cls, struct write_errs *w)
 {
 	bson_iter_t it, sub, doc;
+	if (cls == MS_CMD_BULKWRITE)
+		return bulk_write_errors(reply, w);
 	if (!reply || !has_write_errors(bson_get_data(reply), reply->len) ||
 	    !bson_iter_init(&it, reply))
 		return 0;
@@ -264,8 +307,10 @@ static int write_errors(const bson_t *reply, struct write_errs *w)
 		    bson_iter_recurse(&it, &sub)) {
 			while (bson_iter_next(&sub))
 				if (w->n++ == 0 && BSON_ITER_HOLDS_DOCUMENT(&sub) &&
-				    bson_iter_recurse(&sub, &doc))
+				    bson_iter_recurse(&sub, &doc)) {
 					err_doc_read(&doc, &w->first);
+					w->has_first = 1;
+				}
 			found |= w->n > 0;
 		} else if (strcmp(k, "writeConcernError") == 0 && BSON_ITER_HOLDS_DOCUMENT(&it) &&
 			   bson_iter_recurse(&it, &doc)) {
@@ -337,7 +382,7 @@ void mongo_on_command_started(const mongoc_apm_command_started_t *e)
 		f->ns_key = 0;
 		int key = mongo_key_of(mongo_type.cmd_started, name);
 		f->cmd_key = key;
-		int cls = class_of(name, key);
+		int cls = f->cls = class_of(name, key);
 		if ((cls == MS_CMD_COLL || cls == MS_CMD_FULLNS || cls == MS_CMD_GETMORE) &&
 		    (ringmon_enabled(mongo_type.cmd_ns) || ringmon_enabled(mongo_type.cmd_target))) {
 			char ns[MS_NS_LEN];
@@ -375,7 +420,8 @@ void mongo_on_command_succeeded(const mongoc_apm_command_succeeded_t *e)
 	/* ok: 1, yet writes failed: the server's writeErrors / writeConcernError */
 	struct write_errs w; /* set by write_errors() when it returns 1 */
 	int64_t origin = -1, code = 0;
-	if (write_errors(mongoc_apm_command_succeeded_get_reply(e), &w)) {
+	if (write_errors(mongoc_apm_command_succeeded_get_reply(e),
+			 f ? f->cls : ms_command_class(name), &w)) {
 		origin = w.n ? MS_ORIGIN_WRITE : MS_ORIGIN_WRITE_CONCERN;
 		code = w.n ? w.first.code : w.wc.code;
 		if (name && ringmon_enabled(mongo_type.cmd_write_error))
@@ -383,7 +429,7 @@ void mongo_on_command_succeeded(const mongoc_apm_command_succeeded_t *e)
 				     key_for(2, mongo_type.cmd_write_error, f, name), now, dur,
 				     w.n ? w.first.code : 0, w.n, w.has_wc ? w.wc.code : 0, rid);
 		if (ringmon_enabled(mongo_type.cmd_error)) {
-			if (w.n)
+			if (w.n && w.has_first)
 				emit_error(MS_ORIGIN_WRITE, NULL, &w.first, now, dur, rid);
 			if (w.has_wc)
 				emit_error(MS_ORIGIN_WRITE_CONCERN, NULL, &w.wc, now, dur, rid);

@@ -358,6 +358,8 @@ int ms_command_class(const char *name)
 		return MS_CMD_HELLO;
 	if (strcasecmp(name, "getMore") == 0)
 		return MS_CMD_GETMORE;
+	if (strcasecmp(name, "bulkWrite") == 0)
+		return MS_CMD_BULKWRITE;
 	return IN(name, coll_cmds) ? MS_CMD_COLL : IN(name, fullns_cmds) ? MS_CMD_FULLNS : MS_CMD_PLAIN;
 }
 

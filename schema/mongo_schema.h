@@ -184,15 +184,19 @@ const char *ms_error_name(int64_t origin, int64_t domain, int64_t code, char *bu
 
 /* ---- commands ---- */
 
-/* What a command name says for redaction and namespaces (case-insensitive):
- * sensitive (authenticate, saslStart, saslContinue, getnonce, createUser,
- * updateUser, copydbgetnonce, copydbsaslstart, copydb: nothing is derived from
- * their arguments), hello/isMaster (the handshake, which may carry
- * speculativeAuthenticate: treated the same), getMore (its "collection"
- * field), a command whose first value names a collection of its database, one
- * whose first value is a whole "db.collection", or anything else. Never 0. */
+/* What a command name says for redaction, namespaces and write errors
+ * (case-insensitive): sensitive (authenticate, saslStart, saslContinue,
+ * getnonce, createUser, updateUser, copydbgetnonce, copydbsaslstart, copydb:
+ * nothing is derived from their arguments), hello/isMaster (the handshake,
+ * which may carry speculativeAuthenticate: treated the same), getMore (its
+ * "collection" field), a command whose first value names a collection of its
+ * database, one whose first value is a whole "db.collection", bulkWrite
+ * (MongoDB 8.0's client-level bulk write, on admin: its ok: 1 reply counts
+ * its write errors in nErrors and gives them in its cursor, {ok: 0, idx,
+ * code, codeName}, not in writeErrors), or anything else. Never 0. */
 enum ms_command_class {
-	MS_CMD_PLAIN = 1, MS_CMD_COLL, MS_CMD_FULLNS, MS_CMD_GETMORE, MS_CMD_SENSITIVE, MS_CMD_HELLO
+	MS_CMD_PLAIN = 1, MS_CMD_COLL, MS_CMD_FULLNS, MS_CMD_GETMORE, MS_CMD_SENSITIVE, MS_CMD_HELLO,
+	MS_CMD_BULKWRITE
 };
 int ms_command_class(const char *name);
 /* Room for a "db.collection" and its NUL: a server's namespace is at most 255

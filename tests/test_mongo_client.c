@@ -201,6 +201,46 @@ static void failed_commands_carry_their_server_code(void **state)
 	ringmon_mongoc_client_destroy(c);
 }
 
+/* command.write_error records of bulkWrite: their field 1 (n) each */
+static void sum_write_error_n(const struct rb_record *r, void *arg)
+{
+	*(int64_t *)arg += r->field[1];
+}
+
+/* MongoDB 8.0's client-level bulkWrite answers ok: 1 and counts its write
+ * errors in nErrors, giving them in its cursor (not in writeErrors): counted
+ * and named as an insert's, never success alone */
+static void bulk_write_errors_are_write_errors(void **state)
+{
+	(void)state;
+	mongoc_client_t *c = instrumented_client();
+	struct seg s;
+	seg_self(&s);
+	uint64_t ok0 = seg_count(&s, "command.succeeded", "bulkWrite");
+	uint64_t we0 = seg_count(&s, "command.write_error", "bulkWrite");
+	uint64_t dup0 = seg_count(&s, "command.error", "DuplicateKey(11000)");
+	int64_t n0 = 0, n1 = 0;
+	seg_records(&s, "command.write_error", sum_write_error_n, &n0);
+	/* _ids bw1 and bw2 twice each, unordered: 2 errors, in the first batch */
+	const char *bw = "{\"bulkWrite\": 1, \"ordered\": false, \"errorsOnly\": true, "
+			 "\"nsInfo\": [{\"ns\": \"shop.bw\"}], \"ops\": ["
+			 "{\"insert\": 0, \"document\": {\"_id\": \"bw1\"}},"
+			 "{\"insert\": 0, \"document\": {\"_id\": \"bw2\"}},"
+			 "{\"insert\": 0, \"document\": {\"_id\": \"bw1\"}},"
+			 "{\"insert\": 0, \"document\": {\"_id\": \"bw2\"}}]}";
+	assert_true(run(c, "admin", bw, NULL)); /* ok: 1: APM says succeeded */
+	assert_true(run(c, "admin", "{\"bulkWrite\": 1, \"nsInfo\": [{\"ns\": \"shop.bw\"}], "
+				    "\"ops\": [{\"insert\": 0, \"document\": {\"_id\": \"bw3\"}}]}",
+			NULL)); /* no error */
+	assert_int_equal(seg_count(&s, "command.succeeded", "bulkWrite") - ok0, 2);
+	assert_int_equal(seg_count(&s, "command.write_error", "bulkWrite") - we0, 1);
+	assert_int_equal(seg_count(&s, "command.error", "DuplicateKey(11000)") - dup0, 1);
+	seg_records(&s, "command.write_error", sum_write_error_n, &n1);
+	assert_int_equal(n1 - n0, 2); /* nErrors */
+	seg_detach(&s);
+	ringmon_mongoc_client_destroy(c);
+}
+
 static void durations_follow_injected_latency(void **state)
 {
 	(void)state;
@@ -569,6 +609,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bad_arguments_are_refused_with_a_reason),
 		cmocka_unit_test(write_errors_are_found_past_every_bson_type),
+		cmocka_unit_test(bulk_write_errors_are_write_errors),
 		cmocka_unit_test_teardown(commands_are_counted_exactly_per_name, stop_mock),
 		cmocka_unit_test_teardown(long_namespaces_stay_apart_and_are_never_dropped, stop_mock),
 		cmocka_unit_test_teardown(failed_commands_carry_their_server_code, stop_mock),

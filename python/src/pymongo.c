@@ -91,7 +91,7 @@ static void register_types(void)
 	X(previous_description) X(new_description) X(server_type_name)              \
 	X(topology_type_name) X(round_trip_time) X(known_servers) X(awaited)        \
 	X(binary) X(writeErrors) X(writeConcernError) X(code) X(codeName) X(ok)     \
-	X(errtype) X(errmsg) X(collection)
+	X(errtype) X(errmsg) X(collection) X(nErrors) X(cursor) X(firstBatch)
 #define DECL(n) static PyObject *s_##n;
 NAMES(DECL)
 #undef DECL
@@ -239,10 +239,10 @@ static PyObject *err_fields(PyObject *d)
 }
 
 /* The fields of a succeeded reply that ringmon reads (err_fields' rule): its
- * writeErrors and writeConcernError. */
+ * writeErrors and writeConcernError; a bulkWrite's nErrors and cursor. */
 static PyObject *reply_fields(PyObject *d)
 {
-	PyObject *const keys[] = {s_writeErrors, s_writeConcernError};
+	PyObject *const keys[] = {s_writeErrors, s_writeConcernError, s_nErrors, s_cursor};
 	return fields_of(d, keys, sizeof(keys) / sizeof(keys[0]));
 }
 
@@ -675,31 +675,68 @@ static int64_t err_doc(PyObject *doc, char *buf, size_t len)
 /* The top-level writeErrors and writeConcernError of a document with "ok": 1
  * (a succeeded reply; a failure pymongo made of a legacy write's result). */
 struct write_errs {
-	Py_ssize_t n; /* entries in writeErrors */
-	int has_wc;
+	Py_ssize_t n; /* entries in writeErrors (bulkWrite: nErrors) */
+	int has_first, has_wc; /* has_first: the first write error was in the reply */
 	int64_t fcode, wcode; /* the first write error's code, the write concern error's */
 	char first[64], wcn[64]; /* their names */
 };
 
-/* d's write errors into w (d a dict, or NULL); 1 if it has any of either kind */
-static int write_errs(PyObject *d, struct write_errs *w)
+/* w's write concern error from wc (a document, or NULL); 1 if there is one */
+static int write_concern_err(PyObject *wc, struct write_errs *w)
 {
-	PyObject *we = item(d, s_writeErrors), *wc = item(d, s_writeConcernError);
-	w->n = we && PyList_Check(we) ? PyList_GET_SIZE(we) : 0;
-	w->has_wc = 0;
-	w->fcode = w->wcode = 0;
-	if (w->n) {
-		PyObject *e0 = Py_NewRef(PyList_GET_ITEM(we, 0));
-		w->fcode = err_doc(e0, w->first, sizeof(w->first));
-		Py_DECREF(e0);
-	}
 	PyObject *wf = err_fields(wc);
 	if (wf) {
 		w->has_wc = 1;
 		w->wcode = err_doc(wf, w->wcn, sizeof(w->wcn));
 		Py_DECREF(wf);
 	}
-	return w->n || w->has_wc;
+	return w->has_wc;
+}
+
+/* d's write errors into w (d a dict, or NULL); 1 if it has any of either kind */
+static int write_errs(PyObject *d, struct write_errs *w)
+{
+	PyObject *we = item(d, s_writeErrors), *wc = item(d, s_writeConcernError);
+	w->n = we && PyList_Check(we) ? PyList_GET_SIZE(we) : 0;
+	w->has_first = w->has_wc = 0;
+	w->fcode = w->wcode = 0;
+	if (w->n) {
+		PyObject *e0 = Py_NewRef(PyList_GET_ITEM(we, 0));
+		w->fcode = err_doc(e0, w->first, sizeof(w->first));
+		w->has_first = 1;
+		Py_DECREF(e0);
+	}
+	return write_concern_err(wc, w) || w->n;
+}
+
+/* A bulkWrite reply's (MongoDB 8.0's client-level bulk write; d a dict, or
+ * NULL) write errors into w: nErrors counts them, the first {ok: 0} result of
+ * its cursor's firstBatch is the first (one in a later batch is not read:
+ * has_first stays 0), and its writeConcernError; 1 if it has any. */
+static int bulk_write_errs(PyObject *d, struct write_errs *w)
+{
+	int64_t n = i64(item(d, s_nErrors), 0);
+	w->n = n > 0 ? (Py_ssize_t)n : 0;
+	w->has_first = w->has_wc = 0;
+	w->fcode = w->wcode = 0;
+	PyObject *const batch_key[] = {s_firstBatch};
+	PyObject *cur = fields_of(item(d, s_cursor), batch_key, 1);
+	PyObject *batch = item(cur, s_firstBatch);
+	for (Py_ssize_t i = 0; w->n && batch && PyList_Check(batch) && i < PyList_GET_SIZE(batch); i++) {
+		PyObject *r = err_fields(PyList_GET_ITEM(batch, i));
+		PyObject *ok = item(r, s_ok);
+		int failed = ok && PyObject_IsTrue(ok) == 0;
+		if (failed) {
+			w->fcode = err_doc(r, w->first, sizeof(w->first));
+			w->has_first = 1;
+		}
+		Py_XDECREF(r);
+		if (failed)
+			break;
+	}
+	PyErr_Clear(); /* PyObject_IsTrue's, if any */
+	Py_XDECREF(cur);
+	return write_concern_err(item(d, s_writeConcernError), w) || w->n;
 }
 
 /* command.target: a tuple's key from ids the command already has (its
@@ -738,7 +775,7 @@ static void emit_write_errors(const struct write_errs *w, const struct cmd_end *
 {
 	if (!ON(MS_COMMAND_ERROR))
 		return;
-	if (w->n)
+	if (w->n && w->has_first)
 		emit_error(MS_ORIGIN_WRITE, w->first, e->dur, w->fcode, 0, e->c.rid);
 	if (w->has_wc)
 		emit_error(MS_ORIGIN_WRITE_CONCERN, w->wcn, e->dur, w->wcode, 0, e->c.rid);
@@ -768,7 +805,7 @@ static PyObject *l_succeeded(Listener *self, PyObject *ev)
 		 * Database.command decode the reply as RawBSONDocument */
 		PyObject *d = reply_fields(reply);
 		struct write_errs w;
-		if (d && write_errs(d, &w)) {
+		if (d && (e.info.cls == MS_CMD_BULKWRITE ? bulk_write_errs(d, &w) : write_errs(d, &w))) {
 			origin = w.n ? MS_ORIGIN_WRITE : MS_ORIGIN_WRITE_CONCERN;
 			code = w.n ? w.fcode : w.wcode;
 			if (ON(MS_COMMAND_WRITE_ERROR))

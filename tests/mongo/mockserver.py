@@ -58,6 +58,9 @@ Options:
                             other as {ok: 0, code, codeName, errmsg};
                             name=code:CodeName gives the codeName
   --docs N                  documents a find/aggregate returns (default 3)
+  --max-wire N              the maxWireVersion hello advertises (default 13, MongoDB
+                            5.0; 25 is 8.0, which drivers need for the client-level
+                            bulkWrite command)
   --event-after S, --down-seconds D   scenario timing (defaults 3 and 2)
   --stdin-control           accept control commands on stdin (see below); EOF on
                             stdin then means quit
@@ -178,7 +181,7 @@ RANDOM_ERRORS = {
 READ_COMMANDS = frozenset(['find', 'aggregate', 'count', 'distinct', 'getmore'])
 
 WRITE_COMMANDS = frozenset([
-    'insert', 'update', 'delete', 'findandmodify', 'create', 'drop',
+    'insert', 'update', 'delete', 'findandmodify', 'bulkwrite', 'create', 'drop',
     'createindexes', 'dropindexes', 'dropdatabase', 'renamecollection',
     'collmod', 'committransaction', 'aborttransaction',
 ])
@@ -522,7 +525,7 @@ class Cluster(object):
         d['logicalSessionTimeoutMinutes'] = 30
         d['connectionId'] = self.conn_id(m, req)
         d['minWireVersion'] = 0
-        d['maxWireVersion'] = 13
+        d['maxWireVersion'] = self.opts.max_wire
         d['readOnly'] = False
         d['ok'] = 1.0
         return d
@@ -620,6 +623,8 @@ class Cluster(object):
             if dup is not None:
                 return functools.partial(req.replies, self.write_error_reply(
                     req, name, db, 11000, None, dup))
+        if name == 'bulkwrite':
+            return functools.partial(req.replies, self.bulk_write_reply(req))
         reply = self.reply_for(m, req, name, db)
         return functools.partial(req.replies, reply)
 
@@ -659,6 +664,51 @@ class Cluster(object):
         reply['writeErrors'] = [SON([('index', index), ('code', code),
                                      ('codeName', CODE_NAMES[code]),
                                      ('errmsg', errmsg)])]
+        reply['ok'] = 1.0
+        return reply
+
+    def bulk_write_reply(self, req):
+        """MongoDB 8.0's client-level bulkWrite: ops ({insert|update|delete:
+        index into nsInfo, ...}) over the namespaces of nsInfo; an insert of an
+        _id its collection holds fails with 11000. The reply is ok: 1 with the
+        counts, nErrors, and a cursor of one result per op (only the errors
+        with errorsOnly); an ordered bulk stops at its first error."""
+        doc = req.doc
+        ops = doc.get('ops') or []
+        nss = [i.get('ns', '') for i in doc.get('nsInfo') or [] if isinstance(i, dict)]
+        ordered = doc.get('ordered', True)
+        errors_only = doc.get('errorsOnly', False)
+        counts = dict(nInserted=0, nMatched=0, nModified=0, nUpserted=0, nDeleted=0)
+        results, n_errors = [], 0
+        for i, op in enumerate(ops):
+            kind = next(iter(op), '') if isinstance(op, dict) else ''
+            idx = op.get(kind) if kind else None
+            ns = nss[idx] if isinstance(idx, int) and 0 <= idx < len(nss) else 'test.c'
+            db, _, coll = ns.partition('.')
+            ok = True
+            if kind == 'insert':
+                one = SON([('insert', coll), ('documents', [op.get('document') or {}])])
+                if self.duplicate_id(db, _Doc(one)) is not None:
+                    ok = False
+                    n_errors += 1
+                    results.append(SON([
+                        ('ok', 0.0), ('idx', i), ('code', 11000), ('codeName', 'DuplicateKey'),
+                        ('errmsg', ERROR_MESSAGES[11000].format(db=db, ns=ns, cmd='bulkWrite'))]))
+                else:
+                    counts['nInserted'] += 1
+            elif kind == 'update':
+                counts['nMatched'] += 1
+                counts['nModified'] += 1
+            elif kind == 'delete':
+                counts['nDeleted'] += 1
+            if ok and not errors_only:
+                results.append(SON([('ok', 1.0), ('idx', i), ('n', 1)]))
+            if not ok and ordered:
+                break
+        reply = SON([('cursor', SON([('id', Int64(0)), ('firstBatch', results),
+                                     ('ns', 'admin.$cmd.bulkWrite')])),
+                     ('nErrors', n_errors)])
+        reply.update(counts)
         reply['ok'] = 1.0
         return reply
 
@@ -786,6 +836,13 @@ class Cluster(object):
             docs = docs[:batch]
         return {'cursor': {'firstBatch': docs, 'id': Int64(cid), 'ns': ns},
                 'ok': 1.0}
+
+
+class _Doc:
+    """A request-like holder of a command document (duplicate_id, _coll)."""
+    def __init__(self, doc):
+        self.doc = doc
+        self.command_name = next(iter(doc))
 
 
 def _coll(req):
@@ -925,6 +982,7 @@ def parse_args(argv):
     p.add_argument('--fail-code-for', action='append', default=[],
                    metavar='NAME=CODE')
     p.add_argument('--docs', type=int, default=3)
+    p.add_argument('--max-wire', type=int, default=13)
     p.add_argument('--event-after', type=float, default=3.0)
     p.add_argument('--down-seconds', type=float, default=2.0)
     p.add_argument('--stdin-control', action='store_true')

@@ -48,6 +48,10 @@ Commands:
                        its writeConcernError); prints the reply's type, the
                        second insert's write errors and whether the update's
                        reply has a writeConcernError
+  clientbulk COLL      MongoClient.bulk_write (pymongo 4.9+, the mock's --max-wire 25):
+                       four inserts into shop.COLL, unordered, two of them
+                       duplicates; prints the exception's type and its write
+                       errors; then one insert with none
   registered           "same" if ringmon.pymongo.register() returns the listener
                        registered at the start
   sameclass N          N distinct events of one class in a row, each freed before
@@ -383,6 +387,19 @@ def main():
                                codec_options=raw)
                 res = '%s %d %s' % (type(r).__name__, len(r.get('writeErrors', [])),
                                     'writeConcernError' in u)
+            elif w[0] == 'clientbulk':
+                # MongoDB 8.0's client-level bulkWrite (pymongo 4.9+): _ids
+                # b1 and b2 twice each, unordered; then one without an error
+                from pymongo.operations import InsertOne
+                ns = 'shop.%s' % w[1]
+                ops = [InsertOne(namespace=ns, document={'_id': '%d-b%d' % (os.getpid(), i)})
+                       for i in (1, 2, 1, 2)]
+                try:
+                    client.bulk_write(ops, ordered=False)
+                    res = 'none'
+                except pymongo.errors.ClientBulkWriteException as e:
+                    res = '%s %d' % (type(e).__name__, len(e.write_errors))
+                client.bulk_write([InsertOne(namespace=ns, document={'_id': 'b3'})])
             elif w[0] == 'registered':
                 res = 'same' if ringmon.pymongo.register() is listener else 'another'
             elif w[0] == 'sameclass':

@@ -487,6 +487,24 @@ class PymongoCase:
                                    'WriteConcernFailed(64)': 'write_concern'})
         self.assertEqual(w.do('errors')[:1], '0')
 
+    def test_client_bulk_write_errors_are_write_errors(self):
+        """MongoDB 8.0's client-level bulkWrite (MongoClient.bulk_write,
+        pymongo 4.9+) answers ok: 1, counting its write errors in nErrors and
+        giving them in its cursor, not in writeErrors: counted and named as an
+        insert's, never success alone."""
+        if self.major < 4:
+            self.skipTest('pymongo %d has no MongoClient.bulk_write' % self.major)
+        mock = Mock(self, '--max-wire', '25')
+        w = Workload(self, mock.uri)
+        self.assertEqual(w.do('clientbulk bw'), 'ClientBulkWriteException 2')
+        s = self.settled(w.pid, lambda s: s.count('command.succeeded', 'bulkWrite') == 2,
+                         '2 bulkWrite succeeded')
+        self.assertEqual(s.keys('command.write_error'), {'bulkWrite': 1})
+        self.assertEqual(s.keys('command.error'), {'DuplicateKey(11000)': 1})
+        [r] = self.tail(w.pid, 'command.write_error', 1)
+        self.assertEqual((r['code'], r['write_errors']), (11000, 2), r)
+        self.assertEqual(w.do('errors')[:1], '0')
+
     def test_failure_documents_pymongo_builds_itself(self):
         """The failure documents of the paths a mock server cannot reach, as
         pymongo builds them (message._convert_write_result, a reply without
