@@ -280,6 +280,7 @@ static void readers_print_values_by_name(void **state)
 	assert_int_equal(ms_command_class("isMaster"), MS_CMD_HELLO);
 	assert_int_equal(ms_command_class("find"), MS_CMD_COLL);
 	assert_int_equal(ms_command_class("getMore"), MS_CMD_GETMORE);
+	assert_int_equal(ms_command_class("bulkWrite"), MS_CMD_BULKWRITE); /* nErrors, not writeErrors */
 	assert_int_equal(ms_command_class("renameCollection"), MS_CMD_FULLNS);
 	assert_int_equal(ms_command_class("ping"), MS_CMD_PLAIN);
 	/* types register exactly their fields */
