@@ -120,6 +120,16 @@ $RM events $lp --json | jq_ "[(t['type'], t['enabled']) for t in d['types']], d[
 $RM stats $lp --type 'synthetic.t*' | awk 'NR > 2 { print $1 }' | grep -qx synthetic.tick; check "stats --type prefix shows only that type" [ $? -eq 0 ]
 $RM stats $lp --json --type synthetic.op | jq_ "list(d['types'])" | grep -qx "\['synthetic.op'\]"; check "stats --json --type" [ $? -eq 0 ]
 $RM tail $lp --type synthetic.tick --count 3 | awk '{print $3}' | sort -u | grep -qx synthetic.tick; check "tail --type" [ $? -eq 0 ]
+# output that cannot be written (a full disk: /dev/full) is a runtime error,
+# said on stderr: a script must not take a cut file for the figures
+for cmd in "ls" "stats $lp" "stats $lp --json" "stats --all --format prometheus" "events $lp" \
+	"tail $lp --from-start --count 10" "stats $lp --interval 0.1 --count 2" "top --once -d 100 $lp"; do
+	err=$($RM $cmd 2>&1 >/dev/full); rc=$?
+	check "$cmd > /dev/full: exit 1, said ($rc)" [ $rc -eq 1 -a -n "$(echo "$err" | grep "could not write its output")" ]
+done
+# a reader that goes away is no error (tail | head)
+err=$({ $RM tail $lp | head -1 >/dev/null; echo "rc=${PIPESTATUS[0]}"; } 2>&1)
+check "tail | head -1: exit 0, nothing said ($err)" [ "$err" = "rc=0" ]
 # stopped by a signal: 128 + its number, as for a process the signal killed
 for cmd in "tail $lp" "stats $lp --interval 0.2"; do
 	$RM $cmd >/dev/null 2>&1 & sp=$!

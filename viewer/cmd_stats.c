@@ -495,7 +495,8 @@ int cmd_stats(int argc, char **argv)
 			print_json(&r);
 		else
 			print_text(&r);
-		fflush(stdout);
+		if (fflush(stdout) != 0 || ferror(stdout))
+			break; /* main() says what went wrong (cli_output_done) */
 		if (r.p->state != VM_LIVE && interval > 0)
 			break;
 	}

@@ -129,7 +129,7 @@ int cmd_tail(int argc, char **argv)
 	}
 	vm_tail_init(t, &v, from_start);
 	long long printed = 0;
-	int rc = 0, finishing = 0;
+	int rc = 0, finishing = 0, out_err = 0; /* out_err: errno of the first failed write */
 	char line[4096]; /* the longest JSON record: every name escaped */
 	while (!stop && (count < 0 || printed < count)) {
 		uint64_t lost = 0;
@@ -137,12 +137,9 @@ int cmd_tail(int argc, char **argv)
 		 * record is on its way, so nothing is held back */
 		size_t n = vm_tail_poll_ex(t, recs, BATCH, &lost, vm_now_ns(),
 					   finishing ? 0 : VM_MERGE_HOLD_NS);
-		if (lost) {
-			if (json)
-				printf("{\"lost\":%llu}\n", (unsigned long long)lost);
-			else
-				printf("lost %llu\n", (unsigned long long)lost);
-		}
+		if (lost && (json ? printf("{\"lost\":%llu}\n", (unsigned long long)lost)
+				  : printf("lost %llu\n", (unsigned long long)lost)) < 0 && !out_err)
+			out_err = errno;
 		for (size_t i = 0; i < n && (count < 0 || printed < count); i++) {
 			struct vm_event e;
 			vm_decode(&v, &recs[i], &e);
@@ -157,15 +154,23 @@ int cmd_tail(int argc, char **argv)
 					key_w = vm_name_width(e.key);
 				vm_event_text(&e, type_w, key_w, line, sizeof(line));
 			}
-			puts(line);
+			if (puts(line) == EOF && !out_err)
+				out_err = errno;
 			printed++;
 		}
-		if (ferror(stdout)) {
-			rc = errno == EPIPE ? 0 : 1;
+		if (n == 0 && !lost && fflush(stdout) != 0 && !out_err)
+			out_err = errno;
+		if (out_err || ferror(stdout)) {
+			/* EPIPE: the reader went away (tail | head): done, quietly,
+			 * what is left unwritten dropped; else main() says what went
+			 * wrong (output_done) */
+			if (out_err == EPIPE && freopen("/dev/null", "w", stdout))
+				rc = 0;
+			else
+				rc = 1;
 			break;
 		}
 		if (n == 0 && !lost) {
-			fflush(stdout);
 			/* a record left half-written by a writer that died holds its
 			 * shard until RB_STALL_NS have passed, then is counted lost */
 			if (finishing && vm_tail_drained(t))

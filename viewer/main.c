@@ -1,4 +1,5 @@
 /* main.c - the ringmon CLI: dispatch to a subcommand. */
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <locale.h>
@@ -35,6 +36,25 @@ static void usage(FILE *f)
 		   "signal N: 128 + N.\n");
 }
 
+/* A command's exit status once its output is written out: 1, said on
+ * stderr, when stdout could not take it (a full disk, a closed file: the
+ * output is lost or cut, and a script must not take it for the figures);
+ * rc when the reader of a pipe went away (EPIPE: it wanted no more). */
+static int output_done(const char *cmd, int rc)
+{
+	errno = 0;
+	int failed = fflush(stdout) != 0;
+	int e = errno;
+	if (!failed && !ferror(stdout))
+		return rc;
+	if (e == EPIPE)
+		return rc;
+	fprintf(stderr, "ringmon %s: could not write its output%s%s: it is lost or cut short "
+			"(is the disk full, or stdout closed?)\n",
+		cmd, e ? ": " : "", e ? strerror(e) : "");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	/* names print as UTF-8 text in a UTF-8 locale (viewer/escape.h) */
@@ -60,7 +80,7 @@ int main(int argc, char **argv)
 	json_c_set_serialization_double_format("%.10g", JSON_C_OPTION_GLOBAL);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+			return output_done(commands[i].name, commands[i].run(argc - 1, argv + 1));
 	fprintf(stderr, "ringmon: unknown command '%s' (run `ringmon --help` for the list)\n", argv[1]);
 	return 2;
 }
