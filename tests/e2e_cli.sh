@@ -207,9 +207,15 @@ $RM stats $dp --json | jq_ "d['state'], d['types']['synthetic.op']['count'] > 0"
 # a truncated file of a process that is gone is unreadable: gc removes it too,
 # and ls's last line counts what gc removes
 true & tp=$!; wait $tp
-echo junk >"$RINGMON_DIR/ringmon.$tp"
-said=$($RM ls | tail -1 | grep -oE '^[0-9]+ segments? of processes that are gone' | cut -d' ' -f1)
+head -c 3000000 "$RINGMON_DIR/ringmon.$lp" >"$RINGMON_DIR/ringmon.$tp" # cut: unreadable, 2.9 MiB
+last=$($RM ls | tail -1)
+said=$(echo "$last" | grep -oE '^[0-9]+ segments? of processes that are gone' | cut -d' ' -f1)
+mib=$(echo "$last" | grep -oE 'hold [0-9.]+ MiB' | cut -d' ' -f2)
+before=$(stat -c '%n %s' "$RINGMON_DIR"/ringmon.*)
 gcout=$($RM gc)
+freed=$(echo "$before" | while read -r f sz; do [ -e "$f" ] || echo "$sz"; done |
+	awk '{ t += $1 } END { printf "%.1f", t / 1048576 }')
+check "ls's MiB are the bytes gc freed, unreadable files' too (ls: ${mib:-none}; gc freed $freed)" [ "$mib" = "$freed" ]
 echo "$gcout" | grep -q "segments removed"; check "gc runs" [ $? -eq 0 ]
 check "ls counted what gc removed (ls: ${said:-none}; gc: $(echo "$gcout" | tail -1))" \
 	[ -n "$said" -a "$(echo "$gcout" | tail -1)" = "$said segment$([ "$said" = 1 ] || echo s) removed" ]

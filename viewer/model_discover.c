@@ -98,6 +98,10 @@ static int cmp_pid(const void *a, const void *b)
 static void describe(struct vm_seginfo *s)
 {
 	struct rb_view v;
+	/* its bytes, whatever it holds: ls counts what gc would free */
+	struct stat st;
+	if (lstat(s->path, &st) == 0 && S_ISREG(st.st_mode))
+		s->size = (uint64_t)st.st_size;
 	int rc = rb_attach_path(&v, s->path, s->err, sizeof(s->err));
 	if (rc == -ESRCH) { /* its process died before the segment was ready */
 		s->state = VM_DEAD;
