@@ -13,6 +13,7 @@ static struct vm_event event(void)
 	struct vm_event e;
 	memset(&e, 0, sizeof(e));
 	e.ts_ns = 1000;
+	e.wall_ns = 1700000000250000000;
 	e.wall = 1700000000.25;
 	e.tid = 42;
 	strcpy(e.type, "db.query");
@@ -59,10 +60,33 @@ static void every_field_keeps_its_value_in_json(void **state)
 static void json_time_keeps_microseconds(void **state)
 {
 	struct vm_event e = event();
+	e.wall_ns = 1796085744860613000;
 	e.wall = 1796085744.860613;
 	char buf[512];
 	vm_event_format(&e, 1, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "\"time\":1796085744.860613,"));
+}
+
+/* text and JSON print one time, to the microsecond, cut from the exact
+ * nanoseconds: .406526999 is .406526 in both (a double of 1.8e9 s resolves
+ * 0.24 us only, and JSON rounded it to .406527 where text cut it) */
+static void text_and_json_print_the_same_microseconds(void **state)
+{
+	(void)state;
+	struct vm_event e = event();
+	e.wall_ns = 1796201783406526999;
+	e.wall = (double)e.wall_ns / 1e9;
+	char json[512], text[512];
+	vm_event_format(&e, 1, json, sizeof(json));
+	vm_event_format(&e, 0, text, sizeof(text));
+	assert_non_null(strstr(json, "\"time\":1796201783.406526,"));
+	assert_non_null(strstr(text, ".406526 "));
+	/* before 1970 (a header that cannot be trusted): a fraction in [0, 1) */
+	time_t sec;
+	uint32_t ns;
+	vm_wall_split(-1500000000, &sec, &ns);
+	assert_int_equal((long long)sec, -2);
+	assert_int_equal(ns, 500000000);
 }
 
 /* ls, stats and top say an uptime the same way: cut to what elapsed, never
@@ -85,6 +109,7 @@ int main(void)
 		cmocka_unit_test(every_field_is_printed_with_a_name_in_text),
 		cmocka_unit_test(every_field_keeps_its_value_in_json),
 		cmocka_unit_test(json_time_keeps_microseconds),
+		cmocka_unit_test(text_and_json_print_the_same_microseconds),
 		cmocka_unit_test(durations_read_the_same_everywhere),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,7 +26,8 @@ static struct vm_event ev(uint64_t ts, const char *type, const char *key, const 
 	struct vm_event e;
 	memset(&e, 0, sizeof(e));
 	e.ts_ns = ts;
-	e.wall = 1700000000.0 + (double)ts / 1e9;
+	e.wall_ns = 1700000000000000000 + (int64_t)ts;
+	e.wall = (double)e.wall_ns / 1e9;
 	snprintf(e.type, sizeof(e.type), "%s", type);
 	snprintf(e.key, sizeof(e.key), "%s", key);
 	int64_t f[4] = {f0, f1, f2, f3};

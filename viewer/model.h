@@ -331,7 +331,8 @@ uint32_t vm_tail_held(const struct vm_tail *t);
 
 struct vm_event {
 	uint64_t ts_ns;         /* record clock */
-	double wall;            /* seconds since the epoch */
+	int64_t wall_ns;        /* ns since the epoch, exact: every printed time comes from it */
+	double wall;            /* the same in seconds (for arithmetic, not printing) */
 	uint32_t tid;
 	char type[RB_NAME_LEN]; /* "type#N" when the id is unknown */
 	char key[VM_KEY_TEXT];  /* "" when none; as vm_key_text shows it */
@@ -342,6 +343,10 @@ struct vm_event {
 	int64_t field[RB_NFIELDS];
 };
 void vm_decode(const struct rb_view *v, const struct rb_record *r, struct vm_event *e);
+/* wall_ns as whole seconds (rounded down, also before 1970) and the
+ * nanoseconds past them (0..999999999): text, JSON and the views print one
+ * time from these, cut (never rounded) to what they show */
+void vm_wall_split(int64_t wall_ns, time_t *sec, uint32_t *ns);
 /* One line of text, or of JSON (json = 1; "time" with microseconds). */
 void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len);
 /* The text line with the type and key columns padded to type_w and key_w
@@ -368,7 +373,7 @@ const char *vm_field_json_name(const struct vm_event *e, uint32_t i, char *buf, 
 /* A server.* or topology.* record, kept for the timeline. */
 struct vm_sdam_change {
 	uint64_t ts_ns; /* record clock: the timeline's order */
-	double wall;
+	int64_t wall_ns; /* vm_event's */
 	char type[RB_NAME_LEN]; /* as stored (escape to print) */
 	char key[RB_KEY_LEN];   /* as stored (escape to print) */
 	char text[160]; /* "RSSecondary -> RSPrimary  rtt 3ms", or the fields

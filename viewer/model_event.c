@@ -10,11 +10,26 @@
 #include <string.h>
 #include <time.h>
 
+void vm_wall_split(int64_t wall_ns, time_t *sec, uint32_t *ns)
+{
+	int64_t s = wall_ns / 1000000000, rem = wall_ns % 1000000000;
+	if (rem < 0) { /* rounded down, so a time before 1970 (a record older
+			* than the segment's clock says) has a fraction in [0, 1) */
+		s--;
+		rem += 1000000000;
+	}
+	*sec = (time_t)s;
+	*ns = (uint32_t)rem;
+}
+
 void vm_decode(const struct rb_view *v, const struct rb_record *r, struct vm_event *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->ts_ns = r->ts_ns;
-	e->wall = ((double)v->created_realtime_ns + ((double)r->ts_ns - (double)v->created_clock_ns)) / 1e9;
+	/* wrapping arithmetic: a header that cannot be trusted gives a wrong
+	 * time, never undefined behaviour */
+	e->wall_ns = (int64_t)(v->created_realtime_ns + (r->ts_ns - v->created_clock_ns));
+	e->wall = (double)e->wall_ns / 1e9;
 	e->tid = r->tid;
 	struct rb_type_info ti;
 	if (rb_view_type(v, r->type, &ti) == 0) {
@@ -83,7 +98,13 @@ void vm_event_format(const struct vm_event *e, int json, char *buf, size_t len)
 		/* microseconds, printed as such: json-c's default keeps 17
 		 * significant digits only with a format of our own */
 		char when[40];
-		snprintf(when, sizeof(when), "%.6f", e->wall);
+		time_t sec;
+		uint32_t ns;
+		vm_wall_split(e->wall_ns, &sec, &ns);
+		if (sec >= 0)
+			snprintf(when, sizeof(when), "%lld.%06u", (long long)sec, ns / 1000);
+		else
+			snprintf(when, sizeof(when), "%.6f", e->wall);
 		json_object_object_add(o, "time", json_object_new_double_s(e->wall, when));
 		json_object_object_add(o, "tid", json_object_new_int64(e->tid));
 		if (e->key[0])
@@ -125,15 +146,14 @@ static int put_col(char *buf, size_t len, const char *raw, int w)
 
 void vm_event_text(const struct vm_event *e, int type_w, int key_w, char *buf, size_t len)
 {
-	/* rounded down, so a time before 1970 (a record older than the segment's
-	 * clock says) still prints a fraction in [0, 1) */
-	double whole = floor(e->wall);
-	time_t sec = (time_t)whole;
+	time_t sec;
+	uint32_t ns;
+	vm_wall_split(e->wall_ns, &sec, &ns);
 	struct tm tm;
 	localtime_r(&sec, &tm);
 	char when[32], dur[32];
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	int n = snprintf(buf, len, "%s.%06ld %-7u ", when, (long)((e->wall - whole) * 1e6), e->tid);
+	int n = snprintf(buf, len, "%s.%06u %-7u ", when, ns / 1000, e->tid);
 	if (n > 0 && (size_t)n < len)
 		n += put_col(buf + n, len - (size_t)n, e->type, type_w);
 	if (n > 0 && (size_t)n < len)

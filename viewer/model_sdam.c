@@ -216,7 +216,7 @@ static void timeline_add(struct vm_sdam *d, const struct vm_event *e)
 	memmove(&d->changes[at + 1], &d->changes[at], (size_t)(n - at) * sizeof(d->changes[0]));
 	struct vm_sdam_change *c = &d->changes[at];
 	c->ts_ns = e->ts_ns;
-	c->wall = e->wall;
+	c->wall_ns = e->wall_ns;
 	snprintf(c->type, sizeof(c->type), "%s", e->type);
 	snprintf(c->key, sizeof(c->key), "%s", e->key);
 	describe(e, c->text, sizeof(c->text));

@@ -301,13 +301,14 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 	for (int i = 0; i < c->nslow && i < slow_rows - 1 && sy + 1 + i < y + h; i++) {
 		char line[512];
 		const struct vm_event *e = &c->slow[i].ev;
-		time_t sec = (time_t)e->wall;
+		time_t sec;
+		uint32_t ns;
+		vm_wall_split(e->wall_ns, &sec, &ns);
 		struct tm tm;
 		localtime_r(&sec, &tm);
 		char when[16];
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-		int len = snprintf(line, sizeof(line), " %s.%03d %8s %-6s", when,
-				   (int)((e->wall - (double)sec) * 1000),
+		int len = snprintf(line, sizeof(line), " %s.%03u %8s %-6s", when, ns / 1000000,
 				   vm_fmt_lat((double)e->dur_ns, a, sizeof(a)), c->slow[i].failed ? c->kind->fail_result : "ok");
 		for (uint32_t f = 0; f < e->nfields && len > 0 && (size_t)len < sizeof(line); f++) {
 			char v[64], fn[4 * RB_NAME_LEN];

@@ -49,16 +49,17 @@ struct ev_cols {
 static void draw_event(int y, int x, int w, const struct ev_cols *c, const struct vm_event *ev)
 {
 	char when[32], dur[32], buf[64];
-	time_t sec = (time_t)ev->wall;
+	time_t sec;
+	uint32_t ns;
+	vm_wall_split(ev->wall_ns, &sec, &ns);
 	struct tm tm;
 	localtime_r(&sec, &tm);
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	double frac = ev->wall - (double)sec;
 	int cx = x;
 	if (c->time > 12)
-		snprintf(buf, sizeof(buf), " %s.%06d ", when, (int)(frac * 1e6));
+		snprintf(buf, sizeof(buf), " %s.%06u ", when, ns / 1000);
 	else
-		snprintf(buf, sizeof(buf), " %s.%03d ", when, (int)(frac * 1e3));
+		snprintf(buf, sizeof(buf), " %s.%03u ", when, ns / 1000000);
 	cx += term_print(y, cx, x + w - cx, TR_NORMAL, 0, buf);
 	if (c->tid) {
 		snprintf(buf, sizeof(buf), "%-*u ", c->tid, ev->tid);

@@ -356,14 +356,15 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		kw = w / 3;
 	for (int i = 0; i < rows && p->scroll + i < d->nchanges; i++) {
 		const struct vm_sdam_change *c = &d->changes[p->scroll + i];
-		time_t sec = (time_t)c->wall;
+		time_t sec;
+		uint32_t ns;
+		vm_wall_split(c->wall_ns, &sec, &ns);
 		struct tm tm;
 		localtime_r(&sec, &tm);
 		char when[16];
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 		enum term_role role = strstr(c->type, "closed") ? TR_WARN : TR_NORMAL;
-		int cx = x + term_printf(ty + 1 + i, x, w, role, 0, " %s.%03d ", when,
-					 (int)((c->wall - (double)sec) * 1000));
+		int cx = x + term_printf(ty + 1 + i, x, w, role, 0, " %s.%03u ", when, ns / 1000000);
 		cx += term_print(ty + 1 + i, cx, tw + 1 < x + w - cx ? tw + 1 : x + w - cx, role, 1, types[i]);
 		/* narrow: a key the change names anyway ("... -> KEY", a topology's
 		 * new type) gives its column to the change */
