@@ -246,6 +246,34 @@ static void stored_cut_keys_keep_their_hash_on_screen(void **state)
 	free(out);
 }
 
+/* A combining mark takes no column: "cafe" + U+0301 is four columns, on
+ * screen and in --once's text, so the columns after it stay in line with
+ * those after "café" (U+00E9) */
+static void combining_marks_take_no_column(void **state)
+{
+	(void)state;
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		skip();
+	term_set_utf8(1);
+	size_t b;
+	assert_int_equal(term_fit("cafe\xcc\x81", 4, &b), 0);
+	assert_int_equal(b, 6);
+	assert_int_equal(term_start_text(2, 20), 0);
+	term_print(0, 0, 6, 0, 1, "cafe\xcc\x81");
+	term_print(0, 6, 2, 0, 1, "|1");
+	term_print(1, 0, 6, 0, 1, "caf\xc3\xa9");
+	term_print(1, 6, 2, 0, 1, "|2");
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	term_print_text(f);
+	fclose(f);
+	assert_string_equal(out, "cafe\xcc\x81  |1\ncaf\xc3\xa9  |2\n");
+	free(out);
+	term_set_utf8(0);
+	setlocale(LC_CTYPE, "C");
+}
+
 /* A latency sparkline whose slots timed nothing says "-", never "0ns"
  * (viewer.md: nothing measured is never 0ns). */
 static void an_unmeasured_latency_line_says_dash(void **state)
@@ -304,6 +332,7 @@ int main(void)
 		cmocka_unit_test(hints_wrap_after_whole_words),
 		cmocka_unit_test(stored_cut_keys_keep_their_hash_on_screen),
 		cmocka_unit_test(an_unmeasured_latency_line_says_dash),
+		cmocka_unit_test(combining_marks_take_no_column),
 		cmocka_unit_test(columns_give_way_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

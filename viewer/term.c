@@ -23,9 +23,11 @@ static int have_tio;
 static int use_utf8;
 static attr_t role_attr[TR_NROLES];
 /* text mode (--once): the screen as a grid of cells instead of curses */
+#define TERM_CELL 16
 static struct {
 	int rows, cols;
-	char (*cell)[5]; /* one UTF-8 glyph per cell, NUL-terminated */
+	char (*cell)[TERM_CELL]; /* one UTF-8 glyph per cell (with the combining
+				  * marks that follow it), NUL-terminated */
 } grid;
 
 
@@ -279,7 +281,7 @@ void term_print_text(FILE *f)
 	if (indent == grid.cols)
 		indent = 0;
 	for (int y = 0; y < grid.rows; y++) {
-		char line[5 * 1024 + 1];
+		char line[TERM_CELL * 1024 + 1];
 		size_t n = 0, end = 0;
 		for (int x = indent; x < grid.cols && x < 1024; x++) {
 			size_t l = strlen(grid.cell[y * grid.cols + x]);
@@ -317,7 +319,8 @@ static int glyph_cols(const char *s, size_t len)
 	if (mbrtowc(&wc, s, len, &st) != len)
 		return 1;
 	int w = wcwidth(wc);
-	return w == 2 ? 2 : 1;
+	/* a combining mark (width 0) goes with the character before it */
+	return w == 2 ? 2 : w == 0 && wc != 0 ? 0 : 1;
 }
 
 static void put(int y, int x, const char *glyph, size_t len)
@@ -328,8 +331,19 @@ static void put(int y, int x, const char *glyph, size_t len)
 	}
 	if (y < 0 || y >= grid.rows || x < 0 || x >= grid.cols)
 		return;
-	memcpy(grid.cell[y * grid.cols + x], glyph, len < 4 ? len : 4);
-	grid.cell[y * grid.cols + x][len < 4 ? len : 4] = 0;
+	if (len > 4)
+		len = 4;
+	if (glyph_cols(glyph, len) == 0) { /* joins the glyph before it */
+		char *prev = x > 0 ? grid.cell[y * grid.cols + x - 1] : NULL;
+		size_t have = prev ? strlen(prev) : 0;
+		if (prev && have + len < TERM_CELL) {
+			memcpy(prev + have, glyph, len);
+			prev[have + len] = 0;
+		}
+		return;
+	}
+	memcpy(grid.cell[y * grid.cols + x], glyph, len);
+	grid.cell[y * grid.cols + x][len] = 0;
 	/* a wide character covers the next cell too: it prints nothing */
 	if (glyph_cols(glyph, len) == 2 && x + 1 < grid.cols)
 		grid.cell[y * grid.cols + x + 1][0] = 0;
