@@ -235,6 +235,14 @@ static void keys_past_the_limit_are_counted_under_other(void **state)
 	has(out, "ringmon_events_total", "type=\"db.query\"", "21");
 	assert_null(strstr(out, ",key=\""));
 	free(out);
+	/* an empty list or name is a mistake (said), never taken for "none" */
+	const char *bad[] = {"", ",", "a,", ",a", "a,,b"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vm_totals_config was = c;
+		assert_int_equal(vm_totals_set_keys(&c, bad[i], err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "separated by commas"));
+		assert_memory_equal(&c, &was, sizeof(c)); /* unchanged */
+	}
 }
 
 static void label_values_are_escaped(void **state)
