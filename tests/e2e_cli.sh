@@ -128,8 +128,10 @@ for cmd in "ls" "stats $lp" "stats $lp --json" "stats --all --format prometheus"
 	check "$cmd > /dev/full: exit 1, said ($rc)" [ $rc -eq 1 -a -n "$(echo "$err" | grep "could not write its output")" ]
 done
 # a reader that goes away is no error (tail | head)
-err=$({ $RM tail $lp | head -1 >/dev/null; echo "rc=${PIPESTATUS[0]}"; } 2>&1)
-check "tail | head -1: exit 0, nothing said ($err)" [ "$err" = "rc=0" ]
+for cmd in "tail $lp" "stats $lp --interval 0.1"; do
+	err=$({ timeout 30 $RM $cmd | head -1 >/dev/null; echo "rc=${PIPESTATUS[0]}"; } 2>&1)
+	check "$cmd | head -1: exit 0, nothing said ($err)" [ "$err" = "rc=0" ]
+done
 # stopped by a signal: 128 + its number, as for a process the signal killed
 for cmd in "tail $lp" "stats $lp --interval 0.2"; do
 	$RM $cmd >/dev/null 2>&1 & sp=$!

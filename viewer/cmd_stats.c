@@ -481,6 +481,7 @@ int cmd_stats(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a reader that went away: EPIPE, below */
 	for (long n = 0; !stop && (count < 0 || n < count); n++) {
 		if (n > 0 || interval > 0) {
 			struct timespec nap = {(time_t)interval,
@@ -495,8 +496,14 @@ int cmd_stats(int argc, char **argv)
 			print_json(&r);
 		else
 			print_text(&r);
-		if (fflush(stdout) != 0 || ferror(stdout))
-			break; /* main() says what went wrong (cli_output_done) */
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			/* EPIPE: the reader went away (stats --interval | head), as
+			 * for tail: done, quietly; else main() says what went
+			 * wrong (output_done) */
+			if (errno == EPIPE)
+				(void)!freopen("/dev/null", "w", stdout);
+			break;
+		}
 		if (r.p->state != VM_LIVE && interval > 0)
 			break;
 	}
