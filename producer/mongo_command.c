@@ -19,7 +19,6 @@ struct inflight {
 	uint64_t start_ns;
 	int ns_key;  /* key of command.ns, 0 = none */
 	int cmd_key; /* key of command.started (the command name) */
-	int cls;     /* its enum ms_command_class */
 };
 static __thread struct inflight inflight[16];
 
@@ -287,12 +286,19 @@ static int bulk_write_errors(const bson_t *reply, struct write_errs *w)
 	return w->n > 0 || w->has_wc;
 }
 
-/* What an ok: 1 reply of a command of class cls says failed (struct
- * write_errs); 1 when anything did. */
-static int write_errors(const bson_t *reply, int cls, struct write_errs *w)
+/* 1 when command name is bulkWrite (ms_command_class's MS_CMD_BULKWRITE):
+ * on every succeeded reply, so its first letter is looked at first. */
+static inline int is_bulk_write(const char *name)
+{
+	return name && (name[0] | 0x20) == 'b' && ms_command_class(name) == MS_CMD_BULKWRITE;
+}
+
+/* What an ok: 1 reply says failed (struct write_errs), a bulkWrite's (bulk:
+ * is_bulk_write) read its own way; 1 when anything did. */
+static int write_errors(const bson_t *reply, int bulk, struct write_errs *w)
 {
 	bson_iter_t it, sub, doc;
-	if (cls == MS_CMD_BULKWRITE)
+	if (bulk)
 		return bulk_write_errors(reply, w);
 	if (!reply || !has_write_errors(bson_get_data(reply), reply->len) ||
 	    !bson_iter_init(&it, reply))
@@ -382,7 +388,7 @@ void mongo_on_command_started(const mongoc_apm_command_started_t *e)
 		f->ns_key = 0;
 		int key = mongo_key_of(mongo_type.cmd_started, name);
 		f->cmd_key = key;
-		int cls = f->cls = class_of(name, key);
+		int cls = class_of(name, key);
 		if ((cls == MS_CMD_COLL || cls == MS_CMD_FULLNS || cls == MS_CMD_GETMORE) &&
 		    (ringmon_enabled(mongo_type.cmd_ns) || ringmon_enabled(mongo_type.cmd_target))) {
 			char ns[MS_NS_LEN];
@@ -420,8 +426,7 @@ void mongo_on_command_succeeded(const mongoc_apm_command_succeeded_t *e)
 	/* ok: 1, yet writes failed: the server's writeErrors / writeConcernError */
 	struct write_errs w; /* set by write_errors() when it returns 1 */
 	int64_t origin = -1, code = 0;
-	if (write_errors(mongoc_apm_command_succeeded_get_reply(e),
-			 f ? f->cls : ms_command_class(name), &w)) {
+	if (write_errors(mongoc_apm_command_succeeded_get_reply(e), is_bulk_write(name), &w)) {
 		origin = w.n ? MS_ORIGIN_WRITE : MS_ORIGIN_WRITE_CONCERN;
 		code = w.n ? w.first.code : w.wc.code;
 		if (name && ringmon_enabled(mongo_type.cmd_write_error))
