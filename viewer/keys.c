@@ -46,6 +46,10 @@ static int act_pause(struct top *t, int key)
 {
 	(void)key;
 	t->paused = !t->paused;
+	/* resumed: the Events view reads on from what the rings hold now; what
+	 * was overwritten while paused was not watched, by choice, not lost */
+	if (!t->paused)
+		top_tail_restart(t);
 	return PF_REDRAW | (t->paused ? 0 : PF_RESCAN);
 }
 
