@@ -1119,12 +1119,32 @@ static PyObject *heartbeat(PyObject *ev, int t, const char *what)
 		if (t == MS_HEARTBEAT_SUCCEEDED) {
 			ringmon_emit(tid[t], key, dur, aw, us, port_of(addr), 0);
 		} else {
-			/* the exception pymongo gives as the reply: its code, if the server's */
+			/* the exception pymongo gives as the reply, as libmongoc's
+			 * bson_error_t of one: the server's code (domain server), a
+			 * network error (stream, 4: socket error or timeout), or
+			 * the driver's own (client, 0) */
 			PyObject *exc = get_opt(ev, s_reply, NULL);
+			PyErr_Clear();
+			const char *tn = exc ? Py_TYPE(exc)->tp_name : "";
+			const char *dot = strrchr(tn, '.');
+			tn = dot ? dot + 1 : tn;
+			if (strcmp(tn, "_OperationCancelled") == 0) {
+				/* pymongo cancelled its own check (the client is
+				 * closing): the server did not fail */
+				Py_XDECREF(exc);
+				Py_DECREF(addr);
+				Py_RETURN_NONE;
+			}
 			PyObject *code = exc ? PyObject_GetAttr(exc, s_code) : NULL;
 			PyErr_Clear();
-			int64_t cv = i64(code, 0);
-			ringmon_emit(tid[t], key, dur, aw, us, cv, cv ? MS_DOMAIN_SERVER : 0);
+			int64_t cv = i64(code, 0), domain = 0;
+			if (cv)
+				domain = MS_DOMAIN_SERVER;
+			else if (exc && network_error(tn))
+				domain = 2, cv = 4;
+			else if (exc)
+				domain = 1;
+			ringmon_emit(tid[t], key, dur, aw, us, cv, domain);
 			Py_XDECREF(code);
 			Py_XDECREF(exc);
 		}

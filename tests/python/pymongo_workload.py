@@ -52,6 +52,8 @@ Commands:
                        four inserts into shop.COLL, unordered, two of them
                        duplicates; prints the exception's type and its write
                        errors; then one insert with none
+  closeclient          closes the client and waits (20 s at most) until its monitor
+                       threads have ended; prints "closed", else their names
   registered           "same" if ringmon.pymongo.register() returns the listener
                        registered at the start
   sameclass N          N distinct events of one class in a row, each freed before
@@ -400,6 +402,18 @@ def main():
                 except pymongo.errors.ClientBulkWriteException as e:
                     res = '%s %d' % (type(e).__name__, len(e.write_errors))
                 client.bulk_write([InsertOne(namespace=ns, document={'_id': 'b3'})])
+            elif w[0] == 'closeclient':
+                # the client closed, and its monitor threads gone (pymongo's
+                # cancelled checks published), bounded
+                client.close()
+                import time
+                end = time.monotonic() + 20
+                while time.monotonic() < end and any(
+                        'monitor' in t.name.lower() for t in threading.enumerate()
+                        if t is not threading.current_thread()):
+                    time.sleep(0.05)
+                res = ' '.join(sorted(t.name for t in threading.enumerate()
+                                      if 'monitor' in t.name.lower())) or 'closed'
             elif w[0] == 'registered':
                 res = 'same' if ringmon.pymongo.register() is listener else 'another'
             elif w[0] == 'sameclass':

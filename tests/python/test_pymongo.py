@@ -690,6 +690,21 @@ class PymongoCase:
         w.out.expect('ok reaped', 'the parent reaps the child')
         self.assertEqual(w.finish(), 0)
 
+    def test_closing_the_client_is_no_heartbeat_failure(self):
+        """pymongo cancels its monitors' checks when the client closes and
+        publishes each as a failed heartbeat (_OperationCancelled): the
+        server did not fail, and no healthy server gets an error for it."""
+        mock = Mock(self)
+        w = Workload(self, mock.uri, 'heartbeatFrequencyMS=500')
+        w.do('ping')
+        host = '127.0.0.1:%d' % mock.port
+        self.settled(w.pid, lambda s: s.count('heartbeat.succeeded', host) >= 2,
+                     'two heartbeats of ' + host)
+        self.assertEqual(w.do('closeclient'), 'closed')
+        s = self.stats(w.pid)
+        self.assertEqual(s.count('heartbeat.failed'), 0)
+        self.assertGreaterEqual(s.count('heartbeat.started', host), 2)
+
     def test_server_down_and_up(self):
         mock = Mock(self)
         w = Workload(self, mock.uri, 'serverSelectionTimeoutMS=30000')
@@ -698,6 +713,9 @@ class PymongoCase:
         mock.control('down 0')
         self.settled(w.pid, lambda s: s.count('heartbeat.failed', host) >= 1,
                      'a failed heartbeat of ' + host)
+        # named as libmongoc names a refused connection: stream, socket error
+        for r in self.tail(w.pid, 'heartbeat.failed', 1):
+            self.assertEqual((r['domain'], r['code']), (2, 4), r)
         mock.control('up 0')
         w.do('ping')
         s = self.settled(w.pid, lambda s: s.count('server.changed', host) >= 3,
