@@ -166,12 +166,16 @@ void mongo_on_server_heartbeat_failed(const mongoc_apm_server_heartbeat_failed_t
 	struct mongo_ctx *c = MONGO_EVENT_CTX(CB_HB_FAILED, e);
 	if (!mongo_ctx_is_ours(c))
 		return;
-	if (ringmon_enabled(mongo_type.hb_failed)) {
+	bson_error_t err = {0};
+	mongoc_apm_server_heartbeat_failed_get_error(e, &err);
+	/* no error at all: a check libmongoc cancelled itself (its monitor at a
+	 * client's or pool's end, or reset after an application's network
+	 * error: mongoc-server-monitor.c), not a failure of the server */
+	int cancelled = err.domain == 0 && err.code == 0;
+	if (!cancelled && ringmon_enabled(mongo_type.hb_failed)) {
 		const mongoc_host_list_t *h = mongoc_apm_server_heartbeat_failed_get_host(e);
 		int awaited = mongoc_apm_server_heartbeat_failed_get_awaited(e);
 		int64_t us = mongoc_apm_server_heartbeat_failed_get_duration(e);
-		bson_error_t err = {0};
-		mongoc_apm_server_heartbeat_failed_get_error(e, &err);
 		ringmon_emit(mongo_type.hb_failed, mongo_key_of(mongo_type.hb_failed, mongo_host_of(h)),
 			     awaited || us < 0 ? RINGMON_NO_DURATION : (uint64_t)us * 1000u, awaited,
 			     us, err.code, err.domain);
