@@ -139,7 +139,10 @@ keys Escape F6
 expect "F6 sorts in Commands" "RATE/s[▼v]"
 keys 5 F4
 expect "F4 filters in Events" "filter: _"
-keys Escape q
+keys Escape t
+expect "t picks a type in Events" " type: [a-z]+\.[a-z_.]+ +(kept|PAUSED)"
+cap | grep -q "filter: *kept" && bad "a type alone shows an empty 'filter:'" || ok "a type alone shows no empty 'filter:'"
+keys q
 expect "q quits" "TOP-EXIT=0"
 
 # ---- 200x50: every column, help drawn from the key table ----

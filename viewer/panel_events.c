@@ -143,9 +143,11 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			   t->set.nsrc ? " (no events match yet)" : " (no process attached)");
 	char st[256];
 	int sl = 0;
-	if (e->editing || e->filter[0] || e->type[0])
+	if (e->editing || e->filter[0])
 		sl = snprintf(st, sizeof(st), " type: %s  filter: %s%s ", e->type[0] ? e->type : "all",
 			      e->filter, e->editing ? "_" : "");
+	else if (e->type[0]) /* no text filter: none said */
+		sl = snprintf(st, sizeof(st), " type: %s ", e->type);
 	if (t->paused)
 		snprintf(st + sl, sizeof(st) - (size_t)sl, " PAUSED: %d-%d of %d%s, lost %llu",
 			 nmatch - e->back - n + 1, nmatch - e->back, nmatch,
