@@ -246,6 +246,25 @@ static void stored_cut_keys_keep_their_hash_on_screen(void **state)
 	free(out);
 }
 
+/* An event's fields (" name=value ...") are shown whole or not at all: a
+ * first field wider than the room leaves the marker alone, never
+ * "code=Unauthorized(13~" (e2e_top_term saw one with a wide key column) */
+static void fields_are_whole_or_not_at_all(void **state)
+{
+	(void)state;
+	assert_int_equal(term_start_text(3, 30), 0);
+	term_print_words(0, 0, 20, 0, 1, " code=Unauthorized(13) origin=server");
+	term_print_words(1, 0, 20, 0, 1, " ok=0 code=Unauthorized(13)");
+	term_print_words(2, 0, 8, 0, 1, "paused: scroll back"); /* a hint: cut inside */
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	term_print_text(f);
+	fclose(f);
+	assert_string_equal(out, " ~\n ok=0 ~\npaused:~\n");
+	free(out);
+}
+
 /* A combining mark takes no column: "cafe" + U+0301 is four columns, on
  * screen and in --once's text, so the columns after it stay in line with
  * those after "café" (U+00E9) */
@@ -333,6 +352,7 @@ int main(void)
 		cmocka_unit_test(stored_cut_keys_keep_their_hash_on_screen),
 		cmocka_unit_test(an_unmeasured_latency_line_says_dash),
 		cmocka_unit_test(combining_marks_take_no_column),
+		cmocka_unit_test(fields_are_whole_or_not_at_all),
 		cmocka_unit_test(columns_give_way_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

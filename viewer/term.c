@@ -413,10 +413,11 @@ static int print_fitted(int y, int x, int w, enum term_role r, int pad, const ch
 			if (text[sp] != ' ')
 				while (sp > 0 && text[sp] != ' ')
 					sp--;
+			int boundary = text[sp] == ' '; /* a word ends before sp */
 			while (sp > 0 && text[sp - 1] == ' ')
 				sp--;
-			if (sp > 0)
-				b = sp;
+			if (sp > 0 || boundary)
+				b = sp; /* 0: after leading blanks no word fits whole: only the marker */
 		}
 	}
 	if (!grid.cell)

@@ -70,8 +70,10 @@ void term_print_text(FILE *f);
  * ("dddd…~22cbca37"), so keys sharing a beginning stay apart on screen.
  * Returns the columns used. */
 int term_print(int y, int x, int w, enum term_role r, int pad, const char *text);
-/* The same, cut after a whole word when one ends in the second half of w
- * (status lines and hints). */
+/* The same, cut after a whole word (status lines, hints, an event's
+ * fields): a first word wider than w is cut inside, unless blanks come
+ * before it (" name=value ..."), where the marker stands alone: a field is
+ * shown whole or not at all. */
 int term_print_words(int y, int x, int w, enum term_role r, int pad, const char *text);
 /* The same over at most h rows: text (a hint) broken after whole words,
  * rows after the first indented by indent columns; the last row is cut as by
