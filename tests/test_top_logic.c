@@ -223,6 +223,19 @@ static void hints_wrap_after_whole_words(void **state)
 	assert_string_equal(joined, hint);
 }
 
+/* What --once would print of the text grid drawn since term_start_text
+ * (term_print_text), as a string the caller frees. */
+static char *grid_text(void)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	assert_non_null(f);
+	term_print_text(f);
+	fclose(f);
+	return out;
+}
+
 /* A key the producer cut for storage ends in "~" and its whole name's hash:
  * on screen its head gives way, so two such keys never look alike. */
 static void stored_cut_keys_keep_their_hash_on_screen(void **state)
@@ -236,11 +249,7 @@ static void stored_cut_keys_keep_their_hash_on_screen(void **state)
 	assert_int_equal(term_start_text(2, 40), 0);
 	term_print(0, 0, 20, 0, 1, "dddddddddddddddddddddddddddddddddddddddddddddd~22cbca37");
 	term_print(1, 0, 20, 0, 1, "dddddddddddddddddddddddddddddddddddddddddddddd~b08160a3");
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	term_print_text(f);
-	fclose(f);
+	char *out = grid_text();
 	/* ASCII here (locale C): the cut marker is "~" too */
 	assert_string_equal(out, "dddddddddd~~22cbca37\ndddddddddd~~b08160a3\n");
 	free(out);
@@ -256,11 +265,7 @@ static void fields_are_whole_or_not_at_all(void **state)
 	term_print_words(0, 0, 20, 0, 1, " code=Unauthorized(13) origin=server");
 	term_print_words(1, 0, 20, 0, 1, " ok=0 code=Unauthorized(13)");
 	term_print_words(2, 0, 8, 0, 1, "paused: scroll back"); /* a hint: cut inside */
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	term_print_text(f);
-	fclose(f);
+	char *out = grid_text();
 	assert_string_equal(out, " ~\n ok=0 ~\npaused:~\n");
 	free(out);
 }
@@ -282,11 +287,7 @@ static void combining_marks_take_no_column(void **state)
 	term_print(0, 6, 2, 0, 1, "|1");
 	term_print(1, 0, 6, 0, 1, "caf\xc3\xa9");
 	term_print(1, 6, 2, 0, 1, "|2");
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	term_print_text(f);
-	fclose(f);
+	char *out = grid_text();
 	assert_string_equal(out, "cafe\xcc\x81  |1\ncaf\xc3\xa9  |2\n");
 	free(out);
 	term_set_utf8(0);
@@ -302,11 +303,7 @@ static void an_unmeasured_latency_line_says_dash(void **state)
 	assert_int_equal(term_start_text(2, 80), 0);
 	panel_draw_spark("p99", none, 3, 1, 0, 0, 80);
 	panel_draw_spark("p99", some, 3, 1, 1, 0, 80);
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	term_print_text(f);
-	fclose(f);
+	char *out = grid_text();
 	assert_non_null(strstr(out, "now - max -\n"));
 	assert_non_null(strstr(out, "now - max 2.00us\n"));
 	assert_null(strstr(out, "0ns"));
