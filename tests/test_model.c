@@ -67,6 +67,31 @@ static void json_time_keeps_microseconds(void **state)
 	assert_non_null(strstr(buf, "\"time\":1796085744.860613,"));
 }
 
+/* A narrow view shows what an event says before its ids: a failed
+ * command's code and domain come before its request and operation ids, so
+ * that at 80 columns the reason is what stays */
+static void narrow_views_show_ids_last(void **state)
+{
+	(void)state;
+	struct vm_event e = event();
+	e.nfields = 4;
+	strcpy(e.field_name[0], "request_id");
+	strcpy(e.field_name[1], "operation_id");
+	strcpy(e.field_name[2], "code");
+	strcpy(e.field_name[3], "domain");
+	uint32_t order[RB_NFIELDS];
+	assert_int_equal(vm_field_order(&e, order), 4);
+	assert_int_equal(order[0], 2);
+	assert_int_equal(order[1], 3);
+	assert_int_equal(order[2], 0);
+	assert_int_equal(order[3], 1);
+	strcpy(e.field_name[2], "port"); /* a port is an id too; order kept within each */
+	vm_field_order(&e, order);
+	assert_int_equal(order[0], 3);
+	assert_int_equal(order[1], 0);
+	assert_int_equal(order[3], 2);
+}
+
 /* text and JSON print one time, to the microsecond, cut from the exact
  * nanoseconds: .406526999 is .406526 in both (a double of 1.8e9 s resolves
  * 0.24 us only, and JSON rounded it to .406527 where text cut it) */
@@ -110,6 +135,7 @@ int main(void)
 		cmocka_unit_test(every_field_keeps_its_value_in_json),
 		cmocka_unit_test(json_time_keeps_microseconds),
 		cmocka_unit_test(text_and_json_print_the_same_microseconds),
+		cmocka_unit_test(narrow_views_show_ids_last),
 		cmocka_unit_test(durations_read_the_same_everywhere),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,6 +69,22 @@ static const char *field_value(const struct vm_event *e, uint32_t i, int json, c
 	return s;
 }
 
+static int is_id_field(const char *name)
+{
+	size_t n = strlen(name);
+	return (n >= 3 && strcmp(name + n - 3, "_id") == 0) || strcmp(name, "port") == 0;
+}
+
+uint32_t vm_field_order(const struct vm_event *e, uint32_t *order)
+{
+	uint32_t k = 0;
+	for (int ids = 0; ids < 2; ids++)
+		for (uint32_t i = 0; i < e->nfields; i++)
+			if (is_id_field(e->field_name[i]) == ids)
+				order[k++] = i;
+	return k;
+}
+
 const char *vm_field_text(const struct vm_event *e, uint32_t i, char *buf, size_t len)
 {
 	return field_value(e, i, 0, buf, len);

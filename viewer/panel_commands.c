@@ -310,8 +310,11 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 		int len = snprintf(line, sizeof(line), " %s.%03u %8s %-6s", when, ns / 1000000,
 				   vm_fmt_lat((double)e->dur_ns, a, sizeof(a)), c->slow[i].failed ? c->kind->fail_result : "ok");
-		for (uint32_t f = 0; f < e->nfields && len > 0 && (size_t)len < sizeof(line); f++) {
+		uint32_t order[RB_NFIELDS]; /* a failure's code before its ids */
+		uint32_t nf = vm_field_order(e, order);
+		for (uint32_t k = 0; k < nf && len > 0 && (size_t)len < sizeof(line); k++) {
 			char v[64], fn[4 * RB_NAME_LEN];
+			uint32_t f = order[k];
 			len += snprintf(line + len, sizeof(line) - (size_t)len, " %s=%s",
 					vm_name(e->field_name[f], fn, sizeof(fn)),
 					vm_field_text(e, f, v, sizeof(v)));

@@ -77,7 +77,10 @@ static void draw_event(int y, int x, int w, const struct ev_cols *c, const struc
 	char fields[256];
 	size_t n = 0;
 	fields[0] = 0;
-	for (uint32_t i = 0; i < ev->nfields && n < sizeof(fields); i++) {
+	uint32_t order[RB_NFIELDS]; /* what the event says first, its ids last */
+	uint32_t nf = vm_field_order(ev, order);
+	for (uint32_t k = 0; k < nf && n < sizeof(fields); k++) {
+		uint32_t i = order[k];
 		char unnamed[16], v[64];
 		snprintf(unnamed, sizeof(unnamed), "field%u", i);
 		n += (size_t)snprintf(fields + n, sizeof(fields) - n, " %s=%s",
