@@ -79,17 +79,16 @@ static void narrow_views_show_ids_last(void **state)
 	strcpy(e.field_name[1], "operation_id");
 	strcpy(e.field_name[2], "code");
 	strcpy(e.field_name[3], "domain");
-	uint32_t order[RB_NFIELDS];
-	assert_int_equal(vm_field_order(&e, order), 4);
-	assert_int_equal(order[0], 2);
-	assert_int_equal(order[1], 3);
-	assert_int_equal(order[2], 0);
-	assert_int_equal(order[3], 1);
+	e.field[0] = 7, e.field[1] = 8, e.field[2] = 50, e.field[3] = 17;
+	char buf[256];
+	assert_string_equal(vm_event_fields(&e, 1, buf, sizeof(buf)),
+			    " code=50 domain=17 request_id=7 operation_id=8");
+	assert_string_equal(vm_event_fields(&e, 0, buf, sizeof(buf)), /* tail: the schema's order */
+			    " request_id=7 operation_id=8 code=50 domain=17");
 	strcpy(e.field_name[2], "port"); /* a port is an id too; order kept within each */
-	vm_field_order(&e, order);
-	assert_int_equal(order[0], 3);
-	assert_int_equal(order[1], 0);
-	assert_int_equal(order[3], 2);
+	e.field_name[3][0] = 0;          /* unnamed: as in JSON */
+	assert_string_equal(vm_event_fields(&e, 1, buf, sizeof(buf)),
+			    " field3=17 request_id=7 operation_id=8 port=50");
 }
 
 /* text and JSON print one time, to the microsecond, cut from the exact

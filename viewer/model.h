@@ -359,11 +359,12 @@ int vm_event_field(const struct vm_event *e, const char *name);
  * it ("RSPrimary", "timeout", "DuplicateKey(11000)", "-" for an unknown rtt),
  * else the number. The one place a field value becomes a name. */
 const char *vm_field_text(const struct vm_event *e, uint32_t i, char *buf, size_t len);
-/* The order in which a narrow view shows e's fields, into order[]
- * (e->nfields entries): what the event says first, its ids last (fields
- * named *_id and port), each group in the schema's order, so that cut at 80
- * columns a failure keeps its code and loses its request id. Returns nfields. */
-uint32_t vm_field_order(const struct vm_event *e, uint32_t *order);
+/* e's fields as " name=value" each (an unnamed one "fieldN", as in JSON;
+ * values by vm_field_text) into buf: in the schema's order (tail), or
+ * (ids_last) what the event says first and its ids last (fields named *_id
+ * and port), each group in the schema's order, so that a narrow view cut at
+ * 80 columns keeps a failure's code and loses its request id. Returns buf. */
+const char *vm_event_fields(const struct vm_event *e, int ids_last, char *buf, size_t len);
 /* The name JSON adds beside field i's number ("RSPrimary"), NULL if none. */
 const char *vm_field_json_name(const struct vm_event *e, uint32_t i, char *buf, size_t len);
 

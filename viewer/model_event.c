@@ -75,16 +75,6 @@ static int is_id_field(const char *name)
 	return (n >= 3 && strcmp(name + n - 3, "_id") == 0) || strcmp(name, "port") == 0;
 }
 
-uint32_t vm_field_order(const struct vm_event *e, uint32_t *order)
-{
-	uint32_t k = 0;
-	for (int ids = 0; ids < 2; ids++)
-		for (uint32_t i = 0; i < e->nfields; i++)
-			if (is_id_field(e->field_name[i]) == ids)
-				order[k++] = i;
-	return k;
-}
-
 const char *vm_field_text(const struct vm_event *e, uint32_t i, char *buf, size_t len)
 {
 	return field_value(e, i, 0, buf, len);
@@ -177,14 +167,29 @@ void vm_event_text(const struct vm_event *e, int type_w, int key_w, char *buf, s
 	if (n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n, "%9s",
 			      e->has_dur ? vm_fmt_lat((double)e->dur_ns, dur, sizeof(dur)) : "-");
-	for (uint32_t i = 0; i < e->nfields && n > 0 && (size_t)n < len; i++) {
-		char fname[RB_FIELD_NAME_LEN * 4], v[64];
-		if (e->field_name[i][0])
-			vm_name(e->field_name[i], fname, sizeof(fname));
-		else /* as in JSON */
-			snprintf(fname, sizeof(fname), "field%u", i);
-		n += snprintf(buf + n, len - (size_t)n, " %s=%s", fname, vm_field_text(e, i, v, sizeof(v)));
-	}
+	if (n > 0 && (size_t)n < len)
+		vm_event_fields(e, 0, buf + n, len - (size_t)n);
+}
+
+const char *vm_event_fields(const struct vm_event *e, int ids_last, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	for (int ids = 0; ids < (ids_last ? 2 : 1); ids++) /* ids_last: two passes */
+		for (uint32_t i = 0; i < e->nfields && i < RB_NFIELDS && n < len; i++) {
+			if (ids_last && is_id_field(e->field_name[i]) != ids)
+				continue;
+			char fname[RB_FIELD_NAME_LEN * 4], v[64];
+			if (e->field_name[i][0])
+				vm_name(e->field_name[i], fname, sizeof(fname));
+			else /* as in JSON */
+				snprintf(fname, sizeof(fname), "field%u", i);
+			int k = snprintf(buf + n, len - n, " %s=%s", fname, vm_field_text(e, i, v, sizeof(v)));
+			if (k < 0)
+				break;
+			n += (size_t)k;
+		}
+	return buf;
 }
 
 int vm_event_field(const struct vm_event *e, const char *name)

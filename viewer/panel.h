@@ -153,11 +153,11 @@ void panel_events_set_type(const char *name);
 struct top_reader {
 	struct vm_tail tail;
 	int tailing;
-	/* the newest record kept from this process (shown < this is what a
-	 * restart from the ring reads again, left out) */
+	/* the newest record kept from this process, 0 before the first (a
+	 * record's clock is never 0): a restart from the ring leaves out what
+	 * is not newer (restart_before) */
 	uint64_t newest_ts;
-	int kept_any;
-	uint64_t restart_before; /* after a restart: leave out records older than this */
+	uint64_t restart_before;
 };
 
 struct top {

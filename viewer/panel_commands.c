@@ -310,15 +310,8 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 		int len = snprintf(line, sizeof(line), " %s.%03u %8s %-6s", when, ns / 1000000,
 				   vm_fmt_lat((double)e->dur_ns, a, sizeof(a)), c->slow[i].failed ? c->kind->fail_result : "ok");
-		uint32_t order[RB_NFIELDS]; /* a failure's code before its ids */
-		uint32_t nf = vm_field_order(e, order);
-		for (uint32_t k = 0; k < nf && len > 0 && (size_t)len < sizeof(line); k++) {
-			char v[64], fn[4 * RB_NAME_LEN];
-			uint32_t f = order[k];
-			len += snprintf(line + len, sizeof(line) - (size_t)len, " %s=%s",
-					vm_name(e->field_name[f], fn, sizeof(fn)),
-					vm_field_text(e, f, v, sizeof(v)));
-		}
+		if (len > 0 && (size_t)len < sizeof(line)) /* a failure's code before its ids */
+			vm_event_fields(e, 1, line + len, sizeof(line) - (size_t)len);
 		term_print_words(sy + 1 + i, x, w, c->slow[i].failed ? TR_BAD : TR_NORMAL, 1, line);
 	}
 	if (c->nslow == 0)

@@ -74,21 +74,10 @@ static void draw_event(int y, int x, int w, const struct ev_cols *c, const struc
 			 ev->key[0] ? vm_name(ev->key, nm, sizeof(nm)) : "-");
 	snprintf(buf, sizeof(buf), " %9s", ev->has_dur ? vm_fmt_lat((double)ev->dur_ns, dur, sizeof(dur)) : "-");
 	cx += term_print(y, cx, x + w - cx, TR_NORMAL, 0, buf);
-	char fields[256];
-	size_t n = 0;
-	fields[0] = 0;
-	uint32_t order[RB_NFIELDS]; /* what the event says first, its ids last */
-	uint32_t nf = vm_field_order(ev, order);
-	for (uint32_t k = 0; k < nf && n < sizeof(fields); k++) {
-		uint32_t i = order[k];
-		char unnamed[16], v[64];
-		snprintf(unnamed, sizeof(unnamed), "field%u", i);
-		n += (size_t)snprintf(fields + n, sizeof(fields) - n, " %s=%s",
-				      ev->field_name[i][0] ? vm_name(ev->field_name[i], nm, sizeof(nm)) : unnamed,
-				      vm_field_text(ev, i, v, sizeof(v)));
-	}
+	char fields[256]; /* what the event says first, its ids last */
 	if (cx < x + w)
-		term_print_words(y, cx, x + w - cx, TR_NORMAL, 1, fields);
+		term_print_words(y, cx, x + w - cx, TR_NORMAL, 1,
+				 vm_event_fields(ev, 1, fields, sizeof(fields)));
 }
 
 static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)

@@ -93,7 +93,7 @@ void top_tail_poll(struct top *t, size_t max)
 			 * by choice, and is not counted lost */
 			vm_tail_init(&r->tail, &p->v, 1);
 			r->tailing = 1;
-			r->restart_before = r->kept_any ? r->newest_ts + 1 : 0;
+			r->restart_before = r->newest_ts ? r->newest_ts + 1 : 0;
 			/* the writer's rate is not known yet: start at the shortest
 			 * period and lengthen it while the rings fill slowly, rather
 			 * than lose records while shortening it */
@@ -111,9 +111,8 @@ void top_tail_poll(struct top *t, size_t max)
 			for (size_t i = 0; i < n; i++) {
 				if (recbuf[i].ts_ns < r->restart_before)
 					continue; /* kept already */
-				if (!r->kept_any || recbuf[i].ts_ns > r->newest_ts)
+				if (recbuf[i].ts_ns > r->newest_ts)
 					r->newest_ts = recbuf[i].ts_ns;
-				r->kept_any = 1;
 				/* only the newest TOP_TAIL matter */
 				struct top_tailrec *tr = &batch[nbatch++ % TOP_TAIL];
 				tr->rec = recbuf[i];

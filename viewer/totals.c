@@ -97,9 +97,8 @@ int vm_totals_set_keys(struct vm_totals_config *c, const char *list, char *err, 
 {
 	struct vm_totals_config n = *c;
 	n.npatterns = 0;
-	const char *p = list;
-	/* an empty list (or name) is a mistake, not "none": say it */
-	for (int first = 1; first || *p; first = 0) {
+	/* an empty list, an empty name (",", "a,") is a mistake, not "none" */
+	for (const char *p = list;; p++) {
 		size_t len = strcspn(p, ",");
 		if (len == 0 || len >= RB_NAME_LEN) {
 			snprintf(err, errlen, "'%s': give type names, 'prefix.*', 'all' or 'none', "
@@ -115,11 +114,8 @@ int vm_totals_set_keys(struct vm_totals_config *c, const char *list, char *err, 
 		if (strcmp(n.pattern[n.npatterns], "none") != 0)
 			n.npatterns++;
 		p += len;
-		if (*p && !*++p) { /* a comma at the end */
-			snprintf(err, errlen, "'%s': give type names, 'prefix.*', 'all' or 'none', "
-				 "separated by commas", list);
-			return -EINVAL;
-		}
+		if (!*p)
+			break;
 	}
 	*c = n;
 	return 0;
