@@ -251,14 +251,16 @@ fi
 # ---- 4. stats --all --format openmetrics: the export's series ----
 echo "# stats --format ($SECONDS s)"
 $LG --synthetic --rate 50 --seconds 0 >/dev/null & LI=$!; pids+=($LI)
-# every key and type it will have (it registers each at its first use): else
-# the scrape and stats, a moment apart, could see different series
+# every series it will have: its four keys, its two types, and synthetic.op's
+# histograms (from its first timed event); else the scrape and stats, a moment
+# apart, could see different series
 all_keys() {
 	local t k; t=$($RM stats $LI --format prometheus 2>/dev/null) || return 1
 	for k in get put del scan; do echo "$t" | grep -q "key=\"$k\"" || return 1; done
-	echo "$t" | grep -q 'type="synthetic.tick"'
+	echo "$t" | grep -q 'type="synthetic.tick"' &&
+		echo "$t" | grep -q '^ringmon_event_duration_seconds_count{.*type="synthetic.op"'
 }
-until_ 20 "loadgen $LI's four keys and its two types registered" all_keys
+until_ 20 "loadgen $LI's four keys, its two types and its first timed event" all_keys
 fetch "$work/om2" "$OMACCEPT"
 $RM stats --all --format openmetrics >"$work/stats.om"; rc=$?
 check "stats --all --format openmetrics exits 0" [ $rc -eq 0 ]

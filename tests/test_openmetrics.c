@@ -25,8 +25,8 @@ static struct vm_proc proc;
 static struct vm_totals_config cfg;
 static char lbl[128]; /* pid="P",process="N" */
 
-/* db.query: key a 10 x 5 us, key b 3 x 2 ms + 1 x 20 s, 7 without a key at
- * 80 us (every duration well inside two default bounds); plain: 4 untimed events, no key; many: keys k1..k5 one event each;
+/* db.query: key a 10 x 5 us, key b 3 x 2 ms + 1 x 20 s, key c none yet, 7
+ * without a key at 80 us (every duration well inside two default bounds); plain: 4 untimed events, no key; many: keys k1..k5 one event each;
  * odd: one event keyed q"uo\te, one keyed dup<newline>x and one dup\x0ax
  *      (a backslash, not a byte 0x0a) */
 static int setup(void **state)
@@ -39,6 +39,7 @@ static int setup(void **state)
 	int many = ringmon_type_register("many", NULL, 0);
 	int odd = ringmon_type_register("odd", NULL, 0);
 	int a = ringmon_key(q, "a"), b = ringmon_key(q, "b");
+	(void)ringmon_key(q, "c");
 	for (int i = 0; i < 10; i++)
 		ringmon_emit(q, a, 5000, 1, 0, 0, 0);
 	for (int i = 0; i < 3; i++)
@@ -207,6 +208,11 @@ static void histograms_are_cumulative_and_exact_at_every_bound(void **state)
 	snprintf(l, sizeof(l), "type=\"db.query\",%s", le(3));
 	has(out, h, l, "7");
 	has(out, "ringmon_event_duration_seconds_sum", "type=\"db.query\"", "0.00056");
+	/* a key of a timed type without events yet: a histogram of zeros, as its
+	 * ringmon_events_total is 0, not a series that appears later */
+	has(out, "ringmon_events_total", "type=\"db.query\",key=\"c\"", "0");
+	has(out, h, "type=\"db.query\",key=\"c\",le=\"+Inf\"", "0");
+	has(out, "ringmon_event_duration_seconds_count", "type=\"db.query\",key=\"c\"", "0");
 	/* untimed types have no histogram */
 	char none[256];
 	snprintf(none, sizeof(none), "ringmon_event_duration_seconds_count{%s,type=\"plain\"}", lbl);

@@ -298,12 +298,15 @@ static void each_series(struct ctx *x, int timed_only,
 					emit(x, &l, &ty->all);
 				continue;
 			}
-			if (ty->rest.count && (!timed_only || ty->rest.timed))
+			/* a timed type's keys are histograms from its first timed event
+			 * on, zeros until their own: split as ringmon_events_total, and a
+			 * key's series never appear one scrape after its count's */
+			if (timed_only && !ty->all.timed)
+				continue;
+			if (ty->rest.count)
 				emit(x, &l, &ty->rest);
 			for (uint32_t k = 0; k < ty->nkeys; k++) {
 				const struct vm_series *s = &ty->keys[k];
-				if (timed_only && !s->timed)
-					continue;
 				struct labels lk = l;
 				lbl(&lk, "key", s->key);
 				emit(x, &lk, s);
