@@ -24,7 +24,9 @@ import time
 import unittest
 import warnings
 
-os.environ.setdefault("RINGMON_DIR", tempfile.mkdtemp(prefix="ringmon-pytest."))
+OWN_DIR = None if os.environ.get("RINGMON_DIR") else tempfile.mkdtemp(prefix="ringmon-pytest.")
+if OWN_DIR:
+    os.environ["RINGMON_DIR"] = OWN_DIR
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RINGMON = (os.environ.get("RINGMON_BIN") or os.environ.get("RINGMON") or
            os.path.join(os.environ.get("BUILD", os.path.join(ROOT, "build")), "ringmon"))
@@ -39,6 +41,13 @@ WHY = ("sys.monitoring needs Python 3.12+; this is %d.%d (run this file with "
 
 MODDIR = tempfile.mkdtemp(prefix="ringmon-pymods.")
 sys.path.insert(0, MODDIR)
+
+
+def tearDownModule():
+    """Removes the workload modules' directory, and RINGMON_DIR if made here."""
+    shutil.rmtree(MODDIR, True)
+    if OWN_DIR:
+        shutil.rmtree(OWN_DIR, True)
 
 
 def workload(name, src):
