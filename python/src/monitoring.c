@@ -14,7 +14,8 @@
  * Code whose module matches no pattern is classified once (cached on the code
  * object with PyUnstable_Code_SetExtra) and its PY_START and PY_RETURN
  * locations answer DISABLE, after which it costs nothing; after another
- * tool's restart_events() they fire once more and are disabled again. No
+ * tool's restart_events() they fire once more and are disabled again (start()
+ * calls it too: a code object silenced under earlier patterns may match). No
  * local events are used, so that set_events(tool, 0) leaves no code
  * instrumented for us: the off state costs what no tool costs.
  * PY_UNWIND and RAISE never answer DISABLE (CPython forbids it there).
@@ -905,6 +906,13 @@ static PyObject *mon_start(PyObject *self, PyObject *pats)
 	mon.epoch++;
 	if (sync_events() < 0)
 		goto fail_hooked;
+	/* locations DISABLEd under the tool id before (by an earlier start()'s
+	 * patterns, or another tool that had the id) stay so until this: CPython
+	 * re-instruments a code object only when the events set changed since its
+	 * last run, and a stop and a start with no code between change nothing */
+	if (!(r = PyObject_CallMethod(sm, "restart_events", NULL)))
+		goto fail_hooked;
+	Py_CLEAR(r);
 	if (watcher_start() < 0) {
 		PyErr_SetString(PyExc_RuntimeError,
 				"ringmon.monitoring: cannot start the watcher thread (changes made with "

@@ -245,6 +245,28 @@ class Monitoring(unittest.TestCase):
         self.assertEqual(n1, n0, "DISABLE took the filtered module's locations out")
         self.assertEqual(n2, n1 + 2, "a monitored call costs two callbacks (start, return)")
 
+    def test_start_again_with_other_patterns(self):
+        a = workload("rmwl_again_a", """
+            def f():
+                return 1
+            """)
+        b = workload("rmwl_again_b", """
+            def g():
+                return 2
+            """)
+        mon.start(["rmwl_again_a"])
+        a.f()
+        b.g()  # not matched: its locations are DISABLEd
+        mon.start(["rmwl_again_b"])  # replaces the patterns, no code runs between
+        for _ in range(4):
+            b.g()
+        a.f()
+        rep = stats()
+        self.assertEqual(keys(rep, "python.call", "rmwl_again_b."), {"rmwl_again_b.g": 4},
+                         "calls under the new patterns are recorded, though silenced before")
+        self.assertEqual(keys(rep, "python.call", "rmwl_again_a."), {"rmwl_again_a.f": 1},
+                         "the old pattern's module is no longer recorded")
+
     def test_restart_events_by_another_tool(self):
         other = workload("rmwl_rs_other", """
             def f():
