@@ -295,9 +295,10 @@ static int exposition(int pid, enum om_format f, const struct vm_totals_config *
 		}
 		n = vm_fleet_totals(&fleet, &list);
 	}
-	/* a --keys name that no type matches is a typo, as --type's (exit 1) */
+	/* a --keys name that no type matches is a typo, as --type's (exit 1);
+	 * "all" (the default) is never one, even of producers with no type yet */
 	for (uint32_t i = 0; i < cfg->npatterns && n; i++) {
-		int found = 0;
+		int found = strcmp(cfg->pattern[i], "all") == 0;
 		for (size_t j = 0; j < n && !found; j++)
 			for (uint32_t t = 0; t < list[j]->ntypes && !found; t++)
 				found = vm_totals_pattern_matches(cfg->pattern[i], list[j]->types[t].name);
