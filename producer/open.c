@@ -65,12 +65,15 @@ int producer_open_locked(uint64_t records)
 	if (!records)
 		records = producer.records ? producer.records : producer_env_records((uint32_t)shards);
 	records = producer_pow2_at_least(records);
-	uint64_t keys = producer_env_u64("RINGMON_KEYS", DEFAULT_KEYS, 2, RB_MAX_KEYS);
+	uint64_t keys = producer_env_u64("RINGMON_KEYS", DEFAULT_KEYS, 2, RB_MAX_KEYS - EXTRA_KEY_SLOTS);
+	/* the pool is sized for the keys asked for, as before types had slots of
+	 * their own (a pool that runs out still loses no count) */
+	uint64_t pool = producer_pool_size((uint32_t)shards, (uint32_t)keys);
+	keys += EXTRA_KEY_SLOTS;
 
 	struct rb_segment *old = producer.seg;
 	if (old && keys < rb_seg_header(old)->nkeys)
 		keys = rb_seg_header(old)->nkeys;
-	uint64_t pool = producer_pool_size((uint32_t)shards, (uint32_t)keys);
 	/* segments of our processes that are gone, beyond the newest few kept for
 	 * post-mortem reading, would pile up in /dev/shm (and may be what fills it) */
 	uint64_t freed;

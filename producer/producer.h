@@ -19,6 +19,12 @@
 
 #define EXPORT __attribute__((visibility("default")))
 #define DEFAULT_KEYS 256u
+/* Key slots beyond RINGMON_KEYS (names): id 0 (no key), and each type's two
+ * own keys ("other", and its events without a key) for every type a segment
+ * may hold (ids 0..62), so that names filling the table never leave a later
+ * type without them. */
+#define TYPE_KEY_SLOTS (2u * (RB_MAX_TYPES - 1u))
+#define EXTRA_KEY_SLOTS (1u + TYPE_KEY_SLOTS)
 /* Records of all rings together by default: nshards rings share them. */
 #define DEFAULT_RING_RECORDS 24576u
 #define DEFAULT_MIN_RECORDS 1024u

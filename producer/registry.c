@@ -19,11 +19,15 @@ static void copy_name(char *dst, const char *src, size_t cap)
 	memset(dst + n, 0, cap - n);
 }
 
-/* A free key slot, or 0 when the table is full. Called with producer.lock held. */
+/* A free key slot, or 0 when the table is full: a name (flags 0) never takes
+ * the last 2 slots per type not registered yet (TYPE_KEY_SLOTS), so every type
+ * gets its "other" and keyless keys. Called with producer.lock held. */
 static uint32_t new_key(uint32_t type, const char *name, uint16_t flags)
 {
 	struct rb_header *h = producer_header();
-	if (h->nkeys >= producer.seg->g.max_keys)
+	uint32_t room = producer.seg->g.max_keys;
+	uint32_t kept = flags ? 0 : 2u * (RB_MAX_TYPES - 1u - h->ntypes);
+	if (h->nkeys + kept >= room)
 		return 0;
 	uint32_t id = h->nkeys;
 	struct rb_key *k = &rb_seg_keys(producer.seg)[id];
@@ -193,7 +197,7 @@ static int key_id(int type, const char *key, int own_overflow)
 		if (!told_full++)
 			producer_warn("the key table is full (%u slots, RINGMON_KEYS): key '%s' of type "
 				      "'%s' and every later new key are counted under 'other' (raise "
-				      "RINGMON_KEYS)", producer.seg->g.max_keys, cut,
+				      "RINGMON_KEYS)", producer.seg->g.max_keys - EXTRA_KEY_SLOTS, cut,
 				      rb_seg_types(producer.seg)[type].name);
 		__atomic_fetch_add(&producer_header()->dropped_keys, 1, __ATOMIC_RELAXED);
 		if (own_overflow) {

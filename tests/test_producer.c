@@ -371,7 +371,7 @@ static void events_turn_off_and_on_from_the_api_and_from_a_reader(void **state)
 static int keys_child(void *arg)
 {
 	(void)arg;
-	setenv("RINGMON_KEYS", "9", 1); /* id 0, the type's "other" and keyless slots, 6 free */
+	setenv("RINGMON_KEYS", "9", 1); /* 9 names (a type's own keys are beyond them) */
 	int t = ringmon_type_register("q", NULL, 0);
 	char k[16];
 	for (int i = 0; i < 20; i++) {
@@ -390,14 +390,62 @@ static void a_full_key_table_counts_overflow_under_other(void **state)
 	assert_int_equal(th_wait(pid, 30000), 0);
 	struct vm_proc *p = attach(pid);
 	assert_int_equal(count_of(p, "q"), 21);
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 9; i++) {
 		char k[16];
 		snprintf(k, sizeof(k), "key%d", i);
 		assert_int_equal(key_count(p, "q", k), 1);
 	}
-	assert_int_equal(key_count(p, "q", "key6"), UINT64_MAX); /* never got a slot */
-	assert_int_equal(key_count(p, "q", "other"), 15);
-	assert_int_equal(p->dropped_keys, 14);
+	assert_int_equal(key_count(p, "q", "key9"), UINT64_MAX); /* never got a slot */
+	assert_int_equal(key_count(p, "q", "other"), 12);
+	assert_int_equal(p->dropped_keys, 11);
+	vm_detach(p);
+}
+
+static int late_types_child(void *arg)
+{
+	(void)arg;
+	setenv("RINGMON_KEYS", "4", 1);
+	int first = ringmon_type_register("first", NULL, 0);
+	char k[16];
+	for (int i = 0; i < 10; i++) { /* 4 names, 6 counted under other */
+		snprintf(k, sizeof(k), "key%d", i);
+		ringmon_emit_str(first, k, 1000, 0, 0, 0, 0);
+	}
+	for (int t = 0; t < 40; t++) { /* types registered once the table is full */
+		snprintf(k, sizeof(k), "late%d", t);
+		int ty = ringmon_type_register(k, NULL, 0);
+		for (int i = 0; i < 3; i++)
+			ringmon_emit(ty, 0, 1000, 0, 0, 0, 0);
+		ringmon_emit_str(ty, "x", 1000, 0, 0, 0, 0);
+		ringmon_emit_str(ty, "y", 1000, 0, 0, 0, 0);
+	}
+	return 0;
+}
+
+/* every type keeps its "other" key and its keyless count, however many names
+ * filled the key table before it was registered: its keys add up to its count
+ * (the MongoDB adapter registers ~25 types: with a small RINGMON_KEYS the last
+ * ones lost command.ns entirely, and others had no key rows) */
+static void types_registered_after_a_full_key_table_keep_their_own_keys(void **state)
+{
+	(void)state;
+	pid_t pid = th_spawn(late_types_child, NULL);
+	assert_int_equal(th_wait(pid, 30000), 0);
+	struct vm_proc *p = attach(pid);
+	assert_int_equal(count_of(p, "first"), 10);
+	assert_int_equal(key_count(p, "first", "key3"), 1);
+	assert_int_equal(key_count(p, "first", "other"), 6);
+	for (int t = 0; t < 40; t++) {
+		char name[16];
+		snprintf(name, sizeof(name), "late%d", t);
+		int id = vm_type_find(p, name);
+		assert_true(id >= 0);
+		assert_int_equal(count_of(p, name), 5);
+		assert_int_equal(key_count(p, name, "other"), 2);
+		uint32_t none = p->types[id].none_key;
+		assert_int_not_equal(none, 0);
+		assert_int_equal(p->keys[none].sum.count, 3);
+	}
 	vm_detach(p);
 }
 
@@ -694,6 +742,7 @@ int main(void)
 		cmocka_unit_test(ringmon_disable_creates_nothing),
 		cmocka_unit_test(events_turn_off_and_on_from_the_api_and_from_a_reader),
 		cmocka_unit_test(a_full_key_table_counts_overflow_under_other),
+		cmocka_unit_test(types_registered_after_a_full_key_table_keep_their_own_keys),
 		cmocka_unit_test(a_forked_child_writes_its_own_segment_never_its_parents),
 		cmocka_unit_test(close_and_exit_remove_the_segment_unless_kept),
 		cmocka_unit_test(a_program_runs_on_when_ringmon_cannot_start_and_is_told_once),

@@ -584,7 +584,7 @@ class PymongoCase:
         exporter's FAILED series still add up to command.failed."""
         mock = Mock(self, '--error-commands', 'distinct')
         w = Workload(self, mock.uri, env={'RINGMON_EVENTS': 'all,command.target',
-                                          'RINGMON_KEYS': '80'})
+                                          'RINGMON_KEYS': '30'})
         for i in range(30):
             w.do('insert c%d 1' % i)
         for i in range(3):
