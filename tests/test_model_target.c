@@ -317,6 +317,47 @@ static void keys_past_the_limit_fold_by_status(void **state)
 	th_seg_close(&z);
 }
 
+/* types whose keys --keys leaves out still count in the MongoDB families:
+ * their totals, without the key's label (status stays), so an error rate by
+ * status reads the same */
+static void families_keep_totals_of_types_whose_keys_are_not_exported(void **state)
+{
+	(void)state;
+	struct th_seg z;
+	make(&z);
+	th_seg_stat(&z, 1, th_seg_key(&z, T_SUCCEEDED, "find"), 5, 1000);
+	th_seg_stat(&z, 0, T_SUCCEEDED, 5, 1000);
+	th_seg_stat(&z, 1, th_seg_key(&z, T_FAILED, "distinct"), 2, 1000);
+	th_seg_stat(&z, 0, T_FAILED, 2, 1000);
+	static struct vm_proc p;
+	attach(&p, &z);
+	const char *keys[] = {"none", "command.succeeded"};
+	for (int i = 0; i < 2; i++) {
+		struct vm_totals_config cfg;
+		vm_totals_config_init(&cfg);
+		char err[128];
+		assert_int_equal(vm_totals_set_keys(&cfg, keys[i], err, sizeof(err)), 0);
+		static struct vm_totals t;
+		assert_int_equal(vm_totals_read(&t, &p, &cfg, NULL), 0);
+		const struct vm_totals *list[] = {&t};
+		struct om_buf b = {0};
+		assert_int_equal(om_write(&b, OM_PROMETHEUS, list, 1, &cfg, NULL), 0);
+		char want[512];
+		snprintf(want, sizeof(want), "\nmongodb_driver_commands_seconds_count{pid=\"%d\",process=\"%s\",%s} 5\n",
+			 z.pid, p.v.name, i ? "command=\"find\",status=\"SUCCESS\"" : "status=\"SUCCESS\"");
+		if (!strstr(b.p, want))
+			fail_msg("--keys %s: missing %s in\n%s", keys[i], want, b.p);
+		snprintf(want, sizeof(want), "\nmongodb_driver_commands_seconds_count{pid=\"%d\",process=\"%s\",status=\"FAILED\"} 2\n",
+			 z.pid, p.v.name);
+		if (!strstr(b.p, want))
+			fail_msg("--keys %s: missing %s in\n%s", keys[i], want, b.p);
+		om_buf_free(&b);
+		vm_totals_free(&t);
+	}
+	vm_detach(&p);
+	th_seg_close(&z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +365,7 @@ int main(void)
 		cmocka_unit_test(keys_that_do_not_resolve_are_shown_as_stored),
 		cmocka_unit_test(processes_are_summed_by_names_not_ids),
 		cmocka_unit_test(keys_past_the_limit_fold_by_status),
+		cmocka_unit_test(families_keep_totals_of_types_whose_keys_are_not_exported),
 	};
 	return cmocka_run_group_tests(tests, th_dir_setup, th_dir_teardown);
 }

@@ -626,9 +626,22 @@ static void mongo_family(struct ctx *x, const struct mongo_family *m)
 		for (int si = 0; si < 2 && m->src[si].type; si++) {
 			const struct source *src = &m->src[si];
 			int t = vm_totals_type(p, src->type);
-			if (t < 0 || !p->types[t].keyed)
+			if (t < 0)
 				continue;
 			const struct vm_type_totals *ty = &p->types[t];
+			if (!ty->keyed) {
+				/* keys not exported (--keys): the type's total, without the
+				 * key's label; a family that leaves a key out cannot be told */
+				if (src->skip_key)
+					continue;
+				char pid[16];
+				struct labels l;
+				proc_labels(&l, p, pid, sizeof(pid));
+				if (src->extra[0])
+					lbl(&l, src->extra[0], src->extra[1]);
+				mongo_sample(x, m, &l, &ty->all);
+				continue;
+			}
 			for (uint32_t k = 0; k < ty->nkeys; k++) {
 				const struct vm_series *s = &ty->keys[k];
 				if (src->skip_key && strcmp(s->key, src->skip_key) == 0)
