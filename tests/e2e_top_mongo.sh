@@ -54,6 +54,10 @@ ncoll=$(echo "$nline" | awk '{print $1}')
 [ -n "$ncoll" ] && { { [ "$ncoll" = 1 ] && echo "$nline" | grep -q '^ 1 collection, '; } ||
 	{ [ "$ncoll" != 1 ] && echo "$nline" | grep -q "^ $ncoll collections, "; }; }; rc=$?
 check "the n view's status line: '$nline'" [ $rc -eq 0 ]
+# its detail: calls, and no failure figure (a db.collection row has none of its own)
+keys Enter
+expect "n's detail: calls, then the rate" "^ [^ ]+\.[^ ]+: [0-9.]+k? calls, [0-9.]+k?/s, p99 "
+keys Escape
 keys n 3
 expect "Servers: topology type" "Topology( [0-9]+)?: ReplicaSet(WithPrimary|NoPrimary)"
 # an RTT in any unit: the first handshake under load can take over a second ("1.45s")

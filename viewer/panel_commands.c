@@ -251,13 +251,19 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		return;
 	}
 	char a[16], b[16], we[16], m[16], p50[16], p99[16], mx[16], mn[16], werr[48] = "";
+	char fail[48] = "";
 	char head[4 * VM_KEY_TEXT + 256];
-	if (c->kind->has_werr)
+	/* no figure where the table has none (-1: db.collection rows have no
+	 * failure or write error count of their own), never a 0 that was not */
+	if (r->v[C_FAIL] >= 0)
+		snprintf(fail, sizeof(fail), ", %s %s", vm_fmt_count(r->v[C_FAIL], b, sizeof(b)),
+			 c->kind->failed);
+	if (c->kind->has_werr && r->v[C_WERR] >= 0)
 		snprintf(werr, sizeof(werr), ", %s write errors", vm_fmt_count(r->v[C_WERR], we, sizeof(we)));
 	/* most telling first: what a narrow terminal cuts is the least */
-	snprintf(head, sizeof(head), " %s: %s %s, %s %s%s, %s/s, p99 %s, max %s, p50 %s, mean %s",
+	snprintf(head, sizeof(head), " %s: %s %s%s%s, %s/s, p99 %s, max %s, p50 %s, mean %s",
 		 vm_name(r->name, nm, sizeof(nm)), vm_fmt_count(r->v[C_COUNT], a, sizeof(a)), c->kind->calls,
-		 vm_fmt_count(r->v[C_FAIL], b, sizeof(b)), c->kind->failed, werr,
+		 fail, werr,
 		 vm_fmt_count(r->v[C_RATE], m, sizeof(m)),
 		 lat_text(r->v[C_P99], p99, sizeof(p99)), lat_text(r->v[C_MAX], mx, sizeof(mx)),
 		 lat_text(r->v[C_P50], p50, sizeof(p50)), lat_text(r->v[C_MEAN], mn, sizeof(mn)));
