@@ -8,6 +8,17 @@
 
 #include "cli.h"
 
+int cli_type_option(const char *cmd, const char **type, const char *arg)
+{
+	if (*type) {
+		fprintf(stderr, "ringmon %s: --type given twice ('%s', '%s'): give one NAME, or a "
+			"prefix with a trailing '*' for several ('command.*')\n", cmd, *type, arg);
+		return 2;
+	}
+	*type = arg;
+	return 0;
+}
+
 int cli_pid(const char *cmd, const char *arg)
 {
 	char *end;

@@ -386,7 +386,10 @@ int cmd_stats(int argc, char **argv)
 		}
 		switch (c) {
 		case 'j': json = 1; break;
-		case 't': only = optarg; break;
+		case 't':
+			if (cli_type_option("stats", &only, optarg))
+				return 2;
+			break;
 		case 'c': cumulative = 1; break;
 		case 'a': all = 1; break;
 		case 'f':

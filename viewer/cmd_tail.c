@@ -81,7 +81,10 @@ int cmd_tail(int argc, char **argv)
 		switch (c) {
 		case 'j': json = 1; break;
 		case 's': from_start = 1; break;
-		case 't': type = optarg; break;
+		case 't':
+			if (cli_type_option("tail", &type, optarg))
+				return 2;
+			break;
 		case 'n': {
 			char *end;
 			errno = 0;
