@@ -40,9 +40,11 @@ int rb_path_pid(const char *path)
 	return pid > 0 ? (int)pid : -1;
 }
 
-uint64_t rb_proc_start_time(int pid)
+/* field 22 of /proc/PID/stat (0 if gone), its state (field 3) in *state */
+static uint64_t proc_stat(int pid, char *state)
 {
 	char path[64], buf[1024];
+	*state = 0;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -57,6 +59,8 @@ uint64_t rb_proc_start_time(int pid)
 	if (!p)
 		return 0;
 	p++;
+	if (p[0] == ' ')
+		*state = p[1];
 	/* p is before field 3; start time is field 22 */
 	for (int field = 3; field < 22; field++) {
 		p = strchr(p + 1, ' ');
@@ -66,14 +70,43 @@ uint64_t rb_proc_start_time(int pid)
 	return strtoull(p + 1, NULL, 10);
 }
 
+uint64_t rb_proc_start_time(int pid)
+{
+	char state;
+	return proc_stat(pid, &state);
+}
+
+/* 1 when a process whose leader is a zombie has no thread left: it ended and
+ * waits to be reaped. A leader that called pthread_exit is a zombie too while
+ * its other threads run: /proc/PID/status counts them (Threads: 2 and more). */
+static int zombie_gone(int pid)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	const char *t = strstr(buf, "\nThreads:");
+	return t && strtol(t + 9, NULL, 10) <= 1;
+}
+
 int rb_proc_alive(int pid, uint64_t start_time)
 {
 	if (pid <= 0)
 		return 0;
 	if (kill(pid, 0) != 0 && errno != EPERM)
 		return 0;
-	uint64_t st = rb_proc_start_time(pid);
-	return st != 0 && st == start_time;
+	char state;
+	uint64_t st = proc_stat(pid, &state);
+	if (st == 0 || st != start_time)
+		return 0;
+	/* killed or exited, not yet reaped by its parent: it writes no more */
+	return !((state == 'Z' || state == 'X') && zombie_gone(pid));
 }
 
 /* 1 if process pid has the file (dev, ino) open or mapped, 0 if not; -1 if

@@ -34,7 +34,8 @@ void rb_path(char *buf, size_t len, int pid);
 int rb_path_pid(const char *path);
 /* Start time of a process (field 22 of /proc/PID/stat), 0 if it is gone. */
 uint64_t rb_proc_start_time(int pid);
-/* 1 if the process that made a segment with (pid, start_time) still runs. */
+/* 1 if the process that made a segment with (pid, start_time) still runs: 0
+ * once it ended, also while a zombie not yet reaped by its parent. */
 int rb_proc_alive(int pid, uint64_t start_time);
 /* 1 if the process that made a segment still runs, from the header's pid and
  * start time once both are written (non-zero), else from the pid of its file

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -495,6 +496,75 @@ static void a_reaper_beside_makers_removes_no_segment_being_made(void **state)
 	assert_true(reaps > 1);
 }
 
+/* the state letter of /proc/PID/stat, 0 if gone */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+static int is_zombie(void *arg)
+{
+	return proc_state(*(pid_t *)arg) == 'Z';
+}
+
+static int sleeper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return 0; /* not reached */
+}
+
+static void *sleeper_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int leader_exits(void *arg)
+{
+	(void)arg;
+	pthread_t t;
+	if (pthread_create(&t, NULL, sleeper_thread, NULL) != 0)
+		return 1;
+	pthread_exit(NULL);
+	return 0; /* not reached */
+}
+
+/* a producer killed but not yet reaped by its parent (a zombie) has ended: ls,
+ * top and events must not call it live; a process whose main thread called
+ * pthread_exit shows a zombie leader too, but its other threads run on */
+static void zombies_are_not_live_but_a_leader_that_exited_alone_is(void **state)
+{
+	(void)state;
+	pid_t z = th_spawn(sleeper, NULL);
+	uint64_t st = rb_proc_start_time(z);
+	assert_true(st != 0);
+	assert_int_equal(rb_proc_alive(z, st), 1);
+	kill(z, SIGKILL);
+	assert_int_equal(th_wait_until(is_zombie, &z, 10000, "the killed child becoming a zombie"), 0);
+	assert_int_equal(rb_proc_alive(z, st), 0);
+	assert_int_equal(th_wait(z, 10000), 128 + SIGKILL);
+
+	pid_t l = th_spawn(leader_exits, NULL);
+	st = rb_proc_start_time(l);
+	assert_int_equal(th_wait_until(is_zombie, &l, 10000, "the main thread's pthread_exit"), 0);
+	assert_int_equal(rb_proc_alive(l, st), 1);
+	kill(l, SIGKILL);
+	assert_int_equal(th_wait(l, 10000), 128 + SIGKILL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +579,7 @@ int main(void)
 		cmocka_unit_test(hostile_tables_and_positions_stay_in_bounds),
 		cmocka_unit_test(creation_refuses_a_symlink_and_replaces_only_stale_segments),
 		cmocka_unit_test(a_reaper_beside_makers_removes_no_segment_being_made),
+		cmocka_unit_test(zombies_are_not_live_but_a_leader_that_exited_alone_is),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
