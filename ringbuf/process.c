@@ -40,20 +40,29 @@ int rb_path_pid(const char *path)
 	return pid > 0 ? (int)pid : -1;
 }
 
+/* The start of /proc/PID/NAME into buf (NUL-terminated); 0, or -1 if gone. */
+static int read_proc(int pid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
 /* field 22 of /proc/PID/stat (0 if gone), its state (field 3) in *state */
 static uint64_t proc_stat(int pid, char *state)
 {
-	char path[64], buf[1024];
+	char buf[1024];
 	*state = 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_proc(pid, "stat", buf, sizeof(buf)) != 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
 	/* the command name may hold spaces and parentheses: fields start after the last ')' */
 	char *p = strrchr(buf, ')');
 	if (!p)
@@ -81,16 +90,9 @@ uint64_t rb_proc_start_time(int pid)
  * its other threads run: /proc/PID/status counts them (Threads: 2 and more). */
 static int zombie_gone(int pid)
 {
-	char path[64], buf[2048];
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	char buf[2048];
+	if (read_proc(pid, "status", buf, sizeof(buf)) != 0)
 		return 1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 1;
-	buf[n] = 0;
 	const char *t = strstr(buf, "\nThreads:");
 	return t && strtol(t + 9, NULL, 10) <= 1;
 }
