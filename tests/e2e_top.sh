@@ -140,6 +140,14 @@ expect "top PID attaches" "pid $A ringmon-loadgen"
 kill -TERM "$A"
 expect "exit shown on screen" "process (exited|died)"
 on_screen "synthetic\.op" && ok "last figures kept after exit" || bad "figures gone after exit"
+# its types can no longer be turned on or off: the e panel says why, as `events`
+keys e
+expect "the e panel of an ended process: what each type was" "was recording when it ended"
+keys ' '
+expect "toggling a type of an ended process says it has ended" "process $A has (exited|died): its event types can no longer be turned on or off"
+keys A
+on_screen "every type off" && bad "A on an ended process claims every type off" || ok "A on an ended process claims nothing"
+keys Escape
 
 # ---- Events view keeps up with one fast writer at the default ring size ----
 # 20k events/s into one 8192-record ring laps it every 410 ms: a top that read

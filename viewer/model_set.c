@@ -347,11 +347,12 @@ uint64_t vm_set_capacity(const struct vm_set *s)
 
 int vm_set_enable_type(struct vm_set *s, int type, int on, char *err, size_t errlen)
 {
-	int rc = 0, done = 0;
+	int rc = 0, done = 0, live = 0;
 	for (int si = 0; si < s->nsrc; si++) {
 		struct vm_src *src = s->src[si];
 		if (src->p.state != VM_LIVE)
 			continue;
+		live++;
 		for (uint32_t i = 0; i < RB_MAX_TYPES; i++) {
 			if (src->type_map[i] != type)
 				continue;
@@ -365,7 +366,15 @@ int vm_set_enable_type(struct vm_set *s, int type, int on, char *err, size_t err
 	if (type >= 0 && type < s->ntypes && done)
 		s->types[type].enabled = on;
 	if (!done && !rc) {
-		snprintf(err, errlen, "no live process has this type");
+		if (live)
+			snprintf(err, errlen, "no live process has this type");
+		else if (s->nsrc == 1) /* as `ringmon events` says it */
+			snprintf(err, errlen, "process %d has %s: its event types can no longer be "
+				 "turned on or off", s->src[0]->p.pid,
+				 s->src[0]->p.state == VM_EXITED ? "exited" : "died");
+		else
+			snprintf(err, errlen, "every process shown has ended: event types can no "
+				 "longer be turned on or off");
 		rc = -ESRCH;
 	}
 	return rc;

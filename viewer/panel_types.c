@@ -12,7 +12,9 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	static const char *const hints[] = {"space/Enter: toggle", "a: all on", "A: all off",
 					    "Esc: close"};
 	panel_status(y, x, w, TR_HEADER, " Event types in the producer", hints, 4);
-	int rows = h - 2;
+	int rows = h - 2, live = 0;
+	for (int i = 0; i < t->set.nsrc; i++)
+		live += t->set.src[i]->p.state == VM_LIVE;
 	panel_list_clamp(p, t->set.ntypes, rows);
 	for (int r = 0; r < rows && p->scroll + r < t->set.ntypes; r++) {
 		int i = p->scroll + r;
@@ -28,7 +30,8 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			continue;
 		term_printf(y + 1 + r, x + 45, w - 45, role, 1, " %10s/s  %s",
 			    vm_fmt_rate(vm_set_type_rate(&t->set, i, 1.0), a, sizeof(a)),
-			    ty->enabled ? "recording" : "off: emits cost one load and one branch");
+			    !live ? (ty->enabled ? "was recording when it ended" : "was off when it ended")
+			    : ty->enabled ? "recording" : "off: emits cost one load and one branch");
 	}
 	if (!t->set.ntypes)
 		term_print(y + 1, x, w, TR_DIM, 1, " (no types registered yet)");
@@ -57,11 +60,15 @@ static int on_cmd(struct panel *p, struct top *t, enum top_cmd cmd)
 			top_message(t, "%s %s", t->set.types[p->sel].name,
 				    t->set.types[p->sel].enabled ? "on" : "off");
 		return PF_HANDLED | PF_RESCAN;
-	case TC_ALL_ON: case TC_ALL_OFF:
+	case TC_ALL_ON: case TC_ALL_OFF: {
+		int failed = 0;
 		for (int i = 0; i < t->set.ntypes; i++)
-			set(t, i, cmd == TC_ALL_ON);
-		top_message(t, "every type %s", cmd == TC_ALL_ON ? "on" : "off");
+			failed += set(t, i, cmd == TC_ALL_ON) != 0;
+		/* else the last failure's message stays: never "on" for what is not */
+		if (!failed)
+			top_message(t, "every type %s", cmd == TC_ALL_ON ? "on" : "off");
 		return PF_HANDLED | PF_RESCAN;
+	}
 	case TC_BACK:
 		return PF_HANDLED | PF_CLOSE;
 	default:
