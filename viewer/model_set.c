@@ -274,16 +274,20 @@ static void sum_keys(struct vm_set *s)
 			vm_summary_since(s->keys[i]->sum, s->keys[i]->base);
 }
 
-void vm_set_refresh(struct vm_set *s, uint64_t now_ns)
+/* every process read anew and summed: what they have counted until now */
+static void gather(struct vm_set *s)
 {
-	uint64_t written = 0;
-	for (int si = 0; si < s->nsrc; si++) {
+	for (int si = 0; si < s->nsrc; si++)
 		vm_refresh(&s->src[si]->p);
-		written += s->src[si]->p.written;
-	}
 	map_names(s);
 	sum_types(s);
 	sum_keys(s);
+}
+
+void vm_set_refresh(struct vm_set *s, uint64_t now_ns)
+{
+	gather(s);
+	uint64_t written = vm_set_written(s);
 	/* the sample */
 	int h = (int)(s->nhist % VM_HIST);
 	for (int i = 0; i < s->ntypes; i++)
@@ -303,7 +307,10 @@ void vm_set_refresh(struct vm_set *s, uint64_t now_ns)
 
 void vm_set_reset(struct vm_set *s)
 {
-	/* the baseline is what the processes have written so far */
+	/* the baseline is what the processes have counted until now, not at the
+	 * last refresh (up to an interval earlier: those events would show as
+	 * counted after the reset) */
+	gather(s);
 	s->base_written = vm_set_written(s);
 	for (int i = 0; i < s->ntypes; i++) {
 		struct vm_agg_type *ty = &s->types[i];
