@@ -127,6 +127,22 @@ static void durations_read_the_same_everywhere(void **state)
 	assert_string_equal(vm_fmt_dur_s(3e9, buf, sizeof(buf)), "34722d05h");
 }
 
+/* --name (top) and --name PATTERN (export): the kernel's 15-byte name, or the
+ * program's whole file name; never a prefix unless the pattern says so */
+static void processes_are_named_by_comm_or_their_whole_file_name(void **state)
+{
+	(void)state;
+	const char *comm = "orders_service_", *cmd = "/opt/app/orders_service_worker --port 1";
+	assert_true(vm_proc_named(comm, cmd, "orders_service_", 0));
+	assert_true(vm_proc_named(comm, cmd, "orders_service_worker", 0));
+	assert_false(vm_proc_named(comm, cmd, "orders_service_work", 0));
+	assert_false(vm_proc_named(comm, cmd, "orders_service_worker --port", 0));
+	assert_true(vm_proc_named(comm, cmd, "*_worker", 1));
+	assert_true(vm_proc_named(comm, cmd, "orders_*", 1));
+	assert_false(vm_proc_named(comm, cmd, "billing*", 1));
+	assert_false(vm_proc_named("python3.13", "/usr/bin/python3.13 api.py", "api*", 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +152,7 @@ int main(void)
 		cmocka_unit_test(text_and_json_print_the_same_microseconds),
 		cmocka_unit_test(narrow_views_show_ids_last),
 		cmocka_unit_test(durations_read_the_same_everywhere),
+		cmocka_unit_test(processes_are_named_by_comm_or_their_whole_file_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +99,7 @@ static void meet(struct vm_fleet *f, const struct seg_id *id)
 	m->btime_ns = m->dev == id->dev && m->ino == id->ino ? id->btime_ns : 0;
 	m->seen = 1;
 	int keep = 0;
-	if (f->name_pattern[0] && fnmatch(f->name_pattern, p->v.name, 0) != 0)
+	if (f->name_pattern[0] && !vm_proc_named(p->v.name, p->v.cmdline, f->name_pattern, 1))
 		keep = 0;
 	else if (p->state == VM_LIVE)
 		keep = 1;

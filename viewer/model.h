@@ -176,6 +176,11 @@ void vm_refresh(struct vm_proc *p);
 double vm_uptime(const struct vm_proc *p);
 /* Looks up a type by name: id, or -1. */
 int vm_type_find(const struct vm_proc *p, const char *name);
+/* 1 when a process is named name: its kernel name (comm: the first 15 bytes of
+ * its program's file name) or its program's file name (the last part of
+ * cmdline's first word, whole: "orders_service_worker" where comm is
+ * "orders_service_"). glob: name is a shell pattern (fnmatch), else exact. */
+int vm_proc_named(const char *comm, const char *cmdline, const char *name, int glob);
 /* Turns types on or off in the producer (through the control area; owner
  * only). Returns 0 or a negative errno with err filled: -ESRCH once the
  * process has exited or died (its set no longer changes anything). */

@@ -3,6 +3,7 @@
 #include "model.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,25 @@ double vm_uptime(const struct vm_proc *p)
 {
 	uint64_t end = p->state != VM_LIVE && p->end_realtime_ns ? p->end_realtime_ns : vm_wall_ns();
 	return end > p->v.created_realtime_ns ? (double)(end - p->v.created_realtime_ns) / 1e9 : 0;
+}
+
+static int name_is(const char *s, const char *name, int glob)
+{
+	return glob ? fnmatch(name, s, 0) == 0 : strcmp(s, name) == 0;
+}
+
+int vm_proc_named(const char *comm, const char *cmdline, const char *name, int glob)
+{
+	if (name_is(comm, name, glob))
+		return 1;
+	char prog[RB_CMDLINE_LEN];
+	size_t n = strcspn(cmdline, " ");
+	if (n == 0 || n >= sizeof(prog))
+		return 0;
+	memcpy(prog, cmdline, n);
+	prog[n] = 0;
+	const char *base = strrchr(prog, '/');
+	return name_is(base ? base + 1 : prog, name, glob);
 }
 
 int vm_type_find(const struct vm_proc *p, const char *name)

@@ -212,7 +212,8 @@ int cmd_top(int argc, char **argv)
 		if (p > 0 && top_attach_into(t, p, err, sizeof(err)) != 0)
 			fprintf(stderr, "ringmon top: %s (waiting for another)\n", err);
 		if (once && t->set.nsrc == 0) {
-			fprintf(stderr, "ringmon top: no live process named %s\n", name);
+			fprintf(stderr, "ringmon top: no live process named %s (`ringmon ls` lists "
+				"them: a name as shown there, or the program's file name)\n", name);
 			free(t);
 			return 1;
 		}

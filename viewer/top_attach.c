@@ -53,7 +53,7 @@ int top_find_name(const char *name)
 	struct vm_seginfo *list;
 	int n = vm_list(&list, err, sizeof(err)), pid = 0;
 	for (int i = 0; i < n; i++)
-		if (list[i].state == VM_LIVE && strcmp(list[i].name, name) == 0)
+		if (list[i].state == VM_LIVE && vm_proc_named(list[i].name, list[i].cmdline, name, 0))
 			pid = list[i].pid;
 	if (n >= 0)
 		free(list);
