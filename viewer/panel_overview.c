@@ -12,7 +12,7 @@ struct overview {
 
 static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 {
-	char a[32], b[32], c[32], d[32], e[32];
+	char a[32], b[32], d[32], e[32];
 	double series[512];
 	int sw = w - 2 > 512 ? 512 : w - 2;
 	vm_set_type_series(&t->set, -1, 60.0, series, sw);
@@ -57,16 +57,17 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		term_print(y + 4, x, w, TR_DIM, 1, " (no event types registered yet)");
 	/* the segment, at the bottom */
 	uint64_t cap = vm_set_capacity(&t->set), wr = vm_set_written(&t->set);
-	uint64_t bad = 0, shards = 0;
+	uint64_t bad = 0, shards = 0, over = 0;
 	for (int i = 0; i < t->set.nsrc; i++) {
 		bad += t->set.src[i]->p.bad_calls;
 		shards += t->set.src[i]->p.v.g.nshards; /* of every process, as the records */
+		over += vm_overwritten(&t->set.src[i]->p);
 	}
-	snprintf(c, sizeof(c), "%.1f", cap ? (double)wr / (double)cap : 0);
+	/* overwritten, not laps of the whole: each thread laps a shard of its own */
 	char st[256];
-	snprintf(st, sizeof(st), " ring: %llu records (%llu shard%s), written %llu = %s laps; bad calls %llu",
+	snprintf(st, sizeof(st), " ring: %llu records (%llu shard%s), written %llu, overwritten %llu; bad calls %llu",
 		 (unsigned long long)cap, (unsigned long long)shards, shards == 1 ? "" : "s",
-		 (unsigned long long)wr, c, (unsigned long long)bad);
+		 (unsigned long long)wr, (unsigned long long)over, (unsigned long long)bad);
 	static const char *const hints[] = {"Enter: events of the type"};
 	panel_status(y + h - 1, x, w, TR_DIM, st, hints, 1);
 }

@@ -32,8 +32,12 @@ void top_draw_header(struct top *t, int cols)
 {
 	char up[32], rate[32], buf[512];
 	double r = vm_set_type_rate(&t->set, -1, 1.0);
-	uint64_t w = vm_set_written(&t->set), cap = vm_set_capacity(&t->set);
-	double use = cap ? (w >= cap ? 100.0 : 100.0 * (double)w / (double)cap) : 0;
+	uint64_t w = vm_set_written(&t->set), cap = vm_set_capacity(&t->set), over = 0;
+	for (int i = 0; i < t->set.nsrc; i++)
+		over += vm_overwritten(&t->set.src[i]->p);
+	/* 100% once any shard wrapped: a thread fills a shard of its own, so the
+	 * rings lose their oldest records long before all of them are written */
+	double use = cap ? (w >= cap || over ? 100.0 : 100.0 * (double)w / (double)cap) : 0;
 	enum term_role role = TR_TITLE;
 	const char *state = "";
 	if (t->set.nsrc == 0) {
