@@ -129,6 +129,11 @@ static inline __attribute__((always_inline)) void emit(unsigned type, unsigned k
 	 * pointer opaque, so it stays in a register. */
 	struct thread_slot *me = &self;
 	__asm__("" : "+r"(me));
+	/* the clock first: a thread's first emit attaches it (and after a fork
+	 * makes the child's segment), which must not count in a duration since
+	 * the caller's start (ringmon__emit_since: a forked worker's first call
+	 * measured 3 ms) nor delay the record's time */
+	uint64_t ts = mode == EMIT_AT ? at_ns : now_ns();
 	if (__builtin_expect(me->gen != __atomic_load_n(&producer.gen, __ATOMIC_ACQUIRE), 0) &&
 	    !thread_attach())
 		return;
@@ -136,7 +141,6 @@ static inline __attribute__((always_inline)) void emit(unsigned type, unsigned k
 		__atomic_fetch_add(&me->hdr->bad_calls, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	uint64_t ts = mode == EMIT_AT ? at_ns : now_ns();
 	if (mode == EMIT_SINCE)
 		dur_ns = ts > dur_ns ? ts - dur_ns : 0;
 	int shared = me->shared;
