@@ -34,6 +34,14 @@ static PyObject *py_register_type(PyObject *self, PyObject *args)
 	PyObject *fields = NULL;
 	if (!PyArg_ParseTuple(args, "s|O:register_type", &name, &fields))
 		return NULL;
+	if (!name[0])
+		return PyErr_Format(PyExc_ValueError, "register_type: a type name must be a "
+				    "non-empty str (\"app.query\")");
+	/* a str is a sequence of str: "rows" would be four fields r, o, w, s */
+	if (fields && (PyUnicode_Check(fields) || PyBytes_Check(fields)))
+		return PyErr_Format(PyExc_TypeError, "register_type: fields must be a sequence of "
+				    "str, not a %s: write (%R,) for one field",
+				    Py_TYPE(fields)->tp_name, fields);
 	const char *f[RINGMON_MAX_FIELDS];
 	Py_ssize_t n = 0;
 	PyObject *seq = NULL;
@@ -55,9 +63,32 @@ static PyObject *py_register_type(PyObject *self, PyObject *args)
 			}
 		}
 	}
+	/* a type's fields never change: registering its name again with other
+	 * fields would drop values silently (the C API returns the old id) */
+	static PyObject *registered; /* name -> tuple of field names, from here */
+	PyObject *want = seq ? PySequence_Tuple(seq) : PyTuple_New(0);
+	PyObject *ret = NULL;
+	if (!want || (!registered && !(registered = PyDict_New())))
+		goto out;
+	PyObject *had = PyDict_GetItemString(registered, name); /* borrowed */
+	if (had) {
+		int same = PyObject_RichCompareBool(had, want, Py_EQ);
+		if (same == 0)
+			PyErr_Format(PyExc_ValueError, "register_type: type '%s' is registered with "
+				     "fields %R, not %R: a type's fields never change (use another "
+				     "name)", name, had, want);
+		if (same <= 0)
+			goto out;
+	}
+	/* f[] points into seq's items: seq is released only after this */
 	int id = ringmon_type_register(name, n ? f : NULL, (unsigned)n);
+	if (!had && id != RINGMON_TYPE_NONE && PyDict_SetItemString(registered, name, want) < 0)
+		goto out;
+	ret = PyLong_FromLong(id);
+out:
+	Py_XDECREF(want);
 	Py_XDECREF(seq);
-	return PyLong_FromLong(id);
+	return ret;
 }
 
 static PyObject *py_key(PyObject *self, PyObject *args)
@@ -155,7 +186,10 @@ static PyMethodDef core_methods[] = {
 	 "close(): marks the segment exited and removes it; later emits record nothing."},
 	{"register_type", py_register_type, METH_VARARGS,
 	 "register_type(name, fields=()) -> type id 0..62, or 63 (TYPE_NONE) when it cannot "
-	 "be registered (table full, ringmon off): its emits record nothing. At most 4 fields."},
+	 "be registered (table full, ringmon off): its emits record nothing. At most 4 fields, "
+	 "a sequence of str (('rows',), never 'rows'). Again with the same fields: the same id. "
+	 "Raises ValueError for an empty name, more than 4 fields, or fields other than those "
+	 "it was registered with; TypeError for a str as fields."},
 	{"key", py_key, METH_VARARGS,
 	 "key(type, name) -> key id (>= 1) of a string key under type, registered on first use; "
 	 "the type's 'other' key when the key table is full. Cache it on hot paths."},

@@ -51,5 +51,42 @@ class CoreApi(unittest.TestCase):
         self.assertEqual((recs[1]["rows"], recs[1]["bytes"]), (1, 2), recs[1])
 
 
+# mistakes a Python program makes registering a type are raised, never
+# recorded wrong: "rows" for ("rows",) was four fields r, o, w, s
+MISTAKES = r"""
+import ringmon
+t = ringmon.register_type("app.query", ("rows",))
+for call, exc in ((lambda: ringmon.register_type("app.s", "rows"), TypeError),
+                  (lambda: ringmon.register_type("app.b", b"rows"), TypeError),
+                  (lambda: ringmon.register_type("", ()), ValueError),
+                  (lambda: ringmon.register_type("app.query", ("rows", "bytes")), ValueError),
+                  (lambda: ringmon.register_type("app.x", ("a",) * 5), ValueError)):
+    try:
+        call()
+    except exc as e:
+        print(type(e).__name__, e)
+    else:
+        print("accepted")
+assert ringmon.register_type("app.query", ["rows"]) == t  # the same fields: the same id
+assert ringmon.register_type("app.gen", (f for f in ("a", "b"))) != t
+print("app.s" in ringmon.type_names(), "app.query" in ringmon.type_names())
+"""
+
+
+class RegisterMistakes(unittest.TestCase):
+    def test_mistakes_are_raised_and_register_nothing(self):
+        rmtest.need_ringmon_dir(self)
+        out = subprocess.run([sys.executable, "-c", MISTAKES], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=rmtest.python_env(), timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = out.stdout.splitlines()
+        self.assertEqual([l.split()[0] for l in lines[:5]],
+                         ["TypeError", "TypeError", "ValueError", "ValueError", "ValueError"], out.stdout)
+        self.assertIn("write ('rows',) for one field", lines[0])
+        self.assertIn("type 'app.query' is registered with fields ('rows',), not ('rows', 'bytes')",
+                      lines[3])
+        self.assertEqual(lines[5], "False True")
+
+
 if __name__ == "__main__":
     unittest.main()
