@@ -327,6 +327,9 @@ def main(argv=None):
     if target is None or not target[1]:
         _parser().error("name the program: script.py [args], -m module [args] or - [args]")
     patterns = [p.strip() for arg in opts.functions for p in arg.split(",") if p.strip()]
+    if opts.functions and not patterns:
+        _parser().error("--functions needs module patterns, comma-separated ('myapp.*'), "
+                        "not %r" % ",".join(opts.functions))
 
     if opts.events is not None:
         os.environ["RINGMON_EVENTS"] = opts.events

@@ -44,12 +44,15 @@ def start(modules):
     which a debugger, coverage.py and cProfile claim when they start) and
     returns it. Calling start() again replaces the patterns. Raises
     RuntimeError before 3.12, or when 3, 4 and 5 are all in use (saying by
-    whom); ValueError for an empty or non-str pattern."""
+    whom); ValueError for no pattern, or an empty or non-str one."""
     global _hooks
     _check()
     if isinstance(modules, str):
         modules = [modules]
     pats = list(modules)
+    if not pats:
+        raise ValueError("ringmon.monitoring.start: give at least one module pattern "
+                         "(\"myapp.*\"); stop() stops recording")
     for p in pats:
         if not isinstance(p, str) or not p:
             raise ValueError("ringmon.monitoring.start: a module pattern must be a "

@@ -608,6 +608,9 @@ class Monitoring(unittest.TestCase):
             mon.start([""])
         with self.assertRaisesRegex(ValueError, "non-empty str"):
             mon.start([3])
+        with self.assertRaisesRegex(ValueError, "at least one module pattern"):
+            mon.start([])
+        self.assertFalse(mon.active())
 
 
 @unittest.skipUnless(HAVE, WHY)

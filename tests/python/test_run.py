@@ -377,6 +377,15 @@ class RingmonIsOn(unittest.TestCase):
                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
         self.assertEqual((p.returncode, p.stdout, p.stderr), (0, "False\n", ""))
 
+    def test_functions_option_without_patterns_is_a_usage_error(self):
+        s = self.script("never.py", "print('ran')")
+        for val in ("", ",", " , "):
+            r = subprocess.run([sys.executable, "-m", "ringmon", "run", "--functions", val, s],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=rmtest.python_env(), timeout=60)
+            self.assertEqual((r.returncode, r.stdout), (2, ""), r.stderr)
+            self.assertIn("--functions needs module patterns", r.stderr)
+
     def test_functions_option(self):
         s = self.script("calls.py", """
             import sys
