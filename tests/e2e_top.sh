@@ -142,7 +142,7 @@ expect "exit shown on screen" "process (exited|died)"
 on_screen "synthetic\.op" && ok "last figures kept after exit" || bad "figures gone after exit"
 # its types can no longer be turned on or off: the e panel says why, as `events`
 keys e
-expect "the e panel of an ended process: what each type was" "was recording when it ended"
+expect "the e panel of an ended process: what each type was" "was on at the end"
 keys ' '
 expect "toggling a type of an ended process says it has ended" "process $A has (exited|died): its event types can no longer be turned on or off"
 keys A

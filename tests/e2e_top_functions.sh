@@ -92,6 +92,9 @@ expect "filter: Repo" "filter: Repo"
 expect_screen 20 "the filter keeps app.db.Repo.load alone" rows_in_order "app.db.Repo.load "
 keys Enter
 expect "Enter: the detail's counts" "app\.db\.Repo\.load: 57 calls, 7 raised"
+# at 80 columns its figures are whole or left out: never "max" without its value
+expect "the detail's head at 80 columns: whole figures only" \
+	"^ app\.db\.Repo\.load: 57 calls, 7 raised(, [0-9.]+k?/s)?(, (p99|max|p50|mean) [0-9.]+(ns|us|µs|ms|s))* *$"
 expect "the detail's histogram" "latency histogram"
 expect "the slowest recent calls, from the ring: the raised ones first, RAISED" "[0-9:.]+ +30\.0ms RAISED .*raised=1"
 expect "then the returned calls" "[0-9:.]+ +15\.0ms ok .*raised=0"

@@ -267,6 +267,12 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 		 vm_fmt_count(r->v[C_RATE], m, sizeof(m)),
 		 lat_text(r->v[C_P99], p99, sizeof(p99)), lat_text(r->v[C_MAX], mx, sizeof(mx)),
 		 lat_text(r->v[C_P50], p50, sizeof(p50)), lat_text(r->v[C_MEAN], mn, sizeof(mn)));
+	/* figures whole or not at all: "max 7.76ms", never "max" alone (the
+	 * first, name and count, stays and is cut if it must) */
+	char *cut;
+	while (vm_width(head) > w && (cut = strrchr(head, ',')) && cut > strchr(head, ':') &&
+	       strchr(head, ',') != cut)
+		*cut = 0;
 	term_print_words(y, x, w, TR_HEADER, 1, head);
 	/* sparklines of the rate and the p99 of each refresh interval */
 	double rate[512], p[512];

@@ -11,7 +11,7 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	/* its key hints whole or not at all, as every status line's */
 	static const char *const hints[] = {"space/Enter: toggle", "a: all on", "A: all off",
 					    "Esc: close"};
-	panel_status(y, x, w, TR_HEADER, " Event types in the producer", hints, 4);
+	panel_status(y, x, w, TR_HEADER, " Event types", hints, 4);
 	int rows = h - 2, live = 0;
 	for (int i = 0; i < t->set.nsrc; i++)
 		live += t->set.src[i]->p.state == VM_LIVE;
@@ -30,13 +30,14 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 			continue;
 		term_printf(y + 1 + r, x + 45, w - 45, role, 1, " %10s/s  %s",
 			    vm_fmt_rate(vm_set_type_rate(&t->set, i, 1.0), a, sizeof(a)),
-			    !live ? (ty->enabled ? "was recording when it ended" : "was off when it ended")
+			    !live ? (ty->enabled ? "was on at the end" : "was off at the end")
 			    : ty->enabled ? "recording" : "off: emits cost one load and one branch");
 	}
 	if (!t->set.ntypes)
 		term_print(y + 1, x, w, TR_DIM, 1, " (no types registered yet)");
-	term_print(y + h - 1, x, w, TR_DIM, 1,
-		   " Changes go to the producer's control area (owner only); statistics of a type stop while it is off.");
+	term_print_words(y + h - 1, x, w, TR_DIM, 1,
+			 " Changes go to the producer's control area (owner only); statistics of a "
+			 "type stop while it is off.");
 }
 
 static int set(struct top *t, int i, int on)

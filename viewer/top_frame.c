@@ -73,16 +73,27 @@ void top_draw_header(struct top *t, int cols)
 	x += term_print(0, x, cols - x, TR_WARN, 0, top_losses(t, buf, sizeof(buf)));
 	if (*state) {
 		const struct vm_proc *p = &t->set.src[0]->p;
-		char when[64] = "";
+		char when[32] = "";
 		uint64_t ex = rb_view_exit_realtime(&p->v);
 		if (p->state == VM_EXITED && ex) {
 			time_t s = (time_t)(ex / 1000000000ull);
 			struct tm tm;
 			localtime_r(&s, &tm);
-			strftime(when, sizeof(when), " at %H:%M:%S", &tm);
+			strftime(when, sizeof(when), " %H:%M:%S", &tm);
 		}
-		snprintf(buf, sizeof(buf), "  [process %s%s: last figures kept]",
-			 p->state == VM_EXITED ? "exited" : "died", when);
+		const char *what = p->state == VM_EXITED ? "exited" : "died";
+		/* the longest that fits whole: a time cut inside says nothing */
+		for (int form = 0; form < 3; form++) {
+			if (form == 0)
+				snprintf(buf, sizeof(buf), "  [process %s%s%s: last figures kept]", what,
+					 *when ? " at" : "", when);
+			else if (form == 1)
+				snprintf(buf, sizeof(buf), "  [process %s%s%s]", what, *when ? " at" : "", when);
+			else
+				snprintf(buf, sizeof(buf), "  [%s%s]", what, when);
+			if ((int)strlen(buf) <= cols - x)
+				break;
+		}
 		x += term_print(0, x, cols - x, TR_BAD, 0, buf);
 	}
 	if (x < cols)
