@@ -465,7 +465,7 @@ const char *ms_value_name(const char *type_name, const char *const *field_names,
 	case MS_OUTCOME: s = ms_outcome_name(v); break;
 	case MS_CLOSE_REASON: s = ms_close_reason_name(v); break;
 	case MS_ORIGIN: s = ms_origin_name(v); break;
-	case MS_DOMAIN: s = v == 0 ? NULL : ms_domain_name(v); break;
+	case MS_DOMAIN: s = v == 0 ? (json ? NULL : "-") : ms_domain_name(v); break; /* 0: none */
 	case MS_MS_OR_UNKNOWN: s = v < 0 && !json ? "-" : NULL; break;
 	case MS_SERVER_CODE:
 		if (v == 0)

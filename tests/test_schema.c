@@ -256,6 +256,9 @@ static void readers_print_values_by_name(void **state)
 	int64_t e[4] = {11000, 0, MS_ORIGIN_WRITE, 9};
 	assert_string_equal(value("command.error", er, 4, 0, e, 0), "DuplicateKey(11000)");
 	assert_string_equal(value("command.error", er, 4, 2, e, 0), "write");
+	/* no domain: "-" in text, as other values that say none; JSON keeps the 0 alone */
+	assert_string_equal(value("command.error", er, 4, 1, e, 0), "-");
+	assert_null(value("command.error", er, 4, 1, e, 1));
 	int64_t d[4] = {4, 2, MS_ORIGIN_DRIVER, 9};
 	assert_string_equal(value("command.error", er, 4, 0, d, 0), "socket error or timeout");
 	assert_string_equal(value("command.error", er, 4, 1, d, 0), "stream");
