@@ -83,7 +83,7 @@ keys x; expect "any key closes help" "Events/s over the last minute"
 
 # ---- e panel: synthetic.tick off in the producer ----
 keys e; expect "e opens the event-type panel" "\[x\] synthetic\.tick"
-on_screen "Event types in the producer +space/Enter: toggle +a: all on +A: all off +Esc: close"
+on_screen "Event types +space/Enter: toggle +a: all on +A: all off +Esc: close"
 check "the e panel's key hints, each whole" [ $? -eq 0 ]
 keys j ' '; expect "tick shown off" "\[ \] synthetic\.tick"
 expect_until 20 "producer's enabled set has synthetic.tick off (ringmon stats)" enabled_is synthetic.tick False
@@ -205,6 +205,20 @@ start_top "$W"
 expect "a wrapped shard: the header says ring 100%" "pid $W ringmon-loadgen.* ring 100%"
 expect "the Overview's ring line counts what was overwritten" "written [0-9]+, overwritten [1-9][0-9]*; bad calls"
 keys q
+
+# ---- more types than rows: the Overview says which rows it shows ----
+PYTHONPATH=$BUILD/python /usr/bin/python3 -c '
+import ringmon, sys
+for i in range(60):
+    ringmon.emit(ringmon.register_type("many.t%02d" % i), 0, 1000)
+print("ready", flush=True); sys.stdin.read()' < <(sleep 300) >"$RINGMON_DIR/many.out" & M=$!; pids+=($M)
+need 20 "a producer with 60 types" grep -qs ready "$RINGMON_DIR/many.out"
+start_top "$M"
+expect "rows past the screen: the table says which it shows" "TYPE 1-[0-9]+ of 60 "
+keys End
+expect "at the end: the last of 60" "TYPE [0-9]+-60 of 60 "
+keys q
+kill $M 2>/dev/null
 
 # ---- --once ----
 "$BUILD/ringmon" top --once -d 300 "$B" | grep -q "^synthetic.op" && ok "--once prints the types" || bad "--once"

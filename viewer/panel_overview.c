@@ -27,10 +27,16 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	int tw = w - 56; /* type column */
 	if (tw < 14)
 		tw = 14;
-	term_printf(y + 3, x, w, TR_HEADER, 1, " %-*s %12s %8s %8s %-3s %7s %7s", tw - 1, "TYPE",
-		    "TOTAL", "/s 1s", "/s 10s", "ON", "MEAN", "P99");
 	int rows = h - 5;
 	panel_list_clamp(p, t->set.ntypes, rows);
+	/* rows below (or above) the screen: say which are shown, as "12-26 of 30" */
+	char head[48] = "TYPE";
+	if (t->set.ntypes > p->rows)
+		snprintf(head, sizeof(head), "TYPE %d-%d of %d", p->scroll + 1,
+			 p->scroll + p->rows < t->set.ntypes ? p->scroll + p->rows : t->set.ntypes,
+			 t->set.ntypes);
+	term_printf(y + 3, x, w, TR_HEADER, 1, " %-*s %12s %8s %8s %-3s %7s %7s", tw - 1, head,
+		    "TOTAL", "/s 1s", "/s 10s", "ON", "MEAN", "P99");
 	for (int r = 0; r < rows && p->scroll + r < t->set.ntypes; r++) {
 		int i = p->scroll + r;
 		const struct vm_agg_type *ty = &t->set.types[i];
