@@ -34,7 +34,9 @@ static void on_signal(int sig)
 enum op { OP_INSERT, OP_FIND, OP_GETMORE, OP_UPDATE, OP_DELETE, OP_AGGREGATE, OP_COUNT,
 	  OP_FAM, OP_DUPKEY, OP_COUNT_ALL };
 static const char *const op_name[OP_COUNT_ALL] = {
-	"insert", "find", "getMore", "update", "delete", "aggregate", "count",
+	/* operations, not commands: "find+getMore" is one find with batchSize 2 and
+	 * the getMores its cursor needs (`stats` counts the commands apart) */
+	"insert", "find", "find+getMore", "update", "delete", "aggregate", "count",
 	"findAndModify", "insert(dup)",
 };
 
@@ -57,6 +59,8 @@ static void usage(FILE *f)
 		"Runs a MongoDB command mix (insert, find + getMore, update, delete, aggregate,\n"
 		"count, findAndModify, and some that fail: duplicate-key inserts) through a\n"
 		"ringmon-instrumented libmongoc, so that `ringmon top` has commands to show.\n"
+		"At the end it prints each operation's ok and failed counts (operations, not\n"
+		"commands: find+getMore is a find and the getMores of its cursor).\n"
 		"  --uri URI      server or replica set (e.g. the URI tests/mongo/mockserver.py prints)\n"
 		"  --threads T    threads, each with its own client (default 1, at most 64)\n"
 		"  --pool         threads share one mongoc_client_pool_t (timed checkouts)\n"
