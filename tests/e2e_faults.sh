@@ -68,7 +68,7 @@ once=$($RM top --once -d 100 $kp); rc=$?
 check "top --once exits 0 on a dead process" [ $rc -eq 0 ]
 echo "$once" | head -1 | grep -q "^pid $kp ringmon-loadgen .*state dead$"; check "top --once says dead" [ $? -eq 0 ]
 echo "$once" | grep -Eq "^synthetic\.op +$op " && echo "$once" | grep -Eq "^synthetic\.tick +$tick " \
-	&& echo "$once" | grep -Eq "^ring: .* written $written = "
+	&& echo "$once" | grep -Eq "^ring: .* written $written, overwritten [0-9]+;"
 check "top --once shows the same totals" [ $? -eq 0 ]
 start_top dead $kp
 expect "top shows it died, figures kept" "pid $kp ringmon-loadgen .*process died: last figures kept"
@@ -240,7 +240,7 @@ need 20 "all 101 producers stopped (SIGSTOP)" stopped $live "${many[@]}"
 sum=$($RM ls --json | py "import json,sys; print(sum(s['written'] for s in json.load(sys.stdin) if s['state']=='live'))")
 all=$($RM top --all --once -d 100)
 echo "$all" | head -1 | grep -qx "all processes (101)"; check "top --all attaches all 101" [ $? -eq 0 ]
-echo "$all" | grep -Eq "^ring: .* written $sum = "; check "top --all sums them (written $sum)" [ $? -eq 0 ]
+echo "$all" | grep -Eq "^ring: .* written $sum, overwritten [0-9]+;"; check "top --all sums them (written $sum)" [ $? -eq 0 ]
 shards=$(echo "$all" | sed -nE 's/^ring: [0-9]+ records \(([0-9]+) shards?\).*/\1/p')
 check "top --all counts the shards of all 101 (${shards:-none})" [ "${shards:-0}" -ge 101 ]
 kill -9 "${many[@]}"; kill -CONT $live; wait "${many[@]}" 2>/dev/null
