@@ -326,11 +326,11 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	if (d->noop) {
 		char line[160];
 		snprintf(line, sizeof(line),
-			 " Timeline of server and topology changes (newest first; %llu without a change of type left out)",
+			 " Timeline of changes, newest first (%llu without a change of type left out)",
 			 (unsigned long long)d->noop);
 		term_print_words(ty, x, w, TR_HEADER, 1, line);
 	} else
-		term_print(ty, x, w, TR_HEADER, 1, " Timeline of server and topology changes (newest first)");
+		term_print(ty, x, w, TR_HEADER, 1, " Timeline of changes, newest first");
 	int rows = y + h - ty - 1;
 	panel_list_clamp(p, d->nchanges, rows);
 	/* type and key columns as wide as what is shown (names escaped); the
