@@ -9,12 +9,13 @@ BUILD=${BUILD:-build}
 S=rmtop$$
 . tests/lib_tui.sh
 export RINGMON_DIR=$(mktemp -d /tmp/ringmon-e2e-top.XXXXXX) # our processes only
+TOPDIR=$RINGMON_DIR # (a section below works in a directory inside it)
 pids=()
 cleanup() {
 	tui_stop
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -rf "$RINGMON_DIR"
+	rm -rf "$TOPDIR"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -205,6 +206,28 @@ start_top "$W"
 expect "a wrapped shard: the header says ring 100%" "pid $W ringmon-loadgen.* ring 100%"
 expect "the Overview's ring line counts what was overwritten" "written [0-9]+, overwritten [1-9][0-9]*; bad calls"
 keys q
+
+# ---- --all: the e panel shows the live processes' state beside an ended one ----
+# (in a directory of their own: --all attaches every live producer)
+outer=$RINGMON_DIR; RINGMON_DIR=$outer/all; mkdir -m 700 "$RINGMON_DIR"
+start_loadgen 300 200; L1=$LG
+start_loadgen 300 200; L2=$LG
+start_loadgen 4 200; L3=$LG # ends first, with synthetic.tick on
+start_top --all
+expect "--all attaches the three" "all processes \(3 live of 3\)"
+"$BUILD/ringmon" events $L1 --disable synthetic.tick >/dev/null && "$BUILD/ringmon" events $L2 --disable synthetic.tick >/dev/null
+check "synthetic.tick turned off in the two that go on" [ $? -eq 0 ]
+expect "the third ends" "all processes \(2 live of 3\)" 30
+keys e
+expect "the e panel: off, as the live ones have it (the ended one had it on)" "\[ \] synthetic\.tick"
+keys j ' '
+expect "a toggle turns it on in the live ones" "\[x\] synthetic\.tick"
+ev_on() { "$BUILD/ringmon" events $1 | grep -q "^on  *synthetic\.tick"; }
+need 20 "synthetic.tick on again in $L1" ev_on $L1
+need 20 "synthetic.tick on again in $L2" ev_on $L2
+keys Escape q
+kill $L1 $L2 2>/dev/null
+RINGMON_DIR=$outer
 
 # ---- more types than rows: the Overview says which rows it shows ----
 PYTHONPATH=$BUILD/python /usr/bin/python3 -c '

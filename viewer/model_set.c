@@ -228,6 +228,11 @@ static void sum_types(struct vm_set *s)
 		s->types[i].prev = s->types[i].sum;
 		s->types[i].enabled = 0;
 	}
+	/* on or off: as the live processes have it (what a toggle changes), or as
+	 * the ended ones had it at their end when none is live */
+	int live = 0;
+	for (int si = 0; si < s->nsrc; si++)
+		live += s->src[si]->p.state == VM_LIVE;
 	for (int si = 0; si < s->nsrc; si++) {
 		const struct vm_src *src = s->src[si];
 		for (uint32_t i = 0; i < src->p.ntypes; i++) {
@@ -239,7 +244,8 @@ static void sum_types(struct vm_set *s)
 			else
 				s->types[ti].sum = src->p.types[i].sum;
 			seen[ti] = 1;
-			s->types[ti].enabled |= src->p.types[i].enabled;
+			if (!live || src->p.state == VM_LIVE)
+				s->types[ti].enabled |= src->p.types[i].enabled;
 		}
 	}
 	for (int i = 0; i < s->ntypes; i++) {

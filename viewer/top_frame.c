@@ -83,14 +83,18 @@ void top_draw_header(struct top *t, int cols)
 		}
 		const char *what = p->state == VM_EXITED ? "exited" : "died";
 		/* the longest that fits whole: a time cut inside says nothing */
-		for (int form = 0; form < 3; form++) {
+		for (int form = 0; form < 5; form++) {
 			if (form == 0)
 				snprintf(buf, sizeof(buf), "  [process %s%s%s: last figures kept]", what,
 					 *when ? " at" : "", when);
 			else if (form == 1)
 				snprintf(buf, sizeof(buf), "  [process %s%s%s]", what, *when ? " at" : "", when);
-			else
+			else if (form == 2)
 				snprintf(buf, sizeof(buf), "  [%s%s]", what, when);
+			else if (form == 3)
+				snprintf(buf, sizeof(buf), "  [%s]", what);
+			else
+				buf[0] = 0; /* nothing fits whole: the header is in the ended colour */
 			if ((int)strlen(buf) <= cols - x)
 				break;
 		}
