@@ -85,6 +85,14 @@ static void narrow_views_show_ids_last(void **state)
 			    " code=50 domain=17 request_id=7 operation_id=8");
 	assert_string_equal(vm_event_fields(&e, 0, buf, sizeof(buf)), /* tail: the schema's order */
 			    " request_id=7 operation_id=8 code=50 domain=17");
+	/* a field that says what the key says (command.error keyed by its code)
+	 * is left out where room is short; tail keeps every field */
+	strcpy(e.key, "50");
+	assert_string_equal(vm_event_fields(&e, 1, buf, sizeof(buf)),
+			    " domain=17 request_id=7 operation_id=8");
+	assert_string_equal(vm_event_fields(&e, 0, buf, sizeof(buf)),
+			    " request_id=7 operation_id=8 code=50 domain=17");
+	strcpy(e.key, "users");
 	strcpy(e.field_name[2], "port"); /* a port is an id too; order kept within each */
 	e.field_name[3][0] = 0;          /* unnamed: as in JSON */
 	assert_string_equal(vm_event_fields(&e, 1, buf, sizeof(buf)),

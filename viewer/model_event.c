@@ -180,11 +180,17 @@ const char *vm_event_fields(const struct vm_event *e, int ids_last, char *buf, s
 			if (ids_last && is_id_field(e->field_name[i]) != ids)
 				continue;
 			char fname[RB_FIELD_NAME_LEN * 4], v[64];
+			const char *text = vm_field_text(e, i, v, sizeof(v));
+			/* the narrow views leave out a field that says what the key says
+			 * (command.error's code=DuplicateKey(11000) under that key): at 80
+			 * columns it took the room of the fields after it */
+			if (ids_last && e->key[0] && strcmp(text, e->key) == 0)
+				continue;
 			if (e->field_name[i][0])
 				vm_name(e->field_name[i], fname, sizeof(fname));
 			else /* as in JSON */
 				snprintf(fname, sizeof(fname), "field%u", i);
-			int k = snprintf(buf + n, len - n, " %s=%s", fname, vm_field_text(e, i, v, sizeof(v)));
+			int k = snprintf(buf + n, len - n, " %s=%s", fname, text);
 			if (k < 0)
 				break;
 			n += (size_t)k;
