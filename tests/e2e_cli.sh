@@ -20,7 +20,7 @@ $RM stats notapid 2>&1 | grep -q "not a process id"; check "bad pid explained" [
 $RM stats 999999 >/dev/null 2>&1; check "missing segment exits 1" [ $? -eq 1 ]
 for c in "tail 1 --count 0" "stats 1 --count 0" "top --view 9 1" "events 1 --bogus" \
 	"tail 1 --count 99999999999999999999" "stats 1 --count 99999999999999999999" "--version extra" \
-	"tail 1 --type a --type b" "stats 1 --type a --type b"; do
+	"tail 1 --type a --type b" "stats 1 --type a --type b" "stats 1 --count 2"; do
 	$RM $c >/dev/null 2>&1; check "$c: usage error, exit 2 (same rule in every command)" [ $? -eq 2 ]
 done
 # a bad option: one line naming it and pointing at --help, never getopt's own

@@ -37,7 +37,7 @@ static void usage(FILE *f)
 		   "  --interval S   report every S seconds: rates and percentiles of the\n"
 		   "                 events of the last interval (counts stay totals)\n"
 		   "  --cumulative   with --interval: percentiles since the process started\n"
-		   "  --count N      stop after N reports (default: 1, or endless with --interval)\n"
+		   "  --count N      with --interval: stop after N reports (default: endless)\n"
 		   "  --format F     text (default), json, or once in the exposition `ringmon\n"
 		   "                 export` serves: openmetrics (OpenMetrics 1.0) or prometheus\n"
 		   "                 (text 0.0.4, for node_exporter's textfile collector);\n"
@@ -241,8 +241,9 @@ static void print_text(const struct report *r)
 		       "two only); raise RINGMON_STATS_KB\n", (unsigned long long)pi.failed_blocks,
 		       (unsigned long long)pi.spilled, (unsigned long long)pi.failed_chunks);
 	if (r->interval > 0)
-		printf("rates and %s over the last %gs; counts since the start\n",
-		       r->cumulative ? "(since the start) percentiles" : "percentiles", r->interval);
+		printf(r->cumulative ? "rates over the last %gs; counts and percentiles since the start\n"
+				     : "rates and percentiles over the last %gs; counts since the start\n",
+		       r->interval);
 	label_w = 10; /* "TYPE / KEY" */
 	for (int i = 0; i < set->ntypes; i++)
 		if (shown(set, i) && vm_name_width(set->types[i].name) > label_w)
@@ -450,6 +451,11 @@ int cmd_stats(int argc, char **argv)
 	if (cumulative && interval <= 0) {
 		fprintf(stderr, "ringmon stats: --cumulative goes with --interval (without it every "
 			"figure is since the start)\n");
+		return 2;
+	}
+	if (count >= 0 && interval <= 0) {
+		fprintf(stderr, "ringmon stats: --count goes with --interval (it is how many reports, "
+			"one per interval; without --interval stats prints one)\n");
 		return 2;
 	}
 	if (expo >= 0)
