@@ -204,6 +204,11 @@ m0=$($RM events $kp --json | jq_ "[t['enabled'] for t in d['types']]")
 err=$($RM events $kp --disable all 2>&1 >/dev/null); rc=$?
 [ $rc -eq 1 ] && grep -q "has exited" <<<"$err" && [ "$($RM events $kp --json | jq_ "[t['enabled'] for t in d['types']]")" = "$m0" ]
 check "events --disable on an exited process: exit 1, says so, changes nothing ($rc: $err)" [ $? -eq 0 ]
+for j in "" --json; do
+	err=$($RM tail $kp --from-start $j 2>&1 >/dev/null); rc=$?
+	check "tail $j of an exited process: exit 0, says it exited on stderr (said: $err)" \
+		[ $rc -eq 0 -a "$err" = "ringmon tail: process $kp has exited" ]
+done
 
 # a program's name is the bytes it has (café, a control byte): shown as text and
 # escaped as every name, never replaced by '?'

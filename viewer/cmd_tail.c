@@ -191,7 +191,7 @@ int cmd_tail(int argc, char **argv)
 		}
 	}
 	fflush(stdout);
-	if (finishing && !json)
+	if (finishing) /* on stderr, with --json too: stdout stays JSON lines */
 		fprintf(stderr, "ringmon tail: process %d has %s\n", pid,
 			rb_view_state(&v) == RB_STATE_EXITED ? "exited" : "died");
 	free(recs);
