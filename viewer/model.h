@@ -316,6 +316,10 @@ struct vm_tail {
 
 /* from_start: begin at the oldest records still in the rings, else at the newest. */
 void vm_tail_init(struct vm_tail *t, const struct rb_view *v, int from_start);
+/* As from_start, less the oldest sixteenth of each ring that has wrapped: a
+ * live writer overwrites those next, so a reader starting on them would count
+ * them lost though nobody was watching them yet (top's Events view on entry). */
+void vm_tail_init_held(struct vm_tail *t, const struct rb_view *v);
 /* Returns up to max records of every shard, merged in time order across
  * shards and across calls: a record comes out once every shard either has
  * a later one waiting or is empty and the record is hold_ns old (pass

@@ -16,6 +16,17 @@ void vm_tail_init(struct vm_tail *t, const struct rb_view *v, int from_start)
 		rb_cursor_init(&t->cur[i], v, i, from_start);
 }
 
+void vm_tail_init_held(struct vm_tail *t, const struct rb_view *v)
+{
+	vm_tail_init(t, v, 1);
+	for (uint32_t i = 0; i < t->nshards; i++) {
+		struct rb_cursor *c = &t->cur[i];
+		uint64_t cap = c->mask + 1, head = rb_cursor_head(c);
+		if (head >= cap && head - c->pos >= cap - cap / 16)
+			c->pos = head - cap + cap / 16;
+	}
+}
+
 /* Reads shard s until a record waits in next[s] or the shard has nothing
  * more; lost records are added to *lost. Returns 1 when the shard is empty
  * up to its head (0: a record waits, or one is claimed but not published). */

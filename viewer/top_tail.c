@@ -91,7 +91,7 @@ void top_tail_poll(struct top *t, size_t max)
 			 * kept before (the view was left, or paused): what was
 			 * written meanwhile and is overwritten was not watched,
 			 * by choice, and is not counted lost */
-			vm_tail_init(&r->tail, &p->v, 1);
+			vm_tail_init_held(&r->tail, &p->v);
 			r->tailing = 1;
 			r->restart_before = r->newest_ts ? r->newest_ts + 1 : 0;
 			/* the writer's rate is not known yet: start at the shortest
