@@ -268,6 +268,9 @@ int vm_set_key_find(const struct vm_set *s, int type, const char *name);
 /* Totals over every process (not since the baseline). */
 uint64_t vm_set_written(const struct vm_set *s);
 uint64_t vm_set_capacity(const struct vm_set *s);
+uint64_t vm_set_overwritten(const struct vm_set *s);
+/* Processes of the set that run now (as of the last refresh). */
+int vm_set_live(const struct vm_set *s);
 /* Turns type index on or off in every live process. */
 int vm_set_enable_type(struct vm_set *s, int type, int on, char *err, size_t errlen);
 

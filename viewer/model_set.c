@@ -230,9 +230,7 @@ static void sum_types(struct vm_set *s)
 	}
 	/* on or off: as the live processes have it (what a toggle changes), or as
 	 * the ended ones had it at their end when none is live */
-	int live = 0;
-	for (int si = 0; si < s->nsrc; si++)
-		live += s->src[si]->p.state == VM_LIVE;
+	int live = vm_set_live(s);
 	for (int si = 0; si < s->nsrc; si++) {
 		const struct vm_src *src = s->src[si];
 		for (uint32_t i = 0; i < src->p.ntypes; i++) {
@@ -350,6 +348,22 @@ uint64_t vm_set_written(const struct vm_set *s)
 	return w;
 }
 
+uint64_t vm_set_overwritten(const struct vm_set *s)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < s->nsrc; i++)
+		n += vm_overwritten(&s->src[i]->p);
+	return n;
+}
+
+int vm_set_live(const struct vm_set *s)
+{
+	int n = 0;
+	for (int i = 0; i < s->nsrc; i++)
+		n += s->src[i]->p.state == VM_LIVE;
+	return n;
+}
+
 uint64_t vm_set_capacity(const struct vm_set *s)
 {
 	uint64_t c = 0;
@@ -360,12 +374,11 @@ uint64_t vm_set_capacity(const struct vm_set *s)
 
 int vm_set_enable_type(struct vm_set *s, int type, int on, char *err, size_t errlen)
 {
-	int rc = 0, done = 0, live = 0;
+	int rc = 0, done = 0;
 	for (int si = 0; si < s->nsrc; si++) {
 		struct vm_src *src = s->src[si];
 		if (src->p.state != VM_LIVE)
 			continue;
-		live++;
 		for (uint32_t i = 0; i < RB_MAX_TYPES; i++) {
 			if (src->type_map[i] != type)
 				continue;
@@ -379,7 +392,7 @@ int vm_set_enable_type(struct vm_set *s, int type, int on, char *err, size_t err
 	if (type >= 0 && type < s->ntypes && done)
 		s->types[type].enabled = on;
 	if (!done && !rc) {
-		if (live)
+		if (vm_set_live(s))
 			snprintf(err, errlen, "no live process has this type");
 		else if (s->nsrc == 1) /* as `ringmon events` says it */
 			snprintf(err, errlen, "process %d has %s: its event types can no longer be "

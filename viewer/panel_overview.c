@@ -63,11 +63,10 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 		term_print(y + 4, x, w, TR_DIM, 1, " (no event types registered yet)");
 	/* the segment, at the bottom */
 	uint64_t cap = vm_set_capacity(&t->set), wr = vm_set_written(&t->set);
-	uint64_t bad = 0, shards = 0, over = 0;
+	uint64_t bad = 0, shards = 0, over = vm_set_overwritten(&t->set);
 	for (int i = 0; i < t->set.nsrc; i++) {
 		bad += t->set.src[i]->p.bad_calls;
 		shards += t->set.src[i]->p.v.g.nshards; /* of every process, as the records */
-		over += vm_overwritten(&t->set.src[i]->p);
 	}
 	/* overwritten, not laps of the whole: each thread laps a shard of its own */
 	char st[256];

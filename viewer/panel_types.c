@@ -12,9 +12,7 @@ static void draw(struct panel *p, struct top *t, int y, int x, int h, int w)
 	static const char *const hints[] = {"space/Enter: toggle", "a: all on", "A: all off",
 					    "Esc: close"};
 	panel_status(y, x, w, TR_HEADER, " Event types", hints, 4);
-	int rows = h - 2, live = 0;
-	for (int i = 0; i < t->set.nsrc; i++)
-		live += t->set.src[i]->p.state == VM_LIVE;
+	int rows = h - 2, live = vm_set_live(&t->set);
 	panel_list_clamp(p, t->set.ntypes, rows);
 	for (int r = 0; r < rows && p->scroll + r < t->set.ntypes; r++) {
 		int i = p->scroll + r;

@@ -32,9 +32,8 @@ void top_draw_header(struct top *t, int cols)
 {
 	char up[32], rate[32], buf[512];
 	double r = vm_set_type_rate(&t->set, -1, 1.0);
-	uint64_t w = vm_set_written(&t->set), cap = vm_set_capacity(&t->set), over = 0;
-	for (int i = 0; i < t->set.nsrc; i++)
-		over += vm_overwritten(&t->set.src[i]->p);
+	uint64_t w = vm_set_written(&t->set), cap = vm_set_capacity(&t->set);
+	uint64_t over = vm_set_overwritten(&t->set);
 	/* 100% once any shard wrapped: a thread fills a shard of its own, so the
 	 * rings lose their oldest records long before all of them are written */
 	double use = cap ? (w >= cap || over ? 100.0 : 100.0 * (double)w / (double)cap) : 0;
@@ -49,10 +48,8 @@ void top_draw_header(struct top *t, int cols)
 		return;
 	}
 	if (t->all) {
-		int live = 0;
-		for (int i = 0; i < t->set.nsrc; i++)
-			live += t->set.src[i]->p.state == VM_LIVE;
-		snprintf(buf, sizeof(buf), " all processes (%d live of %d)", live, t->set.nsrc);
+		snprintf(buf, sizeof(buf), " all processes (%d live of %d)", vm_set_live(&t->set),
+			 t->set.nsrc);
 	} else {
 		const struct vm_proc *p = &t->set.src[0]->p;
 		char nm[4 * RB_PROC_NAME_LEN];
