@@ -116,19 +116,20 @@ check "stats --all --keys matching no producer's type: exit 1, naming the types 
 	[ $rc -eq 1 -a $named -eq 1 ]
 # a producer with no type yet (a Python program before it imports pymongo): its
 # exposition has its producer series, not an error about the default --keys
-# (it waits for a file, then exits and removes its segment: later checks count segments)
+# (it waits for SIGTERM, then exits and removes its segment: later checks count segments)
 nt=$(mktemp -d /tmp/ringmon-e2e-cli.XXXXXX)
 PYTHONPATH=$B/python /usr/bin/python3 -c '
-import os, ringmon, sys, time
+import ringmon, signal, sys
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
 ringmon.open(); print("open", flush=True)
-while not os.path.exists(sys.argv[1]): time.sleep(0.02)' "$nt/stop" >"$nt/out" & np=$!; pids+=($np)
+signal.pause()' >"$nt/out" & np=$!; pids+=($np)
 need 20 "a Python producer with no type opening its segment" grep -qs open "$nt/out"
 for a in "stats $np --format prometheus" "stats --all --format openmetrics"; do
 	out=$($RM $a 2>&1); rc=$?
 	check "$a of a producer with no type: exit 0, its producer series (said: $(echo "$out" | head -2))" \
 		[ $rc -eq 0 -a -n "$(echo "$out" | grep "^ringmon_producer_up{pid=\"$np\",.*} 1$")" ]
 done
-touch "$nt/stop"; wait $np; rm -rf "$nt"
+kill $np; wait $np; rm -rf "$nt"
 $RM stats $lp --format openmetrics --keys 'synthetic.*' | grep -q '^ringmon_events_total{.*type="synthetic.op",key='
 check "stats --keys with a prefix that matches: keys as labels" [ $? -eq 0 ]
 $RM events $lp --json | jq_ "[(t['type'], t['enabled']) for t in d['types']], d['pid']" \

@@ -231,10 +231,10 @@ RINGMON_DIR=$outer
 
 # ---- more types than rows: the Overview says which rows it shows ----
 PYTHONPATH=$BUILD/python /usr/bin/python3 -c '
-import ringmon, sys
+import ringmon, signal
 for i in range(60):
     ringmon.emit(ringmon.register_type("many.t%02d" % i), 0, 1000)
-print("ready", flush=True); sys.stdin.read()' < <(sleep 300) >"$RINGMON_DIR/many.out" & M=$!; pids+=($M)
+print("ready", flush=True); signal.pause()' >"$RINGMON_DIR/many.out" & M=$!; pids+=($M)
 need 20 "a producer with 60 types" grep -qs ready "$RINGMON_DIR/many.out"
 start_top "$M"
 expect "rows past the screen: the table says which it shows" "TYPE 1-[0-9]+ of 60 "

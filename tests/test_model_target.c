@@ -52,6 +52,18 @@ static void attach(struct vm_proc *p, const struct th_seg *z)
 		fail_msg("attach %d: %s", z->pid, err);
 }
 
+/* p's exposition in format f with config c, as stats --format prints it (malloc'd) */
+static char *expose(struct vm_proc *p, const struct vm_totals_config *c, enum om_format f)
+{
+	static struct vm_totals t;
+	assert_int_equal(vm_totals_read(&t, p, c, NULL), 0);
+	const struct vm_totals *list[] = {&t};
+	struct om_buf b = {0};
+	assert_int_equal(om_write(&b, f, list, 1, c, NULL), 0);
+	vm_totals_free(&t);
+	return b.p;
+}
+
 static const struct vm_key *key_named(const struct vm_proc *p, const char *name)
 {
 	for (uint32_t k = 1; k < p->nkeys; k++)
@@ -181,18 +193,14 @@ static void keys_that_do_not_resolve_are_shown_as_stored(void **state)
 	 * (by status when they say it), summing to the type's total */
 	struct vm_totals_config cfg;
 	vm_totals_config_init(&cfg);
-	static struct vm_totals t;
-	assert_int_equal(vm_totals_read(&t, &p, &cfg, NULL), 0);
-	const struct vm_totals *list[] = {&t};
-	struct om_buf b = {0};
-	assert_int_equal(om_write(&b, OM_PROMETHEUS, list, 1, &cfg, NULL), 0);
+	char *out = expose(&p, &cfg, OM_PROMETHEUS);
 	char want[512];
 	snprintf(want, sizeof(want),
 		 "\nmongodb_driver_commands_seconds_count{pid=\"%d\",process=\"%s\",command=\"find\","
 		 "database=\"shop\",collection=\"orders\",server_address=\"h:1\",status=\"SUCCESS\"} 100\n",
 		 z.pid, p.v.name);
-	if (!strstr(b.p, want))
-		fail_msg("missing %s in\n%s", want, b.p);
+	if (!strstr(out, want))
+		fail_msg("missing %s in\n%s", want, out);
 	/* ok 1: keys 1 to 5 (2 + ... + 6 events); ok 0: key 6 (7); unknown: the rest */
 	uint64_t other_ok = 2 + 3 + 4 + 5 + 6, other_failed = 7, other = 0;
 	for (int i = 0; i < n; i++)
@@ -205,13 +213,12 @@ static void keys_that_do_not_resolve_are_shown_as_stored(void **state)
 			 "\nmongodb_driver_commands_seconds_count{pid=\"%d\",process=\"%s\",command=\"other\","
 			 "collection=\"other\",server_address=\"other\"%s %llu\n",
 			 z.pid, p.v.name, tails[i], (unsigned long long)counts[i]);
-		if (!strstr(b.p, want))
-			fail_msg("missing %s in\n%s", want, b.p);
+		if (!strstr(out, want))
+			fail_msg("missing %s in\n%s", want, out);
 	}
 	/* unresolved keys are not --max-keys folding */
-	assert_null(strstr(b.p, "ringmon_export_folded_keys{"));
-	om_buf_free(&b);
-	vm_totals_free(&t);
+	assert_null(strstr(out, "ringmon_export_folded_keys{"));
+	free(out);
 	vm_detach(&p);
 	th_seg_close(&z);
 }
@@ -275,11 +282,7 @@ static void keys_past_the_limit_fold_by_status(void **state)
 	struct vm_totals_config cfg;
 	vm_totals_config_init(&cfg);
 	cfg.max_keys = 2; /* c0 ok, c0 failed; the rest fold */
-	static struct vm_totals t;
-	assert_int_equal(vm_totals_read(&t, &p, &cfg, NULL), 0);
-	const struct vm_totals *list[] = {&t};
-	struct om_buf b = {0};
-	assert_int_equal(om_write(&b, OM_OPENMETRICS, list, 1, &cfg, NULL), 0);
+	char *out = expose(&p, &cfg, OM_OPENMETRICS);
 	char want[512];
 	const struct {
 		const char *labels;
@@ -293,26 +296,23 @@ static void keys_past_the_limit_fold_by_status(void **state)
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		snprintf(want, sizeof(want), "\nmongodb_driver_commands_seconds_count{pid=\"%d\",process=\"%s\",%s} %u\n",
 			 z.pid, p.v.name, lines[i].labels, lines[i].n);
-		if (!strstr(b.p, want))
-			fail_msg("missing %s in\n%s", want, b.p);
+		if (!strstr(out, want))
+			fail_msg("missing %s in\n%s", want, out);
 	}
 	snprintf(want, sizeof(want), "\nringmon_export_folded_keys{pid=\"%d\",process=\"%s\",type=\"command.target\"} 6\n",
 		 z.pid, p.v.name);
-	assert_non_null(strstr(b.p, want));
+	assert_non_null(strstr(out, want));
 	/* and in the generic family, by the folded names */
 	snprintf(want, sizeof(want), "\nringmon_events_total{pid=\"%d\",process=\"%s\",type=\"command.target\",key=\"other ok\"} 36\n",
 		 z.pid, p.v.name);
-	assert_non_null(strstr(b.p, want));
-	om_buf_free(&b);
+	assert_non_null(strstr(out, want));
+	free(out);
 	/* turned off: the family is per command name again (none here) */
 	rb_seg_control(&z.s)->enabled &= ~(1ull << T_TARGET);
 	vm_refresh(&p);
-	vm_totals_free(&t);
-	assert_int_equal(vm_totals_read(&t, &p, &cfg, NULL), 0);
-	assert_int_equal(om_write(&b, OM_PROMETHEUS, list, 1, &cfg, NULL), 0);
-	assert_null(strstr(b.p, "server_address=\"other\""));
-	om_buf_free(&b);
-	vm_totals_free(&t);
+	out = expose(&p, &cfg, OM_PROMETHEUS);
+	assert_null(strstr(out, "server_address=\"other\""));
+	free(out);
 	vm_detach(&p);
 	th_seg_close(&z);
 }
@@ -337,22 +337,17 @@ static void families_keep_totals_of_types_whose_keys_are_not_exported(void **sta
 		vm_totals_config_init(&cfg);
 		char err[128];
 		assert_int_equal(vm_totals_set_keys(&cfg, keys[i], err, sizeof(err)), 0);
-		static struct vm_totals t;
-		assert_int_equal(vm_totals_read(&t, &p, &cfg, NULL), 0);
-		const struct vm_totals *list[] = {&t};
-		struct om_buf b = {0};
-		assert_int_equal(om_write(&b, OM_PROMETHEUS, list, 1, &cfg, NULL), 0);
+		char *out = expose(&p, &cfg, OM_PROMETHEUS);
 		char want[512];
 		snprintf(want, sizeof(want), "\nmongodb_driver_commands_seconds_count{pid=\"%d\",process=\"%s\",%s} 5\n",
 			 z.pid, p.v.name, i ? "command=\"find\",status=\"SUCCESS\"" : "status=\"SUCCESS\"");
-		if (!strstr(b.p, want))
-			fail_msg("--keys %s: missing %s in\n%s", keys[i], want, b.p);
+		if (!strstr(out, want))
+			fail_msg("--keys %s: missing %s in\n%s", keys[i], want, out);
 		snprintf(want, sizeof(want), "\nmongodb_driver_commands_seconds_count{pid=\"%d\",process=\"%s\",status=\"FAILED\"} 2\n",
 			 z.pid, p.v.name);
-		if (!strstr(b.p, want))
-			fail_msg("--keys %s: missing %s in\n%s", keys[i], want, b.p);
-		om_buf_free(&b);
-		vm_totals_free(&t);
+		if (!strstr(out, want))
+			fail_msg("--keys %s: missing %s in\n%s", keys[i], want, out);
+		free(out);
 	}
 	vm_detach(&p);
 	th_seg_close(&z);

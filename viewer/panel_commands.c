@@ -261,17 +261,18 @@ static void draw_detail(struct commands *c, struct top *t, int y, int x, int h, 
 	if (c->kind->has_werr && r->v[C_WERR] >= 0)
 		snprintf(werr, sizeof(werr), ", %s write errors", vm_fmt_count(r->v[C_WERR], we, sizeof(we)));
 	/* most telling first: what a narrow terminal cuts is the least */
-	snprintf(head, sizeof(head), " %s: %s %s%s%s, %s/s, p99 %s, max %s, p50 %s, mean %s",
-		 vm_name(r->name, nm, sizeof(nm)), vm_fmt_count(r->v[C_COUNT], a, sizeof(a)), c->kind->calls,
-		 fail, werr,
-		 vm_fmt_count(r->v[C_RATE], m, sizeof(m)),
-		 lat_text(r->v[C_P99], p99, sizeof(p99)), lat_text(r->v[C_MAX], mx, sizeof(mx)),
-		 lat_text(r->v[C_P50], p50, sizeof(p50)), lat_text(r->v[C_MEAN], mn, sizeof(mn)));
-	/* figures whole or not at all: "max 7.76ms", never "max" alone (the
-	 * first, name and count, stays and is cut if it must) */
+	int first = snprintf(head, sizeof(head), " %s: %s %s", vm_name(r->name, nm, sizeof(nm)),
+			     vm_fmt_count(r->v[C_COUNT], a, sizeof(a)), c->kind->calls);
+	if (first > 0 && (size_t)first < sizeof(head))
+		snprintf(head + first, sizeof(head) - (size_t)first,
+			 "%s%s, %s/s, p99 %s, max %s, p50 %s, mean %s", fail, werr,
+			 vm_fmt_count(r->v[C_RATE], m, sizeof(m)),
+			 lat_text(r->v[C_P99], p99, sizeof(p99)), lat_text(r->v[C_MAX], mx, sizeof(mx)),
+			 lat_text(r->v[C_P50], p50, sizeof(p50)), lat_text(r->v[C_MEAN], mn, sizeof(mn)));
+	/* figures whole or not at all: "max 7.76ms", never "max" alone; the name
+	 * and count (before `first`, whatever the name holds) stay, cut if they must */
 	char *cut;
-	while (vm_width(head) > w && (cut = strrchr(head, ',')) && cut > strchr(head, ':') &&
-	       strchr(head, ',') != cut)
+	while (vm_width(head) > w && (cut = strrchr(head, ',')) && cut - head >= first)
 		*cut = 0;
 	term_print_words(y, x, w, TR_HEADER, 1, head);
 	/* sparklines of the rate and the p99 of each refresh interval */
