@@ -186,6 +186,13 @@ $(BUILD)/obj/bench/bench_mongo_shared.o: bench/bench_mongo.c
 $(BUILD)/bench/bench_mongo_shared: $(BUILD)/obj/bench/bench_mongo_shared.o $(BUILD)/obj/bench/mongo_responder.o $(SHLIBS)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(SHARED_LINK)
+$(BUILD)/obj/bench/bench_mongo_plain.o: bench/bench_mongo.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) $(MONGO_CFLAGS) -Ibench -DBENCH_MONGO_SHARED -DBENCH_MONGO_PLAIN -c $< -o $@
+$(BUILD)/bench/bench_mongo_plain: $(BUILD)/obj/bench/bench_mongo_plain.o $(BUILD)/obj/bench/mongo_responder.o
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(MONGO_LIBS)
 # bench_peers dlopens the LTTng-UST tracepoint provider bench/tp_peers.c, built as libtp_peers.so
 LTTNG_CFLAGS := $(shell pkg-config --cflags lttng-ust 2>/dev/null)
 $(BUILD)/obj/bench/bench_peers.o $(BUILD)/obj/bench/tp_peers.o: CFLAGS_EXTRA = $(LTTNG_CFLAGS) -Ibench
@@ -222,7 +229,7 @@ test-repeat: all python $(TEST_BINS) $(TEST_PROGS)
 test-unit: all $(TEST_BINS) $(TEST_PROGS)
 	$(Q)BUILD=$(BUILD) NO_E2E=1 tests/run.sh $(TEST_BINS)
 
-bench: all python $(BENCH_BINS) $(BUILD)/bench/bench_mongo_shared
+bench: all python $(BENCH_BINS) $(BUILD)/bench/bench_mongo_shared $(BUILD)/bench/bench_mongo_plain
 	$(Q)BUILD=$(BUILD) bench/run.sh
 
 demo: all

@@ -28,11 +28,19 @@
  * in-process stream, 100 warm-up pings then BENCH_MONGO_PINGS pings, and
  * prints nothing: bench/run.sh counts its instructions under callgrind at two
  * ping counts, so that the difference per ping holds no start-up cost. Built
- * twice: bench_mongo links libringmon statically (the timed client needs its
- * internals), bench_mongo_shared (-DBENCH_MONGO_SHARED: no timed client, only
- * BENCH_MONGO_ONLY) links the shared libraries as users do, whose thread-local
- * data costs calls the static link does not have. */
+ * three times: bench_mongo links libringmon statically (the timed client needs
+ * its internals), bench_mongo_shared (-DBENCH_MONGO_SHARED: no timed client,
+ * only BENCH_MONGO_ONLY) links the shared libraries as users do, whose
+ * thread-local data costs calls the static link does not have, and
+ * bench_mongo_plain (also -DBENCH_MONGO_PLAIN) links no ringmon at all: the
+ * none and null clients as programs without ringmon, whose libmongoc calls
+ * libbson's own clock (ringmon's adapter interposes it: mongo_clock.c).
+ *
+ * In bench_mongo every client's libmongoc calls ringmon's clock, so the time
+ * figure adds what that costs the ringmon client: libmongoc's clock reads per
+ * command (counted) times what each costs more than libbson's (timed). */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +54,10 @@
 #include <ringmon/ringmon_mongoc.h>
 #ifndef BENCH_MONGO_SHARED
 #include "mongo_internal.h"
+/* libmongoc's reads of ringmon's clock on this thread so far (mongo_clock.c) */
+#define CLOCK_READS() mongo_clock.reads
+#else
+#define CLOCK_READS() 0
 #endif
 
 static void null_started(const mongoc_apm_command_started_t *e)
@@ -127,12 +139,16 @@ static mongoc_client_t *make_client(int kind, int port)
 		mongoc_apm_callbacks_destroy(cb);
 		break;
 	case RING: {
+#ifdef BENCH_MONGO_PLAIN
+		abort(); /* main() refuses it */
+#else
 		int err = ringmon_mongoc_client(c, NULL, NULL);
 		if (err) {
 			fprintf(stderr, "bench_mongo: %s\n", ringmon_mongoc_strerror(err));
 			exit(1);
 		}
 		break;
+#endif
 	}
 	case TIMED: { /* ringmon's context, our wrappers around its callbacks */
 #ifdef BENCH_MONGO_SHARED
@@ -156,9 +172,12 @@ static mongoc_client_t *make_client(int kind, int port)
 
 static void destroy_client(int kind, mongoc_client_t *c)
 {
+	(void)kind;
+#ifndef BENCH_MONGO_PLAIN
 	if (kind == RING)
 		ringmon_mongoc_client_destroy(c);
 	else
+#endif
 		mongoc_client_destroy(c);
 #ifndef BENCH_MONGO_SHARED
 	if (kind == TIMED)
@@ -195,6 +214,13 @@ int main(void)
 			fprintf(stderr, "bench_mongo: BENCH_MONGO_ONLY=%s: use none, null or ring\n", only);
 			return 2;
 		}
+#ifdef BENCH_MONGO_PLAIN
+		if (kind == RING) {
+			fprintf(stderr, "bench_mongo_plain: has no ringmon: BENCH_MONGO_ONLY=ring "
+					"is bench_mongo_shared's\n");
+			return 2;
+		}
+#endif
 		mongoc_client_t *c = make_client(kind, 0);
 		round_ns(c, ping, 100);
 		round_ns(c, ping, PER_ROUND);
@@ -234,18 +260,37 @@ int main(void)
 		round_ns(mem[k], ping, 500);
 	round_ns(net[0], ping, 500);
 	round_ns(net[1], ping, 500);
+	/* libmongoc's clock: ringmon's interposed one (mongo_clock.c) against
+	 * libbson's own, the least of 20 batches each, alternated */
+	int64_t (*libbson_clock)(void) = (int64_t(*)(void))dlsym(RTLD_NEXT, "bson_get_monotonic_time");
+	double ours_ns = 1e9, libbson_ns = 1e9;
+	for (int b = 0; libbson_clock && b < 20; b++) {
+		for (int which = 0; which < 2; which++) {
+			int64_t (*f)(void) = which ? libbson_clock : bson_get_monotonic_time;
+			uint64_t c0 = bu_now_ns();
+			for (int i = 0; i < 5000; i++)
+				(void)f();
+			double d = (double)(bu_now_ns() - c0) / 5000;
+			double *best = which ? &libbson_ns : &ours_ns;
+			if (d < *best)
+				*best = d;
+		}
+	}
+	double clock_added = libbson_clock && ours_ns > libbson_ns ? ours_ns - libbson_ns : 0;
 	double cpu[NCLIENTS][ROUNDS], apm_diff[ROUNDS], ring_diff[ROUNDS], cb_round[ROUNDS];
-	uint64_t calls = 0;
+	uint64_t calls = 0, clock_reads = 0;
 	for (int r = 0; r < ROUNDS; r++) {
 		for (int k = 0; k < NCLIENTS; k++) {
 			int i = (k + r) % NCLIENTS; /* no client always runs first */
 			if (i == TIMED)
 				cb_ns = cb_calls = 0;
+			uint64_t reads0 = CLOCK_READS();
 			round_ns(mem[i], ping, PER_ROUND);
 			cpu[i][r] = cpu_per_ping;
 			if (i == TIMED) {
 				cb_round[r] = cb_calls ? (double)cb_ns / (double)cb_calls : 0;
 				calls += cb_calls;
+				clock_reads += CLOCK_READS() - reads0;
 			}
 		}
 		/* paired: each round's runs saw the same conditions */
@@ -262,8 +307,11 @@ int main(void)
 		}
 	/* the median round: a preemption inside a callback moves one round only */
 	double per_cmd = bu_median(cb_round, ROUNDS);
-	/* two callbacks per command, each with two clock reads around it */
-	double callbacks = per_cmd > 2.0 * clock_ns ? per_cmd - 2.0 * clock_ns : 0;
+	/* two callbacks per command, each with two clock reads around it; plus
+	 * what libmongoc's reads of ringmon's clock cost more than of libbson's */
+	double reads_per_cmd = calls ? (double)clock_reads / (double)calls : 0;
+	double callbacks = (per_cmd > 2.0 * clock_ns ? per_cmd - 2.0 * clock_ns : 0) +
+			   reads_per_cmd * clock_added;
 	double apm = bu_median(apm_diff, ROUNDS);
 	double ratio = apm > 0 ? callbacks / apm : 0;
 	double m_cpu[NCLIENTS];
@@ -285,8 +333,14 @@ int main(void)
 		m_cpu[NONE], m_cpu[NUL], m_cpu[RING], apm, bu_median(ring_diff, ROUNDS));
 	bu_note("mongo: %d rounds x %d pings per client, the 4 clients in rotated order; callbacks "
 		"timed inside over %llu commands (the median of the rounds' means), minus 2 clock "
-		"reads of %.0f ns each",
-		ROUNDS, PER_ROUND, (unsigned long long)calls, clock_ns);
+		"reads of %.0f ns each, plus libmongoc's %.2f reads of its clock per command times "
+		"%.1f ns, what ringmon's interposed clock costs more than libbson's (%.1f ns "
+		"against %.1f)",
+		ROUNDS, PER_ROUND, (unsigned long long)calls, clock_ns, reads_per_cmd, clock_added,
+		ours_ns, libbson_ns);
+	if (!libbson_clock)
+		bu_note("mongo: libbson's bson_get_monotonic_time not found (dlsym): the cost of "
+			"ringmon's interposed clock is not counted");
 	bu_note("mongo: on loopback (the responder in a thread of this process; %d rounds x %d "
 		"pings) the unmonitored round trip is %.0f ns, the ringmon client's %.0f (round "
 		"trips vary by more than ringmon's cost): ringmon's callbacks are %.2f%% of one",

@@ -15,7 +15,8 @@ t_start=$(date +%s)
 
 # the table's order first, then any other bench
 order="emit footprint peers mongo drain"
-# (bench_mongo_shared is run under callgrind below, not as a bench of its own)
+# (bench_mongo_shared and bench_mongo_plain are run under callgrind below, not
+# as benches of their own)
 others=$(for b in "$B"/bench/bench_*; do n=${b##*/bench_}; [[ " $order mongo_shared " == *" $n "* ]] || echo "$n"; done)
 for n in $order $others; do
 	b=$B/bench/bench_$n
@@ -44,21 +45,26 @@ fi
 # MongoDB by instruction counts: callgrind counts the same on a busy machine as
 # on a quiet one, where the times above need a quiet machine. Each client alone
 # through the in-process stream (BENCH_MONGO_ONLY), at two ping counts: the
-# difference per ping leaves start-up out. bench_mongo_shared: linked with the
-# shared libraries, as programs use ringmon (-lringmon-mongoc or the preload). ringmon's cost is the ringmon
+# difference per ping leaves start-up out. The ringmon client runs in
+# bench_mongo_shared: linked with the shared libraries, as programs use ringmon
+# (-lringmon-mongoc or the preload); the other two in bench_mongo_plain, which
+# links no ringmon (so libmongoc calls libbson's own clock, where the ringmon
+# client calls ringmon's interposed one, and that is counted). ringmon's cost is the ringmon
 # client's less the do-nothing APM client's (everything ringmon adds per
 # command: its callbacks, inlined code and library calls included);
 # libmongoc's own APM cost is the do-nothing APM client's less the
 # unmonitored one's (everything libmongoc does more with APM on).
-if command -v valgrind >/dev/null && [ -x "$B/bench/bench_mongo_shared" ]; then
+if command -v valgrind >/dev/null && [ -x "$B/bench/bench_mongo_shared" ] && [ -x "$B/bench/bench_mongo_plain" ]; then
 	echo "== bench_mongo under callgrind" >&2
 	cg=$(mktemp)
 	lo=300 hi=2300
 	declare -A ir=()
 	for c in none null ring; do
 		for n in $lo $hi; do
+			prog=$B/bench/bench_mongo_plain
+			[ "$c" = ring ] && prog=$B/bench/bench_mongo_shared
 			if BENCH_MONGO_ONLY=$c BENCH_MONGO_PINGS=$n timeout 600 valgrind --tool=callgrind \
-				--callgrind-out-file="$cg" "$B/bench/bench_mongo_shared" >/dev/null 2>&1; then
+				--callgrind-out-file="$cg" "$prog" >/dev/null 2>&1; then
 				ir[$c.$n]=$(awk '/^summary:/ { print $2 }' "$cg")
 			fi
 		done

@@ -17,6 +17,7 @@ struct inflight {
 	const struct mongo_ctx *ctx;
 	int64_t request_id;
 	uint64_t start_ns;
+	int start_libmongoc; /* start_ns is libmongoc's read (mongo_clock_event) */
 	int ns_key;  /* key of command.ns, 0 = none */
 	int cmd_key; /* key of command.started (the command name) */
 };
@@ -372,6 +373,30 @@ static int64_t failure_origin(const bson_error_t *err, const bson_t *reply, stru
 	return MS_ORIGIN_DRIVER;
 }
 
+/* The time (*now) and duration in ns of a command that just finished, whose
+ * started event left f (NULL: none seen) and whose duration libmongoc gives
+ * as dur_us. Both times libmongoc's own clock reads (mongo_clock_event) when
+ * they agree with dur_us to the microsecond, as they do when libmongoc made
+ * dur_us from them; else now is a read of our own and the duration
+ * libmongoc's (whole us), never a difference with a start that is not the
+ * command's. */
+static uint64_t finish_time(const struct inflight *f, int64_t dur_us, uint64_t *now)
+{
+	int libmongoc;
+	uint64_t t = mongo_clock_event(&libmongoc);
+	if (f && libmongoc && t >= f->start_ns &&
+	    t / 1000 - f->start_ns / 1000 == (uint64_t)dur_us) {
+		*now = t;
+		return t - f->start_ns;
+	}
+	if (libmongoc)
+		t = ringmon_now_ns();
+	*now = t;
+	if (f && !libmongoc && t >= f->start_ns && !f->start_libmongoc)
+		return t - f->start_ns;
+	return dur_us > 0 ? (uint64_t)dur_us * 1000u : 0;
+}
+
 void mongo_on_command_started(const mongoc_apm_command_started_t *e)
 {
 	struct mongo_ctx *c = MONGO_EVENT_CTX(CB_CMD_STARTED, e);
@@ -383,8 +408,10 @@ void mongo_on_command_started(const mongoc_apm_command_started_t *e)
 		struct inflight *f = &inflight[(uint64_t)rid & 15];
 		f->ctx = c;
 		f->request_id = rid;
-		uint64_t now = ringmon_now_ns();
+		int libmongoc;
+		uint64_t now = mongo_clock_event(&libmongoc);
 		f->start_ns = now;
+		f->start_libmongoc = libmongoc;
 		f->ns_key = 0;
 		int key = mongo_key_of(mongo_type.cmd_started, name);
 		f->cmd_key = key;
@@ -415,9 +442,7 @@ void mongo_on_command_succeeded(const mongoc_apm_command_succeeded_t *e)
 	const char *name = mongoc_apm_command_succeeded_get_command_name(e);
 	int64_t rid = mongoc_apm_command_succeeded_get_request_id(e);
 	struct inflight *f = inflight_take(c, rid);
-	uint64_t now = ringmon_now_ns();
-	uint64_t dur = f ? now - f->start_ns
-			 : (uint64_t)mongoc_apm_command_succeeded_get_duration(e) * 1000u;
+	uint64_t now, dur = finish_time(f, mongoc_apm_command_succeeded_get_duration(e), &now);
 	if (name && ringmon_enabled(mongo_type.cmd_succeeded))
 		emit_at(mongo_type.cmd_succeeded, key_for(0, mongo_type.cmd_succeeded, f, name), now, dur, rid,
 			     mongoc_apm_command_succeeded_get_operation_id(e),
@@ -455,9 +480,7 @@ void mongo_on_command_failed(const mongoc_apm_command_failed_t *e)
 	const char *name = mongoc_apm_command_failed_get_command_name(e);
 	int64_t rid = mongoc_apm_command_failed_get_request_id(e);
 	struct inflight *f = inflight_take(c, rid);
-	uint64_t now = ringmon_now_ns();
-	uint64_t dur = f ? now - f->start_ns
-			 : (uint64_t)mongoc_apm_command_failed_get_duration(e) * 1000u;
+	uint64_t now, dur = finish_time(f, mongoc_apm_command_failed_get_duration(e), &now);
 	bson_error_t err = {0};
 	mongoc_apm_command_failed_get_error(e, &err);
 	if (name && ringmon_enabled(mongo_type.cmd_failed))

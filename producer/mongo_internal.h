@@ -12,6 +12,7 @@
 /* see ringmon_mongoc.h: strict C11 has not declared struct addrinfo */
 struct addrinfo;
 #include <mongoc/mongoc.h>
+#include <ringmon/ringmon.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -198,6 +199,35 @@ static inline const char *mongo_host_of(const mongoc_host_list_t *h)
 	return h ? h->host_and_port : NULL;
 }
 
+/* ---- mongo_clock.c: libmongoc's clock reads time the command events ---- */
+
+/* This thread's newest read of libmongoc's clock through
+ * ringmon_mongoc__monotonic_time: its ns, the count of such reads, and the
+ * count when a command event last took one. */
+struct mongo_clock {
+	uint64_t ns, reads, taken;
+};
+extern __thread struct mongo_clock mongo_clock;
+
+/* The time of the command event being delivered now, in ns of
+ * CLOCK_MONOTONIC (ringmon_now_ns): libmongoc's newest clock read on this
+ * thread if it read the clock since the previous event took a read
+ * (*libmongoc = 1; for a started event, its read of the command's start;
+ * for a succeeded or failed one, the read its duration ends with), else a
+ * read of our own (*libmongoc = 0). */
+static inline uint64_t mongo_clock_event(int *libmongoc)
+{
+	struct mongo_clock *c = &mongo_clock;
+	__asm__("" : "+r"(c)); /* its address once: each one is a __tls_get_addr call */
+	if (c->reads != c->taken) {
+		c->taken = c->reads;
+		*libmongoc = 1;
+		return c->ns;
+	}
+	*libmongoc = 0;
+	return ringmon_now_ns();
+}
+
 /* ---- mongo_pool.c ---- */
 
 /* A pool's servers opened after the application's late set: with a pool's
@@ -231,6 +261,9 @@ void *ringmon_mongoc__get_context(int event, const void *e);
  * through mongoc_client_pool_set_apm_callbacks or, in a program written for
  * the adapter, its own ringmon_mongoc_pool() call. */
 int ringmon_mongoc__pool_preload(mongoc_client_pool_t *pool);
+/* The adapter's bson_get_monotonic_time() (mongo_clock.c), which the
+ * preload's own calls once the adapter is loaded. */
+int64_t ringmon_mongoc__monotonic_time(void);
 /* mongo_real_sym, for the preload. */
 void *ringmon_mongoc__real_sym(const char *name);
 /* What mongoc_client_set_apm_callbacks and mongoc_client_pool_set_apm_callbacks

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <ringmon/ringmon_mongoc.h>
 #include "mongo_internal.h"
@@ -44,7 +45,8 @@
 	X(pool_push, void, (mongoc_client_pool_t *, mongoc_client_t *),                    \
 	  "ringmon_mongoc_pool_push")                                                      \
 	X(client_destroy, void, (mongoc_client_t *), "ringmon_mongoc_client_destroy")      \
-	X(pool_destroy, void, (mongoc_client_pool_t *), "ringmon_mongoc_pool_destroy")
+	X(pool_destroy, void, (mongoc_client_pool_t *), "ringmon_mongoc_pool_destroy")      \
+	X(monotonic_time, int64_t, (void), "ringmon_mongoc__monotonic_time")
 
 struct adapter {
 #define FIELD(field, ret, args, name) ret(*field) args;
@@ -215,4 +217,18 @@ void ringmon_mongoc_pool_destroy(mongoc_client_pool_t *pool)
 		(void (*)(mongoc_client_pool_t *))real(&r, "mongoc_client_pool_destroy");
 	if (f)
 		f(pool);
+}
+
+/* libbson's clock, interposed as the adapter does (mongo_clock.c): the
+ * adapter's once it is loaded, so that libmongoc's reads time the command
+ * records; before, a plain read returning what libbson's returns. Never loads
+ * the adapter: a program may use libbson without libmongoc. */
+EXPORT int64_t bson_get_monotonic_time(void)
+{
+	const struct adapter *a = __atomic_load_n(&adapter_ptr, __ATOMIC_ACQUIRE);
+	if (a)
+		return a->monotonic_time();
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

@@ -4,9 +4,12 @@
  * usage: prog_mongo_plain URI client|client-apm|pool|pool-apm
  * Runs 5 pings, 3 inserts, 2 finds and 2 distincts (the mock fails those when
  * started with --error-commands distinct). The -apm modes set their own APM
- * callbacks and print what they saw; output must not depend on a preload. */
+ * callbacks and print what they saw; output must not depend on a preload.
+ * With PROG_DURATIONS=FILE, the -apm modes also write each finished command's
+ * request id and libmongoc's duration in us to FILE, a line each. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mongoc/mongoc.h>
@@ -24,6 +27,7 @@ struct seen {
 		return;                                                            \
 	}
 static int wrong_ctx;
+static FILE *durations; /* PROG_DURATIONS, or NULL */
 
 static void on_started(const mongoc_apm_command_started_t *e)
 {
@@ -34,11 +38,19 @@ static void on_succeeded(const mongoc_apm_command_succeeded_t *e)
 {
 	CHECK(e, mongoc_apm_command_succeeded_get_context);
 	__atomic_add_fetch(&s->succeeded, 1, __ATOMIC_RELAXED);
+	if (durations)
+		fprintf(durations, "%lld %lld\n",
+			(long long)mongoc_apm_command_succeeded_get_request_id(e),
+			(long long)mongoc_apm_command_succeeded_get_duration(e));
 }
 static void on_failed(const mongoc_apm_command_failed_t *e)
 {
 	CHECK(e, mongoc_apm_command_failed_get_context);
 	__atomic_add_fetch(&s->failed, 1, __ATOMIC_RELAXED);
+	if (durations)
+		fprintf(durations, "%lld %lld\n",
+			(long long)mongoc_apm_command_failed_get_request_id(e),
+			(long long)mongoc_apm_command_failed_get_duration(e));
 }
 static void on_top_opening(const mongoc_apm_topology_opening_t *e)
 {
@@ -98,6 +110,11 @@ int main(int argc, char **argv)
 	int pooled = strncmp(argv[2], "pool", 4) == 0;
 	struct seen seen = {.magic = SEEN_MAGIC};
 	int ok = 0, failed = 0;
+	const char *dpath = getenv("PROG_DURATIONS");
+	if (apm && dpath && !(durations = fopen(dpath, "w"))) {
+		perror(dpath);
+		return 1;
+	}
 	mongoc_init();
 	mongoc_apm_callbacks_t *cb = apm ? callbacks() : NULL;
 	if (pooled) {
@@ -137,5 +154,7 @@ int main(int argc, char **argv)
 		       seen.started, seen.succeeded, seen.failed, seen.topology_opening,
 		       seen.server_opening, wrong_ctx);
 	mongoc_cleanup();
+	if (durations && fclose(durations) != 0)
+		return 1;
 	return failed == (pooled ? 4 : 2) ? 0 : 1;
 }

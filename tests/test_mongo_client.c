@@ -1,6 +1,9 @@
 /* test_mongo_client.c - an instrumented single-threaded client against the mock
  * server: exact counts, failures with codes, latency, collections, the
  * application's own callbacks, redaction, fork. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+
 #include "test_mongo_util.h"
 #include "mongo_internal.h"
 #include "model.h"
@@ -464,18 +467,28 @@ static void app_failed(const mongoc_apm_command_failed_t *e)
 	a->failed++;
 }
 
+/* A client of a mock that fails distinct, instrumented with the application's
+ * command callbacks (NULL: none) and context. */
+static mongoc_client_t *client_with_app_callbacks(mongoc_apm_command_started_cb_t started,
+						  mongoc_apm_command_succeeded_cb_t succeeded,
+						  mongoc_apm_command_failed_cb_t failed, void *ctx)
+{
+	assert_int_equal(mock_start(&M, 1, 0, "--error-commands", "distinct", NULL), 0);
+	mongoc_client_t *c = client_for(NULL);
+	mongoc_apm_callbacks_t *cbs = mongoc_apm_callbacks_new();
+	mongoc_apm_set_command_started_cb(cbs, started);
+	mongoc_apm_set_command_succeeded_cb(cbs, succeeded);
+	mongoc_apm_set_command_failed_cb(cbs, failed);
+	assert_int_equal(ringmon_mongoc_client(c, cbs, ctx), 0);
+	mongoc_apm_callbacks_destroy(cbs); /* copied */
+	return c;
+}
+
 static void application_callbacks_get_every_event_with_their_own_context(void **state)
 {
 	(void)state;
-	assert_int_equal(mock_start(&M, 1, 0, "--error-commands", "distinct", NULL), 0);
-	mongoc_client_t *c = client_for(NULL);
 	struct app a = {0};
-	mongoc_apm_callbacks_t *cbs = mongoc_apm_callbacks_new();
-	mongoc_apm_set_command_started_cb(cbs, app_started);
-	mongoc_apm_set_command_succeeded_cb(cbs, app_succeeded);
-	mongoc_apm_set_command_failed_cb(cbs, app_failed);
-	assert_int_equal(ringmon_mongoc_client(c, cbs, &a), 0);
-	mongoc_apm_callbacks_destroy(cbs); /* copied */
+	mongoc_client_t *c = client_with_app_callbacks(app_started, app_succeeded, app_failed, &a);
 	struct seg s;
 	seg_self(&s);
 	uint64_t p0 = seg_count(&s, "command.succeeded", "ping");
@@ -492,6 +505,68 @@ static void application_callbacks_get_every_event_with_their_own_context(void **
 	assert_true(run(c, "admin", "{\"ping\": 1}", NULL));
 	assert_int_equal(a.started, 8);
 	assert_int_equal(seg_count(&s, "command.succeeded", "ping") - p0, 7);
+	seg_detach(&s);
+	ringmon_mongoc_client_destroy(c);
+}
+
+/* ---- the times of command records: libmongoc's own clock reads ---- */
+
+/* What the application's callbacks saw: libmongoc's duration (us) of each
+ * finished command, by request id. */
+struct seen_durations {
+	int n;
+	int64_t rid[64], dur_us[64];
+};
+
+static void note_duration(struct seen_durations *d, int64_t rid, int64_t dur_us)
+{
+	if (d->n < 64) {
+		d->rid[d->n] = rid;
+		d->dur_us[d->n++] = dur_us;
+	}
+}
+
+static void dur_succeeded(const mongoc_apm_command_succeeded_t *e)
+{
+	note_duration(mongoc_apm_command_succeeded_get_context(e),
+		      mongoc_apm_command_succeeded_get_request_id(e),
+		      mongoc_apm_command_succeeded_get_duration(e));
+}
+
+static void dur_failed(const mongoc_apm_command_failed_t *e)
+{
+	note_duration(mongoc_apm_command_failed_get_context(e),
+		      mongoc_apm_command_failed_get_request_id(e),
+		      mongoc_apm_command_failed_get_duration(e));
+}
+
+/* A command's record times are libmongoc's own reads of its clock, kept to
+ * the nanosecond: the started record at libmongoc's start of the command, the
+ * finished one at the read its duration ends with, so that the duration
+ * agrees with the one the application is told to the microsecond, for every
+ * command (before, ringmon read the clock again in each callback: its
+ * durations began and ended later than libmongoc's). And libbson's clock,
+ * interposed, still returns what libbson's returns. */
+static void command_times_are_libmongocs_own_clock_reads(void **state)
+{
+	(void)state;
+	int64_t (*libbson)(void) = (int64_t(*)(void))dlsym(RTLD_NEXT, "bson_get_monotonic_time");
+	assert_non_null(libbson);
+	assert_ptr_not_equal(libbson, bson_get_monotonic_time);
+	for (int i = 0; i < 1000; i++) {
+		int64_t a = libbson(), ours = bson_get_monotonic_time(), b = libbson();
+		assert_true(a <= ours && ours <= b);
+	}
+	struct seen_durations seen = {0};
+	mongoc_client_t *c = client_with_app_callbacks(NULL, dur_succeeded, dur_failed, &seen);
+	for (int i = 0; i < 24; i++)
+		assert_true(run(c, "admin", "{\"ping\": 1}", NULL));
+	for (int i = 0; i < 8; i++)
+		assert_false(run(c, "shop", "{\"distinct\": \"orders\", \"key\": \"x\"}", NULL));
+	assert_int_equal(seen.n, 32);
+	struct seg s;
+	seg_self(&s);
+	assert_int_equal(seg_command_times_differ(&s, seen.n, seen.rid, seen.dur_us), 0);
 	seg_detach(&s);
 	ringmon_mongoc_client_destroy(c);
 }
@@ -619,6 +694,7 @@ int main(void)
 		cmocka_unit_test_teardown(commands_are_counted_exactly_per_target, stop_mocks),
 		cmocka_unit_test_teardown(application_callbacks_get_every_event_with_their_own_context,
 					  stop_mock),
+		cmocka_unit_test_teardown(command_times_are_libmongocs_own_clock_reads, stop_mock),
 		cmocka_unit_test_teardown(sensitive_commands_leave_no_argument_in_the_segment, stop_mock),
 		cmocka_unit_test_teardown(forked_child_records_into_its_own_segment_only, stop_mock),
 	};

@@ -222,6 +222,40 @@ static void preload_keeps_a_clients_own_callbacks_and_their_events(void **state)
 	drop_child_seg(&s, &pre);
 }
 
+/* Under the preload too, a command's records are timed by libmongoc's own
+ * clock reads (the preload interposes libbson's clock and hands its reads to
+ * the adapter once loaded): each duration agrees with the one the program's
+ * own callbacks are told, to the microsecond. */
+static void preload_times_commands_by_libmongocs_own_clock(void **state)
+{
+	(void)state;
+	if (sanitized())
+		skip();
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/durations", tmpdir);
+	setenv("PROG_DURATIONS", path, 1);
+	struct result pre;
+	run_prog(&pre, "mongo_plain", "client-apm", 1, tmpdir, &M, -1);
+	unsetenv("PROG_DURATIONS");
+	assert_int_equal(pre.status, 0);
+	int64_t rid[64], dur_us[64];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	long long a, b;
+	while (n < 64 && fscanf(f, "%lld %lld", &a, &b) == 2) {
+		rid[n] = a;
+		dur_us[n++] = b;
+	}
+	fclose(f);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(n, 12); /* the events seen before the program clears its callbacks */
+	struct seg s;
+	child_seg(&s, &pre);
+	assert_int_equal(seg_command_times_differ(&s, n, rid, dur_us), 0);
+	drop_child_seg(&s, &pre);
+}
+
 static void last_field0(const struct rb_record *r, void *arg)
 {
 	*(int64_t *)arg = r->field[0];
@@ -355,6 +389,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(preload_records_an_unmodified_client_program),
 		cmocka_unit_test(preload_keeps_a_clients_own_callbacks_and_their_events),
+		cmocka_unit_test(preload_times_commands_by_libmongocs_own_clock),
 		cmocka_unit_test(preload_times_pool_checkouts_and_keeps_pool_callbacks),
 		cmocka_unit_test(preload_changes_no_answer_callback_or_context_in_any_order_of_apm_calls),
 		cmocka_unit_test(preload_gives_a_late_pool_set_only_the_heartbeats_libmongoc_gives),

@@ -341,6 +341,62 @@ static inline uint64_t seg_records(struct seg *s, const char *type,
 	return n;
 }
 
+/* ---- command times against libmongoc's ---- */
+
+struct seg_by_rid {
+	int n;
+	struct rb_record r[512];
+};
+
+static inline void seg_keep_record(const struct rb_record *r, void *arg)
+{
+	struct seg_by_rid *b = arg;
+	if (b->n < 512)
+		b->r[b->n++] = *r;
+}
+
+/* The newest record of request rid (field 0; ids restart with each client). */
+static inline const struct rb_record *seg_find_rid(const struct seg_by_rid *b, int64_t rid)
+{
+	const struct rb_record *found = NULL;
+	for (int i = 0; i < b->n; i++)
+		if (b->r[i].field[0] == rid && (!found || b->r[i].ts_ns > found->ts_ns))
+			found = &b->r[i];
+	return found;
+}
+
+/* How many of n commands (request ids rid[], the durations in us libmongoc
+ * gave the application's callbacks dur_us[]) do not have records timed by
+ * libmongoc's own clock reads: a command.started record and a succeeded or
+ * failed one, the latter's duration their times' difference, and that
+ * difference libmongoc's duration when both are cut to whole us, as
+ * libmongoc's clock cuts them. Says the first such command on stderr. */
+static inline int seg_command_times_differ(struct seg *s, int n, const int64_t *rid,
+					   const int64_t *dur_us)
+{
+	static struct seg_by_rid started, finished;
+	started.n = finished.n = 0;
+	seg_records(s, "command.started", seg_keep_record, &started);
+	seg_records(s, "command.succeeded", seg_keep_record, &finished);
+	seg_records(s, "command.failed", seg_keep_record, &finished);
+	int bad = 0;
+	for (int i = 0; i < n; i++) {
+		const struct rb_record *a = seg_find_rid(&started, rid[i]);
+		const struct rb_record *b = seg_find_rid(&finished, rid[i]);
+		if (a && b && b->ts_ns - a->ts_ns == b->dur_ns &&
+		    (int64_t)(b->ts_ns / 1000 - a->ts_ns / 1000) == dur_us[i])
+			continue;
+		if (!bad++)
+			fprintf(stderr, "request %lld: ringmon's records %s, times %llu..%llu ns "
+					"(duration %llu ns); libmongoc's duration %lld us\n",
+				(long long)rid[i], a && b ? "found" : "missing",
+				a ? (unsigned long long)a->ts_ns : 0ull,
+				b ? (unsigned long long)b->ts_ns : 0ull,
+				b ? (unsigned long long)b->dur_ns : 0ull, (long long)dur_us[i]);
+	}
+	return bad;
+}
+
 /* Own segment, attached fresh (ringmon opens it on the first registration). */
 static inline void seg_self(struct seg *s)
 {
