@@ -52,6 +52,9 @@ int producer_open_locked(uint64_t records)
 		producer.off = 1;
 		return -ECANCELED;
 	}
+	/* read again at close (the program may set it while running); a bad
+	 * value is said now, at the start, once */
+	(void)producer_env_flag("RINGMON_KEEP");
 	int rc = install_hooks();
 	if (rc) {
 		producer_say_once("cannot set up thread and fork hooks (out of memory?)");
