@@ -161,12 +161,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (strcmp(url, "/metrics") == 0) {
 		const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
-		enum om_format f = om_negotiate(accept);
+		const char *ct;
+		enum om_format f = om_negotiate(accept, &ct);
 		unsigned status;
 		size_t len = 0;
 		char *body = scrape(s, f, &len, &status);
-		return reply(c, status, status == MHD_HTTP_OK ? om_content_type(f) :
-			     "text/plain; charset=utf-8", body, len);
+		return reply(c, status, status == MHD_HTTP_OK ? ct : "text/plain; charset=utf-8",
+			     body, len);
 	}
 	if (strcmp(url, "/") == 0)
 		return reply_text(c, MHD_HTTP_OK, "text/html; charset=utf-8",

@@ -115,35 +115,84 @@ static void put_seconds(struct om_buf *b, uint64_t ns)
 
 /* ---- negotiation ---- */
 
-enum om_format om_negotiate(const char *accept)
+#define OM_CT_1_0_0 "application/openmetrics-text; version=1.0.0; charset=utf-8"
+#define OM_CT_0_0_1 "application/openmetrics-text; version=0.0.1; charset=utf-8"
+#define OM_CT_TEXT "text/plain; version=0.0.4; charset=utf-8"
+
+/* The value of parameter name ("q", "version") of a media range into out, ""
+ * when absent; params: the range's parameters from their first ';' (NULL:
+ * none). */
+static void range_param(const char *params, const char *name, char *out, size_t cap)
 {
-	if (!accept)
-		return OM_PROMETHEUS;
-	/* each comma-separated media range: type, then ;params (q=0 refuses it) */
-	const char *p = accept;
-	while (*p) {
+	size_t nlen = strlen(name);
+	out[0] = 0;
+	for (const char *p = params; p; p = strchr(p + 1, ';')) {
+		const char *a = p + 1;
+		while (*a == ' ' || *a == '\t')
+			a++;
+		if (strncasecmp(a, name, nlen) == 0 && a[nlen] == '=') {
+			size_t len = strcspn(a + nlen + 1, "; \t");
+			snprintf(out, cap, "%.*s", (int)(len < cap - 1 ? len : cap - 1), a + nlen + 1);
+			return;
+		}
+	}
+}
+
+enum om_format om_negotiate(const char *accept, const char **content_type)
+{
+	/* the best range by q (ties: OpenMetrics 1.0.0, then 0.0.1, then text);
+	 * none that we serve: text 0.0.4, as Prometheus servers answer */
+	enum om_format best = OM_PROMETHEUS;
+	const char *best_ct = OM_CT_TEXT;
+	double best_q = -1;
+	int best_pref = -1;
+	for (const char *p = accept; p && *p;) {
 		size_t len = strcspn(p, ",");
 		char range[256];
 		snprintf(range, sizeof(range), "%.*s", (int)(len < 255 ? len : 255), p);
-		char *r = range;
-		while (*r == ' ' || *r == '\t')
-			r++;
-		if (strncasecmp(r, "application/openmetrics-text", 28) == 0) {
-			char *q = strstr(r, "q=");
-			if (!q || strtod(q + 2, NULL) > 0)
-				return OM_OPENMETRICS;
-		}
 		p += len;
 		if (*p)
 			p++;
+		char *r = range;
+		while (*r == ' ' || *r == '\t')
+			r++;
+		char *params = strchr(r, ';');
+		size_t tlen = params ? (size_t)(params - r) : strlen(r);
+		while (tlen && (r[tlen - 1] == ' ' || r[tlen - 1] == '\t'))
+			tlen--;
+		char v[32], qs[32];
+		range_param(params, "version", v, sizeof(v));
+		range_param(params, "q", qs, sizeof(qs));
+		double q = qs[0] ? strtod(qs, NULL) : 1.0;
+		enum om_format f;
+		const char *ct;
+		int pref;
+		if (tlen == 28 && strncasecmp(r, "application/openmetrics-text", 28) == 0 &&
+		    (!v[0] || strcmp(v, "1.0.0") == 0)) {
+			f = OM_OPENMETRICS, ct = OM_CT_1_0_0, pref = 3;
+		} else if (tlen == 28 && strncasecmp(r, "application/openmetrics-text", 28) == 0 &&
+			   strcmp(v, "0.0.1") == 0) {
+			f = OM_OPENMETRICS, ct = OM_CT_0_0_1, pref = 2; /* the same text, its draft */
+		} else if (((tlen == 10 && strncasecmp(r, "text/plain", 10) == 0) &&
+			    (!v[0] || strcmp(v, "0.0.4") == 0)) ||
+			   (tlen == 6 && strncasecmp(r, "text/*", 6) == 0) ||
+			   (tlen == 3 && strncmp(r, "*/*", 3) == 0)) {
+			f = OM_PROMETHEUS, ct = OM_CT_TEXT, pref = 1;
+		} else {
+			continue; /* a type or version we do not serve */
+		}
+		if (q <= 0 || q < best_q || (q == best_q && pref <= best_pref))
+			continue;
+		best = f, best_ct = ct, best_q = q, best_pref = pref;
 	}
-	return OM_PROMETHEUS;
+	if (content_type)
+		*content_type = best_ct;
+	return best;
 }
 
 const char *om_content_type(enum om_format f)
 {
-	return f == OM_OPENMETRICS ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-				   : "text/plain; version=0.0.4; charset=utf-8";
+	return f == OM_OPENMETRICS ? OM_CT_1_0_0 : OM_CT_TEXT;
 }
 
 /* ---- families ---- */

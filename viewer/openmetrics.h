@@ -15,10 +15,15 @@ enum om_format {
 	OM_OPENMETRICS = 1 /* application/openmetrics-text; version=1.0.0 */
 };
 
-/* The format to answer an HTTP Accept header with (NULL: none sent):
- * OpenMetrics when it is accepted with a non-zero q, else text 0.0.4. */
-enum om_format om_negotiate(const char *accept);
-/* The Content-Type header of a format. */
+/* The format to answer an HTTP Accept header with (NULL: none sent), and
+ * into *content_type (when not NULL; a static string) the Content-Type to
+ * send: the media range with the highest q among those served, OpenMetrics
+ * 1.0.0 (no version or version=1.0.0), OpenMetrics 0.0.1 (the same text, its
+ * draft's version: Prometheus 2 accepts it), text 0.0.4 (text/plain without
+ * version or version=0.0.4, any text, anything); ties go in that order; q=0 refuses
+ * a range; none served: text 0.0.4. */
+enum om_format om_negotiate(const char *accept, const char **content_type);
+/* The Content-Type header of a format (OpenMetrics: version=1.0.0). */
 const char *om_content_type(enum om_format f);
 
 /* A growing output buffer; oom is set (and writing stops) when realloc fails. */
