@@ -181,6 +181,8 @@ struct mongo_types {
 	int pool_checkout, pool_checkin;
 	int cmd_target; /* opt-in: off unless RINGMON_EVENTS names it */
 	int target_overflow[2]; /* its keys "0.0.0.0" and "1.0.0.0", by status */
+	uint64_t registered_ns; /* ringmon_now_ns() when registered: before any
+				 * instrumented client or pool ran a command or check */
 };
 extern struct mongo_types mongo_type;
 /* Registers every type into mongo_type. */

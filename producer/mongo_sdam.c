@@ -132,6 +132,19 @@ static void chain_heartbeat(struct mongo_ctx *c, int i, const void *e, const mon
 		fn(e);
 }
 
+/* The duration in ns of a heartbeat of libmongoc's us, or none: an awaited
+ * (streaming) check waits for a change, and one that would have begun before
+ * ringmon's MongoDB types were registered did not (libmongoc 1.23 gives a
+ * single-threaded client's failed check to a refused port a duration from 0:
+ * the machine's uptime). */
+static uint64_t heartbeat_ns(int awaited, int64_t us)
+{
+	if (awaited || us < 0)
+		return RINGMON_NO_DURATION;
+	uint64_t ns = (uint64_t)us * 1000u;
+	return ns > ringmon_now_ns() - mongo_type.registered_ns ? RINGMON_NO_DURATION : ns;
+}
+
 void mongo_on_server_heartbeat_started(const mongoc_apm_server_heartbeat_started_t *e)
 {
 	struct mongo_ctx *c = MONGO_EVENT_CTX(CB_HB_STARTED, e);
@@ -155,8 +168,7 @@ void mongo_on_server_heartbeat_succeeded(const mongoc_apm_server_heartbeat_succe
 		int awaited = mongoc_apm_server_heartbeat_succeeded_get_awaited(e);
 		int64_t us = mongoc_apm_server_heartbeat_succeeded_get_duration(e);
 		ringmon_emit(mongo_type.hb_succeeded, mongo_key_of(mongo_type.hb_succeeded, mongo_host_of(h)),
-			     awaited || us < 0 ? RINGMON_NO_DURATION : (uint64_t)us * 1000u, awaited,
-			     us, mongo_port_of(h), 0);
+			     heartbeat_ns(awaited, us), awaited, us, mongo_port_of(h), 0);
 	}
 	chain_heartbeat(c, CB_HB_SUCCEEDED, e, mongoc_apm_server_heartbeat_succeeded_get_host(e));
 }
@@ -177,8 +189,7 @@ void mongo_on_server_heartbeat_failed(const mongoc_apm_server_heartbeat_failed_t
 		int awaited = mongoc_apm_server_heartbeat_failed_get_awaited(e);
 		int64_t us = mongoc_apm_server_heartbeat_failed_get_duration(e);
 		ringmon_emit(mongo_type.hb_failed, mongo_key_of(mongo_type.hb_failed, mongo_host_of(h)),
-			     awaited || us < 0 ? RINGMON_NO_DURATION : (uint64_t)us * 1000u, awaited,
-			     us, err.code, err.domain);
+			     heartbeat_ns(awaited, us), awaited, us, err.code, err.domain);
 	}
 	chain_heartbeat(c, CB_HB_FAILED, e, mongoc_apm_server_heartbeat_failed_get_host(e));
 }

@@ -26,6 +26,7 @@ static int reg(enum ms_type_id id)
 
 void mongo_types_register(void)
 {
+	mongo_type.registered_ns = ringmon_now_ns();
 	mongo_type.cmd_started = reg(MS_COMMAND_STARTED);
 	mongo_type.cmd_succeeded = reg(MS_COMMAND_SUCCEEDED);
 	mongo_type.cmd_failed = reg(MS_COMMAND_FAILED);

@@ -170,6 +170,61 @@ static void down_and_up_show_heartbeat_failures_and_recovery(void **state)
 	free(hb1);
 }
 
+/* heartbeat.failed records of host:port since a time: how many, and the
+ * longest duration among them */
+struct hb_failed {
+	uint64_t since;
+	int key, n;
+	uint64_t longest_ns;
+	int64_t raw_us; /* duration_us as libmongoc gave it, the longest */
+};
+static void see_hb_failed(const struct rb_record *r, void *arg)
+{
+	struct hb_failed *h = arg;
+	if (r->ts_ns < h->since || (int)r->key != h->key)
+		return;
+	h->n++;
+	if (r->dur_ns != RB_NO_DURATION && r->dur_ns > h->longest_ns)
+		h->longest_ns = r->dur_ns;
+	if (r->field[1] > h->raw_us)
+		h->raw_us = r->field[1];
+}
+
+/* A single-threaded client whose server refuses connections: libmongoc 1.23
+ * reports its failed heartbeat with a duration from 0, i.e. the time since
+ * the machine booted (hours); ringmon records no duration for a heartbeat that
+ * would have begun before ringmon's MongoDB types were registered, and keeps
+ * libmongoc's figure in duration_us. */
+static void a_heartbeat_that_began_before_the_process_has_no_duration(void **state)
+{
+	(void)state;
+	int port = tm_free_ports(1);
+	assert_true(port > 0);
+	char uri[160], hp[64];
+	snprintf(uri, sizeof(uri),
+		 "mongodb://127.0.0.1:%d/?serverSelectionTimeoutMS=300&connectTimeoutMS=100", port);
+	snprintf(hp, sizeof(hp), "127.0.0.1:%d", port);
+	mongoc_client_t *c = mongoc_client_new(uri);
+	assert_non_null(c);
+	assert_int_equal(ringmon_mongoc_client(c, NULL, NULL), 0);
+	seg_self(&S);
+	uint64_t t0 = ringmon_now_ns();
+	bson_t *b = BCON_NEW("ping", BCON_INT32(1));
+	assert_false(mongoc_client_command_simple(c, "admin", b, NULL, NULL, NULL));
+	bson_destroy(b);
+	uint64_t took = ringmon_now_ns() - t0;
+	mongoc_client_destroy(c);
+	struct hb_failed h = {.since = t0, .key = seg_key(&S, "heartbeat.failed", hp)};
+	assert_true(h.key > 0);
+	seg_records(&S, "heartbeat.failed", see_hb_failed, &h);
+	assert_true(h.n >= 1);
+	assert_true(h.raw_us >= 0); /* libmongoc's figure, whatever it is, kept */
+	if (h.longest_ns > took)
+		fail_msg("a heartbeat of %llu ns recorded within a ping of %llu ns (libmongoc said %lld us)",
+			 (unsigned long long)h.longest_ns, (unsigned long long)took,
+			 (long long)h.raw_us);
+}
+
 int main(void)
 {
 	mongoc_init();
@@ -177,6 +232,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(failover_shows_as_server_and_topology_changes, stop_all),
 		cmocka_unit_test_teardown(down_and_up_show_heartbeat_failures_and_recovery, stop_all),
+		cmocka_unit_test_teardown(a_heartbeat_that_began_before_the_process_has_no_duration,
+					  stop_all),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	mongoc_cleanup();
