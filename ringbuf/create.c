@@ -67,6 +67,9 @@ static int open_dir(const char *dir, char *errbuf, size_t errlen)
 	return dfd;
 }
 
+/* What remove_stale says of this process's own live segment. */
+#define LIVE_OWN "the live segment of another copy of ringmon in this process"
+
 /* An existing file at our name: replace it only if it is our own regular file
  * left by an earlier process that had our pid, or closed by this process
  * (kept with RINGMON_KEEP, then reopened); else puts in `what` what it is. */
@@ -103,6 +106,9 @@ static int remove_stale(int dfd, const char *name, int pid, char *what, size_t l
 	     * killed while making it (this process makes its own under a lock) */
 	    (file && rb_fd_unstarted(fd, (uint64_t)st.st_size)))
 		rc = unlinkat(dfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+	else if (file && h.magic == RB_MAGIC && (int)h.pid == pid)
+		/* this process's, live: made by another copy of ringmon in it */
+		snprintf(what, len, "%s", LIVE_OWN);
 	close(fd);
 	return rc;
 }
@@ -115,6 +121,10 @@ static int cannot_create(const char *path, int rc, char *errbuf, size_t errlen)
 
 static int exists_already(const char *path, const char *what, char *errbuf, size_t errlen)
 {
+	if (strcmp(what, LIVE_OWN) == 0)
+		return rb_errf(errbuf, errlen, -EEXIST, "%s already exists and is %s, which "
+			       "records; this one does not (load one copy: a program linked with "
+			       "libringmon statically needs no preload)", path, what);
 	return rb_errf(errbuf, errlen, -EEXIST, "%s already exists and is %s: not using it (remove it, "
 		    "or set RINGMON_DIR to a private directory)", path, what);
 }
@@ -126,7 +136,7 @@ static int exists_already(const char *path, const char *what, char *errbuf, size
 static int at_name(int (*make)(int, int, const char *), int fd, int dfd, const char *name, int pid,
 		   const char *path, char *errbuf, size_t errlen)
 {
-	char what[64] = "not a stale ringmon segment of this process";
+	char what[96] = "not a stale ringmon segment of this process";
 	for (int attempt = 0;; attempt++) {
 		int rc = make(fd, dfd, name);
 		if (rc >= 0)

@@ -153,6 +153,18 @@ static void creation_says_what_is_in_the_way_and_touches_nothing(void **state)
 	assert_int_equal(st.st_mode, before.st_mode);
 	assert_int_equal(st.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
 	unlink(target);
+
+	/* this process's own live segment: a second copy of ringmon in it (linked
+	 * statically and preloaded, say) is told so, and what to do */
+	char err[RB_ERR_MAX];
+	struct rb_segment live;
+	assert_int_equal(rb_segment_create(&live, 1, 16, 2, rb_pool_size_min(), err, sizeof(err)), 0);
+	expect_refused("live segment", "the live segment of another copy of ringmon in this process");
+	assert_int_equal(create_in(dir, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "one copy"));
+	assert_null(strstr(err, "remove it"));
+	rb_segment_finish(&live, 0);
+	munmap(live.base, live.g.segment_size);
 }
 
 /* a pid that has just ended */
