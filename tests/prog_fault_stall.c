@@ -17,6 +17,9 @@
  * duration 1000 + seq) at RATE events per second each, through the public API.
  * Prints "stuck shard S pos P" once the half record is in place and, at the
  * end, "emitted N": every public emit, each of which wrote one whole record.
+ * With PROG_STALL_HOLD=1 it stops itself (SIGSTOP) once its segment exists,
+ * before any record, until the caller continues it (a reader it starts then
+ * sees every record from the first).
  * The half record is done the way ringmon__emit does it, through a second
  * read-write mapping of the process's own segment (ringbuf/layout.h). */
 #define _GNU_SOURCE
@@ -173,6 +176,9 @@ int main(int argc, char **argv)
 	type_rec = ringmon_type_register("fault.rec", fields, 3);
 	if (type_rec == RINGMON_TYPE_NONE)
 		return 1;
+	const char *hold = getenv("PROG_STALL_HOLD");
+	if (hold && strcmp(hold, "1") == 0)
+		raise(SIGSTOP);
 	struct worker w[3];
 	memset(w, 0, sizeof(w));
 	pthread_t stuck;

@@ -278,6 +278,8 @@ static uint64_t stat_total(const struct rb_view *v)
 
 /* ---- a thread stopped for good in the middle of a record ---- */
 
+static int all_stopped(void *arg);
+
 /* Runs prog_fault_stall MODE END with tail following from the start and checks
  * what tail printed. */
 static void stall_case(const char *mode, const char *end, const char *records)
@@ -286,12 +288,18 @@ static void stall_case(const char *mode, const char *end, const char *records)
 	bin(prog, sizeof(prog), "prog_fault_stall");
 	snprintf(progout, sizeof(progout), "%s/prog.%s.%s.%s", outdir, mode, end, records + 16);
 	snprintf(tailout, sizeof(tailout), "%s/tail.%s.%s.%s", outdir, mode, end, records + 16);
-	const char *env[] = {"RINGMON_KEEP=1", records, NULL};
+	/* the writer holds (stopped) until tail reads: a tail that starts after
+	 * a small ring lapped would never see the first records, nor count them */
+	const char *env[] = {"RINGMON_KEEP=1", records, "PROG_STALL_HOLD=1", NULL};
 	const char *pargv[] = {prog, mode, end, "1", "2000", NULL};
 	pid_t p = spawn(pargv, progout, env);
 	struct rb_view v;
 	assert_int_equal(wait_segment(p, &v), 0);
+	assert_int_equal(th_wait_until(all_stopped, &p, 30000,
+				       "prog_fault_stall holds (SIGSTOP) before its first record"), 0);
 	pid_t t = start_tail(p, tailout);
+	assert_int_equal(wait_tail_ready(t, v.path), 0);
+	kill(p, SIGCONT);
 	int ps = th_wait(p, 60000);
 	assert_int_equal(ps, strcmp(end, "kill") == 0 ? 128 + SIGKILL : 0);
 	uint64_t t0 = th_now_ms();
