@@ -17,7 +17,7 @@ t_start=$(date +%s)
 order="emit footprint peers mongo drain"
 # (bench_mongo_shared and bench_mongo_plain are run under callgrind below, not
 # as benches of their own)
-others=$(for b in "$B"/bench/bench_*; do n=${b##*/bench_}; [[ " $order mongo_shared " == *" $n "* ]] || echo "$n"; done)
+others=$(for b in "$B"/bench/bench_*; do n=${b##*/bench_}; [[ " $order mongo_shared mongo_plain " == *" $n "* ]] || echo "$n"; done)
 for n in $order $others; do
 	b=$B/bench/bench_$n
 	[ -x "$b" ] || { echo "note: bench_$n was not built: its rows are missing" >>"$out"; continue; }
