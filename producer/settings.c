@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,10 @@ uint64_t producer_env_u64(const char *name, uint64_t def, uint64_t min, uint64_t
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	/* digits only: strtoull would also take blanks and a sign before them */
+	/* digits only: strtoull would also take blanks and a sign before them; a
+	 * number too big for it is above the most */
+	if (!*end && isdigit((unsigned char)s[0]) && errno == ERANGE)
+		v = ULLONG_MAX, errno = 0;
 	if (*end || !isdigit((unsigned char)s[0]) || errno || v == 0) {
 		if (!told_about(name))
 			producer_warn("%s=%s is not a positive whole number: using %llu", name, s,
@@ -134,10 +138,27 @@ uint64_t producer_pool_size(uint32_t nshards, uint32_t max_keys)
 /* Entries of RINGMON_EVENTS (by position, up to 64) that enabled a type. */
 static uint64_t events_matched;
 
+/* The next comma-separated entry of a RINGMON_EVENTS value at *p, without the
+ * blanks around it: its start into *e, its length returned; *p moves past it
+ * and its comma. */
+static size_t next_entry(const char **p, const char **e)
+{
+	size_t n = strcspn(*p, ",");
+	const char *s = *p, *t = *p + n;
+	*p += n + ((*p)[n] == ',');
+	while (s < t && isspace((unsigned char)*s))
+		s++;
+	while (t > s && isspace((unsigned char)t[-1]))
+		t--;
+	*e = s;
+	return (size_t)(t - s);
+}
+
 /* Whether RINGMON_EVENTS enables the type name: any entry that is its name, a
  * prefix of it ending in '*', or "all" (exact: only an entry that is its
- * name). Unset, empty or "all" alone: every type but for exact; "none" alone:
- * none. Notes which entries matched. */
+ * name); an entry "none" enables nothing. Unset, empty or "all" alone: every
+ * type but for exact; "none" alone: none. Blanks around an entry do not
+ * count. Notes which entries matched. */
 static int events_match(const char *name, int exact)
 {
 	const char *spec = getenv("RINGMON_EVENTS");
@@ -148,15 +169,15 @@ static int events_match(const char *name, int exact)
 	const char *p = spec;
 	int on = 0;
 	for (unsigned i = 0; *p; i++) {
-		size_t n = strcspn(p, ",");
-		int match = n == strlen(name) && strncmp(name, p, n) == 0;
+		const char *e;
+		size_t n = next_entry(&p, &e);
+		int match = n == strlen(name) && strncmp(name, e, n) == 0;
 		if (!exact && !match)
-			match = n > 0 && p[n - 1] == '*' ? strncmp(name, p, n - 1) == 0
-							 : n == 3 && strncmp(p, "all", 3) == 0;
-		if (match && i < 64)
+			match = n > 0 && e[n - 1] == '*' ? strncmp(name, e, n - 1) == 0
+							 : n == 3 && strncmp(e, "all", 3) == 0;
+		if ((match || (n == 4 && strncmp(e, "none", 4) == 0)) && i < 64)
 			events_matched |= 1ull << i;
 		on |= match;
-		p += n + (p[n] == ',');
 	}
 	return on;
 }
@@ -181,11 +202,11 @@ void producer_events_report(void)
 	size_t len = 0;
 	const char *p = spec;
 	for (unsigned i = 0; *p && i < 64; i++) {
-		size_t n = strcspn(p, ",");
+		const char *e;
+		size_t n = next_entry(&p, &e);
 		if (!(events_matched & (1ull << i)) && len + n + 3 < sizeof(unmatched))
 			len += (size_t)snprintf(unmatched + len, sizeof(unmatched) - len, "%s'%.*s'",
-						len ? ", " : "", (int)n, p);
-		p += n + (p[n] == ',');
+						len ? ", " : "", (int)n, e);
 	}
 	if (!len)
 		return;

@@ -155,6 +155,9 @@ static void opt_in_types_start_off_unless_named(void **state)
 		{NULL, "10"},           {"", "10"},           {"all", "10"},
 		{"cmd.*", "10"},        {"none", "00"},       {"all,cmd.slow", "11"},
 		{"cmd.slow", "01"},     {"cmd.*,cmd.slow", "11"}, {"cmd.done", "10"},
+		/* blanks around an entry do not count */
+		{" cmd.slow , cmd.done ", "11"}, {" all ", "10"}, {"cmd.* ,\tcmd.slow", "11"},
+		{" none ", "00"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		pid_t pid = th_spawn(opt_in_child, (void *)&cases[i]);
@@ -694,7 +697,7 @@ static void ring_size_not_a_power_of_two_is_rounded_up_and_said_once(void **stat
 static int out_of_range_child(void *arg)
 {
 	(void)arg;
-	setenv("RINGMON_SHARDS", "100000", 1);
+	setenv("RINGMON_SHARDS", "99999999999999999999", 1); /* past 64 bits: above the most too */
 	setenv("RINGMON_KEYS", "1", 1);
 	int t = ringmon_type_register("x", NULL, 0);
 	return t == RINGMON_TYPE_NONE;
@@ -705,7 +708,8 @@ static void settings_out_of_range_are_named_with_the_bound_used(void **state)
 	(void)state;
 	char buf[4096];
 	assert_int_equal(child_output(out_of_range_child, buf, sizeof(buf)), 0);
-	assert_non_null(strstr(buf, "ringmon: RINGMON_SHARDS=100000 is above the most, 64: using 64\n"));
+	assert_non_null(strstr(buf, "ringmon: RINGMON_SHARDS=99999999999999999999 is above the most, "
+				    "64: using 64\n"));
 	assert_non_null(strstr(buf, "ringmon: RINGMON_KEYS=1 is below the least value, 2: using 2\n"));
 	assert_int_equal(occurrences(buf, "ringmon:"), 2);
 }
