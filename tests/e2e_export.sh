@@ -104,6 +104,11 @@ check "text 0.0.4: promtool check metrics finds nothing" [ $rc -eq 0 ]
 "${CK[@]}" parse text "$work/text" >/dev/null; check "text 0.0.4: python3-prometheus-client parses it" [ $? -eq 0 ]
 fetch "$work/om" "$OMACCEPT"; check "OpenMetrics: GET with Prometheus's Accept answers 200" [ $? -eq 0 ]
 grep -q 'application/openmetrics-text; version=1.0.0' "$work/om.h"; check "OpenMetrics: Content-Type" [ $? -eq 0 ]
+# two Accept headers are one list (HTTP): the second one's OpenMetrics beats the first's q=0.1
+curl -s -o /dev/null -D "$work/two.h" -H 'Accept: text/plain;q=0.1' \
+	-H 'Accept: application/openmetrics-text' "$URL"
+grep -qi '^content-type: application/openmetrics-text; version=1.0.0' "$work/two.h"
+check "two Accept headers are read as one list" [ $? -eq 0 ]
 [ "$(tail -1 "$work/om")" = "# EOF" ]; check "OpenMetrics: ends with # EOF" [ $? -eq 0 ]
 "${CK[@]}" parse openmetrics "$work/om" >"$work/parse" 2>&1; rc=$?
 check "OpenMetrics: python3-prometheus-client's strict parser accepts it" [ $rc -eq 0 ]

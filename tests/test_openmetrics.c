@@ -152,44 +152,70 @@ static void bounds_are_bucket_edges_near_what_was_asked(void **state)
 	assert_int_equal(c.nbounds, 3); /* unchanged by the failures */
 }
 
-/* The format and Content-Type an Accept header gets. */
-static void negotiates(const char *accept, enum om_format want, const char *want_ct)
-{
-	const char *ct = NULL;
-	assert_int_equal(om_negotiate(accept, &ct), want);
-	assert_non_null(ct);
-	assert_non_null(strstr(ct, want_ct));
-}
+/* Accept headers (NULL: none), the format each gets and a part of its
+ * Content-Type. */
+static const struct {
+	const char *accept;
+	enum om_format want;
+	const char *ct;
+} accept_cases[] = {
+	/* what Prometheus 2.42 sends */
+	{"application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+	 "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+	 OM_OPENMETRICS, "application/openmetrics-text; version=1.0.0"},
+	/* Prometheus 3's: our text is 0.0.4, not its text 1.0.0 */
+	{"application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
+	 "application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;"
+	 "escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+	 OM_OPENMETRICS, "version=1.0.0"},
+	/* a client of the draft gets it labelled as the draft, not as 1.0.0 */
+	{"application/openmetrics-text; version=0.0.1", OM_OPENMETRICS, "version=0.0.1"},
+	{"application/openmetrics-text;version=0.0.1;q=0.75,application/openmetrics-text;"
+	 "version=1.0.0", OM_OPENMETRICS, "version=1.0.0"},
+	/* a version we do not serve is not served */
+	{"application/openmetrics-text;version=2.0.0, text/plain", OM_PROMETHEUS,
+	 "text/plain; version=0.0.4"},
+	{"text/plain;version=1.0.0", OM_PROMETHEUS, "version=0.0.4"},
+	/* the highest q wins, wherever it is */
+	{"application/openmetrics-text;q=0.5, text/plain;q=0.9", OM_PROMETHEUS, "text/plain"},
+	{"text/plain;version=0.0.4", OM_PROMETHEUS, "version=0.0.4"},
+	{"*/*", OM_PROMETHEUS, "version=0.0.4"},
+	{NULL, OM_PROMETHEUS, "version=0.0.4"},
+	{"application/json", OM_PROMETHEUS, "version=0.0.4"},
+	{"application/openmetrics-text; q=0, text/plain", OM_PROMETHEUS, "text/plain"},
+	{"Application/OpenMetrics-Text", OM_OPENMETRICS, "version=1.0.0"},
+	/* quoted values, and a ';' or ',' inside quotes, are values */
+	{"application/openmetrics-text;version=\"1.0.0\"", OM_OPENMETRICS, "version=1.0.0"},
+	{"application/openmetrics-text; version=\"0.0.1\"", OM_OPENMETRICS, "version=0.0.1"},
+	{"text/plain;q=0.1,application/openmetrics-text;foo=\"x;q=0\"", OM_OPENMETRICS,
+	 "version=1.0.0"},
+	{"application/openmetrics-text;foo=\"a,text/plain\";q=0.2,text/plain;q=0.1",
+	 OM_OPENMETRICS, "version=1.0.0"},
+	/* a q that is not a qvalue (RFC 9110: 0 to 1, 3 decimals) ignores its range */
+	{"text/plain;q=inf,application/openmetrics-text;q=0.9", OM_OPENMETRICS, "1.0.0"},
+	{"text/plain;q=1.5,application/openmetrics-text;q=0.9", OM_OPENMETRICS, "1.0.0"},
+	{"text/plain;q=0.5x,application/openmetrics-text;q=0.1", OM_OPENMETRICS, "1.0.0"},
+	{"text/plain;q=,application/openmetrics-text;q=0.1", OM_OPENMETRICS, "1.0.0"},
+	{"application/openmetrics-text;q=abc", OM_PROMETHEUS, "version=0.0.4"},
+	{"application/openmetrics-text;q=1.000, text/plain;q=0.999", OM_OPENMETRICS, "1.0.0"},
+	/* wildcards: application/ anything is OpenMetrics; on a tie the specific wins */
+	{"application/*", OM_OPENMETRICS, "version=1.0.0"},
+	{"text/*;q=0.5,application/*;q=0.5", OM_OPENMETRICS, "version=1.0.0"},
+	{"*/*,text/plain;version=0.0.4", OM_PROMETHEUS, "version=0.0.4"},
+	{"application/*,application/openmetrics-text;version=0.0.1", OM_OPENMETRICS, "version=0.0.1"},
+};
 
 static void the_accept_header_picks_the_format(void **state)
 {
 	(void)state;
-	/* what Prometheus 2.42 sends */
-	negotiates("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
-		   "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
-		   OM_OPENMETRICS, "application/openmetrics-text; version=1.0.0");
-	/* Prometheus 3's: our text is 0.0.4, not its text 1.0.0 */
-	negotiates("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
-		   "application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;"
-		   "escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
-		   OM_OPENMETRICS, "version=1.0.0");
-	/* a client of the draft gets it labelled as the draft, not as 1.0.0 */
-	negotiates("application/openmetrics-text; version=0.0.1", OM_OPENMETRICS, "version=0.0.1");
-	negotiates("application/openmetrics-text;version=0.0.1;q=0.75,"
-		   "application/openmetrics-text;version=1.0.0", OM_OPENMETRICS, "version=1.0.0");
-	/* a version we do not serve is not served */
-	negotiates("application/openmetrics-text;version=2.0.0, text/plain", OM_PROMETHEUS,
-		   "text/plain; version=0.0.4");
-	negotiates("text/plain;version=1.0.0", OM_PROMETHEUS, "version=0.0.4");
-	/* the highest q wins, wherever it is */
-	negotiates("application/openmetrics-text;q=0.5, text/plain;q=0.9", OM_PROMETHEUS,
-		   "text/plain");
-	negotiates("text/plain;version=0.0.4", OM_PROMETHEUS, "version=0.0.4");
-	negotiates("*/*", OM_PROMETHEUS, "version=0.0.4");
-	negotiates(NULL, OM_PROMETHEUS, "version=0.0.4");
-	negotiates("application/json", OM_PROMETHEUS, "version=0.0.4");
-	negotiates("application/openmetrics-text; q=0, text/plain", OM_PROMETHEUS, "text/plain");
-	negotiates("Application/OpenMetrics-Text", OM_OPENMETRICS, "version=1.0.0");
+	for (size_t i = 0; i < sizeof(accept_cases) / sizeof(accept_cases[0]); i++) {
+		const char *a = accept_cases[i].accept, *ct = NULL;
+		enum om_format got = om_negotiate(a, &ct);
+		if (got != accept_cases[i].want || !ct || !strstr(ct, accept_cases[i].ct))
+			fail_msg("Accept: %s: got format %d, %s; want %d, %s", a ? a : "(none)",
+				 (int)got, ct ? ct : "(none)", (int)accept_cases[i].want,
+				 accept_cases[i].ct);
+	}
 	assert_int_equal(om_negotiate("application/openmetrics-text", NULL), OM_OPENMETRICS);
 	assert_non_null(strstr(om_content_type(OM_OPENMETRICS), "application/openmetrics-text"));
 	assert_non_null(strstr(om_content_type(OM_PROMETHEUS), "version=0.0.4"));

@@ -142,6 +142,26 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	fprintf(stderr, "ringmon export: libmicrohttpd: %s (said once; the exporter goes on)\n", msg);
 }
 
+/* Every Accept header of a request, joined by commas as HTTP reads several
+ * (cut at the buffer's end: a range cut there is ignored or read shorter). */
+struct accept_all {
+	size_t n;
+	char s[16384];
+};
+
+static enum MHD_Result join_accept(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct accept_all *a = cls;
+	(void)kind;
+	if (key && value && strcasecmp(key, "Accept") == 0 && a->n + 1 < sizeof(a->s)) {
+		int m = snprintf(a->s + a->n, sizeof(a->s) - a->n, "%s%s", a->n ? "," : "", value);
+		if (m > 0)
+			a->n += (size_t)m < sizeof(a->s) - a->n ? (size_t)m : sizeof(a->s) - a->n - 1;
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *upload,
 			      size_t *upload_size, void **con_cls)
@@ -160,9 +180,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 				  "ringmon export is read-only: GET /metrics\n");
 	}
 	if (strcmp(url, "/metrics") == 0) {
-		const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+		struct accept_all a = {.n = 0};
+		MHD_get_connection_values(c, MHD_HEADER_KIND, join_accept, &a);
 		const char *ct;
-		enum om_format f = om_negotiate(accept, &ct);
+		enum om_format f = om_negotiate(a.n ? a.s : NULL, &ct);
 		unsigned status;
 		size_t len = 0;
 		char *body = scrape(s, f, &len, &status);

@@ -119,35 +119,73 @@ static void put_seconds(struct om_buf *b, uint64_t ns)
 #define OM_CT_0_0_1 "application/openmetrics-text; version=0.0.1; charset=utf-8"
 #define OM_CT_TEXT "text/plain; version=0.0.4; charset=utf-8"
 
-/* The value of parameter name ("q", "version") of a media range into out, ""
- * when absent; params: the range's parameters from their first ';' (NULL:
- * none). */
-static void range_param(const char *params, const char *name, char *out, size_t cap)
+/* The length of s up to its first c outside a quoted string (RFC 9110:
+ * "...", with backslash escapes), or to its end. */
+static size_t span_unquoted(const char *s, char c)
+{
+	size_t i = 0;
+	for (int quoted = 0; s[i]; i++) {
+		if (quoted && s[i] == '\\' && s[i + 1])
+			i++;
+		else if (s[i] == '"')
+			quoted = !quoted;
+		else if (!quoted && s[i] == c)
+			break;
+	}
+	return i;
+}
+
+/* The value of parameter name ("q", "version") of a media range into out,
+ * quotes taken off; "" when absent. params: the range's text from its first
+ * ';' (NULL: none). Returns 1 when the parameter is there (its value may be
+ * empty), else 0. */
+static int range_param(const char *params, const char *name, char *out, size_t cap)
 {
 	size_t nlen = strlen(name);
 	out[0] = 0;
-	for (const char *p = params; p; p = strchr(p + 1, ';')) {
+	for (const char *p = params; p && *p == ';'; p += 1 + span_unquoted(p + 1, ';')) {
 		const char *a = p + 1;
 		while (*a == ' ' || *a == '\t')
 			a++;
-		if (strncasecmp(a, name, nlen) == 0 && a[nlen] == '=') {
-			size_t len = strcspn(a + nlen + 1, "; \t");
-			snprintf(out, cap, "%.*s", (int)(len < cap - 1 ? len : cap - 1), a + nlen + 1);
-			return;
-		}
+		if (strncasecmp(a, name, nlen) != 0 || a[nlen] != '=')
+			continue;
+		a += nlen + 1;
+		size_t len = span_unquoted(a, ';');
+		while (len && (a[len - 1] == ' ' || a[len - 1] == '\t'))
+			len--;
+		if (len >= 2 && a[0] == '"' && a[len - 1] == '"')
+			a++, len -= 2;
+		snprintf(out, cap, "%.*s", (int)(len < cap - 1 ? len : cap - 1), a);
+		return 1;
 	}
+	return 0;
+}
+
+/* An RFC 9110 qvalue ("0", "0.5", "1.000": at most 3 decimals, at most 1);
+ * -1 when s is not one. */
+static double qvalue(const char *s)
+{
+	if (s[0] != '0' && s[0] != '1')
+		return -1;
+	double q = s[0] - '0', scale = 0.1;
+	const char *p = s + 1;
+	if (*p == '.')
+		for (p++; p - s < 5 && *p >= '0' && *p <= '9'; p++, scale /= 10)
+			q += (*p - '0') * scale;
+	return *p || q > 1 ? -1 : q;
 }
 
 enum om_format om_negotiate(const char *accept, const char **content_type)
 {
-	/* the best range by q (ties: OpenMetrics 1.0.0, then 0.0.1, then text);
-	 * none that we serve: text 0.0.4, as Prometheus servers answer */
+	/* the best range by q; on a tie the more specific: OpenMetrics 1.0.0,
+	 * its draft 0.0.1, text 0.0.4, application/... (OpenMetrics), text/...,
+	 * anything (text). None served: text 0.0.4, as Prometheus servers answer */
 	enum om_format best = OM_PROMETHEUS;
 	const char *best_ct = OM_CT_TEXT;
 	double best_q = -1;
 	int best_pref = -1;
 	for (const char *p = accept; p && *p;) {
-		size_t len = strcspn(p, ",");
+		size_t len = span_unquoted(p, ',');
 		char range[256];
 		snprintf(range, sizeof(range), "%.*s", (int)(len < 255 ? len : 255), p);
 		p += len;
@@ -162,25 +200,27 @@ enum om_format om_negotiate(const char *accept, const char **content_type)
 			tlen--;
 		char v[32], qs[32];
 		range_param(params, "version", v, sizeof(v));
-		range_param(params, "q", qs, sizeof(qs));
-		double q = qs[0] ? strtod(qs, NULL) : 1.0;
-		enum om_format f;
-		const char *ct;
+		/* a q that is not a qvalue ignores the range */
+		double q = range_param(params, "q", qs, sizeof(qs)) ? qvalue(qs) : 1.0;
+#define IS(type) (tlen == sizeof(type) - 1 && strncasecmp(r, type, tlen) == 0)
+		enum om_format f = OM_OPENMETRICS;
+		const char *ct = OM_CT_1_0_0;
 		int pref;
-		if (tlen == 28 && strncasecmp(r, "application/openmetrics-text", 28) == 0 &&
-		    (!v[0] || strcmp(v, "1.0.0") == 0)) {
-			f = OM_OPENMETRICS, ct = OM_CT_1_0_0, pref = 3;
-		} else if (tlen == 28 && strncasecmp(r, "application/openmetrics-text", 28) == 0 &&
-			   strcmp(v, "0.0.1") == 0) {
-			f = OM_OPENMETRICS, ct = OM_CT_0_0_1, pref = 2; /* the same text, its draft */
-		} else if (((tlen == 10 && strncasecmp(r, "text/plain", 10) == 0) &&
-			    (!v[0] || strcmp(v, "0.0.4") == 0)) ||
-			   (tlen == 6 && strncasecmp(r, "text/*", 6) == 0) ||
-			   (tlen == 3 && strncmp(r, "*/*", 3) == 0)) {
+		if (IS("application/openmetrics-text") && (!v[0] || strcmp(v, "1.0.0") == 0))
+			pref = 5;
+		else if (IS("application/openmetrics-text") && strcmp(v, "0.0.1") == 0)
+			ct = OM_CT_0_0_1, pref = 4; /* the same text, its draft */
+		else if (IS("text/plain") && (!v[0] || strcmp(v, "0.0.4") == 0))
+			f = OM_PROMETHEUS, ct = OM_CT_TEXT, pref = 3;
+		else if (IS("application/*"))
+			pref = 2;
+		else if (IS("text/*"))
 			f = OM_PROMETHEUS, ct = OM_CT_TEXT, pref = 1;
-		} else {
+		else if (IS("*/*"))
+			f = OM_PROMETHEUS, ct = OM_CT_TEXT, pref = 0;
+		else
 			continue; /* a type or version we do not serve */
-		}
+#undef IS
 		if (q <= 0 || q < best_q || (q == best_q && pref <= best_pref))
 			continue;
 		best = f, best_ct = ct, best_q = q, best_pref = pref;
@@ -468,12 +508,14 @@ static void generic(struct ctx *x)
 	per_proc(x, "ringmon_records_written", COUNTER, NULL,
 		 "Records written into the producer's rings.", v_written);
 	per_proc(x, "ringmon_records_overwritten", COUNTER, NULL,
-		 "Records the rings overwrote: lost to a reader that did not read them in time "
-		 "(the statistics still count their events).", v_overwritten);
+		 "Records the rings overwrote with newer ones (a ring keeps its newest records): "
+		 "gone before any reader read them, unless one kept up; the statistics still "
+		 "count their events.", v_overwritten);
 	per_proc(x, "ringmon_ring_capacity_records", GAUGE, NULL,
 		 "Records the producer's rings hold, all shards.", v_capacity);
 	per_proc(x, "ringmon_ring_used_records", GAUGE, NULL,
-		 "Ring slots holding a record (equals capacity once the rings have wrapped).", v_held);
+		 "Ring slots holding a record: capacity once every ring has wrapped (a shard "
+		 "no thread writes stays empty).", v_held);
 	per_proc(x, "ringmon_segment_bytes", GAUGE, "bytes",
 		 "Size of the producer's shared-memory segment.", v_bytes);
 	per_proc(x, "ringmon_dropped_keys", COUNTER, NULL,

@@ -15,13 +15,16 @@ enum om_format {
 	OM_OPENMETRICS = 1 /* application/openmetrics-text; version=1.0.0 */
 };
 
-/* The format to answer an HTTP Accept header with (NULL: none sent), and
- * into *content_type (when not NULL; a static string) the Content-Type to
- * send: the media range with the highest q among those served, OpenMetrics
+/* The format to answer an HTTP Accept header with (NULL: none sent; several
+ * headers: their values joined by commas), and into *content_type (when not
+ * NULL; a static string) the Content-Type to send: the media range with the
+ * highest q (an RFC 9110 qvalue; a range with another q is ignored, q=0
+ * refuses it) among those served, on a tie the more specific: OpenMetrics
  * 1.0.0 (no version or version=1.0.0), OpenMetrics 0.0.1 (the same text, its
  * draft's version: Prometheus 2 accepts it), text 0.0.4 (text/plain without
- * version or version=0.0.4, any text, anything); ties go in that order; q=0 refuses
- * a range; none served: text 0.0.4. */
+ * version or version=0.0.4), application/ anything (OpenMetrics 1.0.0), text/
+ * anything, anything (text 0.0.4). Parameter values may be quoted. None
+ * served: text 0.0.4. */
 enum om_format om_negotiate(const char *accept, const char **content_type);
 /* The Content-Type header of a format (OpenMetrics: version=1.0.0). */
 const char *om_content_type(enum om_format f);
