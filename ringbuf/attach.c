@@ -79,9 +79,22 @@ int rb_attach_path(struct rb_view *v, const char *path, char *errbuf, size_t err
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
-		if (e == ENOENT)
+		if (e == ENOENT) {
+			/* the directory itself missing: a RINGMON_DIR mistyped, most likely */
+			char dir[sizeof(v->path)];
+			snprintf(dir, sizeof(dir), "%s", path);
+			char *slash = strrchr(dir, '/');
+			struct stat ds;
+			if (slash && slash != dir) {
+				*slash = 0;
+				if (stat(dir, &ds) != 0 || !S_ISDIR(ds.st_mode))
+					return rb_errf(errbuf, errlen, -ENOENT, "%s: no such segment: "
+						       "%s is not a directory (RINGMON_DIR names "
+						       "where segments are; unset, /dev/shm)", path, dir);
+			}
 			return rb_errf(errbuf, errlen, -ENOENT, "%s: no such segment (is the process "
 				    "running with ringmon? `ringmon ls` lists segments)", path);
+		}
 		if (e == ELOOP)
 			return rb_errf(errbuf, errlen, -EINVAL, "%s is a symbolic link, not a ringmon "
 				    "segment: refusing to follow it (remove it)", path);

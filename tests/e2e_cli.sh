@@ -18,10 +18,16 @@ $RM bogus >/dev/null 2>&1; check "unknown command exits 2" [ $? -eq 2 ]
 $RM tail >/dev/null 2>&1; check "tail without pid exits 2" [ $? -eq 2 ]
 $RM stats notapid 2>&1 | grep -q "not a process id"; check "bad pid explained" [ $? -eq 0 ]
 $RM stats 999999 >/dev/null 2>&1; check "missing segment exits 1" [ $? -eq 1 ]
+e=$(RINGMON_DIR=$RINGMON_DIR/nonexistent $RM stats 999999 2>&1 >/dev/null); s=$?
+check "a RINGMON_DIR that is not there is named as such, exit 1 (said: $e)" \
+	[ $s -eq 1 ] && [[ $e == *"/nonexistent is not a directory (RINGMON_DIR"* ]]
 for c in "tail 1 --count 0" "stats 1 --count 0" "top --view 9 1" "events 1 --bogus" \
 	"tail 1 --count 99999999999999999999" "stats 1 --count 99999999999999999999" "--version extra" \
 	"tail 1 --type a --type b" "stats 1 --type a --type b" "stats 1 --count 2"; do
 	$RM $c >/dev/null 2>&1; check "$c: usage error, exit 2 (same rule in every command)" [ $? -eq 2 ]
+done
+for c in tail stats; do # an empty NAME is a usage error, as export's --keys ''
+	$RM $c 1 --type '' >/dev/null 2>&1; check "$c 1 --type '': usage error, exit 2" [ $? -eq 2 ]
 done
 # a bad option: one line naming it and pointing at --help, never getopt's own
 # message followed by the whole usage (docs/cli.md)

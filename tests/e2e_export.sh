@@ -365,6 +365,12 @@ $RM export --listen 127.0.0.1:$EPORT >/dev/null 2>"$work/second.err"; rc=$?
 check "a second exporter on the same port exits 1" [ $rc -eq 1 ]
 grep -q "Address already in use (another exporter" "$work/second.err"; check "... saying the port is in use and what to do" [ $? -eq 0 ]
 $RM export --listen nonsense >/dev/null 2>&1; check "a bad --listen is a usage error" [ $? -eq 2 ]
+# a name this machine resolves (/etc/hosts) serves on its address
+$RM export --listen localhost:0 >"$work/named.out" 2>&1 & EXPN=$!; pids+=($EXPN)
+until_ 10 "the exporter on localhost printing its address" grep -qs 'serving http' "$work/named.out"
+check "--listen localhost:0 serves (said: $(head -1 "$work/named.out"))" \
+	grep -Eq 'serving http://(127\.0\.0\.1|\[::1\]):[0-9]+/metrics' "$work/named.out"
+kill $EXPN; wait $EXPN 2>/dev/null
 $RM export --buckets 0.1,0.01 >/dev/null 2>&1; check "decreasing --buckets is a usage error" [ $? -eq 2 ]
 
 # ---- 8. segments on a disk file system, which reuses inode numbers ----

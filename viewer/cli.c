@@ -15,6 +15,12 @@ int cli_type_option(const char *cmd, const char **type, const char *arg)
 			"prefix with a trailing '*' for several ('command.*')\n", cmd, *type, arg);
 		return 2;
 	}
+	if (!*arg) {
+		fprintf(stderr, "ringmon %s: --type wants a NAME (an event type, as `ringmon stats "
+			"PID` lists them), or a prefix with a trailing '*' ('command.*'), not ''\n",
+			cmd);
+		return 2;
+	}
 	*type = arg;
 	return 0;
 }

@@ -22,8 +22,9 @@ int cli_bad_option(const char *cmd, char **argv, const struct option *opts);
 
 /* Parses a pid argument: > 0, or prints a usage error for cmd and returns -1. */
 int cli_pid(const char *cmd, const char *arg);
-/* --type NAME: sets *type to arg; given twice, prints a usage error for cmd
- * (one NAME or prefix is kept, never the last alone) and returns 2, else 0. */
+/* --type NAME: sets *type to arg; given twice (one NAME or prefix is kept,
+ * never the last alone) or empty, prints a usage error for cmd and returns 2,
+ * else 0. */
 int cli_type_option(const char *cmd, const char **type, const char *arg);
 /* 1 when a type name matches pat: the name itself, a prefix with a trailing
  * '*' ("command.*"), or "all". */

@@ -37,8 +37,8 @@ static void usage(FILE *f)
 		"at each scrape. Other users' segments are refused (run one exporter per user).\n"
 		"Read-only. Metrics: docs/export.md.\n"
 		"  --listen ADDR:PORT  where to listen (default " DEFAULT_LISTEN "; port 0 picks a\n"
-		"                      free one; [::1]:PORT for IPv6). Not authenticated: keep it\n"
-		"                      on loopback or a trusted network.\n"
+		"                      free one; [::1]:PORT for IPv6; localhost:PORT). Not\n"
+		"                      authenticated: keep it on loopback or a trusted network.\n"
 		"  --name PATTERN      only processes whose name matches (shell pattern)\n"
 		"  --keys TYPES        types whose keys become labels: names, 'prefix.*', 'all'\n"
 		"                      (default) or 'none', comma-separated\n"
@@ -199,7 +199,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			  "not found: ringmon export serves /metrics\n");
 }
 
-/* ADDR:PORT or [ADDR6]:PORT into a bound, listening socket; -1 with a message */
+/* ADDR:PORT, NAME:PORT or [ADDR6]:PORT into a bound, listening socket; -1
+ * (runtime) or -2 (usage) with a message */
 static int listen_on(const char *spec, char *shown, size_t shown_len)
 {
 	char host[128];
@@ -222,13 +223,15 @@ static int listen_on(const char *spec, char *shown, size_t shown_len)
 		fprintf(stderr, "ringmon export: --listen: bad port '%s' (0..65535)\n", colon + 1);
 		return -2;
 	}
-	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
+	/* a name (localhost) as this machine resolves it (/etc/hosts): its first address */
+	struct addrinfo hints = {.ai_flags = AI_NUMERICSERV | AI_PASSIVE | AI_ADDRCONFIG,
 				 .ai_socktype = SOCK_STREAM};
 	struct addrinfo *ai;
 	int rc = getaddrinfo(host, colon + 1, &hints, &ai);
 	if (rc) {
-		fprintf(stderr, "ringmon export: --listen: '%s' is not a numeric address (%s): "
-			"give e.g. 127.0.0.1, 0.0.0.0 or [::1]\n", host, gai_strerror(rc));
+		fprintf(stderr, "ringmon export: --listen: '%s' is not an address or a name this "
+			"machine resolves (%s): give e.g. 127.0.0.1, localhost, 0.0.0.0 or [::1]\n",
+			host, gai_strerror(rc));
 		return -2;
 	}
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
