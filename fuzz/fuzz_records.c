@@ -314,7 +314,9 @@ static void check_cli(uint8_t flags)
 		struct rb_type_info ti;
 		named |= rb_view_type(v, i, &ti) == 0 && fz_pattern_match(pat, ti.name);
 	}
-	FZ_CHECK(rc == (named ? 0 : 1), "ringmon tail exit status %d", rc);
+	if (pat && !*pat) /* an empty NAME: a usage error, whatever the segment holds */
+		named = 0;
+	FZ_CHECK(rc == (pat && !*pat ? 2 : named ? 0 : 1), "ringmon tail exit status %d", rc);
 	if (!named) {
 		free(text);
 		return;

@@ -348,7 +348,9 @@ static void check_events(int enable, int nrec)
 	int named = 0;
 	for (uint32_t i = 0; i < p.ntypes; i++)
 		named |= p.types[i].used && fz_pattern_match(pattern, p.types[i].name);
-	FZ_CHECK(rc == (named ? 0 : 1), "tail --type '%s' exit status %d", pattern, rc);
+	if (!*pattern) /* an empty NAME: a usage error, whatever the segment holds */
+		named = 0;
+	FZ_CHECK(rc == (!*pattern ? 2 : named ? 0 : 1), "tail --type '%s' exit status %d", pattern, rc);
 	if (!named)
 		want_n = 0;
 	uint64_t n = 0;
