@@ -377,9 +377,9 @@ static int64_t failure_origin(const bson_error_t *err, const bson_t *reply, stru
  * started event left f (NULL: none seen) and whose duration libmongoc gives
  * as dur_us. Both times libmongoc's own clock reads (mongo_clock_event) when
  * they agree with dur_us to the microsecond, as they do when libmongoc made
- * dur_us from them; else now is a read of our own and the duration
- * libmongoc's (whole us), never a difference with a start that is not the
- * command's. */
+ * dur_us from them; else now is a read of our own, and the duration its
+ * difference with a start we read too, or libmongoc's (whole us): never a
+ * difference with a start that is not the command's. */
 static uint64_t finish_time(const struct inflight *f, int64_t dur_us, uint64_t *now)
 {
 	int libmongoc;
@@ -389,10 +389,8 @@ static uint64_t finish_time(const struct inflight *f, int64_t dur_us, uint64_t *
 		*now = t;
 		return t - f->start_ns;
 	}
-	if (libmongoc)
-		t = ringmon_now_ns();
-	*now = t;
-	if (f && !libmongoc && t >= f->start_ns && !f->start_libmongoc)
+	*now = t = libmongoc ? ringmon_now_ns() : t;
+	if (f && !f->start_libmongoc && t >= f->start_ns)
 		return t - f->start_ns;
 	return dur_us > 0 ? (uint64_t)dur_us * 1000u : 0;
 }

@@ -8,6 +8,7 @@
 #define RINGMON_MONGO_INTERNAL_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* see ringmon_mongoc.h: strict C11 has not declared struct addrinfo */
 struct addrinfo;
@@ -266,6 +267,12 @@ int ringmon_mongoc__pool_preload(mongoc_client_pool_t *pool);
 /* The adapter's bson_get_monotonic_time() (mongo_clock.c), which the
  * preload's own calls once the adapter is loaded. */
 int64_t ringmon_mongoc__monotonic_time(void);
+/* What libbson's bson_get_monotonic_time() returns for a CLOCK_MONOTONIC read
+ * ts (bson-clock.c): whole microseconds. */
+static inline int64_t mongo_bson_us(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000 + ts->tv_nsec / 1000;
+}
 /* mongo_real_sym, for the preload. */
 void *ringmon_mongoc__real_sym(const char *name);
 /* What mongoc_client_set_apm_callbacks and mongoc_client_pool_set_apm_callbacks

@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <time.h>
 
 #include <ringmon/ringmon_mongoc.h>
 #include "mongo_internal.h"
@@ -230,5 +229,5 @@ EXPORT int64_t bson_get_monotonic_time(void)
 		return a->monotonic_time();
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return mongo_bson_us(&ts);
 }
